@@ -1,0 +1,11 @@
+//! The one integration test binary. Each module covers one area of the
+//! product and drives the real `ohmc-infra` binary through `harness`.
+
+mod harness;
+
+mod audit;
+mod drill;
+mod monitoring;
+mod platform_code;
+mod spine;
+mod verify;
