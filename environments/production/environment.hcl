@@ -1,0 +1,104 @@
+# production: read by `ohmc-infra`; format in environments/README.md.
+description = "Production: multi-AZ, deletion-protected, private EKS endpoint, backups copied to us-west-2 and vault-locked"
+
+aws {
+  account_id = "234567890123"
+  region     = "us-east-1"
+  profile    = "ohmc-production"
+  role_arn   = "arn:aws:iam::234567890123:role/ohmc-production-audit"
+}
+
+protection {
+  require_approval = true
+}
+
+# Apply order: state-bootstrap, security-baseline and network, then platform,
+# data and edge, then iam. The first apply in a new account bootstraps the
+# backend by hand (terraform/README.md).
+
+stack "state-bootstrap" {
+  dir            = "../../terraform/stacks/state-bootstrap"
+  backend_config = "backend.hcl"
+  backend_values = { key = "production/state-bootstrap.tfstate" }
+  var_files      = ["terraform.tfvars"]
+  depends_on     = []
+}
+
+stack "security-baseline" {
+  dir            = "../../terraform/stacks/security-baseline"
+  backend_config = "backend.hcl"
+  backend_values = { key = "production/security-baseline.tfstate" }
+  var_files      = ["terraform.tfvars"]
+  depends_on     = ["state-bootstrap"]
+}
+
+stack "network" {
+  dir            = "../../terraform/stacks/network"
+  backend_config = "backend.hcl"
+  backend_values = { key = "production/network.tfstate" }
+  var_files      = ["terraform.tfvars"]
+  depends_on     = ["state-bootstrap"]
+}
+
+stack "platform" {
+  dir            = "../../terraform/stacks/platform"
+  backend_config = "backend.hcl"
+  backend_values = { key = "production/platform.tfstate" }
+  var_files      = ["terraform.tfvars"]
+  depends_on     = ["network"]
+}
+
+stack "data" {
+  dir            = "../../terraform/stacks/data"
+  backend_config = "backend.hcl"
+  backend_values = { key = "production/data.tfstate" }
+  var_files      = ["terraform.tfvars"]
+  depends_on     = ["network", "platform"]
+}
+
+stack "edge" {
+  dir            = "../../terraform/stacks/edge"
+  backend_config = "backend.hcl"
+  backend_values = { key = "production/edge.tfstate" }
+  var_files      = ["terraform.tfvars"]
+  depends_on     = ["state-bootstrap", "network", "platform"]
+}
+
+stack "iam" {
+  dir            = "../../terraform/stacks/iam"
+  backend_config = "backend.hcl"
+  backend_values = { key = "production/iam.tfstate" }
+  var_files      = ["terraform.tfvars"]
+  depends_on     = ["platform", "data", "edge"]
+}
+
+verify {
+  domain_names                   = ["ohmycoins.io", "api.ohmycoins.io"]
+  certificate_expiry_window_days = 30
+  min_backup_retention_days      = 35
+  required_waf_rule_groups = [
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+  ]
+  required_config_rules       = ["cloudtrail-enabled", "rds-storage-encrypted"]
+  guardduty_finding_frequency = "FIFTEEN_MINUTES"
+  rpo_target                  = "24h"
+}
+
+drill {
+  rds_instances           = ["ohmc-production-postgres"]
+  redis_replication_group = "ohmc-production-redis"
+  rto_target              = "1h"
+  rpo_target              = "24h"
+  timeout                 = "2h"
+  validation_command      = ""
+}
+
+monitoring {
+  prometheus_url       = "http://prometheus.monitoring:9090"
+  alertmanager_url     = "http://alertmanager.monitoring:9093"
+  required_jobs        = ["kubernetes-nodes", "backend"]
+  required_rule_groups = ["node", "backend", "compliance"]
+}

@@ -1,0 +1,73 @@
+# Production values for every stack (each stack reads the variables it declares).
+# Differs from staging: NAT per AZ, multi-AZ RDS with deletion protection,
+# longer retention, cross-region backup copies to us-west-2 under Vault Lock,
+# a private-only EKS endpoint and a stricter WAF rate limit.
+
+environment  = "production"
+account_id   = "234567890123"
+region       = "us-east-1"
+dr_region    = "us-west-2"
+state_bucket = "ohmc-production-tfstate-234567890123"
+lock_table   = "ohmc-production-tflock"
+
+extra_tags = {
+  CostCenter = "ohmc-production"
+}
+
+# --- security-baseline ---------------------------------------------------------
+guardduty_finding_frequency = "FIFTEEN_MINUTES"
+audit_log_retention_days    = 2555
+security_alert_emails       = ["security@ohmycoins.io"]
+enable_security_hub         = true
+
+# --- network -------------------------------------------------------------------
+vpc_cidr                = "10.30.0.0/16"
+availability_zones      = ["us-east-1a", "us-east-1b", "us-east-1c"]
+single_nat_gateway      = false
+flow_log_retention_days = 365
+
+# --- platform ------------------------------------------------------------------
+kubernetes_version         = "1.31"
+eks_endpoint_public_access = false
+eks_public_access_cidrs    = []
+eks_admin_role_arns        = []
+
+eks_node_groups = {
+  general = {
+    instance_types = ["m6i.xlarge"]
+    capacity_type  = "ON_DEMAND"
+    min_size       = 3
+    max_size       = 9
+    desired_size   = 3
+    disk_size_gb   = 100
+  }
+}
+
+# --- data ----------------------------------------------------------------------
+rds_instance_class            = "db.r6g.large"
+rds_allocated_storage_gb      = 200
+rds_max_allocated_storage_gb  = 1000
+rds_multi_az                  = true
+rds_deletion_protection       = true
+rds_backup_retention_days     = 35
+redis_node_type               = "cache.r6g.large"
+redis_num_cache_clusters      = 3
+redis_snapshot_retention_days = 14
+backup_daily_retention_days   = 35
+backup_weekly_retention_days  = 90
+backup_monthly_retention_days = 365
+backup_cross_region_copy      = true
+backup_dr_retention_days      = 35
+backup_vault_lock             = true
+
+# --- edge ----------------------------------------------------------------------
+zone_name               = "ohmycoins.io"
+domain_names            = ["ohmycoins.io", "api.ohmycoins.io"]
+waf_rate_limit          = 1000
+alb_deletion_protection = true
+
+# --- iam -----------------------------------------------------------------------
+github_repositories          = ["ohmycoins/ohmycoins"]
+create_github_oidc_provider  = true
+deploy_namespaces            = ["ohmc"]
+audit_trusted_principal_arns = ["arn:aws:iam::234567890123:root"]

@@ -1,0 +1,73 @@
+# Staging values for every stack (each stack reads the variables it declares).
+# Production-shaped, but single NAT, single-AZ RDS, shorter retention, no
+# cross-region copy or vault lock, a CIDR-restricted public EKS endpoint, and
+# looser WAF limits.
+
+environment  = "staging"
+account_id   = "123456789012"
+region       = "us-east-1"
+dr_region    = "us-west-2"
+state_bucket = "ohmc-staging-tfstate-123456789012"
+lock_table   = "ohmc-staging-tflock"
+
+extra_tags = {
+  CostCenter = "ohmc-staging"
+}
+
+# --- security-baseline ---------------------------------------------------------
+guardduty_finding_frequency = "FIFTEEN_MINUTES"
+audit_log_retention_days    = 365
+security_alert_emails       = ["security@ohmycoins.io"]
+enable_security_hub         = true
+
+# --- network -------------------------------------------------------------------
+vpc_cidr                = "10.20.0.0/16"
+availability_zones      = ["us-east-1a", "us-east-1b", "us-east-1c"]
+single_nat_gateway      = true
+flow_log_retention_days = 90
+
+# --- platform ------------------------------------------------------------------
+kubernetes_version         = "1.31"
+eks_endpoint_public_access = true
+# Operators' VPN egress only (documentation range until the real one is set).
+eks_public_access_cidrs = ["203.0.113.0/24"]
+eks_admin_role_arns     = []
+
+eks_node_groups = {
+  general = {
+    instance_types = ["t3.large"]
+    capacity_type  = "ON_DEMAND"
+    min_size       = 2
+    max_size       = 4
+    desired_size   = 2
+    disk_size_gb   = 50
+  }
+}
+
+# --- data ----------------------------------------------------------------------
+rds_instance_class            = "db.t4g.medium"
+rds_allocated_storage_gb      = 50
+rds_max_allocated_storage_gb  = 100
+rds_multi_az                  = false
+rds_deletion_protection       = false
+rds_backup_retention_days     = 7
+redis_node_type               = "cache.t4g.small"
+redis_num_cache_clusters      = 2
+redis_snapshot_retention_days = 3
+backup_daily_retention_days   = 7
+backup_weekly_retention_days  = 35
+backup_monthly_retention_days = 90
+backup_cross_region_copy      = false
+backup_vault_lock             = false
+
+# --- edge ----------------------------------------------------------------------
+zone_name               = "staging.ohmycoins.io"
+domain_names            = ["staging.ohmycoins.io", "api.staging.ohmycoins.io"]
+waf_rate_limit          = 2000
+alb_deletion_protection = false
+
+# --- iam -----------------------------------------------------------------------
+github_repositories          = ["ohmycoins/ohmycoins"]
+create_github_oidc_provider  = true
+deploy_namespaces            = ["ohmc"]
+audit_trusted_principal_arns = ["arn:aws:iam::123456789012:root"]

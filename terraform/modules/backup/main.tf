@@ -1,0 +1,184 @@
+# AWS Backup: a KMS-encrypted vault, a plan of daily, weekly and monthly rules,
+# selection by tag; in production a cross-region copy to a vault in the DR
+# region and Vault Lock on the primary vault.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  account_id = data.aws_caller_identity.current.account_id
+
+  # A key policy is a resource policy: "Resource": "*" means this key.
+  # AWS Backup uses the key through grants created by the caller.
+  key_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministration"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+    ]
+  })
+
+  rules = {
+    daily = {
+      schedule       = "cron(0 3 * * ? *)"
+      retention_days = var.daily_retention_days
+    }
+    weekly = {
+      schedule       = "cron(0 4 ? * SUN *)"
+      retention_days = var.weekly_retention_days
+    }
+    monthly = {
+      schedule       = "cron(0 5 1 * ? *)"
+      retention_days = var.monthly_retention_days
+    }
+  }
+}
+
+resource "aws_kms_key" "vault" {
+  description             = "${var.name} backup vault"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = local.key_policy
+
+  tags = var.tags
+}
+
+resource "aws_kms_alias" "vault" {
+  name          = "alias/${var.name}-backup"
+  target_key_id = aws_kms_key.vault.key_id
+}
+
+resource "aws_backup_vault" "this" {
+  name        = "${var.name}-vault"
+  kms_key_arn = aws_kms_key.vault.arn
+
+  tags = var.tags
+}
+
+resource "aws_backup_vault_lock_configuration" "this" {
+  count = var.enable_vault_lock ? 1 : 0
+
+  backup_vault_name   = aws_backup_vault.this.name
+  min_retention_days  = var.vault_lock_min_retention_days
+  max_retention_days  = var.vault_lock_max_retention_days
+  changeable_for_days = var.vault_lock_changeable_for_days
+}
+
+# --- Disaster-recovery region --------------------------------------------------
+
+resource "aws_kms_key" "dr" {
+  count    = var.enable_cross_region_copy ? 1 : 0
+  provider = aws.dr
+
+  description             = "${var.name} backup vault (DR copies)"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = local.key_policy
+
+  tags = var.tags
+}
+
+resource "aws_backup_vault" "dr" {
+  count    = var.enable_cross_region_copy ? 1 : 0
+  provider = aws.dr
+
+  name        = "${var.name}-vault-dr"
+  kms_key_arn = aws_kms_key.dr[0].arn
+
+  tags = var.tags
+}
+
+resource "aws_backup_vault_lock_configuration" "dr" {
+  count    = var.enable_cross_region_copy && var.enable_vault_lock ? 1 : 0
+  provider = aws.dr
+
+  backup_vault_name   = aws_backup_vault.dr[0].name
+  min_retention_days  = var.vault_lock_min_retention_days
+  max_retention_days  = var.vault_lock_max_retention_days
+  changeable_for_days = var.vault_lock_changeable_for_days
+}
+
+# --- Plan ----------------------------------------------------------------------
+
+resource "aws_backup_plan" "this" {
+  name = "${var.name}-plan"
+
+  dynamic "rule" {
+    for_each = local.rules
+
+    content {
+      rule_name                    = rule.key
+      target_vault_name            = aws_backup_vault.this.name
+      schedule                     = rule.value.schedule
+      schedule_expression_timezone = var.schedule_timezone
+      start_window                 = 60
+      completion_window            = 360
+
+      lifecycle {
+        delete_after = rule.value.retention_days
+      }
+
+      dynamic "copy_action" {
+        for_each = var.enable_cross_region_copy ? [aws_backup_vault.dr[0].arn] : []
+
+        content {
+          destination_vault_arn = copy_action.value
+
+          lifecycle {
+            delete_after = var.dr_retention_days
+          }
+        }
+      }
+
+      recovery_point_tags = merge(var.tags, { backup-rule = rule.key })
+    }
+  }
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "backup_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["backup.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "backup" {
+  name               = "${var.name}-backup"
+  assume_role_policy = data.aws_iam_policy_document.backup_assume.json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "backup" {
+  for_each = toset([
+    "AWSBackupServiceRolePolicyForBackup",
+    "AWSBackupServiceRolePolicyForRestores",
+  ])
+
+  role       = aws_iam_role.backup.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/${each.value}"
+}
+
+resource "aws_backup_selection" "by_tag" {
+  name         = "${var.name}-by-tag"
+  plan_id      = aws_backup_plan.this.id
+  iam_role_arn = aws_iam_role.backup.arn
+
+  selection_tag {
+    type  = "STRINGEQUALS"
+    key   = var.selection_tag_key
+    value = var.selection_tag_value
+  }
+}

@@ -1,0 +1,34 @@
+variable "name" {
+  description = "Repository name prefix, e.g. ohmc (repositories are <name>/<repository>)."
+  type        = string
+}
+
+variable "repositories" {
+  description = "Repositories to create."
+  type        = list(string)
+  default     = ["backend", "frontend", "collectors", "agents"]
+}
+
+variable "untagged_expiry_days" {
+  description = "Days after which untagged images are expired."
+  type        = number
+  default     = 14
+}
+
+variable "max_release_images" {
+  description = "Number of release images (tags v*) kept per repository."
+  type        = number
+  default     = 50
+}
+
+variable "max_other_images" {
+  description = "Number of other tagged images (branch or commit builds) kept per repository."
+  type        = number
+  default     = 30
+}
+
+variable "tags" {
+  description = "Tags applied to every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,67 @@
+variable "cluster_name" {
+  description = "EKS cluster name, e.g. ohmc-staging."
+  type        = string
+}
+
+variable "kubernetes_version" {
+  description = "Kubernetes minor version of the control plane and node groups."
+  type        = string
+  default     = "1.31"
+}
+
+variable "vpc_id" {
+  description = "VPC the cluster runs in."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Private subnets for the control-plane ENIs and the nodes."
+  type        = list(string)
+}
+
+variable "endpoint_public_access" {
+  description = "Expose the API server endpoint publicly (restricted to public_access_cidrs). Off by default and in production."
+  type        = bool
+  default     = false
+}
+
+variable "public_access_cidrs" {
+  description = "CIDRs allowed to reach the public API endpoint when it is enabled. Never 0.0.0.0/0."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = !contains(var.public_access_cidrs, "0.0.0.0/0")
+    error_message = "The public API endpoint must not be open to the whole internet."
+  }
+}
+
+variable "node_groups" {
+  description = "Managed node groups keyed by name."
+  type = map(object({
+    instance_types = list(string)
+    capacity_type  = string
+    min_size       = number
+    max_size       = number
+    desired_size   = number
+    disk_size_gb   = number
+  }))
+}
+
+variable "log_retention_days" {
+  description = "Retention of the control-plane log group."
+  type        = number
+  default     = 365
+}
+
+variable "cluster_admin_role_arns" {
+  description = "IAM roles granted cluster-admin through EKS access entries."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Tags applied to every resource."
+  type        = map(string)
+  default     = {}
+}

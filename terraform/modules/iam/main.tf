@@ -1,0 +1,463 @@
+# Identities: the GitHub Actions deploy role (OIDC, pinned to repository and
+# environment), the read-only audit role `ohmc-infra` assumes, and IRSA roles
+# for the platform's Kubernetes service accounts.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  account_id = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.name
+
+  github_oidc_arn = var.create_github_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : "arn:${local.partition}:iam::${local.account_id}:oidc-provider/token.actions.githubusercontent.com"
+  cluster_arn     = "arn:${local.partition}:eks:${local.region}:${local.account_id}:cluster/${var.eks_cluster_name}"
+}
+
+# --- GitHub Actions deploy role ------------------------------------------------
+
+resource "aws_iam_openid_connect_provider" "github" {
+  count = var.create_github_oidc_provider ? 1 : 0
+
+  url            = "https://token.actions.githubusercontent.com"
+  client_id_list = ["sts.amazonaws.com"]
+  # GitHub's published intermediate thumbprints; AWS also validates the chain
+  # against its own trust store for this provider.
+  thumbprint_list = [
+    "6938fd4d98bab03faadb97b34396831e3780aea1",
+    "1c58a3a8518e8759bf075b76b750d4f2df264fcd",
+  ]
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "deploy_assume" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.github_oidc_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:sub"
+      values   = [for repo in var.github_repositories : "repo:${repo}:environment:${var.github_environment}"]
+    }
+  }
+}
+
+resource "aws_iam_role" "deploy" {
+  name                 = "${var.name}-github-deploy"
+  description          = "GitHub Actions deploy: push images, roll out to ${var.eks_cluster_name}"
+  assume_role_policy   = data.aws_iam_policy_document.deploy_assume.json
+  max_session_duration = 3600
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "deploy" {
+  statement {
+    sid       = "EcrLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "EcrPush"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchGetImage",
+      "ecr:CompleteLayerUpload",
+      "ecr:DescribeImages",
+      "ecr:DescribeImageScanFindings",
+      "ecr:GetDownloadUrlForLayer",
+      "ecr:InitiateLayerUpload",
+      "ecr:PutImage",
+      "ecr:UploadLayerPart",
+    ]
+    resources = var.ecr_repository_arns
+  }
+
+  statement {
+    sid       = "EksDescribe"
+    actions   = ["eks:DescribeCluster"]
+    resources = [local.cluster_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "deploy" {
+  name   = "push-and-roll-out"
+  role   = aws_iam_role.deploy.id
+  policy = data.aws_iam_policy_document.deploy.json
+}
+
+resource "aws_eks_access_entry" "deploy" {
+  cluster_name  = var.eks_cluster_name
+  principal_arn = aws_iam_role.deploy.arn
+  type          = "STANDARD"
+
+  tags = var.tags
+}
+
+resource "aws_eks_access_policy_association" "deploy" {
+  cluster_name  = var.eks_cluster_name
+  principal_arn = aws_iam_role.deploy.arn
+  policy_arn    = "arn:${local.partition}:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
+
+  access_scope {
+    type       = "namespace"
+    namespaces = var.deploy_namespaces
+  }
+
+  depends_on = [aws_eks_access_entry.deploy]
+}
+
+# --- Read-only audit role ------------------------------------------------------
+
+data "aws_iam_policy_document" "audit_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "AWS"
+      identifiers = var.audit_trusted_principal_arns
+    }
+
+    dynamic "condition" {
+      for_each = var.audit_external_id == null ? [] : [var.audit_external_id]
+
+      content {
+        test     = "StringEquals"
+        variable = "sts:ExternalId"
+        values   = [condition.value]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role" "audit" {
+  name                 = "${var.name}-audit"
+  description          = "Read-only role assumed by ohmc-infra verify, audit and dr-drill"
+  assume_role_policy   = data.aws_iam_policy_document.audit_assume.json
+  max_session_duration = 3600
+
+  tags = var.tags
+}
+
+# Least-privilege read-only policy for the verification checks: only the
+# describe/get/list actions the checks call, each restricted to this account's
+# resource ARNs where the service supports it. No object reads, no secrets.
+data "aws_iam_policy_document" "audit" {
+  statement {
+    sid = "AccountWideListings"
+    actions = [
+      "sts:GetCallerIdentity",
+      "organizations:ListAccounts",
+      "route53:ListHostedZones",
+      "route53:ListHostedZonesByName",
+      "acm:ListCertificates",
+      "wafv2:ListWebACLs",
+      "elasticloadbalancing:DescribeLoadBalancers",
+      "elasticloadbalancing:DescribeLoadBalancerAttributes",
+      "elasticloadbalancing:DescribeListeners",
+      "elasticloadbalancing:DescribeRules",
+      "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:DescribeTargetHealth",
+      "elasticloadbalancing:DescribeTags",
+      "backup:ListBackupPlans",
+      "backup:ListBackupVaults",
+      "backup:ListProtectedResources",
+      "backup:ListRecoveryPointsByResource",
+      "config:DescribeConfigurationRecorders",
+      "config:DescribeConfigurationRecorderStatus",
+      "config:DescribeDeliveryChannels",
+      "config:DescribeDeliveryChannelStatus",
+      "config:DescribeConfigRules",
+      "config:DescribeComplianceByConfigRule",
+      "guardduty:ListDetectors",
+      "guardduty:ListFindings",
+      "guardduty:GetFindings",
+      "guardduty:GetFindingsStatistics",
+      "cloudtrail:DescribeTrails",
+      "cloudtrail:ListTrails",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "Route53"
+    actions   = ["route53:GetHostedZone", "route53:ListResourceRecordSets"]
+    resources = ["arn:${local.partition}:route53:::hostedzone/*"]
+  }
+
+  statement {
+    sid       = "Acm"
+    actions   = ["acm:DescribeCertificate", "acm:GetCertificate"]
+    resources = ["arn:${local.partition}:acm:*:${local.account_id}:certificate/*"]
+  }
+
+  statement {
+    sid = "Waf"
+    actions = [
+      "wafv2:GetWebACL",
+      "wafv2:GetWebACLForResource",
+      "wafv2:GetLoggingConfiguration",
+      "wafv2:ListResourcesForWebACL",
+    ]
+    resources = [
+      "arn:${local.partition}:wafv2:*:${local.account_id}:regional/webacl/*/*",
+      "arn:${local.partition}:elasticloadbalancing:*:${local.account_id}:loadbalancer/app/*/*",
+    ]
+  }
+
+  statement {
+    sid = "Backup"
+    actions = [
+      "backup:DescribeBackupVault",
+      "backup:GetBackupPlan",
+      "backup:GetBackupSelection",
+      "backup:ListBackupSelections",
+      "backup:ListRecoveryPointsByBackupVault",
+      "backup:DescribeRecoveryPoint",
+    ]
+    resources = [
+      "arn:${local.partition}:backup:*:${local.account_id}:backup-vault:*",
+      "arn:${local.partition}:backup:*:${local.account_id}:backup-plan:*",
+      "arn:${local.partition}:backup:*:${local.account_id}:recovery-point:*",
+    ]
+  }
+
+  statement {
+    sid       = "ConfigCompliance"
+    actions   = ["config:GetComplianceDetailsByConfigRule"]
+    resources = ["arn:${local.partition}:config:*:${local.account_id}:config-rule/*"]
+  }
+
+  statement {
+    sid       = "GuardDuty"
+    actions   = ["guardduty:GetDetector"]
+    resources = ["arn:${local.partition}:guardduty:*:${local.account_id}:detector/*"]
+  }
+
+  statement {
+    sid       = "CloudTrail"
+    actions   = ["cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors"]
+    resources = ["arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*"]
+  }
+
+  # Bucket configuration only: no s3:GetObject, the checks never read objects.
+  statement {
+    sid = "S3BucketConfiguration"
+    actions = [
+      "s3:GetBucketAcl",
+      "s3:GetBucketLocation",
+      "s3:GetBucketLogging",
+      "s3:GetBucketPolicy",
+      "s3:GetBucketPolicyStatus",
+      "s3:GetBucketPublicAccessBlock",
+      "s3:GetBucketVersioning",
+      "s3:GetEncryptionConfiguration",
+      "s3:GetLifecycleConfiguration",
+      "s3:GetBucketObjectLockConfiguration",
+    ]
+    resources = ["arn:${local.partition}:s3:::*"]
+  }
+
+  statement {
+    sid = "Rds"
+    actions = [
+      "rds:DescribeDBInstances",
+      "rds:DescribeDBSnapshots",
+      "rds:DescribeDBClusterSnapshots",
+      "rds:DescribeDBParameters",
+      "rds:DescribeDBParameterGroups",
+      "rds:DescribeDBSubnetGroups",
+      "rds:ListTagsForResource",
+    ]
+    resources = [
+      "arn:${local.partition}:rds:*:${local.account_id}:db:*",
+      "arn:${local.partition}:rds:*:${local.account_id}:snapshot:*",
+      "arn:${local.partition}:rds:*:${local.account_id}:cluster-snapshot:*",
+      "arn:${local.partition}:rds:*:${local.account_id}:pg:*",
+      "arn:${local.partition}:rds:*:${local.account_id}:subgrp:*",
+    ]
+  }
+
+  statement {
+    sid = "ElastiCache"
+    actions = [
+      "elasticache:DescribeReplicationGroups",
+      "elasticache:DescribeCacheClusters",
+      "elasticache:DescribeSnapshots",
+      "elasticache:ListTagsForResource",
+    ]
+    resources = [
+      "arn:${local.partition}:elasticache:*:${local.account_id}:replicationgroup:*",
+      "arn:${local.partition}:elasticache:*:${local.account_id}:cluster:*",
+      "arn:${local.partition}:elasticache:*:${local.account_id}:snapshot:*",
+    ]
+  }
+}
+
+resource "aws_iam_policy" "audit" {
+  name        = "${var.name}-audit-readonly"
+  description = "Least-privilege read-only access for ohmc-infra verify, audit and dr-drill"
+  policy      = data.aws_iam_policy_document.audit.json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "audit" {
+  role       = aws_iam_role.audit.name
+  policy_arn = aws_iam_policy.audit.arn
+}
+
+# --- IRSA roles ----------------------------------------------------------------
+
+data "aws_iam_policy_document" "irsa_assume" {
+  for_each = var.irsa_roles
+
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [var.oidc_provider_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${var.oidc_issuer}:sub"
+      values   = ["system:serviceaccount:${each.value.namespace}:${each.value.service_account}"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${var.oidc_issuer}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "irsa" {
+  for_each = var.irsa_roles
+
+  name                 = "${var.name}-irsa-${each.key}"
+  description          = "IRSA role of ${each.value.namespace}/${each.value.service_account}"
+  assume_role_policy   = data.aws_iam_policy_document.irsa_assume[each.key].json
+  max_session_duration = 3600
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "irsa" {
+  for_each = { for key, role in var.irsa_roles : key => role if length(role.secret_arns) > 0 }
+
+  statement {
+    sid       = "ReadSecrets"
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = each.value.secret_arns
+  }
+
+  dynamic "statement" {
+    for_each = length(each.value.kms_key_arns) > 0 ? [each.value.kms_key_arns] : []
+
+    content {
+      sid       = "DecryptSecrets"
+      actions   = ["kms:Decrypt"]
+      resources = statement.value
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "irsa" {
+  for_each = data.aws_iam_policy_document.irsa
+
+  name   = "read-secrets"
+  role   = aws_iam_role.irsa[each.key].id
+  policy = each.value.json
+}
+
+# --- AWS Load Balancer Controller (TargetGroupBinding only) --------------------
+
+data "aws_iam_policy_document" "lb_controller_assume" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [var.oidc_provider_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${var.oidc_issuer}:sub"
+      values   = ["system:serviceaccount:kube-system:aws-load-balancer-controller"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${var.oidc_issuer}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "lb_controller" {
+  count = length(var.lb_controller_target_group_arns) > 0 ? 1 : 0
+
+  name                 = "${var.name}-irsa-aws-load-balancer-controller"
+  description          = "AWS Load Balancer Controller, limited to registering pods in the Terraform-managed target groups"
+  assume_role_policy   = data.aws_iam_policy_document.lb_controller_assume.json
+  max_session_duration = 3600
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "lb_controller" {
+  statement {
+    sid = "Discover"
+    actions = [
+      "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:DescribeTargetHealth",
+      "elasticloadbalancing:DescribeLoadBalancers",
+      "elasticloadbalancing:DescribeListeners",
+      "elasticloadbalancing:DescribeTags",
+      "ec2:DescribeInstances",
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DescribeSecurityGroups",
+      "ec2:DescribeSubnets",
+      "ec2:DescribeVpcs",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "RegisterPods"
+    actions   = ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"]
+    resources = var.lb_controller_target_group_arns
+  }
+}
+
+resource "aws_iam_role_policy" "lb_controller" {
+  count = length(var.lb_controller_target_group_arns) > 0 ? 1 : 0
+
+  name   = "target-group-binding"
+  role   = aws_iam_role.lb_controller[0].id
+  policy = data.aws_iam_policy_document.lb_controller.json
+}

@@ -1,0 +1,24 @@
+output "deploy_role_arn" {
+  description = "Role GitHub Actions assumes to push images and roll out."
+  value       = aws_iam_role.deploy.arn
+}
+
+output "audit_role_arn" {
+  description = "Read-only role `ohmc-infra` assumes (environment.hcl aws.role_arn)."
+  value       = aws_iam_role.audit.arn
+}
+
+output "audit_policy_arn" {
+  description = "The least-privilege read-only policy attached to the audit role."
+  value       = aws_iam_policy.audit.arn
+}
+
+output "irsa_role_arns" {
+  description = "IRSA role ARNs keyed by role suffix, for the eks.amazonaws.com/role-arn annotation."
+  value       = { for key, role in aws_iam_role.irsa : key => role.arn }
+}
+
+output "lb_controller_role_arn" {
+  description = "IRSA role of the AWS Load Balancer Controller, or null."
+  value       = length(aws_iam_role.lb_controller) > 0 ? aws_iam_role.lb_controller[0].arn : null
+}

@@ -1,0 +1,86 @@
+variable "name" {
+  description = "Name prefix, e.g. ohmc-staging."
+  type        = string
+}
+
+# --- GitHub deploy role --------------------------------------------------------
+
+variable "create_github_oidc_provider" {
+  description = "Create the token.actions.githubusercontent.com OIDC provider (once per account)."
+  type        = bool
+  default     = true
+}
+
+variable "github_repositories" {
+  description = "GitHub repositories (owner/name) allowed to assume the deploy role."
+  type        = list(string)
+}
+
+variable "github_environment" {
+  description = "GitHub Actions environment the deploy job must run in (the subject claim is pinned to it)."
+  type        = string
+}
+
+variable "ecr_repository_arns" {
+  description = "ECR repositories the deploy role may push to."
+  type        = list(string)
+}
+
+variable "eks_cluster_name" {
+  description = "Cluster the deploy role may roll out to."
+  type        = string
+}
+
+variable "deploy_namespaces" {
+  description = "Kubernetes namespaces the deploy role may edit (EKS access policy scope)."
+  type        = list(string)
+}
+
+# --- Audit role ----------------------------------------------------------------
+
+variable "audit_trusted_principal_arns" {
+  description = "Principals (operators, CI roles) allowed to assume the read-only audit role used by `ohmc-infra verify`, `audit` and `dr-drill`."
+  type        = list(string)
+}
+
+variable "audit_external_id" {
+  description = "External id required to assume the audit role; null for none."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+# --- IRSA ----------------------------------------------------------------------
+
+variable "oidc_provider_arn" {
+  description = "The EKS cluster's IRSA OIDC provider ARN."
+  type        = string
+}
+
+variable "oidc_issuer" {
+  description = "The EKS OIDC issuer without https://."
+  type        = string
+}
+
+variable "irsa_roles" {
+  description = "IRSA roles for the platform's service accounts, keyed by role suffix. Each may read the listed Secrets Manager secrets and decrypt with the listed keys."
+  type = map(object({
+    namespace       = string
+    service_account = string
+    secret_arns     = list(string)
+    kms_key_arns    = list(string)
+  }))
+  default = {}
+}
+
+variable "lb_controller_target_group_arns" {
+  description = "Target groups the AWS Load Balancer Controller may register pods into (TargetGroupBinding mode). Empty: no controller role."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Tags applied to every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,201 @@
+# RDS PostgreSQL: KMS-encrypted storage, Performance Insights and master
+# secret; multi-AZ and deletion protection per environment; TLS forced by the
+# parameter group; a security group open on 5432 to the EKS nodes only; the
+# master password generated and rotated by RDS in Secrets Manager.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  account_id = data.aws_caller_identity.current.account_id
+}
+
+resource "aws_kms_key" "rds" {
+  description             = "${var.identifier} storage, Performance Insights, logs and master secret"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  # A key policy is a resource policy: "Resource": "*" means this key.
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministration"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudWatchLogsUse"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${data.aws_region.current.name}.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = {
+          ArnLike = {
+            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${data.aws_region.current.name}:${local.account_id}:log-group:*"
+          }
+        }
+      },
+    ]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_kms_alias" "rds" {
+  name          = "alias/${var.identifier}"
+  target_key_id = aws_kms_key.rds.key_id
+}
+
+resource "aws_db_subnet_group" "this" {
+  name        = var.identifier
+  description = "Database subnets of ${var.identifier}"
+  subnet_ids  = var.subnet_ids
+
+  tags = var.tags
+}
+
+resource "aws_security_group" "this" {
+  name        = "${var.identifier}-db"
+  description = "PostgreSQL ${var.identifier}: 5432 from the EKS nodes only"
+  vpc_id      = var.vpc_id
+
+  tags = merge(var.tags, { Name = "${var.identifier}-db" })
+}
+
+resource "aws_vpc_security_group_ingress_rule" "from_nodes" {
+  count = length(var.allowed_security_group_ids)
+
+  security_group_id            = aws_security_group.this.id
+  description                  = "PostgreSQL from the EKS nodes"
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  referenced_security_group_id = var.allowed_security_group_ids[count.index]
+
+  tags = var.tags
+}
+
+resource "aws_db_parameter_group" "this" {
+  name        = var.identifier
+  family      = var.parameter_group_family
+  description = "${var.identifier}: TLS only, statement and connection logging"
+
+  parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }
+
+  parameter {
+    name  = "log_connections"
+    value = "1"
+  }
+
+  parameter {
+    name  = "log_disconnections"
+    value = "1"
+  }
+
+  parameter {
+    name  = "log_statement"
+    value = "ddl"
+  }
+
+  parameter {
+    name  = "log_min_duration_statement"
+    value = "1000"
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_cloudwatch_log_group" "postgresql" {
+  for_each = toset(["postgresql", "upgrade"])
+
+  name              = "/aws/rds/instance/${var.identifier}/${each.value}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.rds.arn
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "monitoring_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["monitoring.rds.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "monitoring" {
+  name               = "${var.identifier}-monitoring"
+  assume_role_policy = data.aws_iam_policy_document.monitoring_assume.json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "monitoring" {
+  role       = aws_iam_role.monitoring.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+}
+
+resource "aws_db_instance" "this" {
+  identifier     = var.identifier
+  engine         = "postgres"
+  engine_version = var.engine_version
+  instance_class = var.instance_class
+
+  db_name                       = var.database_name
+  username                      = var.master_username
+  manage_master_user_password   = true
+  master_user_secret_kms_key_id = aws_kms_key.rds.arn
+
+  allocated_storage     = var.allocated_storage_gb
+  max_allocated_storage = var.max_allocated_storage_gb
+  storage_type          = "gp3"
+  storage_encrypted     = true
+  kms_key_id            = aws_kms_key.rds.arn
+
+  db_subnet_group_name   = aws_db_subnet_group.this.name
+  vpc_security_group_ids = [aws_security_group.this.id]
+  parameter_group_name   = aws_db_parameter_group.this.name
+  publicly_accessible    = false
+  multi_az               = var.multi_az
+  ca_cert_identifier     = "rds-ca-rsa2048-g1"
+
+  iam_database_authentication_enabled = true
+
+  backup_retention_period   = var.backup_retention_days
+  backup_window             = var.backup_window
+  maintenance_window        = var.maintenance_window
+  copy_tags_to_snapshot     = true
+  delete_automated_backups  = false
+  deletion_protection       = var.deletion_protection
+  skip_final_snapshot       = false
+  final_snapshot_identifier = "${var.identifier}-final"
+
+  auto_minor_version_upgrade  = true
+  allow_major_version_upgrade = false
+  apply_immediately           = false
+
+  enabled_cloudwatch_logs_exports       = ["postgresql", "upgrade"]
+  monitoring_interval                   = 30
+  monitoring_role_arn                   = aws_iam_role.monitoring.arn
+  performance_insights_enabled          = true
+  performance_insights_kms_key_id       = aws_kms_key.rds.arn
+  performance_insights_retention_period = 7
+
+  tags = var.tags
+
+  depends_on = [aws_cloudwatch_log_group.postgresql]
+}

@@ -1,0 +1,163 @@
+# ElastiCache Redis replication group: encryption at rest (KMS) and in transit,
+# an AUTH token generated into Secrets Manager and read back from there, daily
+# snapshots, multi-AZ automatic failover, slow/engine logs, and a security
+# group open on 6379 to the EKS nodes only.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  account_id = data.aws_caller_identity.current.account_id
+}
+
+resource "aws_kms_key" "redis" {
+  description             = "${var.replication_group_id} data at rest, AUTH token secret and logs"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  # A key policy is a resource policy: "Resource": "*" means this key.
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministration"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudWatchLogsUse"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${data.aws_region.current.name}.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = {
+          ArnLike = {
+            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${data.aws_region.current.name}:${local.account_id}:log-group:*"
+          }
+        }
+      },
+    ]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_kms_alias" "redis" {
+  name          = "alias/${var.replication_group_id}"
+  target_key_id = aws_kms_key.redis.key_id
+}
+
+# --- AUTH token ----------------------------------------------------------------
+
+# Redis AUTH accepts printable ASCII except space, '"', '/' and '@'.
+resource "random_password" "auth_token" {
+  length           = 64
+  special          = true
+  override_special = "!&#$^<>-"
+}
+
+resource "aws_secretsmanager_secret" "auth_token" {
+  #checkov:skip=CKV2_AWS_57:The AUTH token is rotated on the cluster side (auth_token_update_strategy = ROTATE, driven by Terraform); a Secrets Manager rotation Lambda would change the secret without updating the replication group and lock every client out.
+  name                    = "${var.replication_group_id}/auth-token"
+  description             = "AUTH token of the ${var.replication_group_id} replication group"
+  kms_key_id              = aws_kms_key.redis.arn
+  recovery_window_in_days = 30
+
+  tags = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "auth_token" {
+  secret_id     = aws_secretsmanager_secret.auth_token.id
+  secret_string = random_password.auth_token.result
+}
+
+# --- Network -------------------------------------------------------------------
+
+resource "aws_elasticache_subnet_group" "this" {
+  name        = var.replication_group_id
+  description = "Database subnets of ${var.replication_group_id}"
+  subnet_ids  = var.subnet_ids
+
+  tags = var.tags
+}
+
+resource "aws_security_group" "this" {
+  name        = "${var.replication_group_id}-cache"
+  description = "Redis ${var.replication_group_id}: 6379 from the EKS nodes only"
+  vpc_id      = var.vpc_id
+
+  tags = merge(var.tags, { Name = "${var.replication_group_id}-cache" })
+}
+
+resource "aws_vpc_security_group_ingress_rule" "from_nodes" {
+  count = length(var.allowed_security_group_ids)
+
+  security_group_id            = aws_security_group.this.id
+  description                  = "Redis from the EKS nodes"
+  ip_protocol                  = "tcp"
+  from_port                    = 6379
+  to_port                      = 6379
+  referenced_security_group_id = var.allowed_security_group_ids[count.index]
+
+  tags = var.tags
+}
+
+# --- Logs ----------------------------------------------------------------------
+
+resource "aws_cloudwatch_log_group" "redis" {
+  for_each = toset(["slow-log", "engine-log"])
+
+  name              = "/aws/elasticache/${var.replication_group_id}/${each.value}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.redis.arn
+
+  tags = var.tags
+}
+
+# --- Replication group ---------------------------------------------------------
+
+resource "aws_elasticache_replication_group" "this" {
+  replication_group_id = var.replication_group_id
+  description          = "Oh My Coins cache (${var.replication_group_id})"
+  engine               = "redis"
+  engine_version       = var.engine_version
+  node_type            = var.node_type
+  num_cache_clusters   = var.num_cache_clusters
+  parameter_group_name = var.parameter_group_name
+  port                 = 6379
+
+  subnet_group_name  = aws_elasticache_subnet_group.this.name
+  security_group_ids = [aws_security_group.this.id]
+
+  automatic_failover_enabled = true
+  multi_az_enabled           = true
+
+  at_rest_encryption_enabled = true
+  kms_key_id                 = aws_kms_key.redis.arn
+  transit_encryption_enabled = true
+  auth_token                 = aws_secretsmanager_secret_version.auth_token.secret_string
+  auth_token_update_strategy = "ROTATE"
+
+  snapshot_retention_limit   = var.snapshot_retention_days
+  snapshot_window            = var.snapshot_window
+  maintenance_window         = var.maintenance_window
+  final_snapshot_identifier  = "${var.replication_group_id}-final"
+  auto_minor_version_upgrade = true
+  apply_immediately          = false
+
+  dynamic "log_delivery_configuration" {
+    for_each = aws_cloudwatch_log_group.redis
+
+    content {
+      destination      = log_delivery_configuration.value.name
+      destination_type = "cloudwatch-logs"
+      log_format       = "json"
+      log_type         = log_delivery_configuration.key
+    }
+  }
+
+  tags = var.tags
+}

@@ -1,0 +1,619 @@
+# Account security baseline: a multi-region CloudTrail (KMS, log-file
+# validation, CloudWatch Logs) into a hardened S3 bucket that also takes the
+# AWS Config snapshots; the Config recorder (all resources, global types),
+# delivery channel and managed rules; GuardDuty with EKS audit-log, RDS and S3
+# protection and findings routed through EventBridge to SNS; Security Hub with
+# the FSBP standard.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  account_id = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.name
+
+  trail_name    = "${var.name}-trail"
+  trail_arn     = "arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/${local.trail_name}"
+  bucket_name   = "${var.name}-audit-logs-${local.account_id}"
+  trail_prefix  = "cloudtrail"
+  config_prefix = "config"
+}
+
+# --- Encryption ----------------------------------------------------------------
+
+resource "aws_kms_key" "security" {
+  description             = "${var.name} CloudTrail, Config, audit bucket and security topics"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  # A key policy is a resource policy: "Resource": "*" means this key.
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministration"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudTrailEncryptLogs"
+        Effect    = "Allow"
+        Principal = { Service = "cloudtrail.amazonaws.com" }
+        Action    = "kms:GenerateDataKey*"
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceArn" = local.trail_arn }
+          StringLike   = { "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*" }
+        }
+      },
+      {
+        Sid       = "CloudTrailDescribeKey"
+        Effect    = "Allow"
+        Principal = { Service = "cloudtrail.amazonaws.com" }
+        Action    = "kms:DescribeKey"
+        Resource  = "*"
+      },
+      {
+        Sid       = "ServicesUseForDelivery"
+        Effect    = "Allow"
+        Principal = { Service = ["config.amazonaws.com", "events.amazonaws.com", "cloudtrail.amazonaws.com"] }
+        Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+        }
+      },
+      {
+        Sid       = "CloudWatchLogsUse"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${local.region}.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = {
+          ArnLike = {
+            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"
+          }
+        }
+      },
+    ]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_kms_alias" "security" {
+  name          = "alias/${var.name}-security"
+  target_key_id = aws_kms_key.security.key_id
+}
+
+# --- Audit bucket (CloudTrail and Config) --------------------------------------
+
+resource "aws_s3_bucket" "audit" {
+  #checkov:skip=CKV_AWS_144:Single-region by decision: the trail is multi-region already, objects are versioned and integrity-checked by log file validation; a replica bucket would itself be an unreplicated log sink.
+  #checkov:skip=CKV2_AWS_62:Log delivery is signalled by CloudTrail's own SNS notification (sns_topic_name); S3 event notifications would duplicate it.
+  bucket        = local.bucket_name
+  force_destroy = false
+
+  tags = var.tags
+}
+
+resource "aws_s3_bucket_public_access_block" "audit" {
+  bucket                  = aws_s3_bucket.audit.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "audit" {
+  bucket = aws_s3_bucket.audit.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "audit" {
+  bucket = aws_s3_bucket.audit.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "audit" {
+  bucket = aws_s3_bucket.audit.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.security.arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "audit" {
+  bucket = aws_s3_bucket.audit.id
+
+  rule {
+    id     = "archive-then-expire"
+    status = "Enabled"
+
+    filter {}
+
+    transition {
+      days          = var.trail_glacier_transition_days
+      storage_class = "GLACIER"
+    }
+
+    expiration {
+      days = var.trail_log_retention_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 90
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+}
+
+resource "aws_s3_bucket_logging" "audit" {
+  bucket        = aws_s3_bucket.audit.id
+  target_bucket = var.s3_access_logs_bucket
+  target_prefix = "${aws_s3_bucket.audit.id}/"
+}
+
+data "aws_iam_policy_document" "audit_bucket" {
+  statement {
+    sid       = "CloudTrailAclCheck"
+    actions   = ["s3:GetBucketAcl"]
+    resources = [aws_s3_bucket.audit.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.trail_arn]
+    }
+  }
+
+  statement {
+    sid       = "CloudTrailWrite"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.audit.arn}/${local.trail_prefix}/AWSLogs/${local.account_id}/*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.trail_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "s3:x-amz-acl"
+      values   = ["bucket-owner-full-control"]
+    }
+  }
+
+  statement {
+    sid       = "ConfigAclCheck"
+    actions   = ["s3:GetBucketAcl", "s3:ListBucket"]
+    resources = [aws_s3_bucket.audit.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["config.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  statement {
+    sid       = "ConfigWrite"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.audit.arn}/${local.config_prefix}/AWSLogs/${local.account_id}/Config/*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["config.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "s3:x-amz-acl"
+      values   = ["bucket-owner-full-control"]
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.audit.arn, "${aws_s3_bucket.audit.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "audit" {
+  bucket = aws_s3_bucket.audit.id
+  policy = data.aws_iam_policy_document.audit_bucket.json
+
+  depends_on = [aws_s3_bucket_public_access_block.audit]
+}
+
+# --- Notifications -------------------------------------------------------------
+
+resource "aws_sns_topic" "security_findings" {
+  name              = "${var.name}-security-findings"
+  kms_master_key_id = aws_kms_key.security.arn
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "security_findings_topic" {
+  statement {
+    sid       = "EventBridgePublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.security_findings.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "security_findings" {
+  arn    = aws_sns_topic.security_findings.arn
+  policy = data.aws_iam_policy_document.security_findings_topic.json
+}
+
+resource "aws_sns_topic_subscription" "security_findings_email" {
+  for_each = toset(var.alert_emails)
+
+  topic_arn = aws_sns_topic.security_findings.arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+resource "aws_sns_topic" "cloudtrail" {
+  name              = "${var.name}-cloudtrail-delivery"
+  kms_master_key_id = aws_kms_key.security.arn
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "cloudtrail_topic" {
+  statement {
+    sid       = "CloudTrailPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.cloudtrail.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.trail_arn]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "cloudtrail" {
+  arn    = aws_sns_topic.cloudtrail.arn
+  policy = data.aws_iam_policy_document.cloudtrail_topic.json
+}
+
+# --- CloudTrail ----------------------------------------------------------------
+
+resource "aws_cloudwatch_log_group" "cloudtrail" {
+  name              = "/aws/cloudtrail/${local.trail_name}"
+  retention_in_days = var.cloudwatch_log_retention_days
+  kms_key_id        = aws_kms_key.security.arn
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "cloudtrail_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.trail_arn]
+    }
+  }
+}
+
+resource "aws_iam_role" "cloudtrail" {
+  name               = "${var.name}-cloudtrail-logs"
+  assume_role_policy = data.aws_iam_policy_document.cloudtrail_assume.json
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "cloudtrail_logs" {
+  statement {
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.cloudtrail.arn}:log-stream:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "cloudtrail" {
+  name   = "write-cloudtrail-logs"
+  role   = aws_iam_role.cloudtrail.id
+  policy = data.aws_iam_policy_document.cloudtrail_logs.json
+}
+
+resource "aws_cloudtrail" "this" {
+  name                          = local.trail_name
+  s3_bucket_name                = aws_s3_bucket.audit.id
+  s3_key_prefix                 = local.trail_prefix
+  is_multi_region_trail         = true
+  include_global_service_events = true
+  enable_log_file_validation    = true
+  enable_logging                = true
+  kms_key_id                    = aws_kms_key.security.arn
+  cloud_watch_logs_group_arn    = "${aws_cloudwatch_log_group.cloudtrail.arn}:*"
+  cloud_watch_logs_role_arn     = aws_iam_role.cloudtrail.arn
+  sns_topic_name                = aws_sns_topic.cloudtrail.arn
+
+  event_selector {
+    read_write_type           = "All"
+    include_management_events = true
+  }
+
+  tags = var.tags
+
+  depends_on = [
+    aws_s3_bucket_policy.audit,
+    aws_sns_topic_policy.cloudtrail,
+  ]
+}
+
+# --- AWS Config ----------------------------------------------------------------
+
+data "aws_iam_policy_document" "config_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["config.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "config" {
+  name               = "${var.name}-config-recorder"
+  assume_role_policy = data.aws_iam_policy_document.config_assume.json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "config" {
+  role       = aws_iam_role.config.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWS_ConfigRole"
+}
+
+data "aws_iam_policy_document" "config_delivery" {
+  statement {
+    sid       = "DeliverSnapshots"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.audit.arn}/${local.config_prefix}/AWSLogs/${local.account_id}/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "s3:x-amz-acl"
+      values   = ["bucket-owner-full-control"]
+    }
+  }
+
+  statement {
+    sid       = "CheckBucket"
+    actions   = ["s3:GetBucketAcl"]
+    resources = [aws_s3_bucket.audit.arn]
+  }
+
+  statement {
+    sid       = "EncryptSnapshots"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [aws_kms_key.security.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "config" {
+  name   = "deliver-config-snapshots"
+  role   = aws_iam_role.config.id
+  policy = data.aws_iam_policy_document.config_delivery.json
+}
+
+resource "aws_config_configuration_recorder" "this" {
+  name     = "${var.name}-recorder"
+  role_arn = aws_iam_role.config.arn
+
+  recording_group {
+    all_supported                 = true
+    include_global_resource_types = true
+  }
+}
+
+resource "aws_config_delivery_channel" "this" {
+  name           = "${var.name}-delivery"
+  s3_bucket_name = aws_s3_bucket.audit.id
+  s3_key_prefix  = local.config_prefix
+  s3_kms_key_arn = aws_kms_key.security.arn
+
+  snapshot_delivery_properties {
+    delivery_frequency = "TwentyFour_Hours"
+  }
+
+  depends_on = [
+    aws_config_configuration_recorder.this,
+    aws_s3_bucket_policy.audit,
+  ]
+}
+
+resource "aws_config_configuration_recorder_status" "this" {
+  name       = aws_config_configuration_recorder.this.name
+  is_enabled = true
+
+  depends_on = [aws_config_delivery_channel.this]
+}
+
+resource "aws_config_config_rule" "managed" {
+  for_each = var.config_rules
+
+  name = each.key
+
+  source {
+    owner             = "AWS"
+    source_identifier = each.value
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_config_configuration_recorder_status.this]
+}
+
+# --- GuardDuty -----------------------------------------------------------------
+
+resource "aws_guardduty_detector" "this" {
+  #checkov:skip=CKV2_AWS_3:Each environment is a standalone member account; organization-wide auto-enable (aws_guardduty_organization_configuration) can only be set from the organization's delegated GuardDuty administrator, which is not managed here. The detector itself is enabled in this account and region.
+  enable                       = true
+  finding_publishing_frequency = var.guardduty_finding_frequency
+
+  tags = var.tags
+}
+
+resource "aws_guardduty_detector_feature" "this" {
+  for_each = toset(["EKS_AUDIT_LOGS", "RDS_LOGIN_EVENTS", "S3_DATA_EVENTS", "EBS_MALWARE_PROTECTION"])
+
+  detector_id = aws_guardduty_detector.this.id
+  name        = each.value
+  status      = "ENABLED"
+}
+
+resource "aws_cloudwatch_event_rule" "guardduty_findings" {
+  name        = "${var.name}-guardduty-findings"
+  description = "GuardDuty findings of severity ${var.guardduty_min_severity} and above"
+
+  event_pattern = jsonencode({
+    source        = ["aws.guardduty"]
+    "detail-type" = ["GuardDuty Finding"]
+    detail = {
+      severity = [{ numeric = [">=", var.guardduty_min_severity] }]
+    }
+  })
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "guardduty_findings" {
+  rule      = aws_cloudwatch_event_rule.guardduty_findings.name
+  target_id = "security-findings-topic"
+  arn       = aws_sns_topic.security_findings.arn
+}
+
+# --- Security Hub --------------------------------------------------------------
+
+resource "aws_securityhub_account" "this" {
+  count = var.enable_security_hub ? 1 : 0
+
+  enable_default_standards  = false
+  control_finding_generator = "SECURITY_CONTROL"
+  auto_enable_controls      = true
+}
+
+resource "aws_securityhub_standards_subscription" "fsbp" {
+  count = var.enable_security_hub ? 1 : 0
+
+  standards_arn = "arn:${local.partition}:securityhub:${local.region}::standards/aws-foundational-security-best-practices/v/1.0.0"
+
+  depends_on = [aws_securityhub_account.this]
+}
+
+resource "aws_cloudwatch_event_rule" "securityhub_findings" {
+  count = var.enable_security_hub ? 1 : 0
+
+  name        = "${var.name}-securityhub-critical"
+  description = "Security Hub findings of HIGH and CRITICAL severity that are new"
+
+  event_pattern = jsonencode({
+    source        = ["aws.securityhub"]
+    "detail-type" = ["Security Hub Findings - Imported"]
+    detail = {
+      findings = {
+        Severity = { Label = ["HIGH", "CRITICAL"] }
+        Workflow = { Status = ["NEW"] }
+      }
+    }
+  })
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "securityhub_findings" {
+  count = var.enable_security_hub ? 1 : 0
+
+  rule      = aws_cloudwatch_event_rule.securityhub_findings[0].name
+  target_id = "security-findings-topic"
+  arn       = aws_sns_topic.security_findings.arn
+}

@@ -1,0 +1,39 @@
+output "alb_arn" {
+  description = "The ALB (DNS, ACM and WAF checks)."
+  value       = module.edge.alb_arn
+}
+
+output "alb_dns_name" {
+  description = "The ALB's DNS name (DNS checks)."
+  value       = module.edge.alb_dns_name
+}
+
+output "https_listener_arn" {
+  description = "The HTTPS listener (ACM checks)."
+  value       = module.edge.https_listener_arn
+}
+
+output "hosted_zone_id" {
+  description = "The Route53 zone (DNS checks)."
+  value       = module.edge.hosted_zone_id
+}
+
+output "certificate_arn" {
+  description = "The ACM certificate (ACM checks)."
+  value       = module.edge.certificate_arn
+}
+
+output "web_acl_arn" {
+  description = "The WAFv2 web ACL (WAF checks)."
+  value       = module.edge.web_acl_arn
+}
+
+output "backend_target_group_arn" {
+  description = "Target group for the backend's TargetGroupBinding."
+  value       = module.edge.backend_target_group_arn
+}
+
+output "domain_names" {
+  description = "Names aliased to the ALB."
+  value       = module.edge.domain_names
+}

@@ -1,0 +1,60 @@
+variable "environment" {
+  description = "Environment name (staging, production); prefixes every name and the state keys."
+  type        = string
+}
+
+variable "account_id" {
+  description = "The AWS account this environment lives in; the provider refuses any other."
+  type        = string
+}
+
+variable "region" {
+  description = "Primary AWS region."
+  type        = string
+}
+
+variable "extra_tags" {
+  description = "Additional tags on every resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "state_bucket" {
+  description = "State bucket of this environment (same as backend.hcl), read by terraform_remote_state."
+  type        = string
+}
+
+variable "github_repositories" {
+  description = "GitHub repositories (owner/name) whose deploy jobs may assume the deploy role."
+  type        = list(string)
+}
+
+variable "create_github_oidc_provider" {
+  description = "Create the GitHub OIDC provider in this account (false if it already exists)."
+  type        = bool
+  default     = true
+}
+
+variable "deploy_namespaces" {
+  description = "Kubernetes namespaces the deploy role may edit."
+  type        = list(string)
+  default     = ["ohmc"]
+}
+
+variable "app_namespace" {
+  description = "Namespace of the platform's workloads (backend, collectors, agents)."
+  type        = string
+  default     = "ohmc"
+}
+
+variable "audit_trusted_principal_arns" {
+  description = "Principals allowed to assume the read-only audit role."
+  type        = list(string)
+}
+
+variable "audit_external_id" {
+  description = "External id required to assume the audit role; null for none."
+  type        = string
+  default     = null
+  sensitive   = true
+}

@@ -1,0 +1,34 @@
+# The Kubernetes platform: EKS (backend, collectors CronJobs, agent service)
+# and the ECR repositories its images come from.
+
+data "terraform_remote_state" "network" {
+  backend = "s3"
+
+  config = {
+    bucket = var.state_bucket
+    key    = "${var.environment}/network.tfstate"
+    region = var.region
+  }
+}
+
+module "eks" {
+  source = "../../modules/eks"
+
+  cluster_name            = local.name
+  kubernetes_version      = var.kubernetes_version
+  vpc_id                  = data.terraform_remote_state.network.outputs.vpc_id
+  subnet_ids              = data.terraform_remote_state.network.outputs.private_subnet_ids
+  endpoint_public_access  = var.eks_endpoint_public_access
+  public_access_cidrs     = var.eks_public_access_cidrs
+  node_groups             = var.eks_node_groups
+  cluster_admin_role_arns = var.eks_admin_role_arns
+  tags                    = local.tags
+}
+
+module "ecr" {
+  source = "../../modules/ecr"
+
+  name         = "ohmc-${var.environment}"
+  repositories = var.ecr_repositories
+  tags         = local.tags
+}

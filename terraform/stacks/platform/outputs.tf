@@ -1,0 +1,34 @@
+output "eks_cluster_name" {
+  description = "The EKS cluster (platform manifests, kubeconfig)."
+  value       = module.eks.cluster_name
+}
+
+output "eks_cluster_endpoint" {
+  description = "The API server endpoint."
+  value       = module.eks.cluster_endpoint
+}
+
+output "eks_cluster_security_group_id" {
+  description = "Security group of the EKS nodes: the only source the data stores admit."
+  value       = module.eks.cluster_security_group_id
+}
+
+output "eks_oidc_provider_arn" {
+  description = "IRSA OIDC provider."
+  value       = module.eks.oidc_provider_arn
+}
+
+output "eks_oidc_issuer" {
+  description = "IRSA OIDC issuer without https://."
+  value       = module.eks.oidc_issuer
+}
+
+output "ecr_repository_urls" {
+  description = "ECR repository URLs by short name."
+  value       = module.ecr.repository_urls
+}
+
+output "ecr_repository_arns" {
+  description = "ECR repository ARNs by short name."
+  value       = module.ecr.repository_arns
+}

@@ -1,0 +1,67 @@
+variable "environment" {
+  description = "Environment name (staging, production); prefixes every name and the state keys."
+  type        = string
+}
+
+variable "account_id" {
+  description = "The AWS account this environment lives in; the provider refuses any other."
+  type        = string
+}
+
+variable "region" {
+  description = "Primary AWS region."
+  type        = string
+}
+
+variable "extra_tags" {
+  description = "Additional tags on every resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "state_bucket" {
+  description = "State bucket of this environment (same as backend.hcl), read by terraform_remote_state."
+  type        = string
+}
+
+variable "kubernetes_version" {
+  description = "EKS Kubernetes version."
+  type        = string
+  default     = "1.31"
+}
+
+variable "eks_endpoint_public_access" {
+  description = "Public API endpoint (CIDR-restricted). Production: false, private endpoint only."
+  type        = bool
+  default     = false
+}
+
+variable "eks_public_access_cidrs" {
+  description = "CIDRs allowed to the public API endpoint when it is enabled."
+  type        = list(string)
+  default     = []
+}
+
+variable "eks_node_groups" {
+  description = "Managed node groups."
+  type = map(object({
+    instance_types = list(string)
+    capacity_type  = string
+    min_size       = number
+    max_size       = number
+    desired_size   = number
+    disk_size_gb   = number
+  }))
+}
+
+variable "eks_admin_role_arns" {
+  description = "IAM roles (SSO admin roles) granted cluster-admin."
+  type        = list(string)
+  default     = []
+}
+
+variable "ecr_repositories" {
+  description = "ECR repositories of the platform's images."
+  type        = list(string)
+  default     = ["backend", "frontend", "collectors", "agents"]
+}
