@@ -1,1 +1,34 @@
-//! ohmc-terraform
+//! A typed wrapper around the real `terraform` binary.
+//!
+//! Architecture:
+//! - [`binary`] finds the executable, detects its version and gates features on it.
+//! - [`commands`] has one module per Terraform command. Each builds its argument
+//!   list separately from running it, so unit tests check exact arguments without
+//!   Terraform.
+//! - [`runner`] runs one invocation: its own process group, a controlled
+//!   environment, stdout and stderr drained concurrently, streaming `-json` lines
+//!   turned into [`events::UiEvent`]s, and the interrupt protocol (one SIGINT to the
+//!   group, a grace period, then escalation).
+//! - [`diagnostics`] turns Terraform's diagnostics (JSON or text on stderr) into
+//!   the typed [`TerraformError`] variants.
+//! - [`plan`] models `show -json` plan documents and redacts sensitive values.
+//! - [`lock`] reads a local backend's lock info, to say who still holds a lock.
+//!
+//! Nothing here prints or exits: results and errors are data for the caller.
+
+pub mod binary;
+pub mod commands;
+pub mod diagnostics;
+pub mod error;
+pub mod events;
+pub mod lock;
+pub mod plan;
+pub mod runner;
+
+pub use binary::{Features, Terraform, TerraformConfig, Version};
+pub use error::TerraformError;
+pub use events::UiEvent;
+pub use runner::{Interrupt, InterruptHandle, RunOutput};
+
+/// Result type of this crate.
+pub type Result<T, E = TerraformError> = std::result::Result<T, E>;

@@ -1,0 +1,185 @@
+//! Finding the `terraform` executable, detecting its version and deciding which
+//! features this wrapper may use with it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::TerraformError;
+use crate::Result;
+
+/// The oldest Terraform this wrapper drives: `plan -json` streaming and
+/// `-refresh-only` arrived in 0.15, saved-plan JSON format 0.2 in 0.15.
+pub const MINIMUM_VERSION: Version = Version { major: 1, minor: 0, patch: 0 };
+/// Terraform promises compatibility within major version 1.
+pub const MAXIMUM_VERSION_EXCLUSIVE: Version = Version { major: 2, minor: 0, patch: 0 };
+
+/// Ambient variables that inject arguments into every Terraform command.
+const AMBIENT_ARG_VARIABLES: &str = "TF_CLI_ARGS";
+
+/// A Terraform release version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Version {
+    pub major: u64,
+    pub minor: u64,
+    pub patch: u64,
+}
+
+impl Version {
+    /// Parses "1.0.3", "v1.0.3" or "1.6.0-beta1".
+    pub fn parse(text: &str) -> Option<Version> {
+        let text = text.trim().trim_start_matches('v');
+        let core = text.split(['-', '+']).next()?;
+        let mut parts = core.split('.').map(|p| p.parse::<u64>());
+        Some(Version { major: parts.next()?.ok()?, minor: parts.next()?.ok()?, patch: parts.next().unwrap_or(Ok(0)).ok()? })
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// What the detected Terraform supports, so callers never pass a flag the
+/// binary would reject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// `init -json` (1.9+); before that init is driven in text mode.
+    pub init_json: bool,
+    /// `plan -refresh-only` (0.15.4+).
+    pub refresh_only: bool,
+    /// `plan/apply -json` streaming UI (0.15.3+).
+    pub json_ui: bool,
+}
+
+impl Features {
+    pub fn for_version(v: Version) -> Features {
+        let at_least = |major, minor, patch| v >= Version { major, minor, patch };
+        Features { init_json: at_least(1, 9, 0), refresh_only: at_least(0, 15, 4), json_ui: at_least(0, 15, 3) }
+    }
+}
+
+/// How to find and drive Terraform.
+#[derive(Debug, Clone)]
+pub struct TerraformConfig {
+    /// An explicit binary; when set nothing else is searched.
+    pub binary: Option<PathBuf>,
+    /// Directories searched before `PATH` (the project's pinned tools dir).
+    pub search_dirs: Vec<PathBuf>,
+    /// The CLI config file every run gets as `TF_CLI_CONFIG_FILE`.
+    pub cli_config_file: PathBuf,
+    /// How long to wait after the one SIGINT before escalating.
+    pub grace_period: Duration,
+}
+
+/// A detected, supported Terraform binary.
+#[derive(Debug, Clone)]
+pub struct Terraform {
+    pub(crate) path: PathBuf,
+    pub(crate) version: Version,
+    pub(crate) cli_config_file: PathBuf,
+    pub(crate) grace_period: Duration,
+}
+
+impl Terraform {
+    /// Finds the binary, refuses ambient `TF_CLI_ARGS*`, and checks the version.
+    pub async fn discover(config: TerraformConfig) -> Result<Terraform> {
+        refuse_ambient_cli_args(std::env::vars())?;
+        let path = find_binary(&config)?;
+        let version = detect_version(&path).await?;
+        if version < MINIMUM_VERSION || version >= MAXIMUM_VERSION_EXCLUSIVE {
+            return Err(TerraformError::VersionUnsupported {
+                path,
+                found: version.to_string(),
+                minimum: MINIMUM_VERSION.to_string(),
+                maximum: MAXIMUM_VERSION_EXCLUSIVE.to_string(),
+            });
+        }
+        Ok(Terraform { path, version, cli_config_file: config.cli_config_file, grace_period: config.grace_period })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    pub fn features(&self) -> Features {
+        Features::for_version(self.version)
+    }
+
+    pub fn grace_period(&self) -> Duration {
+        self.grace_period
+    }
+}
+
+/// `TF_CLI_ARGS` and `TF_CLI_ARGS_<command>` silently add flags (say
+/// `-auto-approve` or `-lock=false`) to the commands this tool builds.
+pub fn refuse_ambient_cli_args(vars: impl Iterator<Item = (String, String)>) -> Result<()> {
+    for (name, value) in vars {
+        if (name == AMBIENT_ARG_VARIABLES || name.starts_with("TF_CLI_ARGS_")) && !value.trim().is_empty() {
+            return Err(TerraformError::AmbientCliArgs { name, value });
+        }
+    }
+    Ok(())
+}
+
+fn find_binary(config: &TerraformConfig) -> Result<PathBuf> {
+    if let Some(binary) = &config.binary {
+        return if binary.is_file() {
+            Ok(binary.clone())
+        } else {
+            Err(TerraformError::NotFound { searched: binary.display().to_string() })
+        };
+    }
+    let path_dirs = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default();
+    let candidates: Vec<PathBuf> =
+        config.search_dirs.iter().chain(path_dirs.iter()).map(|d| d.join("terraform")).collect();
+    candidates.iter().find(|c| c.is_file()).cloned().ok_or_else(|| TerraformError::NotFound {
+        searched: candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", "),
+    })
+}
+
+async fn detect_version(path: &Path) -> Result<Version> {
+    let output = tokio::process::Command::new(path)
+        .args(crate::commands::version::args())
+        .env("CHECKPOINT_DISABLE", "1")
+        .env_remove("TF_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    crate::commands::version::parse(&stdout)
+        .ok_or_else(|| TerraformError::Parse(format!("`{} version` printed no version: {}", path.display(), stdout.trim())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_versions() {
+        assert_eq!(Version::parse("1.0.3"), Some(Version { major: 1, minor: 0, patch: 3 }));
+        assert_eq!(Version::parse("v0.12.31"), Some(Version { major: 0, minor: 12, patch: 31 }));
+        assert_eq!(Version::parse("1.6.0-beta1"), Some(Version { major: 1, minor: 6, patch: 0 }));
+        assert_eq!(Version::parse("garbage"), None);
+    }
+
+    #[test]
+    fn gates_features_on_version() {
+        let v103 = Features::for_version(Version::parse("1.0.3").unwrap());
+        assert!(v103.json_ui && v103.refresh_only && !v103.init_json);
+        assert!(Features::for_version(Version::parse("1.9.0").unwrap()).init_json);
+    }
+
+    #[test]
+    fn refuses_ambient_cli_args() {
+        let vars = vec![("TF_CLI_ARGS_apply".to_string(), "-auto-approve".to_string())];
+        assert!(matches!(refuse_ambient_cli_args(vars.into_iter()), Err(TerraformError::AmbientCliArgs { .. })));
+        let empty = vec![("TF_CLI_ARGS".to_string(), "".to_string()), ("PATH".to_string(), "/bin".to_string())];
+        assert!(refuse_ambient_cli_args(empty.into_iter()).is_ok());
+    }
+}

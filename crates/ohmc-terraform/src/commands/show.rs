@@ -1,0 +1,31 @@
+//! `terraform show -json PLANFILE` into the plan model.
+
+use std::path::Path;
+
+use crate::plan::PlanDocument;
+use crate::runner::RunContext;
+use crate::{Result, Terraform};
+
+pub fn args(plan_file: &Path) -> Vec<String> {
+    vec!["show".into(), "-json".into(), "-no-color".into(), plan_file.display().to_string()]
+}
+
+impl Terraform {
+    pub async fn show_plan(&self, dir: &Path, plan_file: &Path, ctx: &RunContext) -> Result<PlanDocument> {
+        let out = self.run(dir, &args(plan_file), ctx).await?;
+        if !out.success() {
+            return Err(super::failure("show", &out));
+        }
+        // show prints one JSON document on one line; the runner parsed each line as
+        // a UI event, so the raw stdout is re-read here.
+        PlanDocument::parse(out.stdout.trim().as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn builds_args() {
+        assert_eq!(super::args(std::path::Path::new("/b/p.tfplan")), ["show", "-json", "-no-color", "/b/p.tfplan"]);
+    }
+}
