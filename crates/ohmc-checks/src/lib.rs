@@ -1,1 +1,114 @@
-//! ohmc-checks
+//! Read-only checks of a live AWS account against what the platform's stack says should
+//! be there: DNS, ACM, WAF, Backup, Config, GuardDuty, CloudTrail and RDS.
+//!
+//! The library never prints or exits; it returns data. How it fits together:
+//!
+//! - [`context`]: [`AwsContext`] loads the SDK configuration from the normal credential
+//!   chain with an optional profile, region, endpoint (`--endpoint-url` or
+//!   `AWS_ENDPOINT_URL`) and role to assume, sets standard retries with backoff and a
+//!   timeout on every call, and hands out one cached client per service and region. Every
+//!   client carries an [`ApiRecorder`] interceptor recording each call as an IAM action.
+//! - [`expectations`]: [`Expectations`] are the stack's merged Terraform outputs plus the
+//!   environment's `verify {}` block ([`VerifySettings`]) and whether it is production.
+//! - [`model`]: [`Check`] (id, title, area, severity, [`Control`]s), [`Finding`]
+//!   (resource, [`Outcome`], [`Evidence`], remediation) and [`Report`].
+//! - [`catalog()`]: every check and the FSBP/CIS controls (with benchmark versions) it maps to.
+//! - `checks::*` (private): one module per area. Each fetches once, paginating, under a
+//!   per-service concurrency limit, converts SDK shapes to its own facts types, and
+//!   judges. A failed call is always [`Outcome::Error`], never a pass; an SDK enum value
+//!   this version does not know is an Error naming the unknown value.
+//! - [`iam`]: operation to IAM action mapping, used by the recorder and the policy test.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ohmc_checks::ChecksError> {
+//! use ohmc_checks::*;
+//! let ctx = AwsContext::load(ContextOptions { region: Some("us-east-1".into()), ..Default::default() }).await?;
+//! let exp = Expectations::new(serde_json::Map::new(), VerifySettings::default(), false);
+//! let report = run_checks(&ctx, &exp, &RunOptions::default()).await;
+//! assert!(report.findings.iter().all(|f| !f.check_id.is_empty()));
+//! # Ok(()) }
+//! ```
+
+mod catalog;
+mod checks;
+pub mod context;
+mod error;
+pub mod expectations;
+pub mod iam;
+pub mod model;
+
+pub use catalog::{catalog, check};
+pub use context::{ApiRecorder, AwsContext, ClientOverride, ContextOptions, RecordingInterceptor};
+pub use error::ChecksError;
+pub use expectations::{Expectations, VerifySettings};
+pub use model::{
+    Area, Check, Control, Evidence, Finding, Framework, Outcome, Report, Severity, Summary, CIS_VERSIONS,
+    FSBP_VERSION,
+};
+
+use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
+
+/// How to run the checks.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Calls in flight per service at once.
+    pub concurrency_per_service: usize,
+    /// Only these areas (`None`: all).
+    pub areas: Option<BTreeSet<Area>>,
+    /// The time to judge ages and expiry against (`None`: now). Tests pin it.
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { concurrency_per_service: 4, areas: None, now: None }
+    }
+}
+
+/// Runs every check (or the selected areas) concurrently and returns the sorted report.
+/// Never fails: a call that fails becomes an Error finding of the checks that needed it.
+pub async fn run_checks(ctx: &AwsContext, exp: &Expectations, opts: &RunOptions) -> Report {
+    let before = ctx.recorder().snapshot();
+    let account = ctx.account_id().await;
+    let now = opts.now.unwrap_or_else(Utc::now);
+    let run = checks::Run::new(ctx, exp, now, account.clone().unwrap_or_default(), opts.concurrency_per_service);
+    let wanted = |a: Area| opts.areas.as_ref().map_or(true, |s| s.contains(&a));
+    let run = &run;
+    let futures: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Finding>> + Send + '_>>> = vec![
+        if wanted(Area::Dns) { Box::pin(checks::dns::run(run)) } else { Box::pin(async { Vec::new() }) },
+        if wanted(Area::Acm) { Box::pin(checks::acm::run(run)) } else { Box::pin(async { Vec::new() }) },
+        if wanted(Area::Waf) { Box::pin(checks::waf::run(run)) } else { Box::pin(async { Vec::new() }) },
+        if wanted(Area::Backup) { Box::pin(checks::backup::run(run)) } else { Box::pin(async { Vec::new() }) },
+        if wanted(Area::Config) { Box::pin(checks::config::run(run)) } else { Box::pin(async { Vec::new() }) },
+        if wanted(Area::GuardDuty) { Box::pin(checks::guardduty::run(run)) } else { Box::pin(async { Vec::new() }) },
+        if wanted(Area::CloudTrail) { Box::pin(checks::cloudtrail::run(run)) } else { Box::pin(async { Vec::new() }) },
+        if wanted(Area::Rds) { Box::pin(checks::rds::run(run)) } else { Box::pin(async { Vec::new() }) },
+    ];
+    let findings: Vec<Finding> = futures::future::join_all(futures).await.into_iter().flatten().collect();
+    let after = ctx.recorder().snapshot();
+    let calls = after
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let d = v - before.get(&k).copied().unwrap_or(0);
+            (d > 0).then_some((k, d))
+        })
+        .collect();
+    Report::new(account, ctx.region().to_string(), findings, calls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_ids_are_unique_and_namespaced() {
+        let cat = catalog();
+        let ids: BTreeSet<&str> = cat.iter().map(|c| c.id).collect();
+        assert_eq!(ids.len(), cat.len());
+        for c in &cat {
+            let prefix = c.id.split('.').next().unwrap();
+            assert_eq!(prefix, c.area.name().to_ascii_lowercase(), "{}", c.id);
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! Backup: the plan has a rule meeting the RPO frequency and minimum retention, its
+//! selections cover the RDS instances, the vault is KMS-encrypted (and locked in
+//! production), production copies to another region, and the newest recovery point of
+//! each instance is within the RPO target.
+
+use super::{call_error, error_code, finding, judge, list_or_none, missing_output, not_production, to_chrono, Run};
+use crate::expectations::outputs;
+use crate::model::{Finding, Outcome};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const PLAN: &str = "backup.plan_rules";
+const SELECTION: &str = "backup.selection_covers_rds";
+const ENCRYPTED: &str = "backup.vault_encrypted";
+const LOCK: &str = "backup.vault_lock";
+const COPY: &str = "backup.cross_region_copy";
+const RPO: &str = "backup.recovery_point_within_rpo";
+
+/// A backup rule, reduced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RuleFacts {
+    pub name: String,
+    pub schedule: String,
+    pub delete_after_days: Option<i64>,
+    pub copy_destinations: Vec<String>,
+}
+
+impl From<&aws_sdk_backup::types::BackupRule> for RuleFacts {
+    fn from(r: &aws_sdk_backup::types::BackupRule) -> Self {
+        RuleFacts {
+            name: r.rule_name().to_string(),
+            schedule: r.schedule_expression().unwrap_or("").to_string(),
+            delete_after_days: r.lifecycle().and_then(|l| l.delete_after_days()),
+            copy_destinations: r.copy_actions().iter().map(|c| c.destination_backup_vault_arn().to_string()).collect(),
+        }
+    }
+}
+
+/// The worst-case time between two runs of a schedule expression, or `None` when the
+/// expression is not understood.
+pub(crate) fn schedule_interval(expr: &str) -> Option<Duration> {
+    let expr = expr.trim();
+    if let Some(inner) = expr.strip_prefix("rate(").and_then(|s| s.strip_suffix(')')) {
+        let (n, unit) = inner.trim().split_once(' ')?;
+        let n: u64 = n.parse().ok()?;
+        let secs = match unit.trim().trim_end_matches('s') {
+            "minute" => 60,
+            "hour" => 3600,
+            "day" => 86400,
+            _ => return None,
+        };
+        return Some(Duration::from_secs(n * secs));
+    }
+    let inner = expr.strip_prefix("cron(")?.strip_suffix(')')?;
+    let f: Vec<&str> = inner.split_whitespace().collect();
+    let [_min, hour, dom, month, dow, _year] = f.as_slice() else { return None };
+    let wild = |s: &str| s == "*" || s == "?";
+    if !wild(month) {
+        return Some(Duration::from_secs(366 * 86400));
+    }
+    let day_gap_h: u64 = if !wild(dom) {
+        31 * 24
+    } else if wild(dow) {
+        24
+    } else {
+        let days = weekdays(dow)?;
+        max_circular_gap(&days, 7)? * 24
+    };
+    let hour_gap_h: u64 = if *hour == "*" {
+        1
+    } else if let Some((_, step)) = hour.split_once('/') {
+        step.parse().ok()?
+    } else {
+        let hours: Option<Vec<u64>> = hour.split(',').map(|h| h.parse().ok()).collect();
+        let hours = hours?;
+        if hours.iter().any(|h| *h > 23) {
+            return None;
+        }
+        max_circular_gap(&hours, 24)?
+    };
+    Some(Duration::from_secs(if day_gap_h == 24 { hour_gap_h } else { day_gap_h } * 3600))
+}
+
+fn weekdays(field: &str) -> Option<Vec<u64>> {
+    let day = |s: &str| -> Option<u64> {
+        let names = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+        if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(s)) {
+            return Some(i as u64);
+        }
+        s.parse::<u64>().ok().filter(|d| (1..=7).contains(d)).map(|d| d - 1)
+    };
+    let mut out = Vec::new();
+    for part in field.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (day(a)?, day(b)?);
+                if a > b {
+                    return None;
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(day(part.split('#').next()?)?),
+        }
+    }
+    Some(out)
+}
+
+fn max_circular_gap(points: &[u64], period: u64) -> Option<u64> {
+    let mut p = points.to_vec();
+    p.sort_unstable();
+    p.dedup();
+    let first = *p.first()?;
+    let mut gap = first + period - p[p.len() - 1];
+    for w in p.windows(2) {
+        gap = gap.max(w[1] - w[0]);
+    }
+    Some(gap)
+}
+
+/// `*` wildcard match, as AWS Backup selections use them.
+pub(crate) fn glob(pattern: &str, s: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == s;
+    }
+    let mut rest = s;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(idx) => rest = &rest[idx + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+fn region_of(arn: &str) -> Option<&str> {
+    arn.split(':').nth(3)
+}
+
+pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let db_ids = r.exp.output_list(outputs::RDS_INSTANCE_IDS);
+    let db_arns: Option<Vec<String>> = db_ids.as_ref().map(|ids| {
+        ids.iter().map(|id| format!("arn:aws:rds:{}:{}:db:{id}", r.region, r.account)).collect()
+    });
+
+    // Plan: rules, selections, cross-region copy.
+    match r.exp.output_str(outputs::BACKUP_PLAN_ID) {
+        None => out.extend(missing_output(&[PLAN, SELECTION, COPY], outputs::BACKUP_PLAN_ID)),
+        Some(plan_id) => {
+            let (plan, sel) = tokio::join!(plan_findings(r, plan_id), selections(r, plan_id, db_arns.as_deref()));
+            out.extend(plan);
+            out.extend(sel);
+        }
+    }
+    // Vault: encryption, lock, recovery points.
+    match r.exp.output_str(outputs::BACKUP_VAULT_NAME) {
+        None => out.extend(missing_output(&[ENCRYPTED, LOCK, RPO], outputs::BACKUP_VAULT_NAME)),
+        Some(vault) => {
+            let (v, p) = tokio::join!(vault_findings(r, vault), recovery_points(r, vault, db_arns.as_deref()));
+            out.extend(v);
+            out.extend(p);
+        }
+    }
+    out
+}
+
+async fn plan_findings(r: &Run<'_>, plan_id: &str) -> Vec<Finding> {
+    let resource = format!("arn:aws:backup:{}:{}:backup-plan:{plan_id}", r.region, r.account);
+    let got = {
+        let _p = r.permit("backup").await;
+        r.ctx.backup(None).get_backup_plan().backup_plan_id(plan_id).send().await
+    };
+    let out = match got {
+        Ok(o) => o,
+        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {
+            let mut v = vec![finding(PLAN, &resource, Outcome::Fail, "the backup plan exists", "no such backup plan")];
+            v.push(if r.exp.production {
+                finding(COPY, &resource, Outcome::Fail, "the backup plan exists", "no such backup plan")
+            } else {
+                not_production(COPY, &resource)
+            });
+            return v;
+        }
+        Err(e) => {
+            let m = call_error("backup:GetBackupPlan", &e);
+            let mut v = vec![super::error(PLAN, &resource, "", &m)];
+            v.push(if r.exp.production { super::error(COPY, &resource, "", &m) } else { not_production(COPY, &resource) });
+            return v;
+        }
+    };
+    let resource = out.backup_plan_arn().unwrap_or(&resource).to_string();
+    let rules: Vec<RuleFacts> = out.backup_plan().map(|p| p.rules().iter().map(RuleFacts::from).collect()).unwrap_or_default();
+    let rpo = r.exp.settings.rpo_target;
+    let min_days = r.exp.settings.min_backup_retention_days as i64;
+
+    let mut unknown = Vec::new();
+    let mut described = Vec::new();
+    let mut ok = false;
+    for rule in &rules {
+        let interval = schedule_interval(&rule.schedule);
+        if interval.is_none() {
+            unknown.push(format!("{}: {:?}", rule.name, rule.schedule));
+        }
+        let keep_ok = rule.delete_after_days.map(|d| d >= min_days).unwrap_or(true);
+        let freq_ok = interval.map(|i| i <= rpo).unwrap_or(false);
+        ok |= keep_ok && freq_ok;
+        described.push(format!(
+            "{}: {} (every {}), keep {}",
+            rule.name,
+            rule.schedule,
+            interval.map(|i| format!("{}h", i.as_secs() / 3600)).unwrap_or_else(|| "?".into()),
+            rule.delete_after_days.map(|d| format!("{d}d")).unwrap_or_else(|| "forever".into())
+        ));
+    }
+    let expected = format!("a rule running at least every {}h and keeping at least {min_days}d", rpo.as_secs() / 3600);
+    let outcome = if !ok && !unknown.is_empty() {
+        Outcome::Error { message: format!("unknown value for ScheduleExpression: {}", unknown.join(", ")) }
+    } else {
+        judge(ok)
+    };
+    let mut v = vec![finding(PLAN, &resource, outcome, expected, format!("rules: {}", list_or_none(&described)))];
+
+    if !r.exp.production {
+        v.push(not_production(COPY, &resource));
+    } else {
+        let dests: Vec<&String> = rules.iter().flat_map(|r| r.copy_destinations.iter()).collect();
+        let other: Vec<&&String> = dests.iter().filter(|d| region_of(d).is_some_and(|reg| reg != r.region)).collect();
+        v.push(finding(
+            COPY,
+            &resource,
+            judge(!other.is_empty()),
+            format!("a copy action to a vault outside {}", r.region),
+            format!("copy destinations: {}", list_or_none(&dests)),
+        ));
+    }
+    v
+}
+
+/// A selection's resources, reduced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SelectionFacts {
+    pub name: String,
+    pub resources: Vec<String>,
+    pub not_resources: Vec<String>,
+    pub tag_based: bool,
+}
+
+impl From<&aws_sdk_backup::types::BackupSelection> for SelectionFacts {
+    fn from(s: &aws_sdk_backup::types::BackupSelection) -> Self {
+        SelectionFacts {
+            name: s.selection_name().to_string(),
+            resources: s.resources().to_vec(),
+            not_resources: s.not_resources().to_vec(),
+            tag_based: !s.list_of_tags().is_empty() || s.conditions().is_some(),
+        }
+    }
+}
+
+async fn selections(r: &Run<'_>, plan_id: &str, db_arns: Option<&[String]>) -> Vec<Finding> {
+    let Some(db_arns) = db_arns else {
+        return missing_output(&[SELECTION], outputs::RDS_INSTANCE_IDS);
+    };
+    let fail_all = |m: String| db_arns.iter().map(|a| super::error(SELECTION, a, "", &m)).collect::<Vec<_>>();
+    let client = r.ctx.backup(None);
+    let mut ids = Vec::new();
+    let mut pages = client.list_backup_selections().backup_plan_id(plan_id).into_paginator().send();
+    loop {
+        let page = {
+            let _p = r.permit("backup").await;
+            pages.next().await
+        };
+        match page {
+            None => break,
+            Some(Ok(p)) => ids.extend(p.backup_selections_list().iter().filter_map(|s| s.selection_id()).map(str::to_string)),
+            Some(Err(e)) => return fail_all(call_error("backup:ListBackupSelections", &e)),
+        }
+    }
+    let mut sels = Vec::new();
+    for id in ids {
+        let got = {
+            let _p = r.permit("backup").await;
+            client.get_backup_selection().backup_plan_id(plan_id).selection_id(&id).send().await
+        };
+        match got {
+            Ok(o) => sels.push(o.backup_selection().map(SelectionFacts::from).unwrap_or_default()),
+            Err(e) => return fail_all(call_error("backup:GetBackupSelection", &e)),
+        }
+    }
+    let names: Vec<String> = sels.iter().map(|s| s.name.clone()).collect();
+    db_arns
+        .iter()
+        .map(|db| {
+            let covering: Vec<&String> = sels
+                .iter()
+                .filter(|s| s.resources.iter().any(|p| glob(p, db)) && !s.not_resources.iter().any(|p| glob(p, db)))
+                .map(|s| &s.name)
+                .collect();
+            let tag_note = if covering.is_empty() && sels.iter().any(|s| s.tag_based) {
+                " (tag-based selections are not evaluated)"
+            } else {
+                ""
+            };
+            finding(
+                SELECTION,
+                db,
+                judge(!covering.is_empty()),
+                format!("a selection of plan {plan_id} lists {db} (or a matching wildcard)"),
+                format!("selections: {}; covering: {}{tag_note}", list_or_none(&names), list_or_none(&covering)),
+            )
+        })
+        .collect()
+}
+
+async fn vault_findings(r: &Run<'_>, vault: &str) -> Vec<Finding> {
+    let resource = format!("arn:aws:backup:{}:{}:backup-vault:{vault}", r.region, r.account);
+    let got = {
+        let _p = r.permit("backup").await;
+        r.ctx.backup(None).describe_backup_vault().backup_vault_name(vault).send().await
+    };
+    let v = match got {
+        Ok(v) => v,
+        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {
+            let mut out = vec![finding(ENCRYPTED, &resource, Outcome::Fail, "the vault exists", "no such vault")];
+            out.push(if r.exp.production {
+                finding(LOCK, &resource, Outcome::Fail, "the vault exists", "no such vault")
+            } else {
+                not_production(LOCK, &resource)
+            });
+            return out;
+        }
+        Err(e) => {
+            let m = call_error("backup:DescribeBackupVault", &e);
+            let mut out = vec![super::error(ENCRYPTED, &resource, "", &m)];
+            out.push(if r.exp.production { super::error(LOCK, &resource, "", &m) } else { not_production(LOCK, &resource) });
+            return out;
+        }
+    };
+    let resource = v.backup_vault_arn().unwrap_or(&resource).to_string();
+    let key = v.encryption_key_arn();
+    let mut out = vec![finding(
+        ENCRYPTED,
+        &resource,
+        judge(key.is_some_and(|k| k.starts_with("arn:") && k.contains(":kms:"))),
+        "encrypted with a KMS key",
+        format!("EncryptionKeyArn: {}", key.unwrap_or("(none)")),
+    )];
+    if r.exp.production {
+        let locked = v.locked().unwrap_or(false);
+        out.push(finding(
+            LOCK,
+            &resource,
+            judge(locked),
+            "vault lock on",
+            format!(
+                "Locked: {locked}, MinRetentionDays: {}",
+                v.min_retention_days().map(|d| d.to_string()).unwrap_or_else(|| "(none)".into())
+            ),
+        ));
+    } else {
+        out.push(not_production(LOCK, &resource));
+    }
+    out
+}
+
+async fn recovery_points(r: &Run<'_>, vault: &str, db_arns: Option<&[String]>) -> Vec<Finding> {
+    let Some(db_arns) = db_arns else {
+        return missing_output(&[RPO], outputs::RDS_INSTANCE_IDS);
+    };
+    let mut newest: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
+    let mut unknown_status = Vec::new();
+    let client = r.ctx.backup(None);
+    let mut pages = client.list_recovery_points_by_backup_vault().backup_vault_name(vault).by_resource_type("RDS").into_paginator().send();
+    loop {
+        let page = {
+            let _p = r.permit("backup").await;
+            pages.next().await
+        };
+        match page {
+            None => break,
+            Some(Ok(p)) => {
+                for rp in p.recovery_points() {
+                    let status = rp.status().map(|s| s.as_str()).unwrap_or("");
+                    if !["COMPLETED", "PARTIAL", "DELETING", "EXPIRED", "AVAILABLE", "STOPPED", "CREATING"].contains(&status) {
+                        unknown_status.push(status.to_string());
+                        continue;
+                    }
+                    if !matches!(status, "COMPLETED" | "AVAILABLE") {
+                        continue;
+                    }
+                    let (Some(arn), Some(created)) = (rp.resource_arn(), rp.creation_date().and_then(to_chrono)) else { continue };
+                    let e = newest.entry(arn.to_string()).or_insert(created);
+                    if created > *e {
+                        *e = created;
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                let m = call_error("backup:ListRecoveryPointsByBackupVault", &e);
+                return db_arns.iter().map(|a| super::error(RPO, a, "", &m)).collect();
+            }
+        }
+    }
+    let rpo = r.exp.settings.rpo_target;
+    db_arns
+        .iter()
+        .map(|db| {
+            let suffix = db.rsplit_once(":db:").map(|(_, id)| format!(":db:{id}")).unwrap_or_default();
+            let latest = newest.iter().filter(|(arn, _)| arn.ends_with(&suffix)).map(|(_, t)| *t).max();
+            let expected = format!("a completed recovery point in {vault} younger than {}h", rpo.as_secs() / 3600);
+            match latest {
+                None if !unknown_status.is_empty() => super::error(
+                    RPO,
+                    db,
+                    expected,
+                    &format!("unknown value for recovery point Status: {}", unknown_status.join(", ")),
+                ),
+                None => finding(RPO, db, Outcome::Fail, expected, "no completed recovery point"),
+                Some(t) => {
+                    let age = r.now - t;
+                    let ok = age.to_std().map(|a| a <= rpo).unwrap_or(true);
+                    finding(
+                        RPO,
+                        db,
+                        judge(ok),
+                        expected,
+                        format!("newest {} ({}h old)", t.format("%Y-%m-%dT%H:%M:%SZ"), age.num_hours()),
+                    )
+                }
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_intervals() {
+        let h = |e: &str| schedule_interval(e).map(|d| d.as_secs() / 3600);
+        assert_eq!(h("cron(0 5 ? * * *)"), Some(24));
+        assert_eq!(h("cron(0 */4 * * ? *)"), Some(4));
+        assert_eq!(h("cron(0 1,13 * * ? *)"), Some(12));
+        assert_eq!(h("cron(0 5 ? * SUN *)"), Some(168));
+        assert_eq!(h("cron(0 5 ? * MON-FRI *)"), Some(72));
+        assert_eq!(h("cron(0 5 1 * ? *)"), Some(744));
+        assert_eq!(h("rate(12 hours)"), Some(12));
+        assert_eq!(h("every day"), None);
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob("arn:aws:rds:*:*:db:*", "arn:aws:rds:us-east-1:1:db:x"));
+        assert!(glob("*", "anything"));
+        assert!(!glob("arn:aws:rds:*:*:cluster:*", "arn:aws:rds:us-east-1:1:db:x"));
+        assert!(glob("arn:aws:rds:us-east-1:1:db:x", "arn:aws:rds:us-east-1:1:db:x"));
+    }
+}

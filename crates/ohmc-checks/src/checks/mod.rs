@@ -1,0 +1,183 @@
+//! The checks, one module per area. Each area fetches what it needs once (paginating,
+//! under the per-service concurrency limit), converts the SDK shapes into small facts
+//! types, and judges every check of the area from those facts. Judging is pure, so the
+//! decision logic is unit-tested without AWS.
+
+pub(crate) mod acm;
+pub(crate) mod backup;
+pub(crate) mod cloudtrail;
+pub(crate) mod config;
+pub(crate) mod dns;
+pub(crate) mod guardduty;
+pub(crate) mod rds;
+pub(crate) mod waf;
+
+use crate::catalog;
+use crate::context::AwsContext;
+use crate::expectations::Expectations;
+use crate::model::{Area, Evidence, Finding, Outcome};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+/// Shared state of one run.
+pub(crate) struct Run<'a> {
+    pub ctx: &'a AwsContext,
+    pub exp: &'a Expectations,
+    pub now: DateTime<Utc>,
+    pub account: String,
+    pub region: String,
+    limits: HashMap<&'static str, Semaphore>,
+}
+
+impl<'a> Run<'a> {
+    pub fn new(
+        ctx: &'a AwsContext,
+        exp: &'a Expectations,
+        now: DateTime<Utc>,
+        account: String,
+        per_service: usize,
+    ) -> Self {
+        let services = [
+            "route53", "acm", "wafv2", "elasticloadbalancing", "backup", "config", "guardduty",
+            "cloudtrail", "s3", "rds",
+        ];
+        let limits = services.iter().map(|s| (*s, Semaphore::new(per_service.max(1)))).collect();
+        Run { ctx, exp, now, account, region: ctx.region().to_string(), limits }
+    }
+
+    /// Waits for a call slot of the service.
+    pub async fn permit(&self, service: &'static str) -> Option<SemaphorePermit<'_>> {
+        match self.limits.get(service) {
+            Some(s) => s.acquire().await.ok(),
+            None => None,
+        }
+    }
+}
+
+/// A finding of the given check, with area, severity and remediation from the catalog.
+pub(crate) fn finding(
+    id: &str,
+    resource: impl Into<String>,
+    outcome: Outcome,
+    expected: impl Into<String>,
+    observed: impl Into<String>,
+) -> Finding {
+    let entry = catalog::entry(id);
+    debug_assert!(entry.is_some(), "check id {id} is not in the catalog");
+    let (area, severity, remediation) = match entry {
+        Some(e) => (e.check.area, e.check.severity, e.remediation),
+        None => (Area::Dns, crate::model::Severity::High, ""),
+    };
+    Finding {
+        check_id: id.to_string(),
+        area,
+        severity,
+        resource: resource.into(),
+        outcome,
+        evidence: Evidence { expected: expected.into(), observed: observed.into() },
+        remediation: remediation.to_string(),
+    }
+}
+
+/// Pass when `ok`, Fail otherwise.
+pub(crate) fn judge(ok: bool) -> Outcome {
+    if ok {
+        Outcome::Pass
+    } else {
+        Outcome::Fail
+    }
+}
+
+/// An Error finding.
+pub(crate) fn error(id: &str, resource: &str, expected: impl Into<String>, message: &str) -> Finding {
+    finding(id, resource, Outcome::Error { message: message.to_string() }, expected, "")
+}
+
+/// A Skipped finding.
+pub(crate) fn skipped(id: &str, resource: &str, reason: impl Into<String>) -> Finding {
+    finding(id, resource, Outcome::Skipped { reason: reason.into() }, "", "")
+}
+
+/// Skipped findings for checks whose stack output is missing.
+pub(crate) fn missing_output(ids: &[&str], output: &str) -> Vec<Finding> {
+    ids.iter()
+        .map(|id| {
+            skipped(id, &format!("output:{output}"), format!("stack output `{output}` is missing"))
+        })
+        .collect()
+}
+
+/// Skipped findings for production-only checks outside production.
+pub(crate) fn not_production(id: &str, resource: &str) -> Finding {
+    skipped(id, resource, "production-only expectation; this environment is not production")
+}
+
+/// Describes a failed call: action, HTTP status, error code and message. Throttling
+/// past retries, NotImplemented and 404/500 all land here and become Error outcomes.
+pub(crate) fn call_error<E>(action: &str, err: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let detail = match err {
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status().as_u16();
+            let code = se.err().code().unwrap_or("no error code");
+            match se.err().message() {
+                Some(m) if !m.is_empty() => format!("HTTP {status} {code}: {}", first_line(m)),
+                _ => format!("HTTP {status} {code}"),
+            }
+        }
+        SdkError::TimeoutError(_) => "timed out".to_string(),
+        SdkError::DispatchFailure(_) => format!(
+            "could not send the request: {}",
+            aws_smithy_types::error::display::DisplayErrorContext(err)
+        ),
+        SdkError::ResponseError(r) => {
+            format!("unreadable response (HTTP {})", r.raw().status().as_u16())
+        }
+        _ => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+    };
+    format!("{action} failed: {detail}")
+}
+
+/// The service error code of a failed call, if it got that far.
+pub(crate) fn error_code<E>(err: &SdkError<E, HttpResponse>) -> Option<&str>
+where
+    E: ProvideErrorMetadata,
+{
+    match err {
+        SdkError::ServiceError(se) => se.err().code(),
+        _ => None,
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    let line = s.lines().next().unwrap_or("");
+    if line.len() > 200 {
+        let mut end = 200;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        &line[..end]
+    } else {
+        line
+    }
+}
+
+/// Converts an SDK timestamp to chrono.
+pub(crate) fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+/// "a, b, c" or "none".
+pub(crate) fn list_or_none<S: AsRef<str>>(items: &[S]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.iter().map(|s| s.as_ref()).collect::<Vec<_>>().join(", ")
+    }
+}

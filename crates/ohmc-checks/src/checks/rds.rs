@@ -1,0 +1,95 @@
+//! RDS: each of the stack's DB instances is encrypted (RDS.3), has deletion protection in
+//! production (RDS.8) and keeps automated backups at least the minimum retention (RDS.11).
+
+use super::{call_error, error_code, finding, judge, missing_output, not_production, Run};
+use crate::expectations::outputs;
+use crate::model::{Finding, Outcome};
+
+const ENCRYPTED: &str = "rds.storage_encrypted";
+const DELETION: &str = "rds.deletion_protection";
+const RETENTION: &str = "rds.backup_retention";
+
+/// A DB instance, reduced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DbFacts {
+    pub arn: String,
+    pub encrypted: bool,
+    pub deletion_protection: bool,
+    pub backup_retention_days: i32,
+}
+
+impl From<&aws_sdk_rds::types::DbInstance> for DbFacts {
+    fn from(d: &aws_sdk_rds::types::DbInstance) -> Self {
+        DbFacts {
+            arn: d.db_instance_arn().unwrap_or("").to_string(),
+            encrypted: d.storage_encrypted().unwrap_or(false),
+            deletion_protection: d.deletion_protection().unwrap_or(false),
+            backup_retention_days: d.backup_retention_period().unwrap_or(0),
+        }
+    }
+}
+
+pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
+    let Some(ids) = r.exp.output_list(outputs::RDS_INSTANCE_IDS) else {
+        return missing_output(&[ENCRYPTED, DELETION, RETENTION], outputs::RDS_INSTANCE_IDS);
+    };
+    let per_db = ids.iter().map(|id| instance(r, id));
+    futures::future::join_all(per_db).await.into_iter().flatten().collect()
+}
+
+async fn instance(r: &Run<'_>, id: &str) -> Vec<Finding> {
+    let fallback = format!("arn:aws:rds:{}:{}:db:{id}", r.region, r.account);
+    let client = r.ctx.rds(None);
+    let mut found = None;
+    let mut pages = client.describe_db_instances().db_instance_identifier(id).into_paginator().send();
+    loop {
+        let page = {
+            let _p = r.permit("rds").await;
+            pages.next().await
+        };
+        match page {
+            None => break,
+            Some(Ok(p)) => {
+                if let Some(d) = p.db_instances().iter().find(|d| d.db_instance_identifier() == Some(id)) {
+                    found = Some(DbFacts::from(d));
+                }
+            }
+            Some(Err(e)) if error_code(&e) == Some("DBInstanceNotFound") => break,
+            Some(Err(e)) => {
+                let m = call_error("rds:DescribeDBInstances", &e);
+                let mut out = vec![super::error(ENCRYPTED, &fallback, "", &m), super::error(RETENTION, &fallback, "", &m)];
+                out.push(if r.exp.production { super::error(DELETION, &fallback, "", &m) } else { not_production(DELETION, &fallback) });
+                return out;
+            }
+        }
+    }
+    let Some(d) = found else {
+        let mut out = vec![
+            finding(ENCRYPTED, &fallback, Outcome::Fail, "the instance exists", format!("no DB instance {id}")),
+            finding(RETENTION, &fallback, Outcome::Fail, "the instance exists", format!("no DB instance {id}")),
+        ];
+        out.push(if r.exp.production {
+            finding(DELETION, &fallback, Outcome::Fail, "the instance exists", format!("no DB instance {id}"))
+        } else {
+            not_production(DELETION, &fallback)
+        });
+        return out;
+    };
+    let arn = if d.arn.is_empty() { fallback } else { d.arn.clone() };
+    let min = r.exp.settings.min_backup_retention_days as i32;
+    vec![
+        finding(ENCRYPTED, &arn, judge(d.encrypted), "StorageEncrypted", format!("StorageEncrypted: {}", d.encrypted)),
+        if r.exp.production {
+            finding(DELETION, &arn, judge(d.deletion_protection), "DeletionProtection", format!("DeletionProtection: {}", d.deletion_protection))
+        } else {
+            not_production(DELETION, &arn)
+        },
+        finding(
+            RETENTION,
+            &arn,
+            judge(d.backup_retention_days >= min),
+            format!("BackupRetentionPeriod >= {min} days"),
+            format!("BackupRetentionPeriod: {} days", d.backup_retention_days),
+        ),
+    ]
+}

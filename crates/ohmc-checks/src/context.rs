@@ -1,0 +1,348 @@
+//! The AWS context: one SDK configuration (credentials chain, optional assumed role,
+//! endpoint, retries, timeouts) and the clients built from it, one per service and
+//! region, created on first use and shared by every check of a run.
+//!
+//! Every client carries an [`ApiRecorder`] interceptor, so a run can report exactly
+//! which IAM actions it used; the read-only test compares them with the shipped policy.
+
+use crate::error::ChecksError;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::ConfigBag;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// How to reach and authenticate to the account. Mirrors the `aws {}` block of
+/// `environment.hcl` plus the CLI's `--endpoint-url`.
+#[derive(Debug, Clone)]
+pub struct ContextOptions {
+    /// Named profile from the shared config files; `None` uses the default chain.
+    pub profile: Option<String>,
+    /// Region; `None` takes it from the profile or the environment.
+    pub region: Option<String>,
+    /// Endpoint override (an emulator). `None` still honours `AWS_ENDPOINT_URL` through
+    /// the SDK's own configuration chain.
+    pub endpoint_url: Option<String>,
+    /// Role to assume (STS AssumeRole) on top of the base credentials.
+    pub role_arn: Option<String>,
+    /// External id for the assumed role.
+    pub external_id: Option<String>,
+    /// Session name for the assumed role.
+    pub session_name: String,
+    /// Static credentials instead of the chain (emulators and tests only).
+    pub static_credentials: Option<Credentials>,
+    /// Attempts per call, including the first (standard retry mode with backoff).
+    pub max_attempts: u32,
+    /// First retry backoff; doubles with jitter up to `max_backoff`.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Time allowed for one attempt of a call.
+    pub attempt_timeout: Duration,
+    /// Time allowed for a whole call, retries included.
+    pub operation_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for ContextOptions {
+    fn default() -> Self {
+        ContextOptions {
+            profile: None,
+            region: None,
+            endpoint_url: None,
+            role_arn: None,
+            external_id: None,
+            session_name: "ohmc-infra".to_string(),
+            static_credentials: None,
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(20),
+            attempt_timeout: Duration::from_secs(20),
+            operation_timeout: Duration::from_secs(90),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Records every AWS API call made through the context's clients as an IAM action
+/// (`service:Action`), counted. Attached to every client as an interceptor; it sees each
+/// call once (retries of a call are not counted again).
+#[derive(Debug, Clone, Default)]
+pub struct ApiRecorder {
+    calls: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+impl ApiRecorder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The interceptor to attach to a client of the service whose IAM prefix is given.
+    pub fn interceptor(&self, iam_prefix: &'static str) -> RecordingInterceptor {
+        RecordingInterceptor { prefix: iam_prefix, recorder: self.clone() }
+    }
+
+    /// Records one call by hand (for callers that wrap their own clients).
+    pub fn record(&self, iam_action: String) {
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        *calls.entry(iam_action).or_insert(0) += 1;
+    }
+
+    /// The calls so far, `service:Action -> count`.
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Forgets the calls so far.
+    pub fn clear(&self) {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+/// The per-client interceptor of an [`ApiRecorder`]. Attach it with the service config
+/// builder's `.interceptor(...)` (the tests do so on mocked clients).
+#[derive(Debug, Clone)]
+pub struct RecordingInterceptor {
+    prefix: &'static str,
+    recorder: ApiRecorder,
+}
+
+impl Intercept for RecordingInterceptor {
+    fn name(&self) -> &'static str {
+        "ohmc-checks::ApiRecorder"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map(|m| m.name().to_string());
+        let operation = operation.unwrap_or_else(|| "UnknownOperation".to_string());
+        self.recorder.record(crate::iam::iam_action(self.prefix, &operation));
+        Ok(())
+    }
+}
+
+macro_rules! service_clients {
+    ($( $field:ident : $krate:ident = $prefix:literal ),* $(,)?) => {
+        /// The clients of one region, created on first use.
+        #[derive(Default)]
+        struct RegionClients {
+            $( $field: OnceLock<$krate::Client>, )*
+        }
+
+        /// A client supplied from outside (an `aws-smithy-mocks` client in tests), used
+        /// instead of building one from the SDK config.
+        #[derive(Debug, Clone)]
+        #[non_exhaustive]
+        pub enum ClientOverride {
+            $( #[allow(non_camel_case_types)] $field($krate::Client), )*
+        }
+
+        impl AwsContext {
+            /// Replaces the client of one service in the home region (before the run).
+            pub fn with_client(self, client: ClientOverride) -> Self {
+                let clients = self.region_clients(None);
+                match client {
+                    $( ClientOverride::$field(c) => { let _ = clients.$field.set(c); } )*
+                }
+                self
+            }
+
+            $(
+                #[doc = concat!("The shared `", stringify!($krate), "` client for a region (`None`: the home region).")]
+                pub fn $field(&self, region: Option<&str>) -> $krate::Client {
+                    let clients = self.region_clients(region);
+                    clients.$field.get_or_init(|| {
+                        let sdk = self.sdk_config_for(region);
+                        let mut builder = $krate::config::Builder::from(&sdk)
+                            .interceptor(self.inner.recorder.interceptor($prefix));
+                        builder = service_clients!(@tweak $field, builder, self);
+                        $krate::Client::from_conf(builder.build())
+                    }).clone()
+                }
+            )*
+        }
+    };
+    (@tweak s3, $b:ident, $self:ident) => {
+        // An emulator endpoint cannot serve virtual-hosted bucket names.
+        $b.force_path_style($self.inner.options.endpoint_url.is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL").is_some())
+    };
+    (@tweak $other:ident, $b:ident, $self:ident) => { $b };
+}
+
+service_clients! {
+    sts: aws_sdk_sts = "sts",
+    route53: aws_sdk_route53 = "route53",
+    acm: aws_sdk_acm = "acm",
+    wafv2: aws_sdk_wafv2 = "wafv2",
+    elbv2: aws_sdk_elasticloadbalancingv2 = "elasticloadbalancing",
+    backup: aws_sdk_backup = "backup",
+    config: aws_sdk_config = "config",
+    guardduty: aws_sdk_guardduty = "guardduty",
+    cloudtrail: aws_sdk_cloudtrail = "cloudtrail",
+    s3: aws_sdk_s3 = "s3",
+    rds: aws_sdk_rds = "rds",
+}
+
+struct Inner {
+    sdk: SdkConfig,
+    options: ContextOptions,
+    region: String,
+    recorder: ApiRecorder,
+    clients: Mutex<HashMap<String, Arc<RegionClients>>>,
+    account_id: tokio::sync::OnceCell<Option<String>>,
+}
+
+/// The AWS account and region the checks run against, with its shared clients.
+/// Cheap to clone; clones share clients and the recorder.
+#[derive(Clone)]
+pub struct AwsContext {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for AwsContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsContext")
+            .field("region", &self.inner.region)
+            .field("endpoint_url", &self.inner.options.endpoint_url)
+            .field("role_arn", &self.inner.options.role_arn)
+            .finish()
+    }
+}
+
+impl AwsContext {
+    /// Loads the SDK configuration from the normal chain (environment, profile, SSO, web
+    /// identity, IMDS) with the overrides in `options`, and assumes the role if one is given.
+    /// Makes no AWS call (credentials are resolved lazily, on the first call).
+    pub async fn load(options: ContextOptions) -> Result<Self, ChecksError> {
+        if let Some(url) = &options.endpoint_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ChecksError::InvalidEndpoint {
+                    url: url.clone(),
+                    reason: "expected an http:// or https:// URL".into(),
+                });
+            }
+        }
+        if let Some(arn) = &options.role_arn {
+            if !(arn.starts_with("arn:") && arn.contains(":iam::") && arn.contains(":role/")) {
+                return Err(ChecksError::InvalidRoleArn { arn: arn.clone() });
+            }
+        }
+        let base = Self::loader(&options).load().await;
+        let region = base
+            .region()
+            .map(|r| r.to_string())
+            .ok_or_else(|| ChecksError::NoRegion { profile: options.profile.clone() })?;
+        let sdk = match &options.role_arn {
+            None => base,
+            Some(role) => {
+                let mut provider = aws_config::sts::AssumeRoleProvider::builder(role)
+                    .session_name(options.session_name.clone())
+                    .configure(&base);
+                if let Some(id) = &options.external_id {
+                    provider = provider.external_id(id.clone());
+                }
+                let provider = provider.build().await;
+                base.into_builder()
+                    .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+                    .build()
+            }
+        };
+        Ok(Self::from_sdk_config(sdk, options, region))
+    }
+
+    fn loader(options: &ContextOptions) -> aws_config::ConfigLoader {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(options.max_attempts.max(1))
+                    .with_initial_backoff(options.initial_backoff)
+                    .with_max_backoff(options.max_backoff),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(options.operation_timeout)
+                    .operation_attempt_timeout(options.attempt_timeout)
+                    .connect_timeout(options.connect_timeout)
+                    .build(),
+            );
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &options.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(url) = &options.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some(creds) = &options.static_credentials {
+            loader = loader.credentials_provider(creds.clone());
+        }
+        loader
+    }
+
+    /// Wraps an already loaded SDK configuration (retry and timeout settings are the
+    /// caller's). `region` is the home region of the checks.
+    pub fn from_sdk_config(sdk: SdkConfig, options: ContextOptions, region: String) -> Self {
+        AwsContext {
+            inner: Arc::new(Inner {
+                sdk,
+                options,
+                region,
+                recorder: ApiRecorder::new(),
+                clients: Mutex::new(HashMap::new()),
+                account_id: tokio::sync::OnceCell::new(),
+            }),
+        }
+    }
+
+    /// The home region.
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
+
+    /// The recorder of every API call made through this context.
+    pub fn recorder(&self) -> &ApiRecorder {
+        &self.inner.recorder
+    }
+
+    /// The underlying SDK configuration (for callers that need other services).
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.inner.sdk
+    }
+
+    fn sdk_config_for(&self, region: Option<&str>) -> SdkConfig {
+        match region {
+            Some(r) if r != self.inner.region => {
+                self.inner.sdk.clone().into_builder().region(Region::new(r.to_string())).build()
+            }
+            _ => self.inner.sdk.clone(),
+        }
+    }
+
+    fn region_clients(&self, region: Option<&str>) -> Arc<RegionClients> {
+        let key = region.unwrap_or(&self.inner.region).to_string();
+        let mut map = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(key).or_default().clone()
+    }
+
+    /// The account id (STS GetCallerIdentity, once per context); `None` if STS failed.
+    pub async fn account_id(&self) -> Option<String> {
+        self.inner
+            .account_id
+            .get_or_init(|| async {
+                self.sts(None).get_caller_identity().send().await.ok().and_then(|o| o.account)
+            })
+            .await
+            .clone()
+    }
+}
