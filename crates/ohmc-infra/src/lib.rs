@@ -1,1 +1,20 @@
-//! ohmc-infra
+//! ohmc-infra's library: environments, plan bundles and the operations behind
+//! each command.
+//!
+//! - [`environment`] reads `environments/<name>/environment.hcl`.
+//! - [`graph`] orders stacks and runs them with bounded parallelism.
+//! - [`bundle`] is the reviewed-plan bundle and the facts apply re-checks.
+//! - [`ops`] has one module per operation (plan, apply, drift, output); the
+//!   binary's commands are thin wrappers over these.
+//! - [`summary`] and [`redact`] shape what people see, never with a secret in it.
+//! - [`exit`] is the one place exit statuses are defined.
+
+pub mod bundle;
+pub mod environment;
+pub mod exit;
+pub mod git;
+pub mod graph;
+pub mod ops;
+pub mod private_fs;
+pub mod redact;
+pub mod summary;

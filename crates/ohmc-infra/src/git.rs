@@ -1,0 +1,30 @@
+//! The git commit a plan was made from, so apply can refuse a plan made from
+//! different code.
+
+use std::path::Path;
+use std::process::Command;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GitState {
+    /// None when the root is not inside a git work tree.
+    pub commit: Option<String>,
+    pub dirty: bool,
+}
+
+/// Reads HEAD and whether tracked or untracked files differ from it.
+pub fn git_state(root: &Path) -> GitState {
+    let run = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match run(&["rev-parse", "HEAD"]) {
+        Some(commit) => GitState { commit: Some(commit), dirty: run(&["status", "--porcelain"]).map(|s| !s.is_empty()).unwrap_or(true) },
+        None => GitState { commit: None, dirty: false },
+    }
+}

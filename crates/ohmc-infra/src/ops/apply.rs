@@ -1,0 +1,232 @@
+//! `ohmc-infra apply ENV`: apply exactly the reviewed bundle, or refuse.
+//!
+//! [`prepare`] makes every check that can refuse (environment, commit, var
+//! files, configuration, state serial, plan file hash, destructive changes)
+//! before anything runs; the binary then asks for approval where the
+//! environment needs it, and [`execute`] applies the stacks in order.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use ohmc_terraform::commands::apply::ApplyOptions;
+use ohmc_terraform::lock::LockStatus;
+
+use super::{lock_status, OpsContext, OpsError, Progress};
+use crate::bundle::{self, Bundle, StackPlanMeta};
+use crate::environment::Environment;
+use crate::graph::{run_in_order, StackOutcome};
+use crate::redact::Redactor;
+
+/// Shortest `--approve` prefix accepted: long enough that it cannot be typed
+/// by accident for another plan.
+pub const MIN_APPROVE_PREFIX: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Approval {
+    None,
+    /// `--approve <prefix of the bundle sha256>`.
+    ShaPrefix(String),
+    /// A person typed the environment name on a terminal.
+    Confirmed,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions2 {
+    /// A bundle directory; the newest bundle of the environment when absent.
+    pub bundle: Option<PathBuf>,
+    pub allow_destroy: bool,
+}
+
+/// A bundle that passed every check and may be applied.
+#[derive(Debug)]
+pub struct PreparedApply {
+    pub bundle: Bundle,
+    pub destructive: Vec<String>,
+    pub redactor: Redactor,
+}
+
+pub async fn prepare(ctx: &OpsContext, env: &Environment, opts: &ApplyOptions2) -> Result<PreparedApply, OpsError> {
+    let bundle = match &opts.bundle {
+        Some(dir) => Bundle::load(dir)?,
+        None => Bundle::latest(&ctx.state_dir, &env.name)?,
+    };
+    let meta = &bundle.meta;
+    let stale = |reason: String| OpsError::StaleBundle { env: env.name.clone(), reason };
+    if meta.environment != env.name {
+        return Err(OpsError::WrongEnvironment { bundle: bundle.dir.clone(), bundle_env: meta.environment.clone(), requested: env.name.clone() });
+    }
+    let planned: Vec<&str> = meta.stacks.iter().map(|s| s.name.as_str()).collect();
+    let mut current: Vec<&str> = env.stacks.iter().map(|s| s.name.as_str()).collect();
+    let mut planned_sorted = planned.clone();
+    planned_sorted.sort();
+    current.sort();
+    if planned_sorted != current {
+        return Err(stale(format!("the environment's stacks are now [{}] but the plan covers [{}]", current.join(", "), planned.join(", "))));
+    }
+    let git = crate::git::git_state(&ctx.root);
+    if let (Some(then), Some(now)) = (&meta.git.commit, &git.commit) {
+        if then != now {
+            return Err(stale(format!("the plan was made at commit {} and the checkout is now at {}", short(then), short(now))));
+        }
+    }
+    if bundle::bundle_sha256(&meta.stacks) != meta.bundle_sha256 {
+        return Err(stale("bundle.json's hashes do not add up (edited by hand?)".into()));
+    }
+
+    let mut destructive = Vec::new();
+    let mut redactor = Redactor::default();
+    for planned in &meta.stacks {
+        let stack = env.stack(&planned.name).expect("stack set compared above");
+        let tf_err = |source| OpsError::Terraform { stack: stack.name.clone(), source };
+        let plan_path = bundle.plan_path(planned);
+        let sha = bundle::sha256_file(&plan_path).map_err(|source| OpsError::Io { path: plan_path.clone(), source })?;
+        if sha != planned.plan_sha256 {
+            return Err(stale(format!("stack {}: the plan file {} changed after planning", planned.name, plan_path.display())));
+        }
+        let config = bundle::config_sha256(&stack.dir).map_err(|source| OpsError::Io { path: stack.dir.clone(), source })?;
+        if config != planned.config_sha256 {
+            return Err(stale(format!("stack {}: its configuration in {} changed since the plan", planned.name, stack.dir.display())));
+        }
+        let var_files = super::plan::var_file_hashes(stack)?;
+        if var_files != planned.var_files {
+            let changed: Vec<String> = var_files
+                .iter()
+                .filter(|v| !planned.var_files.contains(v))
+                .map(|v| v.path.clone())
+                .collect();
+            let which = if changed.is_empty() { "the list of var files".to_string() } else { changed.join(", ") };
+            return Err(stale(format!("stack {}: var file changed since the plan: {which}", planned.name)));
+        }
+        ctx.ensure_init(env, stack).await?;
+        let run = ctx.run_context(&env.name, &stack.name);
+        let state = ctx.terraform.state_identity(&stack.dir, &run).await.map_err(tf_err)?;
+        if state != planned.state {
+            return Err(stale(format!(
+                "stack {}: the state moved from serial {} to {} since the plan{}",
+                planned.name,
+                planned.state.serial,
+                state.serial,
+                if state.lineage != planned.state.lineage { " (and its lineage changed)" } else { "" }
+            )));
+        }
+        if planned.changes_present {
+            // The plan file itself, not bundle.json, decides what is destructive.
+            let (doc, raw) = show_plan_raw(ctx, env, planned, &bundle).await?;
+            destructive.extend(doc.destructive_addresses().into_iter().map(|a| format!("{}:{a}", planned.name)));
+            redactor.merge(&Redactor::from_plan_json(&raw));
+        }
+    }
+    if !destructive.is_empty() && !opts.allow_destroy {
+        return Err(OpsError::DestroyNotAllowed { addresses: destructive });
+    }
+    Ok(PreparedApply { bundle, destructive, redactor })
+}
+
+async fn show_plan_raw(
+    ctx: &OpsContext,
+    env: &Environment,
+    planned: &StackPlanMeta,
+    bundle: &Bundle,
+) -> Result<(ohmc_terraform::plan::PlanDocument, Vec<u8>), OpsError> {
+    let stack = env.stack(&planned.name).expect("stack exists");
+    let run = ctx.run_context(&env.name, &stack.name);
+    let args = ohmc_terraform::commands::show::args(&bundle.plan_path(planned));
+    let out = ctx
+        .terraform
+        .run(&stack.dir, &args, &run)
+        .await
+        .map_err(|source| OpsError::Terraform { stack: stack.name.clone(), source })?;
+    if !out.success() {
+        let source = ohmc_terraform::TerraformError::Failed { command: "show".into(), code: out.code.unwrap_or(-1), stderr: out.stderr.clone() };
+        let source = if out.stderr.contains("Saved plan is stale") { ohmc_terraform::TerraformError::StalePlan } else { source };
+        return Err(OpsError::Terraform { stack: stack.name.clone(), source });
+    }
+    let raw = out.stdout.trim().as_bytes().to_vec();
+    let doc = ohmc_terraform::plan::PlanDocument::parse(&raw).map_err(|source| OpsError::Terraform { stack: stack.name.clone(), source })?;
+    Ok((doc, raw))
+}
+
+/// Checks the approval a protected environment needs.
+pub fn check_approval(env: &Environment, prepared: &PreparedApply, approval: &Approval) -> Result<(), OpsError> {
+    if !env.protection.require_approval {
+        return Ok(());
+    }
+    let sha = &prepared.bundle.meta.bundle_sha256;
+    match approval {
+        Approval::Confirmed => Ok(()),
+        Approval::ShaPrefix(given) if given.len() >= MIN_APPROVE_PREFIX && sha.starts_with(&given.to_ascii_lowercase()) => Ok(()),
+        Approval::ShaPrefix(given) => Err(OpsError::ApprovalMismatch { given: given.clone(), actual: sha.clone() }),
+        Approval::None => Err(OpsError::ApprovalRequired { env: env.name.clone(), prefix: sha[..12].to_string() }),
+    }
+}
+
+#[derive(Debug)]
+pub enum StackApplyStatus {
+    Applied { seconds: f64, create: usize, update: usize, replace: usize, delete: usize },
+    NoChanges,
+    Failed { error: String, interrupted: bool, lock: Option<LockStatus> },
+    Skipped { blocked_by: String },
+}
+
+#[derive(Debug)]
+pub struct ApplyReport {
+    pub environment: String,
+    pub bundle_sha256: String,
+    pub stacks: Vec<(String, StackApplyStatus)>,
+}
+
+impl ApplyReport {
+    pub fn failed(&self) -> bool {
+        self.stacks.iter().any(|(_, s)| matches!(s, StackApplyStatus::Failed { .. } | StackApplyStatus::Skipped { .. }))
+    }
+
+    pub fn interrupted(&self) -> bool {
+        self.stacks.iter().any(|(_, s)| matches!(s, StackApplyStatus::Failed { interrupted: true, .. }))
+    }
+}
+
+/// Applies a prepared bundle: stacks in dependency order (reverse for a
+/// destroy plan), independent ones in parallel.
+pub async fn execute(ctx: &OpsContext, env: &Environment, prepared: &PreparedApply) -> ApplyReport {
+    let meta = &prepared.bundle.meta;
+    let outcomes = run_in_order(&env.stacks, ctx.parallelism, meta.destroy, |stack| async move {
+        let planned = meta.stacks.iter().find(|s| s.name == stack.name).expect("bundle covers every stack");
+        if !planned.changes_present {
+            return Ok(None);
+        }
+        ctx.report(Progress::StackStarted { stack: stack.name.clone(), phase: "apply" });
+        let started = Instant::now();
+        let run = ctx.run_context(&env.name, &stack.name);
+        let opts = ApplyOptions { plan_file: prepared.bundle.plan_path(planned), lock_timeout: ctx.lock_timeout, parallelism: None };
+        let result = ctx.terraform.apply(&stack.dir, &opts, &run).await;
+        ctx.report(Progress::StackFinished { stack: stack.name.clone(), phase: "apply", ok: result.is_ok() });
+        match result {
+            Ok(_) => Ok(Some((started.elapsed().as_secs_f64(), planned.summary.clone()))),
+            Err(source) => {
+                let interrupted = matches!(source, ohmc_terraform::TerraformError::Interrupted { .. });
+                let lock = interrupted.then(|| lock_status(&stack));
+                Err((prepared.redactor.scrub(&format!("stack {}: {source}", stack.name)), interrupted, lock))
+            }
+        }
+    })
+    .await;
+    let stacks = outcomes
+        .into_iter()
+        .map(|(name, outcome)| {
+            let status = match outcome {
+                StackOutcome::Done(None) => StackApplyStatus::NoChanges,
+                StackOutcome::Done(Some((seconds, s))) => {
+                    StackApplyStatus::Applied { seconds, create: s.create, update: s.update, replace: s.replace, delete: s.delete }
+                }
+                StackOutcome::Failed((error, interrupted, lock)) => StackApplyStatus::Failed { error, interrupted, lock },
+                StackOutcome::Skipped { blocked_by } => StackApplyStatus::Skipped { blocked_by },
+            };
+            (name, status)
+        })
+        .collect();
+    ApplyReport { environment: env.name.clone(), bundle_sha256: meta.bundle_sha256.clone(), stacks }
+}
+
+fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}

@@ -1,0 +1,175 @@
+//! The operations behind each command. A command module in the binary turns
+//! its arguments into an options struct and calls one function here; nothing
+//! here prints: progress goes out as [`Progress`] messages, results come back
+//! as data.
+
+pub mod apply;
+pub mod drift;
+pub mod output;
+pub mod plan;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ohmc_terraform::lock::{self, LockStatus};
+use ohmc_terraform::runner::RunContext;
+use ohmc_terraform::{Interrupt, Terraform, TerraformError, UiEvent};
+use tokio::sync::mpsc;
+
+use crate::bundle::BundleError;
+use crate::environment::{Environment, EnvironmentError, StackSpec};
+use crate::private_fs;
+
+/// Shared by every operation of one invocation.
+#[derive(Debug, Clone)]
+pub struct OpsContext {
+    pub root: PathBuf,
+    /// Private per-user state: plan bundles, Terraform data dirs, drill ledgers.
+    pub state_dir: PathBuf,
+    pub terraform: Terraform,
+    pub interrupt: Interrupt,
+    pub progress: Option<mpsc::UnboundedSender<Progress>>,
+    pub lock_timeout: Option<Duration>,
+    /// How many independent stacks run at once.
+    pub parallelism: usize,
+}
+
+/// What a long operation reports while it runs.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    StackStarted { stack: String, phase: &'static str },
+    Terraform { stack: String, event: UiEvent },
+    StackFinished { stack: String, phase: &'static str, ok: bool },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    #[error(transparent)]
+    Environment(#[from] EnvironmentError),
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    #[error("stack {stack}: {source}")]
+    Terraform { stack: String, source: TerraformError },
+    #[error("the plan bundle {} was made for environment \"{bundle_env}\", not \"{requested}\"; plan {requested} instead", .bundle.display())]
+    WrongEnvironment { bundle: PathBuf, bundle_env: String, requested: String },
+    #[error("the plan bundle is stale: {reason}; run `ohmc-infra plan {env}` again")]
+    StaleBundle { env: String, reason: String },
+    #[error("the plan deletes or replaces {} resource(s): {}; re-run with --allow-destroy if that is intended", .addresses.len(), .addresses.join(", "))]
+    DestroyNotAllowed { addresses: Vec<String> },
+    #[error("environment \"{env}\" requires approval: confirm on a terminal, or pass --approve {prefix} (a prefix of the plan bundle's sha256, at least 8 characters)")]
+    ApprovalRequired { env: String, prefix: String },
+    #[error("--approve {given} does not match this plan bundle (sha256 {actual}); review the plan that is about to be applied")]
+    ApprovalMismatch { given: String, actual: String },
+    #[error("{}: {source}", .path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl OpsError {
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, OpsError::Terraform { source: TerraformError::Interrupted { .. }, .. })
+    }
+}
+
+impl OpsContext {
+    /// `TF_DATA_DIR` for one environment's stack: environments that share a
+    /// stack directory must not share `.terraform` (backend config, providers).
+    pub fn data_dir(&self, env: &str, stack: &str) -> PathBuf {
+        self.state_dir.join("tfdata").join(env).join(stack)
+    }
+
+    /// A run context for one stack, forwarding its streaming events as progress.
+    pub fn run_context(&self, env: &str, stack: &str) -> RunContext {
+        let mut ctx = RunContext::new(self.interrupt.clone());
+        ctx.data_dir = Some(self.data_dir(env, stack));
+        if let Some(progress) = &self.progress {
+            let (tx, mut rx) = mpsc::unbounded_channel::<UiEvent>();
+            let progress = progress.clone();
+            let stack = stack.to_string();
+            tokio::spawn(async move {
+                while let Some(event) = rx.recv().await {
+                    let _ = progress.send(Progress::Terraform { stack: stack.clone(), event });
+                }
+            });
+            ctx.events = Some(tx);
+        }
+        ctx
+    }
+
+    pub fn report(&self, p: Progress) {
+        if let Some(tx) = &self.progress {
+            let _ = tx.send(p);
+        }
+    }
+
+    /// Runs `init` unless this data dir was already initialised with exactly
+    /// these arguments and this configuration's lock file.
+    pub async fn ensure_init(&self, env: &Environment, stack: &StackSpec) -> Result<(), OpsError> {
+        let data_dir = self.data_dir(&env.name, &stack.name);
+        private_fs::create_private_dir(&data_dir).map_err(|source| OpsError::Io { path: data_dir.clone(), source })?;
+        let opts = ohmc_terraform::commands::init::InitOptions {
+            backend_config_files: stack.backend_config.iter().cloned().collect(),
+            backend_values: stack.backend_values.clone(),
+            reconfigure: true,
+            lock_timeout: self.lock_timeout,
+        };
+        let mut fingerprint = opts.args().join("\n");
+        if let Some(f) = &stack.backend_config {
+            fingerprint.push_str(&std::fs::read_to_string(f).unwrap_or_default());
+        }
+        fingerprint.push_str(&std::fs::read_to_string(stack.dir.join(".terraform.lock.hcl")).unwrap_or_default());
+        fingerprint.push_str(&crate::bundle::config_sha256(&stack.dir).unwrap_or_default());
+        let marker = data_dir.join("ohmc-init.sha256");
+        let wanted = crate::bundle::sha256_bytes(fingerprint.as_bytes());
+        if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
+            return Ok(());
+        }
+        let ctx = self.run_context(&env.name, &stack.name);
+        self.terraform
+            .init(&stack.dir, &opts, &ctx)
+            .await
+            .map_err(|source| OpsError::Terraform { stack: stack.name.clone(), source })?;
+        private_fs::write_private_file(&marker, wanted.as_bytes()).map_err(|source| OpsError::Io { path: marker, source })?;
+        Ok(())
+    }
+}
+
+/// Where a stack keeps a local state file, when its backend is local; remote
+/// backends hold their locks out of reach of this check.
+pub fn local_state_file(stack: &StackSpec) -> Option<PathBuf> {
+    let mut backend = None;
+    let entries = std::fs::read_dir(&stack.dir).ok()?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("tf") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if let Some(pos) = text.find("backend \"") {
+            let rest = &text[pos + 9..];
+            backend = rest.split('"').next().map(str::to_string);
+        }
+    }
+    match backend.as_deref() {
+        None | Some("local") => {
+            let path = stack.backend_values.iter().find(|(k, _)| k == "path").map(|(_, v)| v.clone()).unwrap_or_else(|| "terraform.tfstate".into());
+            Some(resolve(&stack.dir, Path::new(&path)))
+        }
+        Some(_) => None,
+    }
+}
+
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+/// Who, if anyone, still holds a stack's state lock.
+pub fn lock_status(stack: &StackSpec) -> LockStatus {
+    match local_state_file(stack) {
+        Some(state) => lock::local_lock_status(&state),
+        None => LockStatus::Unknown { reason: "remote backend: check its lock table".into() },
+    }
+}

@@ -1,0 +1,154 @@
+//! `ohmc-infra plan ENV`: plan every stack into one private bundle.
+
+use std::path::PathBuf;
+
+use ohmc_terraform::commands::plan::PlanOptions as TfPlanOptions;
+use ohmc_terraform::lock::LockStatus;
+
+use super::{lock_status, OpsContext, OpsError, Progress};
+use crate::bundle::{self, Bundle, BundleMeta, FileHash, StackPlanMeta};
+use crate::environment::{Environment, StackSpec};
+use crate::graph::{run_in_order, StackOutcome};
+use crate::private_fs;
+use crate::summary::PlanSummary;
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Plan the destruction of every stack (applied in reverse order).
+    pub destroy: bool,
+}
+
+#[derive(Debug)]
+pub enum StackPlanStatus {
+    Planned(Box<StackPlanMeta>),
+    Failed { error: OpsError, lock: Option<LockStatus> },
+    Skipped { blocked_by: String },
+}
+
+#[derive(Debug)]
+pub struct PlanReport {
+    pub environment: String,
+    /// Saved only when every stack planned.
+    pub bundle: Option<Bundle>,
+    pub stacks: Vec<(String, StackPlanStatus)>,
+}
+
+impl PlanReport {
+    pub fn changes_present(&self) -> bool {
+        self.stacks.iter().any(|(_, s)| matches!(s, StackPlanStatus::Planned(m) if m.changes_present))
+    }
+
+    pub fn failed(&self) -> bool {
+        self.stacks.iter().any(|(_, s)| !matches!(s, StackPlanStatus::Planned(_)))
+    }
+
+    pub fn interrupted(&self) -> bool {
+        self.stacks.iter().any(|(_, s)| matches!(s, StackPlanStatus::Failed { error, .. } if error.is_interrupted()))
+    }
+}
+
+pub async fn plan(ctx: &OpsContext, env: &Environment, opts: &PlanOptions) -> Result<PlanReport, OpsError> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let bundle_dir = bundle::create_bundle_dir(&ctx.state_dir, &env.name, &stamp)?;
+    let outcomes = run_in_order(&env.stacks, ctx.parallelism, false, |stack| {
+        let bundle_dir = bundle_dir.clone();
+        async move {
+            ctx.report(Progress::StackStarted { stack: stack.name.clone(), phase: "plan" });
+            let result = plan_stack(ctx, env, &stack, &bundle_dir, opts).await;
+            ctx.report(Progress::StackFinished { stack: stack.name.clone(), phase: "plan", ok: result.is_ok() });
+            result.map_err(|e| (e, stack))
+        }
+    })
+    .await;
+
+    let mut stacks = Vec::new();
+    for (name, outcome) in outcomes {
+        let status = match outcome {
+            StackOutcome::Done(meta) => StackPlanStatus::Planned(Box::new(meta)),
+            StackOutcome::Failed((error, stack)) => {
+                let lock = error.is_interrupted().then(|| lock_status(&stack));
+                StackPlanStatus::Failed { error, lock }
+            }
+            StackOutcome::Skipped { blocked_by } => StackPlanStatus::Skipped { blocked_by },
+        };
+        stacks.push((name, status));
+    }
+    let mut report = PlanReport { environment: env.name.clone(), bundle: None, stacks };
+    if report.failed() {
+        let _ = std::fs::remove_dir_all(&bundle_dir);
+        return Ok(report);
+    }
+    let metas: Vec<StackPlanMeta> = report
+        .stacks
+        .iter()
+        .filter_map(|(_, s)| match s {
+            StackPlanStatus::Planned(m) => Some((**m).clone()),
+            _ => None,
+        })
+        .collect();
+    let meta = BundleMeta {
+        schema_version: bundle::BUNDLE_SCHEMA_VERSION,
+        environment: env.name.clone(),
+        created_at: chrono::Utc::now().to_rfc3339(),
+        git: crate::git::git_state(&ctx.root),
+        terraform_version: ctx.terraform.version().to_string(),
+        destroy: opts.destroy,
+        bundle_sha256: bundle::bundle_sha256(&metas),
+        stacks: metas,
+    };
+    report.bundle = Some(Bundle::save(&bundle_dir, meta)?);
+    Ok(report)
+}
+
+/// Hashes of the var files a stack is planned with, in the order given.
+pub fn var_file_hashes(stack: &StackSpec) -> Result<Vec<FileHash>, OpsError> {
+    stack
+        .var_files
+        .iter()
+        .map(|p| {
+            bundle::sha256_file(p)
+                .map(|sha256| FileHash { path: p.display().to_string(), sha256 })
+                .map_err(|source| OpsError::Io { path: p.clone(), source })
+        })
+        .collect()
+}
+
+async fn plan_stack(
+    ctx: &OpsContext,
+    env: &Environment,
+    stack: &StackSpec,
+    bundle_dir: &std::path::Path,
+    opts: &PlanOptions,
+) -> Result<StackPlanMeta, OpsError> {
+    let tf_err = |source| OpsError::Terraform { stack: stack.name.clone(), source };
+    ctx.ensure_init(env, stack).await?;
+    let run = ctx.run_context(&env.name, &stack.name);
+    let state = ctx.terraform.state_identity(&stack.dir, &run).await.map_err(tf_err)?;
+    let var_files = var_file_hashes(stack)?;
+    let config_sha256 = bundle::config_sha256(&stack.dir).map_err(|source| OpsError::Io { path: stack.dir.clone(), source })?;
+    let plan_file_name = format!("{}.tfplan", stack.name);
+    let plan_path: PathBuf = bundle_dir.join(&plan_file_name);
+    let tf_opts = TfPlanOptions {
+        out: Some(plan_path.clone()),
+        var_files: stack.var_files.clone(),
+        refresh_only: false,
+        destroy: opts.destroy,
+        lock_timeout: ctx.lock_timeout,
+        parallelism: None,
+    };
+    let planned = ctx.terraform.plan(&stack.dir, &tf_opts, &run).await.map_err(tf_err)?;
+    private_fs::make_private_file(&plan_path).map_err(|source| OpsError::Io { path: plan_path.clone(), source })?;
+    let plan_sha256 = bundle::sha256_file(&plan_path).map_err(|source| OpsError::Io { path: plan_path.clone(), source })?;
+    let doc = ctx.terraform.show_plan(&stack.dir, &plan_path, &run).await.map_err(tf_err)?;
+    let summary = PlanSummary::from_plan(&doc, &planned.events);
+    Ok(StackPlanMeta {
+        name: stack.name.clone(),
+        plan_file: plan_file_name,
+        plan_sha256,
+        state,
+        var_files,
+        config_sha256,
+        changes_present: planned.changes_present,
+        summary,
+    })
+}
