@@ -185,3 +185,61 @@ pub(crate) async fn delete_snapshot(c: &Client, id: &str) -> Result<(), AwsFailu
     c.delete_db_snapshot().db_snapshot_identifier(id).send().await.map_err(|e| fail("DeleteDBSnapshot", id, &e))?;
     Ok(())
 }
+
+/// AWS Backup recovery points are not implemented by moto, so snapshot
+/// selection is tested here against the SDK's mocking layer
+/// (`aws-smithy-mocks`), with responses shaped like the RDS API reference.
+#[cfg(test)]
+mod tests {
+    use aws_sdk_rds::operation::describe_db_snapshots::DescribeDbSnapshotsOutput;
+    use aws_sdk_rds::primitives::DateTime;
+    use aws_sdk_rds::types::DbSnapshot;
+    use aws_sdk_rds::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    fn snap(id: &str, kind: &str, status: &str, secs: i64) -> DbSnapshot {
+        DbSnapshot::builder()
+            .db_snapshot_identifier(id)
+            .db_instance_identifier("pg")
+            .db_snapshot_arn(format!("arn:aws:rds:us-east-1:123456789012:snapshot:{id}"))
+            .snapshot_type(kind)
+            .status(status)
+            .snapshot_create_time(DateTime::from_secs(secs))
+            .build()
+    }
+
+    #[tokio::test]
+    async fn the_newest_available_point_wins_including_aws_backup() {
+        let default_listing = mock!(Client::describe_db_snapshots)
+            .match_requests(|r| r.snapshot_type().is_none() && r.db_instance_identifier() == Some("pg"))
+            .then_output(|| {
+                DescribeDbSnapshotsOutput::builder()
+                    .db_snapshots(snap("rds:pg-2026-11-25", "automated", "available", 1_000))
+                    .db_snapshots(snap("manual-1", "manual", "available", 2_000))
+                    .db_snapshots(snap("manual-2-still-creating", "manual", "creating", 9_000))
+                    .build()
+            });
+        let backup_listing = mock!(Client::describe_db_snapshots)
+            .match_requests(|r| r.snapshot_type() == Some("awsbackup"))
+            .then_output(|| {
+                DescribeDbSnapshotsOutput::builder()
+                    .db_snapshots(snap("awsbackup:job-1234", "awsbackup", "available", 3_000))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&default_listing, &backup_listing]);
+        let p = super::newest_snapshot(&client, "us-east-1", "pg").await.unwrap().unwrap();
+        assert_eq!(p.identifier, "awsbackup:job-1234");
+        assert_eq!(p.snapshot_type, "awsbackup");
+        assert_eq!(p.created_at.unwrap().timestamp(), 3_000);
+        assert_eq!(backup_listing.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn no_available_point_is_none_not_a_pass() {
+        let listing = mock!(Client::describe_db_snapshots).then_output(|| {
+            DescribeDbSnapshotsOutput::builder().db_snapshots(snap("s", "manual", "creating", 1)).build()
+        });
+        let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&listing]);
+        assert!(super::newest_snapshot(&client, "us-east-1", "pg").await.unwrap().is_none());
+    }
+}

@@ -172,3 +172,74 @@ pub(crate) async fn delete_group(c: &Client, id: &str) -> Result<(), AwsFailure>
         .map_err(|e| fail("DeleteReplicationGroup", id, &e))?;
     Ok(())
 }
+
+/// Real ElastiCache reports snapshot times in `NodeSnapshots` and engine
+/// version / parameter group on the member cache clusters; moto reports
+/// neither, so those paths are tested against `aws-smithy-mocks` with
+/// responses shaped like the ElastiCache API reference.
+#[cfg(test)]
+mod tests {
+    use aws_sdk_elasticache::operation::describe_snapshots::DescribeSnapshotsOutput;
+    use aws_sdk_elasticache::primitives::DateTime;
+    use aws_sdk_elasticache::types::{CacheCluster, CacheParameterGroupStatus, NodeSnapshot, ReplicationGroup, Snapshot};
+    use aws_sdk_elasticache::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use crate::report::ValidationOutcome;
+
+    fn snapshot(name: &str, source: &str, node_times: &[i64]) -> Snapshot {
+        let mut b = Snapshot::builder()
+            .snapshot_name(name)
+            .replication_group_id("redis")
+            .snapshot_status("available")
+            .snapshot_source(source)
+            .engine_version("7.1")
+            .cache_parameter_group_name("default.redis7");
+        for t in node_times {
+            b = b.node_snapshots(NodeSnapshot::builder().snapshot_create_time(DateTime::from_secs(*t)).build());
+        }
+        b.build()
+    }
+
+    #[tokio::test]
+    async fn snapshot_time_is_the_earliest_node_snapshot() {
+        let listing = mock!(Client::describe_snapshots).then_output(|| {
+            DescribeSnapshotsOutput::builder()
+                .snapshots(snapshot("automatic.redis-2026-11-25", "automated", &[5_000, 4_000]))
+                .snapshots(snapshot("manual-old", "manual", &[1_000]))
+                .build()
+        });
+        let client = mock_client!(aws_sdk_elasticache, RuleMode::MatchAny, [&listing]);
+        let s = super::newest_snapshot(&client, "us-east-1", "redis").await.unwrap().unwrap();
+        assert_eq!(s.point.identifier, "automatic.redis-2026-11-25");
+        assert_eq!(s.point.created_at.unwrap().timestamp(), 4_000);
+        assert_eq!(s.engine_version.as_deref(), Some("7.1"));
+    }
+
+    fn member(version: &str, group: &str) -> CacheCluster {
+        CacheCluster::builder()
+            .cache_cluster_id("m-001")
+            .engine_version(version)
+            .cache_parameter_group(CacheParameterGroupStatus::builder().cache_parameter_group_name(group).build())
+            .build()
+    }
+
+    #[test]
+    fn member_cluster_settings_are_compared_with_the_source() {
+        let g = ReplicationGroup::builder()
+            .status("available")
+            .at_rest_encryption_enabled(true)
+            .transit_encryption_enabled(true)
+            .member_clusters("m-001")
+            .build();
+        let ok = crate::validate::redis("r", &g, &g, Some(&member("7.1", "default.redis7")), Some("7.1"), Some("default.redis7"));
+        assert!(ok.iter().all(|v| v.outcome == ValidationOutcome::Passed), "{ok:?}");
+        let bad = crate::validate::redis("r", &g, &g, Some(&member("6.2", "custom")), Some("7.1"), Some("default.redis7"));
+        let failed: Vec<_> = bad.iter().filter(|v| v.outcome == ValidationOutcome::Failed).map(|v| v.check.as_str()).collect();
+        assert_eq!(failed, ["engine_version", "parameter_group"]);
+        let unknown = crate::validate::redis("r", &g, &g, None, Some("7.1"), Some("default.redis7"));
+        let unverified: Vec<_> =
+            unknown.iter().filter(|v| v.outcome == ValidationOutcome::Unverified).map(|v| v.check.as_str()).collect();
+        assert_eq!(unverified, ["engine_version", "parameter_group"]);
+    }
+}
