@@ -8,7 +8,7 @@
 //! | `deploy/monitoring/dashboards/*.json`  | JSON, uids, data sources, `promtool check rules` on every PromQL target |
 //! | `deploy/monitoring/alertmanager/`      | `amtool check-config`, `amtool config routes test` |
 //! | `deploy/k8s/`, `deploy/monitoring/manifests/` | `kubernetes-validate --strict` (core kinds); a structural check here for CRD kinds |
-//! | `.github/workflows/`                   | `actionlint`, and `shellcheck` over every `run:` script |
+//! | `.github/workflows/`                   | `actionlint`, `shellcheck` over every `run:` script, local reusable-workflow inputs |
 //! | `scripts/`                             | `shellcheck`                                   |
 //! | `runbooks/`, `README.md`               | every `ohmc-infra ...` line parsed by the CLI  |
 //!
@@ -873,6 +873,43 @@ fn workflows_pass_actionlint() {
     assert!(!triggers("infra-plan")["pull_request"].is_null(), "infra-plan runs on pull requests");
 }
 
+/// The wasm actionlint lints one file at a time, so it cannot see a local
+/// reusable workflow's inputs; calls to them are checked here.
+#[test]
+fn local_reusable_workflow_calls_match_their_inputs() {
+    let mut problems = Vec::new();
+    let mut calls = 0;
+    for file in workflow_files() {
+        let wf = yaml(&file);
+        for (job_name, job) in wf["jobs"].as_mapping().into_iter().flatten() {
+            let Some(uses) = job["uses"].as_str().and_then(|u| u.strip_prefix("./")) else { continue };
+            calls += 1;
+            let at = format!("{} job {}", rel(&file), job_name.as_str().unwrap_or("?"));
+            let target = repo_root().join(uses);
+            if !target.exists() {
+                problems.push(format!("{at}: {uses} does not exist"));
+                continue;
+            }
+            let inputs = yaml(&target)["on"]["workflow_call"]["inputs"].clone();
+            let given: BTreeSet<String> =
+                job["with"].as_mapping().into_iter().flatten().filter_map(|(k, _)| k.as_str().map(String::from)).collect();
+            for k in &given {
+                if inputs[k.as_str()].is_null() {
+                    problems.push(format!("{at}: {uses} has no input {k}"));
+                }
+            }
+            for (k, spec) in inputs.as_mapping().into_iter().flatten() {
+                let k = k.as_str().unwrap_or("");
+                if spec["required"] == true && !given.contains(k) {
+                    problems.push(format!("{at}: required input {k} of {uses} not given"));
+                }
+            }
+        }
+    }
+    assert!(calls >= 2, "only {calls} local reusable workflow calls found");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// actionlint's own shellcheck pass needs a native shellcheck it cannot start
 /// from WebAssembly, so every `run:` script is checked here the way actionlint
 /// does it: `${{ }}` replaced by underscores, the same SC codes excluded.
@@ -945,25 +982,39 @@ fn scripts_pass_shellcheck() {
 // ---------------------------------------------------------------------------
 // runbooks
 
-/// Every `ohmc-infra ...` command in the runbooks and README, as argument lists.
+/// Every `ohmc-infra ...` command in the code of the runbooks and README
+/// (fenced blocks and inline code spans), as argument lists.
 fn documented_commands() -> Vec<(String, Vec<String>)> {
     let mut docs = files(&repo_root().join("runbooks"), &[".md"]);
     docs.push(repo_root().join("README.md"));
-    let start = regex::Regex::new(r"(?:^|[\s`$(])ohmc-infra((?:\s+[^\s`|;&<>)#]+)*)").unwrap();
+    let inline = regex::Regex::new(r"`([^`]+)`").unwrap();
+    let command = regex::Regex::new(r"(?:^|[\s$(])ohmc-infra((?:\s+[^\s|;&<>)#]+)*)").unwrap();
     let mut out = Vec::new();
     for doc in docs.iter().filter(|d| d.exists()) {
+        let mut fenced = false;
         for (n, line) in read(doc).lines().enumerate() {
-            for cap in start.captures_iter(line) {
-                let args: Vec<String> = cap[1]
-                    .split_whitespace()
-                    .filter(|a| *a != "\\")
-                    .map(|a| a.trim_matches('"').to_string())
-                    .collect();
-                // Prose such as "ohmc-infra's" or a bare mention is not a command.
-                if args.is_empty() || !args[0].chars().all(|c| c.is_ascii_lowercase() || c == '-') {
-                    continue;
+            if line.trim_start().starts_with("```") {
+                fenced = !fenced;
+                continue;
+            }
+            let code: Vec<String> = if fenced {
+                vec![line.to_string()]
+            } else {
+                inline.captures_iter(line).map(|c| c[1].to_string()).collect()
+            };
+            for span in code {
+                for cap in command.captures_iter(&span) {
+                    let args: Vec<String> = cap[1]
+                        .split_whitespace()
+                        .filter(|a| *a != "\\")
+                        .map(|a| a.trim_matches('"').to_string())
+                        .collect();
+                    // A bare mention of the tool is not a command.
+                    if args.is_empty() {
+                        continue;
+                    }
+                    out.push((format!("{}:{}", rel(doc), n + 1), args));
                 }
-                out.push((format!("{}:{}", rel(doc), n + 1), args));
             }
         }
     }
@@ -988,4 +1039,61 @@ fn runbook_commands_are_accepted_by_the_cli() {
         }
     }
     assert!(problems.is_empty(), "documented commands the CLI rejects:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn every_alert_has_a_monitoring_runbook_section() {
+    let doc = read(&repo_root().join("runbooks/MONITORING.md"));
+    let headings: BTreeSet<&str> = doc.lines().filter_map(|l| l.strip_prefix("### ")).map(str::trim).collect();
+    let mut problems = Vec::new();
+    for file in rule_files() {
+        for group in seq(&yaml(&file)["groups"]) {
+            for rule in seq(&group["rules"]) {
+                let Some(name) = rule["alert"].as_str() else { continue };
+                if !headings.contains(name) {
+                    problems.push(format!("{name}: no '### {name}' section in runbooks/MONITORING.md"));
+                }
+                let want = format!("runbooks/MONITORING.md#{}", name.to_lowercase());
+                if rule["annotations"]["runbook_url"].as_str() != Some(want.as_str()) {
+                    problems.push(format!("{name}: runbook_url should be {want}"));
+                }
+                if !matches!(rule["labels"]["severity"].as_str(), Some("critical" | "warning")) {
+                    problems.push(format!("{name}: severity must be critical or warning (Alertmanager routes on it)"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The runbook's table is checked against the check catalog itself.
+#[test]
+fn security_compliance_runbook_lists_every_check_with_its_controls() {
+    let doc = read(&repo_root().join("runbooks/SECURITY_COMPLIANCE.md"));
+    let rows: BTreeMap<String, String> = doc
+        .lines()
+        .filter_map(|l| {
+            let id = l.strip_prefix("| `")?.split('`').next()?;
+            Some((id.to_string(), l.to_string()))
+        })
+        .collect();
+    let mut problems = Vec::new();
+    let catalog = ohmc_checks::catalog();
+    assert!(!catalog.is_empty());
+    for check in catalog {
+        let Some(row) = rows.get(check.id) else {
+            problems.push(format!("{}: not in runbooks/SECURITY_COMPLIANCE.md", check.id));
+            continue;
+        };
+        for control in &check.controls {
+            if !row.contains(control.id) {
+                problems.push(format!("{}: control {} missing from its row", check.id, control.id));
+            }
+        }
+        let cells: Vec<_> = row.split(" | ").collect();
+        if cells.len() != 5 || cells[4].trim_end_matches(" |").trim().is_empty() {
+            problems.push(format!("{}: row needs severity, controls, description and remediation", check.id));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
