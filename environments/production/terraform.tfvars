@@ -69,5 +69,5 @@ alb_deletion_protection = true
 # --- iam -----------------------------------------------------------------------
 github_repositories          = ["ohmycoins/ohmycoins"]
 create_github_oidc_provider  = true
-deploy_namespaces            = ["ohmc"]
+deploy_namespaces            = ["ohmc", "ohmc-collectors"]
 audit_trusted_principal_arns = ["arn:aws:iam::234567890123:root"]

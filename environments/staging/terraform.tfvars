@@ -24,7 +24,7 @@ enable_security_hub         = true
 vpc_cidr                = "10.20.0.0/16"
 availability_zones      = ["us-east-1a", "us-east-1b", "us-east-1c"]
 single_nat_gateway      = true
-flow_log_retention_days = 90
+flow_log_retention_days = 365
 
 # --- platform ------------------------------------------------------------------
 kubernetes_version         = "1.31"
@@ -69,5 +69,5 @@ alb_deletion_protection = false
 # --- iam -----------------------------------------------------------------------
 github_repositories          = ["ohmycoins/ohmycoins"]
 create_github_oidc_provider  = true
-deploy_namespaces            = ["ohmc"]
+deploy_namespaces            = ["ohmc", "ohmc-collectors"]
 audit_trusted_principal_arns = ["arn:aws:iam::123456789012:root"]

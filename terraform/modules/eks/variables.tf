@@ -9,11 +9,6 @@ variable "kubernetes_version" {
   default     = "1.31"
 }
 
-variable "vpc_id" {
-  description = "VPC the cluster runs in."
-  type        = string
-}
-
 variable "subnet_ids" {
   description = "Private subnets for the control-plane ENIs and the nodes."
   type        = list(string)

@@ -351,7 +351,7 @@ data "aws_iam_policy_document" "irsa_assume" {
 resource "aws_iam_role" "irsa" {
   for_each = var.irsa_roles
 
-  name                 = "${var.name}-irsa-${each.key}"
+  name                 = "${var.name}-${each.key}"
   description          = "IRSA role of ${each.value.namespace}/${each.value.service_account}"
   assume_role_policy   = data.aws_iam_policy_document.irsa_assume[each.key].json
   max_session_duration = 3600
@@ -359,6 +359,8 @@ resource "aws_iam_role" "irsa" {
   tags = var.tags
 }
 
+# Roles without secrets get no policy: the workload needs the identity (the
+# service account annotation) but no AWS permissions yet.
 data "aws_iam_policy_document" "irsa" {
   for_each = { for key, role in var.irsa_roles : key => role if length(role.secret_arns) > 0 }
 
@@ -421,7 +423,7 @@ data "aws_iam_policy_document" "lb_controller_assume" {
 resource "aws_iam_role" "lb_controller" {
   count = length(var.lb_controller_target_group_arns) > 0 ? 1 : 0
 
-  name                 = "${var.name}-irsa-aws-load-balancer-controller"
+  name                 = "${var.name}-aws-load-balancer-controller"
   description          = "AWS Load Balancer Controller, limited to registering pods in the Terraform-managed target groups"
   assume_role_policy   = data.aws_iam_policy_document.lb_controller_assume.json
   max_session_duration = 3600
@@ -451,6 +453,13 @@ data "aws_iam_policy_document" "lb_controller" {
     sid       = "RegisterPods"
     actions   = ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"]
     resources = var.lb_controller_target_group_arns
+  }
+
+  # TargetGroupBinding `networking` rules: ALB -> pods on the node group only.
+  statement {
+    sid       = "ManageNodeIngress"
+    actions   = ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"]
+    resources = [for id in var.lb_controller_security_group_ids : "arn:${local.partition}:ec2:${local.region}:${local.account_id}:security-group/${id}"]
   }
 }
 

@@ -63,7 +63,7 @@ variable "oidc_issuer" {
 }
 
 variable "irsa_roles" {
-  description = "IRSA roles for the platform's service accounts, keyed by role suffix. Each may read the listed Secrets Manager secrets and decrypt with the listed keys."
+  description = "IRSA roles for the platform's service accounts, keyed by role suffix (role name <name>-<key>, as annotated in deploy/k8s). Each may read the listed Secrets Manager secrets (ARNs or ARN patterns) and decrypt them with the listed keys."
   type = map(object({
     namespace       = string
     service_account = string
@@ -75,6 +75,12 @@ variable "irsa_roles" {
 
 variable "lb_controller_target_group_arns" {
   description = "Target groups the AWS Load Balancer Controller may register pods into (TargetGroupBinding mode). Empty: no controller role."
+  type        = list(string)
+  default     = []
+}
+
+variable "lb_controller_security_group_ids" {
+  description = "Security groups (the EKS nodes) in which the AWS Load Balancer Controller may manage the ALB -> pod ingress rules of a TargetGroupBinding."
   type        = list(string)
   default     = []
 }

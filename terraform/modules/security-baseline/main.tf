@@ -92,7 +92,7 @@ resource "aws_kms_alias" "security" {
 # --- Audit bucket (CloudTrail and Config) --------------------------------------
 
 resource "aws_s3_bucket" "audit" {
-  #checkov:skip=CKV_AWS_144:Single-region by decision: the trail is multi-region already, objects are versioned and integrity-checked by log file validation; a replica bucket would itself be an unreplicated log sink.
+  #checkov:skip=CKV_AWS_144:Replication of audit logs to another region belongs to an organization log-archive account, not to this workload stack; here the trail records every region, objects are versioned and log-file validation detects tampering.
   #checkov:skip=CKV2_AWS_62:Log delivery is signalled by CloudTrail's own SNS notification (sns_topic_name); S3 event notifications would duplicate it.
   bucket        = local.bucket_name
   force_destroy = false

@@ -153,7 +153,7 @@ resource "aws_s3_bucket_policy" "access_logs" {
 # --- State bucket --------------------------------------------------------------
 
 resource "aws_s3_bucket" "state" {
-  #checkov:skip=CKV_AWS_144:Single-region by decision: every state version is kept (versioning, 90-day noncurrent window) and the state can be rebuilt by import; replicating it would put a second copy of sensitive state outside the lock's protection.
+  #checkov:skip=CKV_AWS_144:Every state version is kept (versioning, 90-day noncurrent window) and the lock table has PITR; a replica would hold state of resources in a region that is gone, so regional DR re-plans the stacks from code instead.
   #checkov:skip=CKV2_AWS_62:Nothing consumes state-change events; changes are audited through CloudTrail and the lock table.
   bucket        = var.state_bucket_name
   force_destroy = false

@@ -37,3 +37,8 @@ output "domain_names" {
   description = "Names aliased to the ALB."
   value       = module.edge.domain_names
 }
+
+output "alb_security_group_id" {
+  description = "Security group of the ALB (TargetGroupBinding networking in deploy/k8s)."
+  value       = module.edge.alb_security_group_id
+}

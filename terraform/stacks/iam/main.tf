@@ -35,10 +35,9 @@ locals {
   platform = data.terraform_remote_state.platform.outputs
   data     = data.terraform_remote_state.data.outputs
 
-  database_secret = {
-    secret_arns  = [local.data.rds_master_user_secret_arn]
-    kms_key_arns = [local.data.rds_kms_key_arn]
-  }
+  # Application secrets live under ohmc/<environment>/ and reach the pods
+  # through the External Secrets Operator (deploy/k8s/base/cluster-secret-store.yaml).
+  app_secrets = "arn:aws:secretsmanager:${var.region}:${var.account_id}:secret:ohmc/${var.environment}/*"
 }
 
 module "iam" {
@@ -56,27 +55,39 @@ module "iam" {
   oidc_provider_arn            = local.platform.eks_oidc_provider_arn
   oidc_issuer                  = local.platform.eks_oidc_issuer
 
+  # Names and namespaces match the service accounts in deploy/k8s.
   irsa_roles = {
     backend = {
-      namespace       = var.app_namespace
+      namespace       = "ohmc"
       service_account = "backend"
-      secret_arns     = [local.data.rds_master_user_secret_arn, local.data.redis_auth_token_secret_arn]
-      kms_key_arns    = [local.data.rds_kms_key_arn, local.data.redis_kms_key_arn]
-    }
-    collectors = {
-      namespace       = var.app_namespace
-      service_account = "collectors"
-      secret_arns     = local.database_secret.secret_arns
-      kms_key_arns    = local.database_secret.kms_key_arns
+      secret_arns     = []
+      kms_key_arns    = []
     }
     agents = {
-      namespace       = var.app_namespace
+      namespace       = "ohmc"
       service_account = "agents"
-      secret_arns     = [local.data.rds_master_user_secret_arn, local.data.redis_auth_token_secret_arn]
-      kms_key_arns    = [local.data.rds_kms_key_arn, local.data.redis_kms_key_arn]
+      secret_arns     = []
+      kms_key_arns    = []
+    }
+    collectors = {
+      namespace       = "ohmc-collectors"
+      service_account = "collectors"
+      secret_arns     = []
+      kms_key_arns    = []
+    }
+    external-secrets = {
+      namespace       = "external-secrets"
+      service_account = "external-secrets"
+      secret_arns = [
+        local.app_secrets,
+        local.data.rds_master_user_secret_arn,
+        local.data.redis_auth_token_secret_arn,
+      ]
+      kms_key_arns = [local.data.rds_kms_key_arn, local.data.redis_kms_key_arn]
     }
   }
 
-  lb_controller_target_group_arns = [data.terraform_remote_state.edge.outputs.backend_target_group_arn]
-  tags                            = local.tags
+  lb_controller_target_group_arns  = [data.terraform_remote_state.edge.outputs.backend_target_group_arn]
+  lb_controller_security_group_ids = [local.platform.eks_cluster_security_group_id]
+  tags                             = local.tags
 }

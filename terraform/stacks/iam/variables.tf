@@ -38,13 +38,7 @@ variable "create_github_oidc_provider" {
 variable "deploy_namespaces" {
   description = "Kubernetes namespaces the deploy role may edit."
   type        = list(string)
-  default     = ["ohmc"]
-}
-
-variable "app_namespace" {
-  description = "Namespace of the platform's workloads (backend, collectors, agents)."
-  type        = string
-  default     = "ohmc"
+  default     = ["ohmc", "ohmc-collectors"]
 }
 
 variable "audit_trusted_principal_arns" {

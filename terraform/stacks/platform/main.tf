@@ -16,7 +16,6 @@ module "eks" {
 
   cluster_name            = local.name
   kubernetes_version      = var.kubernetes_version
-  vpc_id                  = data.terraform_remote_state.network.outputs.vpc_id
   subnet_ids              = data.terraform_remote_state.network.outputs.private_subnet_ids
   endpoint_public_access  = var.eks_endpoint_public_access
   public_access_cidrs     = var.eks_public_access_cidrs

@@ -32,3 +32,8 @@ output "ecr_repository_arns" {
   description = "ECR repository ARNs by short name."
   value       = module.ecr.repository_arns
 }
+
+output "ecr_registry" {
+  description = "The account's ECR registry host (ECR_REGISTRY in deploy/k8s)."
+  value       = "${var.account_id}.dkr.ecr.${var.region}.amazonaws.com"
+}
