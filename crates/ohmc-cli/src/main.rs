@@ -1,1 +1,62 @@
-fn main() {}
+//! The `ohmc-infra` binary: argument parsing, rendering, exit codes and signal
+//! handling. Everything it does is an operation of the `ohmc-infra` library.
+
+mod cli;
+mod commands;
+mod context;
+mod env_vars;
+mod progress;
+mod signals;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use ohmc_infra::exit::ExitStatus;
+use ohmc_terraform::InterruptHandle;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let status = runtime.block_on(run(cli));
+    let code = match status {
+        Ok(status) => status.code(),
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("Caused by:\n    {cause}");
+            }
+            ExitStatus::Error.code()
+        }
+    };
+    ExitCode::from(code as u8)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    let (handle, interrupt) = InterruptHandle::new();
+    signals::install(handle.clone(), cli.global.grace_period)?;
+    let global = &cli.global;
+    let status = match &cli.command {
+        Command::Envs => commands::envs::run(global),
+        Command::Plan(args) => commands::plan::run(global, args, interrupt).await,
+        Command::Apply(args) => commands::apply::run(global, args, interrupt).await,
+        Command::Drift(args) => commands::drift::run(global, args, interrupt).await,
+        Command::Output(args) => commands::output::run(global, args, interrupt).await,
+    };
+    // An interrupt turns any outcome, error included, into 130: the person
+    // asked to stop, and scripts must see that rather than a generic failure.
+    if handle.requested() > 0 {
+        if let Err(err) = &status {
+            eprintln!("error: {err}");
+        }
+        return Ok(ExitStatus::Interrupted);
+    }
+    status
+}

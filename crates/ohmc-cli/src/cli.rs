@@ -1,0 +1,115 @@
+//! The command line: clap types only. Each subcommand's arguments live here;
+//! what they do lives in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::env_vars;
+
+#[derive(Debug, Parser)]
+#[command(name = "ohmc-infra", version, about = "Plan, apply, verify, audit and drill the Oh My Coins infrastructure.")]
+#[command(after_help = "Exit codes: 0 success or no changes, 1 error, 2 changes present (plan, drift), 3 checks failed, 130 interrupted.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Repository root holding environments/ and terraform/ [default: nearest parent with environments/]
+    #[arg(long, global = true, env = env_vars::ROOT, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// More detail (repeatable)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors and the result
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Private state: plan bundles, Terraform data, drill ledgers [default: ROOT/.ohmc]
+    #[arg(long, global = true, env = env_vars::STATE_DIR, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// The terraform binary [default: ROOT/.tools/bin/terraform, then PATH]
+    #[arg(long, global = true, env = env_vars::TERRAFORM, value_name = "PATH")]
+    pub terraform: Option<PathBuf>,
+    /// Terraform CLI config file passed as TF_CLI_CONFIG_FILE [default: an empty one in the state dir]
+    #[arg(long, global = true, env = env_vars::TF_CLI_CONFIG, value_name = "FILE")]
+    pub tf_cli_config: Option<PathBuf>,
+    /// How long to wait for a held state lock, e.g. 30s
+    #[arg(long, global = true, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub lock_timeout: Option<std::time::Duration>,
+    /// After Ctrl-C, how long Terraform gets to stop gracefully before escalation
+    #[arg(long, global = true, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub grace_period: std::time::Duration,
+    /// How many independent stacks run at once
+    #[arg(long, global = true, value_name = "N", default_value_t = 4)]
+    pub parallelism: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Markdown,
+    Junit,
+    Sarif,
+    Prometheus,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the environments
+    Envs,
+    /// Plan every stack of an environment into a private, reviewable bundle
+    Plan(PlanArgs),
+    /// Apply exactly a reviewed plan bundle
+    Apply(ApplyArgs),
+    /// List resources changed outside Terraform (refresh-only plan)
+    Drift(EnvArg),
+    /// Show stack outputs, sensitive values redacted
+    Output(OutputArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArg {
+    /// Environment name (see `ohmc-infra envs`)
+    pub env: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    pub env: String,
+    /// Plan destroying every stack (applied in reverse dependency order)
+    #[arg(long)]
+    pub destroy: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    pub env: String,
+    /// The plan bundle directory [default: the newest bundle of ENV]
+    #[arg(long, value_name = "BUNDLE")]
+    pub plan: Option<PathBuf>,
+    /// Allow a plan that deletes or replaces resources
+    #[arg(long)]
+    pub allow_destroy: bool,
+    /// Approve a protected environment's apply without a terminal: a prefix (8+ chars) of the bundle's sha256
+    #[arg(long, value_name = "SHA256_PREFIX")]
+    pub approve: Option<String>,
+    /// Skip post-apply verification
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    pub env: String,
+    /// Print sensitive values in clear
+    #[arg(long)]
+    pub show_sensitive: bool,
+}

@@ -1,0 +1,82 @@
+//! Turning global flags into the operations' context: where the repository
+//! is, where private state goes, which Terraform runs.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use ohmc_infra::environment::{self, Environment};
+use ohmc_infra::ops::{OpsContext, Progress};
+use ohmc_infra::private_fs;
+use ohmc_terraform::{Interrupt, Terraform, TerraformConfig};
+use tokio::sync::mpsc;
+
+use crate::cli::GlobalArgs;
+
+/// The repository root: `--root`, or the nearest parent of the working
+/// directory that has an `environments/` folder.
+pub fn root(global: &GlobalArgs) -> Result<PathBuf> {
+    if let Some(root) = &global.root {
+        return root.canonicalize().with_context(|| format!("--root {}", root.display()));
+    }
+    let cwd = std::env::current_dir().context("reading the working directory")?;
+    cwd.ancestors()
+        .find(|d| d.join("environments").is_dir())
+        .map(Path::to_path_buf)
+        .with_context(|| format!("no environments/ folder in {} or its parents; run inside the repository or pass --root", cwd.display()))
+}
+
+pub fn environments_dir(root: &Path) -> PathBuf {
+    root.join("environments")
+}
+
+pub fn load_environment(root: &Path, name: &str) -> Result<Environment> {
+    Ok(environment::load(&environments_dir(root), name)?)
+}
+
+pub fn state_dir(global: &GlobalArgs, root: &Path) -> Result<PathBuf> {
+    let dir = global.state_dir.clone().unwrap_or_else(|| root.join(".ohmc"));
+    private_fs::create_private_dir(&dir).with_context(|| format!("creating the state directory {}", dir.display()))?;
+    Ok(dir)
+}
+
+pub async fn terraform(global: &GlobalArgs, root: &Path, state_dir: &Path) -> Result<Terraform> {
+    let cli_config_file = match &global.tf_cli_config {
+        Some(f) => f.clone(),
+        None => {
+            // An explicit, empty CLI config: the ambient TF_CLI_CONFIG_FILE may
+            // point anywhere (or nowhere) on a build machine.
+            let f = state_dir.join("terraformrc");
+            if !f.exists() {
+                std::fs::write(&f, "# written by ohmc-infra: no provider installation overrides\n")
+                    .with_context(|| format!("writing {}", f.display()))?;
+            }
+            f
+        }
+    };
+    let config = TerraformConfig {
+        binary: global.terraform.clone(),
+        search_dirs: vec![root.join(".tools").join("bin")],
+        cli_config_file,
+        grace_period: global.grace_period,
+    };
+    Ok(Terraform::discover(config).await?)
+}
+
+pub async fn ops_context(
+    global: &GlobalArgs,
+    interrupt: Interrupt,
+    progress: Option<mpsc::UnboundedSender<Progress>>,
+) -> Result<OpsContext> {
+    let root = root(global)?;
+    let state_dir = state_dir(global, &root)?;
+    let terraform = terraform(global, &root, &state_dir).await?;
+    Ok(OpsContext {
+        root,
+        state_dir,
+        terraform,
+        interrupt,
+        progress,
+        lock_timeout: global.lock_timeout,
+        parallelism: global.parallelism,
+    })
+}
