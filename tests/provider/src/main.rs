@@ -20,10 +20,17 @@ fn main() -> anyhow::Result<()> {
     // Terraform is trying to let finish gracefully; stopping is Terraform's
     // decision, sent over gRPC.
     // SAFETY: no other thread exists yet (the runtime is built below), and
-    // SIG_IGN installs no handler code.
+    // SIG_IGN installs no handler code. The same holds for set_var below.
     unsafe {
         libc::signal(libc::SIGINT, libc::SIG_IGN);
     }
+    // tf-provider appends a std backtrace to every diagnostic's detail when
+    // backtraces are enabled (RUST_BACKTRACE=1 is common in CI). Frames such
+    // as `core::panic::unwind_safe` contain "panic:", and Terraform 1.0.3's
+    // panicwrap parent reads that on stderr as a Terraform crash: a plain
+    // error diagnostic turns into "TERRAFORM CRASH" and a crash.log. Panics
+    // keep their backtraces; only std::backtrace::Backtrace::capture is off.
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?

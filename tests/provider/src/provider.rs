@@ -10,9 +10,7 @@ use tf_provider::schema::{
     Attribute, AttributeConstraint, AttributeType, Block, Description, Schema,
 };
 use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{
-    map, AttributePath, Diagnostics, DynamicDataSource, DynamicResource, Provider,
-};
+use tf_provider::{map, AttributePath, Diagnostics, DynamicDataSource, DynamicResource, Provider};
 
 use crate::store::Store;
 use crate::thing::ThingResource;
@@ -40,7 +38,9 @@ impl Provider for OhmcTestProvider {
         Some(Schema {
             version: 1,
             block: Block {
-                description: Description::plain("ohmc's test provider: things stored as JSON files"),
+                description: Description::plain(
+                    "ohmc's test provider: things stored as JSON files",
+                ),
                 attributes: map! {
                     "store_dir" => Attribute {
                         attr_type: AttributeType::String,
@@ -74,10 +74,11 @@ impl Provider for OhmcTestProvider {
             _ => match std::env::var_os(STORE_DIR_ENV) {
                 Some(dir) if !dir.is_empty() => PathBuf::from(dir),
                 _ => {
-                    diags.error_short(
-                        format!("ohmctest: set store_dir in the provider block or {STORE_DIR_ENV}"),
-                        AttributePath::new("store_dir"),
-                    );
+                    // No attribute path: the attribute is absent, and the
+                    // fix may as well be the environment variable.
+                    diags.root_error_short(format!(
+                        "ohmctest: set store_dir in the provider block or {STORE_DIR_ENV}"
+                    ));
                     return None;
                 }
             },

@@ -196,16 +196,10 @@ mod tests {
         let id = store.create(&record("alpha", Some("one"))).unwrap();
         assert!(id.starts_with("alpha-"), "{id}");
         assert!(dir.path().join(format!("nested/store/{id}.json")).is_file());
-        assert_eq!(
-            store.read(&id).unwrap(),
-            Some(record("alpha", Some("one")))
-        );
+        assert_eq!(store.read(&id).unwrap(), Some(record("alpha", Some("one"))));
 
         store.update(&id, &record("alpha", Some("two"))).unwrap();
-        assert_eq!(
-            store.read(&id).unwrap(),
-            Some(record("alpha", Some("two")))
-        );
+        assert_eq!(store.read(&id).unwrap(), Some(record("alpha", Some("two"))));
 
         store.delete(&id).unwrap();
         assert_eq!(store.read(&id).unwrap(), None);

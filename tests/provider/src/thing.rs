@@ -56,7 +56,9 @@ impl Thing {
     }
 
     fn display_name(&self) -> &str {
-        self.name.as_ref_option().map_or("<unknown>", String::as_str)
+        self.name
+            .as_ref_option()
+            .map_or("<unknown>", String::as_str)
     }
 
     /// Terraform 1.0.3's protocol has no schema defaults, so the provider
@@ -337,5 +339,152 @@ impl Resource for ThingResource {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(dir: &std::path::Path) -> ThingResource {
+        let store = Arc::new(OnceLock::new());
+        store.set(Store::new(dir)).unwrap();
+        ThingResource { store }
+    }
+
+    fn thing(name: &str, value: &str) -> Thing {
+        Thing {
+            name: Value::Value(name.into()),
+            value: Value::Value(value.into()),
+            ..Default::default()
+        }
+    }
+
+    async fn created(res: &ThingResource, config: Thing) -> Thing {
+        let mut diags = Diagnostics::default();
+        let (planned, _) = res
+            .plan_create(
+                &mut diags,
+                Value::Value(config.clone()),
+                Value::Value(config.clone()),
+                Value::Null,
+            )
+            .await
+            .unwrap();
+        let (state, _) = res
+            .create(
+                &mut diags,
+                planned,
+                Value::Value(config),
+                Value::Null,
+                Value::Null,
+            )
+            .await
+            .unwrap();
+        assert!(diags.errors.is_empty(), "{diags:?}");
+        match state {
+            Value::Value(thing) => thing,
+            other => panic!("create returned {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn read_reports_a_deleted_file_as_null_and_an_edited_one_as_drift() {
+        let dir = tempfile::tempdir().unwrap();
+        let res = resource(dir.path());
+        let state = created(&res, thing("a", "one")).await;
+        assert_eq!(state.apply_delay_ms, Value::Value(0));
+        assert_eq!(state.fail_on_apply, Value::Value(false));
+        let path = dir
+            .path()
+            .join(format!("{}.json", state.id.clone().unwrap()));
+
+        std::fs::write(&path, r#"{"name":"a","value":"edited"}"#).unwrap();
+        let mut diags = Diagnostics::default();
+        let (read, _) = res
+            .read(
+                &mut diags,
+                Value::Value(state.clone()),
+                Value::Null,
+                Value::Null,
+            )
+            .await
+            .unwrap();
+        assert_eq!(read.unwrap().value, Value::Value("edited".into()));
+
+        std::fs::remove_file(&path).unwrap();
+        let (read, _) = res
+            .read(&mut diags, Value::Value(state), Value::Null, Value::Null)
+            .await
+            .unwrap();
+        assert_eq!(read, Value::Null);
+        // Null must reach Terraform as a null object, not an empty one.
+        assert_eq!(
+            serde_json::to_value(&read).unwrap(),
+            serde_json::Value::Null
+        );
+        assert!(diags.errors.is_empty(), "{diags:?}");
+    }
+
+    #[tokio::test]
+    async fn a_new_name_forces_replacement_and_removed_knobs_fall_back_to_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let res = resource(dir.path());
+        let mut prior = created(&res, thing("a", "one")).await;
+        prior.apply_delay_ms = Value::Value(5000);
+
+        // Terraform proposes the prior value for an optional+computed
+        // attribute the configuration no longer sets.
+        let config = thing("b", "one");
+        let proposed = Thing {
+            id: prior.id.clone(),
+            apply_delay_ms: prior.apply_delay_ms,
+            fail_on_apply: prior.fail_on_apply,
+            ..config.clone()
+        };
+        let mut diags = Diagnostics::default();
+        let (planned, _, replace) = res
+            .plan_update(
+                &mut diags,
+                Value::Value(prior),
+                Value::Value(proposed),
+                Value::Value(config),
+                Value::Null,
+                Value::Null,
+            )
+            .await
+            .unwrap();
+        assert_eq!(replace, vec![AttributePath::new("name")]);
+        assert_eq!(planned.unwrap().apply_delay_ms, Value::Value(0));
+    }
+
+    #[tokio::test]
+    async fn an_injected_update_failure_keeps_the_prior_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let res = resource(dir.path());
+        let prior = created(&res, thing("a", "one")).await;
+        let planned = Thing {
+            value: Value::Value("two".into()),
+            fail_on_apply: Value::Value(true),
+            ..prior.clone()
+        };
+        let mut diags = Diagnostics::default();
+        let (state, _) = res
+            .update(
+                &mut diags,
+                Value::Value(prior.clone()),
+                Value::Value(planned.clone()),
+                Value::Value(planned),
+                Value::Null,
+                Value::Null,
+            )
+            .await
+            .unwrap();
+        assert_eq!(state, Value::Value(prior.clone()));
+        assert_eq!(diags.errors.len(), 1);
+        assert_eq!(diags.errors[0].summary, "ohmctest: injected failure for a");
+        let store = Store::new(dir.path());
+        let record = store.read(prior.id.as_ref_option().unwrap()).unwrap();
+        assert_eq!(record.unwrap().value.as_deref(), Some("one"));
     }
 }
