@@ -14,6 +14,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -72,7 +73,7 @@ impl Default for ContextOptions {
 
 /// Records every AWS API call made through the context's clients as an IAM action
 /// (`service:Action`), counted. Attached to every client as an interceptor; it sees each
-/// call once (retries of a call are not counted again).
+/// call once, before serialization (retries of a call are not counted again).
 #[derive(Debug, Clone, Default)]
 pub struct ApiRecorder {
     calls: Arc<Mutex<BTreeMap<String, u64>>>,
@@ -118,11 +119,14 @@ impl Intercept for RecordingInterceptor {
         "ohmc-checks::ApiRecorder"
     }
 
-    fn read_before_execution(
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        // Operation metadata is in the bag once the operation's config is applied, which
+        // is after `read_before_execution`; serialization happens once per call.
         let operation = cfg.load::<Metadata>().map(|m| m.name().to_string());
         let operation = operation.unwrap_or_else(|| "UnknownOperation".to_string());
         self.recorder.record(crate::iam::iam_action(self.prefix, &operation));

@@ -2,6 +2,9 @@
 //! `ohmc-infra` binary under test.
 #![allow(dead_code)]
 
+pub mod moto;
+pub mod proxy;
+
 use std::path::{Path, PathBuf};
 
 /// The repository root (the workspace), whatever directory the test runs in.

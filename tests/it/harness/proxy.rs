@@ -1,0 +1,326 @@
+//! A fault-injecting HTTP proxy between the AWS SDK and moto, for any test module.
+//!
+//! Point the SDK's `endpoint_url` at [`FaultProxy::endpoint`]. Every request is recorded
+//! as (service, action): the service from the SigV4 credential scope, the action from
+//! `X-Amz-Target` (JSON protocols), `Action=` (query protocol, in the query string or
+//! the form body) or the REST method and path (Route 53, S3, Backup, GuardDuty). Rules
+//! inject throttling or 500s, with the error shape of the request's protocol, on a
+//! deterministic share of the matching calls or on every one:
+//!
+//! ```ignore
+//! let proxy = FaultProxy::start(&moto.endpoint()).await;
+//! proxy.add_rule(FaultRule::all(Fault::Throttle).share(30));          // 30% of all calls
+//! proxy.add_rule(FaultRule::service("rds", Fault::ServerError));      // every RDS call
+//! proxy.add_rule(FaultRule::action("RestoreDBInstanceFromDBSnapshot", Fault::ServerError));
+//! ```
+
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use http_body_util::{BodyExt, Full};
+use std::sync::{Arc, Mutex};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What to inject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Throttling in the protocol's shape (JSON 400 ThrottlingException, query/Route 53
+    /// 400 Throttling, REST-JSON 429, S3 503 SlowDown): retryable.
+    Throttle,
+    /// HTTP 500 InternalFailure.
+    ServerError,
+}
+
+/// Which calls a rule applies to, and how often.
+#[derive(Debug, Clone)]
+pub struct FaultRule {
+    /// SigV4 service name (`rds`, `acm`, `elasticloadbalancing`, ...); `None`: any.
+    pub service: Option<String>,
+    /// Action name (`DescribeDBInstances`); `None`: any.
+    pub action: Option<String>,
+    pub fault: Fault,
+    /// Percentage of matching calls to fault, spread evenly and deterministically (100: all).
+    pub percent: u32,
+    /// Shifts which calls are hit, for a different deterministic pattern.
+    pub offset: u64,
+    matched: u64,
+}
+
+impl FaultRule {
+    pub fn all(fault: Fault) -> Self {
+        FaultRule { service: None, action: None, fault, percent: 100, offset: 0, matched: 0 }
+    }
+    pub fn service(service: &str, fault: Fault) -> Self {
+        FaultRule { service: Some(service.to_string()), ..Self::all(fault) }
+    }
+    pub fn action(action: &str, fault: Fault) -> Self {
+        FaultRule { action: Some(action.to_string()), ..Self::all(fault) }
+    }
+    /// Fault only this percentage of the matching calls.
+    pub fn share(mut self, percent: u32) -> Self {
+        self.percent = percent.min(100);
+        self
+    }
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+
+    fn hits(&mut self, service: &str, action: &str) -> bool {
+        if self.service.as_deref().is_some_and(|s| s != service) || self.action.as_deref().is_some_and(|a| a != action) {
+            return false;
+        }
+        let n = self.matched + self.offset;
+        self.matched += 1;
+        // Evenly spread: fault call n when floor((n+1)p/100) > floor(n p/100).
+        let p = self.percent as u64;
+        (n + 1) * p / 100 > n * p / 100
+    }
+}
+
+/// One request seen by the proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyCall {
+    pub service: String,
+    pub action: String,
+    pub method: String,
+    pub path: String,
+    pub injected: Option<Fault>,
+}
+
+#[derive(Default)]
+struct State {
+    rules: Vec<FaultRule>,
+    calls: Vec<ProxyCall>,
+}
+
+/// The proxy; stops accepting when dropped.
+pub struct FaultProxy {
+    port: u16,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy forwarding to `upstream` (`http://127.0.0.1:PORT`).
+    pub async fn start(upstream: &str) -> Self {
+        let upstream = upstream.trim_start_matches("http://").trim_end_matches('/').to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let port = listener.local_addr().expect("proxy addr").port();
+        let state: Arc<Mutex<State>> = Arc::default();
+        let st = state.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let st = st.clone();
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| handle(req, st.clone(), upstream.clone()));
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                });
+            }
+        });
+        FaultProxy { port, state, task }
+    }
+
+    /// `http://127.0.0.1:PORT`, for `endpoint_url`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn add_rule(&self, rule: FaultRule) {
+        self.state.lock().unwrap().rules.push(rule);
+    }
+
+    pub fn clear_rules(&self) {
+        self.state.lock().unwrap().rules.clear();
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn calls(&self) -> Vec<ProxyCall> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    pub fn clear_calls(&self) {
+        self.state.lock().unwrap().calls.clear();
+    }
+
+    /// How many requests had a fault injected.
+    pub fn injected(&self) -> usize {
+        self.state.lock().unwrap().calls.iter().filter(|c| c.injected.is_some()).count()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+type Resp = Response<Full<Bytes>>;
+
+async fn handle(req: Request<Incoming>, state: Arc<Mutex<State>>, upstream: String) -> Result<Resp, hyper::Error> {
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await?.to_bytes();
+    let service = service_of(&parts.headers);
+    let action = action_of(&service, &parts.method, &parts.uri, &parts.headers, &body);
+    let injected = {
+        let mut st = state.lock().unwrap();
+        let fault = st.rules.iter_mut().find_map(|r| r.hits(&service, &action).then_some(r.fault));
+        st.calls.push(ProxyCall {
+            service: service.clone(),
+            action: action.clone(),
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_string(),
+            injected: fault,
+        });
+        fault
+    };
+    if let Some(fault) = injected {
+        return Ok(fault_response(fault, protocol_of(&service, &parts.headers, &parts.uri, &body)));
+    }
+    match forward(&upstream, parts, body).await {
+        Ok(r) => Ok(r),
+        Err(e) => Ok(Response::builder().status(502).body(Full::new(Bytes::from(format!("proxy: {e}")))).unwrap()),
+    }
+}
+
+async fn forward(upstream: &str, parts: hyper::http::request::Parts, body: Bytes) -> Result<Resp, String> {
+    let stream = TcpStream::connect(upstream).await.map_err(|e| e.to_string())?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let mut req = Request::from_parts(parts, Full::new(body));
+    req.headers_mut().remove(hyper::header::TRANSFER_ENCODING);
+    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    let (mut parts, body) = resp.into_parts();
+    let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+    parts.headers.remove(hyper::header::TRANSFER_ENCODING);
+    parts.headers.remove(hyper::header::CONNECTION);
+    parts.headers.insert(hyper::header::CONTENT_LENGTH, body.len().into());
+    Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+/// The SigV4 service: `Credential=AKID/DATE/REGION/SERVICE/aws4_request`.
+fn service_of(headers: &hyper::HeaderMap) -> String {
+    headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split(['/', ',']).nth(3))
+        .unwrap_or("unknown")
+        .to_string()
+}
+
+fn form_action(s: &str) -> Option<String> {
+    s.split('&').find_map(|kv| kv.strip_prefix("Action=")).map(str::to_string)
+}
+
+fn action_of(service: &str, method: &hyper::Method, uri: &hyper::Uri, headers: &hyper::HeaderMap, body: &[u8]) -> String {
+    if let Some(t) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        return t.rsplit('.').next().unwrap_or(t).to_string();
+    }
+    if let Some(a) = uri.query().and_then(form_action) {
+        return a;
+    }
+    if let Some(a) = std::str::from_utf8(body).ok().and_then(form_action) {
+        return a;
+    }
+    rest_action(service, method.as_str(), uri.path(), uri.query().unwrap_or(""))
+}
+
+/// REST operations the tests use, by method and path; others as `METHOD /path`.
+fn rest_action(service: &str, method: &str, path: &str, query: &str) -> String {
+    let seg: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let name = match (service, method, seg.as_slice()) {
+        ("route53", "GET", [_, "hostedzone"]) => "ListHostedZones",
+        ("route53", "POST", [_, "hostedzone"]) => "CreateHostedZone",
+        ("route53", "GET", [_, "hostedzone", _]) => "GetHostedZone",
+        ("route53", "GET", [_, "hostedzone", _, "rrset"]) => "ListResourceRecordSets",
+        ("route53", "POST", [_, "hostedzone", _, "rrset"]) => "ChangeResourceRecordSets",
+        ("s3", "GET", []) => "ListBuckets",
+        ("s3", "PUT", [_]) if query.contains("publicAccessBlock") => "PutPublicAccessBlock",
+        ("s3", "GET", [_]) if query.contains("publicAccessBlock") => "GetPublicAccessBlock",
+        ("s3", "PUT", [_]) if query.is_empty() || query.starts_with("x-id") => "CreateBucket",
+        ("s3", "PUT", [_]) if query.contains("policy") => "PutBucketPolicy",
+        ("backup", "GET", ["backup", "plans", _]) => "GetBackupPlan",
+        ("backup", "PUT", ["backup", "plans"]) => "CreateBackupPlan",
+        ("backup", "GET", ["backup", "plans", _, "selections"]) => "ListBackupSelections",
+        ("backup", "GET", ["backup", "plans", _, "selections", _]) => "GetBackupSelection",
+        ("backup", "GET", ["backup-vaults", _]) => "DescribeBackupVault",
+        ("backup", "PUT", ["backup-vaults", _]) => "CreateBackupVault",
+        ("backup", "PUT", ["backup-vaults", _, "vault-lock"]) => "PutBackupVaultLockConfiguration",
+        ("backup", "GET", ["backup-vaults", _, "recovery-points"]) => "ListRecoveryPointsByBackupVault",
+        ("guardduty", "POST", ["detector"]) => "CreateDetector",
+        ("guardduty", "GET", ["detector", _]) => "GetDetector",
+        ("guardduty", "POST", ["detector", _, "findings"]) => "ListFindings",
+        ("guardduty", "POST", ["detector", _, "findings", "get"]) => "GetFindings",
+        _ => return format!("{method} {path}"),
+    };
+    name.to_string()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Json,
+    Query,
+    RestXmlRoute53,
+    S3,
+    RestJson,
+}
+
+fn protocol_of(service: &str, headers: &hyper::HeaderMap, uri: &hyper::Uri, body: &[u8]) -> Protocol {
+    if headers.contains_key("x-amz-target") {
+        Protocol::Json
+    } else if uri.query().and_then(form_action).is_some() || std::str::from_utf8(body).ok().and_then(form_action).is_some() {
+        Protocol::Query
+    } else if service == "s3" {
+        Protocol::S3
+    } else if service == "route53" {
+        Protocol::RestXmlRoute53
+    } else {
+        Protocol::RestJson
+    }
+}
+
+fn fault_response(fault: Fault, protocol: Protocol) -> Resp {
+    let (code, message) = match fault {
+        Fault::Throttle => ("ThrottlingException", "Rate exceeded"),
+        Fault::ServerError => ("InternalFailure", "injected by the test proxy"),
+    };
+    let xml_error = |status: u16, code: &str| {
+        let body = format!(
+            "<ErrorResponse><Error><Type>{}</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>",
+            if status >= 500 { "Receiver" } else { "Sender" }
+        );
+        Response::builder().status(status).header("content-type", "text/xml").body(Full::new(Bytes::from(body))).unwrap()
+    };
+    match (protocol, fault) {
+        (Protocol::Json, _) => {
+            let status = if fault == Fault::Throttle { 400 } else { 500 };
+            let body = format!(r#"{{"__type":"{code}","message":"{message}"}}"#);
+            Response::builder()
+                .status(status)
+                .header("content-type", "application/x-amz-json-1.1")
+                .header("x-amzn-errortype", code)
+                .body(Full::new(Bytes::from(body)))
+                .unwrap()
+        }
+        (Protocol::RestJson, _) => {
+            let status = if fault == Fault::Throttle { 429 } else { 500 };
+            let body = format!(r#"{{"message":"{message}"}}"#);
+            Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .header("x-amzn-errortype", code)
+                .body(Full::new(Bytes::from(body)))
+                .unwrap()
+        }
+        (Protocol::Query | Protocol::RestXmlRoute53, Fault::Throttle) => xml_error(400, "Throttling"),
+        (Protocol::Query | Protocol::RestXmlRoute53, Fault::ServerError) => xml_error(500, "InternalFailure"),
+        (Protocol::S3, _) => {
+            let (status, code) = if fault == Fault::Throttle { (503, "SlowDown") } else { (500, "InternalError") };
+            let body = format!("<Error><Code>{code}</Code><Message>{message}</Message><RequestId>proxy</RequestId></Error>");
+            Response::builder().status(status).header("content-type", "application/xml").body(Full::new(Bytes::from(body))).unwrap()
+        }
+    }
+}
