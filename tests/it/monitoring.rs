@@ -47,12 +47,23 @@ const REQUIRED_ALERTS: &[&str] = &[
     "ComplianceCheckFailing",
 ];
 
-const REQUIRED_DASHBOARDS: &[&str] =
-    &["cluster", "nodes", "pods", "application", "database", "compliance"];
+const REQUIRED_DASHBOARDS: &[&str] = &[
+    "cluster",
+    "nodes",
+    "pods",
+    "application",
+    "database",
+    "compliance",
+];
 
 /// CRD kinds kubernetes-validate has no schema for; `check_crd` checks them.
-const CRD_KINDS: &[&str] =
-    &["ServiceMonitor", "PrometheusRule", "ExternalSecret", "ClusterSecretStore", "TargetGroupBinding"];
+const CRD_KINDS: &[&str] = &[
+    "ServiceMonitor",
+    "PrometheusRule",
+    "ExternalSecret",
+    "ClusterSecretStore",
+    "TargetGroupBinding",
+];
 
 const WORKFLOWS: &[&str] = &[
     "build-backend",
@@ -72,13 +83,18 @@ fn monitoring() -> PathBuf {
 }
 
 fn rel(path: &Path) -> String {
-    path.strip_prefix(repo_root()).unwrap_or(path).display().to_string()
+    path.strip_prefix(repo_root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// Files under `dir` (recursively) whose names end with one of `exts`, sorted.
 fn files(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
     fn walk(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for entry in entries {
             let path = entry.expect("dir entry").path();
             if path.is_dir() {
@@ -100,17 +116,27 @@ fn read(path: &Path) -> String {
 
 /// Runs a tool; returns its output whatever the exit status.
 fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// Runs a tool and fails the test, with its output, unless it exits 0.
 fn run_ok(cmd: &mut Command) -> String {
     let out = run(cmd);
-    assert!(out.status.success(), "{cmd:?} failed ({}):\n{}", out.status, text(&out));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}",
+        out.status,
+        text(&out)
+    );
     text(&out)
 }
 
@@ -133,7 +159,8 @@ fn yaml(path: &Path) -> Value {
 }
 
 fn s<'a>(v: &'a Value, what: &str) -> &'a str {
-    v.as_str().unwrap_or_else(|| panic!("{what}: expected a string, got {v:?}"))
+    v.as_str()
+        .unwrap_or_else(|| panic!("{what}: expected a string, got {v:?}"))
 }
 
 fn seq<'a>(v: &'a Value) -> &'a [Value] {
@@ -158,7 +185,13 @@ fn check_generated(path: &Path, want: &str) -> Option<String> {
 fn indent(src: &str, by: usize) -> String {
     let pad = " ".repeat(by);
     src.lines()
-        .map(|l| if l.is_empty() { String::new() } else { format!("{pad}{l}") })
+        .map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("{pad}{l}")
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
         + "\n"
@@ -183,13 +216,19 @@ fn rule_files() -> Vec<PathBuf> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    assert!(!files.is_empty(), "no rule files in deploy/monitoring/rules");
+    assert!(
+        !files.is_empty(),
+        "no rule files in deploy/monitoring/rules"
+    );
     files
 }
 
 fn rule_test_files() -> Vec<PathBuf> {
     let files = files(&monitoring().join("rules/tests"), &[".yml"]);
-    assert!(!files.is_empty(), "no promtool tests in deploy/monitoring/rules/tests");
+    assert!(
+        !files.is_empty(),
+        "no promtool tests in deploy/monitoring/rules/tests"
+    );
     files
 }
 
@@ -212,7 +251,11 @@ fn alerts() -> BTreeMap<String, String> {
 
 #[test]
 fn alert_rule_files_pass_promtool_check() {
-    let out = run_ok(Command::new(tool("promtool")).args(["check", "rules"]).args(rule_files()));
+    let out = run_ok(
+        Command::new(tool("promtool"))
+            .args(["check", "rules"])
+            .args(rule_files()),
+    );
     assert!(!out.contains("FAILED"), "{out}");
 }
 
@@ -233,11 +276,20 @@ fn alert_rule_unit_tests_pass_promtool_test() {
 fn every_alert_has_a_firing_and_a_quiet_unit_test() {
     let alerts = alerts();
     for required in REQUIRED_ALERTS {
-        assert!(alerts.contains_key(*required), "required alert {required} is not defined");
+        assert!(
+            alerts.contains_key(*required),
+            "required alert {required} is not defined"
+        );
     }
     let compliance = &alerts["ComplianceCheckFailing"];
-    assert!(compliance.contains("ohmc_compliance_check_status"), "ComplianceCheckFailing: {compliance}");
-    assert!(compliance.contains("== 1"), "ComplianceCheckFailing must fire on status 1: {compliance}");
+    assert!(
+        compliance.contains("ohmc_compliance_check_status"),
+        "ComplianceCheckFailing: {compliance}"
+    );
+    assert!(
+        compliance.contains("== 1"),
+        "ComplianceCheckFailing must fire on status 1: {compliance}"
+    );
 
     let mut fires = BTreeSet::new();
     let mut quiet = BTreeSet::new();
@@ -245,12 +297,22 @@ fn every_alert_has_a_firing_and_a_quiet_unit_test() {
     for file in rule_test_files() {
         let doc = yaml(&file);
         for rf in seq(&doc["rule_files"]) {
-            tested_files.insert(file.parent().unwrap().join(s(rf, "rule_files")).canonicalize().unwrap());
+            tested_files.insert(
+                file.parent()
+                    .unwrap()
+                    .join(s(rf, "rule_files"))
+                    .canonicalize()
+                    .unwrap(),
+            );
         }
         for test in seq(&doc["tests"]) {
             for case in seq(&test["alert_rule_test"]) {
                 let name = s(&case["alertname"], "alertname").to_string();
-                assert!(alerts.contains_key(&name), "{}: tests unknown alert {name}", rel(&file));
+                assert!(
+                    alerts.contains_key(&name),
+                    "{}: tests unknown alert {name}",
+                    rel(&file)
+                );
                 if seq(&case["exp_alerts"]).is_empty() {
                     quiet.insert(name);
                 } else {
@@ -273,7 +335,11 @@ fn every_alert_has_a_firing_and_a_quiet_unit_test() {
             missing.push(format!("{}: no promtool test file loads it", rel(&file)));
         }
     }
-    assert!(missing.is_empty(), "alert coverage gaps:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "alert coverage gaps:\n{}",
+        missing.join("\n")
+    );
 }
 
 fn render_prometheus_rule(source: &Path) -> String {
@@ -292,7 +358,10 @@ fn prometheus_rule_manifests_match_the_rule_files() {
     let mut problems = Vec::new();
     let mut expected = BTreeSet::new();
     for source in rule_files() {
-        let target = dir.join(format!("{}.yaml", source.file_stem().unwrap().to_string_lossy()));
+        let target = dir.join(format!(
+            "{}.yaml",
+            source.file_stem().unwrap().to_string_lossy()
+        ));
         problems.extend(check_generated(&target, &render_prometheus_rule(&source)));
         // The manifest's spec is the rule file, value for value.
         if target.exists() {
@@ -305,7 +374,11 @@ fn prometheus_rule_manifests_match_the_rule_files() {
             problems.push(format!("{} has no rule file", rel(&stale)));
         }
     }
-    assert!(problems.is_empty(), "{}\n(rerun with OHMC_BLESS=1)", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{}\n(rerun with OHMC_BLESS=1)",
+        problems.join("\n")
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -325,10 +398,18 @@ fn dashboards() -> Vec<(PathBuf, serde_json::Value)> {
 fn provisioned_datasources() -> BTreeMap<String, String> {
     let values = yaml(&monitoring().join("values/kube-prometheus-stack.yaml"));
     let list = &values["grafana"]["datasources"]["datasources.yaml"]["datasources"];
-    assert!(!seq(list).is_empty(), "no grafana.datasources in kube-prometheus-stack values");
+    assert!(
+        !seq(list).is_empty(),
+        "no grafana.datasources in kube-prometheus-stack values"
+    );
     seq(list)
         .iter()
-        .map(|d| (s(&d["uid"], "datasource uid").to_string(), s(&d["type"], "datasource type").to_string()))
+        .map(|d| {
+            (
+                s(&d["uid"], "datasource uid").to_string(),
+                s(&d["type"], "datasource type").to_string(),
+            )
+        })
         .collect()
 }
 
@@ -346,17 +427,23 @@ fn substitute_grafana_variables(expr: &str) -> String {
     for (var, value) in durations {
         out = out.replace(var, value);
     }
-    let other = regex::Regex::new(r"\$\{[A-Za-z0-9_]+(:[a-z]+)?\}|\$[A-Za-z_][A-Za-z0-9_]*").unwrap();
+    let other =
+        regex::Regex::new(r"\$\{[A-Za-z0-9_]+(:[a-z]+)?\}|\$[A-Za-z_][A-Za-z0-9_]*").unwrap();
     other.replace_all(&out, "grafana_variable").into_owned()
 }
 
 #[test]
 fn dashboards_parse_with_unique_uids_known_datasources_and_valid_promql() {
     let dashboards = dashboards();
-    let names: BTreeSet<_> =
-        dashboards.iter().map(|(p, _)| p.file_stem().unwrap().to_string_lossy().to_string()).collect();
+    let names: BTreeSet<_> = dashboards
+        .iter()
+        .map(|(p, _)| p.file_stem().unwrap().to_string_lossy().to_string())
+        .collect();
     for required in REQUIRED_DASHBOARDS {
-        assert!(names.contains(*required), "dashboard {required}.json is missing");
+        assert!(
+            names.contains(*required),
+            "dashboard {required}.json is missing"
+        );
     }
     let datasources = provisioned_datasources();
     let mut uids = BTreeMap::new();
@@ -387,7 +474,9 @@ fn dashboards_parse_with_unique_uids_known_datasources_and_valid_promql() {
             let kind = r["type"].as_str().unwrap_or("");
             match datasources.get(uid) {
                 Some(t) if t == kind => {}
-                Some(t) => problems.push(format!("{file}: datasource {uid} is a {t}, referenced as {kind}")),
+                Some(t) => problems.push(format!(
+                    "{file}: datasource {uid} is a {t}, referenced as {kind}"
+                )),
                 None => problems.push(format!("{file}: datasource {r} is not provisioned")),
             }
         }
@@ -398,7 +487,11 @@ fn dashboards_parse_with_unique_uids_known_datasources_and_valid_promql() {
                 problems.push(format!("{file}: panel {title:?} has no targets"));
             }
             for target in targets {
-                let ds = if target["datasource"].is_null() { &panel["datasource"] } else { &target["datasource"] };
+                let ds = if target["datasource"].is_null() {
+                    &panel["datasource"]
+                } else {
+                    &target["datasource"]
+                };
                 if ds["type"] != "prometheus" {
                     continue; // Loki's LogQL is not PromQL
                 }
@@ -415,21 +508,31 @@ fn dashboards_parse_with_unique_uids_known_datasources_and_valid_promql() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    assert!(rules.len() >= 30, "only {} PromQL expressions found", rules.len());
+    assert!(
+        rules.len() >= 30,
+        "only {} PromQL expressions found",
+        rules.len()
+    );
 
     // promtool parses every expression, wrapped as recording rules (JSON is YAML).
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("dashboards.rules.yml");
     let doc = serde_json::json!({"groups": [{"name": "dashboards", "rules": rules}]});
     std::fs::write(&file, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
-    let out = run(Command::new(tool("promtool")).args(["check", "rules"]).arg(&file));
+    let out = run(Command::new(tool("promtool"))
+        .args(["check", "rules"])
+        .arg(&file));
     assert!(
         out.status.success(),
         "a dashboard expression does not parse:\n{}\n(expressions: {})",
         text(&out),
         serde_json::to_string_pretty(&doc).unwrap()
     );
-    assert!(text(&out).contains(&format!("SUCCESS: {} rules found", rules.len())), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("SUCCESS: {} rules found", rules.len())),
+        "{}",
+        text(&out)
+    );
 }
 
 fn collect_datasource_refs(v: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
@@ -443,7 +546,9 @@ fn collect_datasource_refs(v: &serde_json::Value, out: &mut Vec<serde_json::Valu
                 }
             }
         }
-        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_datasource_refs(i, out)),
+        serde_json::Value::Array(items) => {
+            items.iter().for_each(|i| collect_datasource_refs(i, out))
+        }
         _ => {}
     }
 }
@@ -467,11 +572,20 @@ fn dashboard_configmaps_match_the_dashboard_json() {
     for (source, _) in dashboards() {
         let stem = source.file_stem().unwrap().to_string_lossy().to_string();
         let target = dir.join(format!("{stem}.yaml"));
-        problems.extend(check_generated(&target, &render_dashboard_configmap(&source)));
+        problems.extend(check_generated(
+            &target,
+            &render_dashboard_configmap(&source),
+        ));
         if target.exists() {
             let cm = yaml(&target);
-            assert_eq!(cm["data"][format!("{stem}.json").as_str()].as_str(), Some(read(&source).as_str()));
-            assert_eq!(cm["metadata"]["labels"]["grafana_dashboard"].as_str(), Some("1"));
+            assert_eq!(
+                cm["data"][format!("{stem}.json").as_str()].as_str(),
+                Some(read(&source).as_str())
+            );
+            assert_eq!(
+                cm["metadata"]["labels"]["grafana_dashboard"].as_str(),
+                Some("1")
+            );
         }
         expected.insert(target);
     }
@@ -485,8 +599,16 @@ fn dashboard_configmaps_match_the_dashboard_json() {
     let sidecar = &values["grafana"]["sidecar"]["dashboards"];
     assert_eq!(sidecar["label"].as_str(), Some("grafana_dashboard"));
     assert_eq!(sidecar["labelValue"].as_str(), Some("1"));
-    assert_eq!(values["grafana"]["persistence"]["enabled"].as_bool(), Some(true), "Grafana needs persistence");
-    assert!(problems.is_empty(), "{}\n(rerun with OHMC_BLESS=1)", problems.join("\n"));
+    assert_eq!(
+        values["grafana"]["persistence"]["enabled"].as_bool(),
+        Some(true),
+        "Grafana needs persistence"
+    );
+    assert!(
+        problems.is_empty(),
+        "{}\n(rerun with OHMC_BLESS=1)",
+        problems.join("\n")
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -499,46 +621,86 @@ fn alertmanager_config() -> PathBuf {
 #[test]
 fn alertmanager_config_passes_amtool_and_routes_by_severity() {
     let config = alertmanager_config();
-    let out = run_ok(Command::new(tool("amtool")).args(["check-config"]).arg(&config));
+    let out = run_ok(
+        Command::new(tool("amtool"))
+            .args(["check-config"])
+            .arg(&config),
+    );
     assert!(out.contains("SUCCESS"), "{out}");
 
     let route = |labels: &[&str]| -> String {
-        let out = run(
-            Command::new(tool("amtool"))
-                .args(["config", "routes", "test"])
-                .arg(format!("--config.file={}", config.display()))
-                .args(labels),
+        let out = run(Command::new(tool("amtool"))
+            .args(["config", "routes", "test"])
+            .arg(format!("--config.file={}", config.display()))
+            .args(labels));
+        assert!(
+            out.status.success(),
+            "amtool config routes test {labels:?}:\n{}",
+            text(&out)
         );
-        assert!(out.status.success(), "amtool config routes test {labels:?}:\n{}", text(&out));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
-    assert_eq!(route(&["alertname=RDSUnavailable", "severity=critical"]), "critical");
-    assert_eq!(route(&["alertname=NodeHighCPU", "severity=warning"]), "slack-warnings");
+    assert_eq!(
+        route(&["alertname=RDSUnavailable", "severity=critical"]),
+        "critical"
+    );
+    assert_eq!(
+        route(&["alertname=NodeHighCPU", "severity=warning"]),
+        "slack-warnings"
+    );
     assert_eq!(route(&["alertname=Watchdog", "severity=none"]), "null");
+    assert_eq!(route(&["alertname=InfoInhibitor", "severity=info"]), "null");
 
     // Critical goes to Slack and email; warnings to Slack. No secret inline:
     // they are files mounted from the Secret named in the chart values.
     let doc = yaml(&config);
-    let receivers: BTreeMap<_, _> =
-        seq(&doc["receivers"]).iter().map(|r| (s(&r["name"], "receiver").to_string(), r.clone())).collect();
-    assert!(!seq(&receivers["critical"]["slack_configs"]).is_empty(), "critical must go to Slack");
-    assert!(!seq(&receivers["critical"]["email_configs"]).is_empty(), "critical must go to email");
-    assert!(!seq(&receivers["slack-warnings"]["slack_configs"]).is_empty(), "warnings must go to Slack");
+    let receivers: BTreeMap<_, _> = seq(&doc["receivers"])
+        .iter()
+        .map(|r| (s(&r["name"], "receiver").to_string(), r.clone()))
+        .collect();
+    assert!(
+        !seq(&receivers["critical"]["slack_configs"]).is_empty(),
+        "critical must go to Slack"
+    );
+    assert!(
+        !seq(&receivers["critical"]["email_configs"]).is_empty(),
+        "critical must go to email"
+    );
+    assert!(
+        !seq(&receivers["slack-warnings"]["slack_configs"]).is_empty(),
+        "warnings must go to Slack"
+    );
     let raw = read(&config);
-    for inline in ["slack_api_url:", "api_url:", "smtp_auth_password:", "auth_password:"] {
-        assert!(!raw.contains(&format!(" {inline} ")) && !raw.contains(&format!("\n{inline}")), "inline secret {inline}");
+    for inline in [
+        "slack_api_url:",
+        "api_url:",
+        "smtp_auth_password:",
+        "auth_password:",
+    ] {
+        assert!(
+            !raw.contains(&format!(" {inline} ")) && !raw.contains(&format!("\n{inline}")),
+            "inline secret {inline}"
+        );
     }
     let values = yaml(&monitoring().join("values/kube-prometheus-stack.yaml"));
     let spec = &values["alertmanager"]["alertmanagerSpec"];
-    let mounted: Vec<_> = seq(&spec["secrets"]).iter().map(|v| s(v, "secret").to_string()).collect();
+    let mounted: Vec<_> = seq(&spec["secrets"])
+        .iter()
+        .map(|v| s(v, "secret").to_string())
+        .collect();
     for key in ["slack_api_url_file", "smtp_auth_password_file"] {
         let path = s(&doc["global"][key], key);
         assert!(
-            mounted.iter().any(|m| path.starts_with(&format!("/etc/alertmanager/secrets/{m}/"))),
+            mounted
+                .iter()
+                .any(|m| path.starts_with(&format!("/etc/alertmanager/secrets/{m}/"))),
             "{key} {path} is not under a mounted secret ({mounted:?})"
         );
     }
-    assert_eq!(spec["configSecret"].as_str(), Some("alertmanager-ohmc-config"));
+    assert_eq!(
+        spec["configSecret"].as_str(),
+        Some("alertmanager-ohmc-config")
+    );
 }
 
 fn render_alertmanager_secret(source: &Path) -> String {
@@ -558,7 +720,10 @@ fn alertmanager_config_secret_matches_the_config_file() {
         panic!("{problem}\n(rerun with OHMC_BLESS=1)");
     }
     let secret = yaml(&target);
-    assert_eq!(secret["stringData"]["alertmanager.yaml"].as_str(), Some(read(&source).as_str()));
+    assert_eq!(
+        secret["stringData"]["alertmanager.yaml"].as_str(),
+        Some(read(&source).as_str())
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -573,7 +738,10 @@ fn manifest_files() -> Vec<PathBuf> {
 
 /// Every manifest document, with the file it came from.
 fn manifests() -> Vec<(PathBuf, Value)> {
-    manifest_files().into_iter().flat_map(|p| yaml_docs(&p).into_iter().map(move |d| (p.clone(), d))).collect()
+    manifest_files()
+        .into_iter()
+        .flat_map(|p| yaml_docs(&p).into_iter().map(move |d| (p.clone(), d)))
+        .collect()
 }
 
 fn kind(doc: &Value) -> &str {
@@ -591,26 +759,44 @@ fn namespace(doc: &Value) -> &str {
 #[test]
 fn kubernetes_manifests_pass_kubernetes_validate() {
     let files = manifest_files();
-    let out = run(
-        Command::new(tool("kubernetes-validate"))
-            .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
-            .args(&files),
-    );
+    let out = run(Command::new(tool("kubernetes-validate"))
+        .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
+        .args(&files));
     let output = text(&out);
     // Anything but a missing schema for a known CRD kind is a failure.
     let mut problems: Vec<_> = output
         .lines()
-        .filter(|l| l.starts_with("ERROR") || l.starts_with("WARN") || l.contains("did not validate"))
-        .filter(|l| !CRD_KINDS.iter().any(|k| l.contains(&format!("Couldn't find schema for kind {k} "))))
+        .filter(|l| {
+            l.starts_with("ERROR") || l.starts_with("WARN") || l.contains("did not validate")
+        })
+        .filter(|l| {
+            !CRD_KINDS
+                .iter()
+                .any(|k| l.contains(&format!("Couldn't find schema for kind {k} ")))
+        })
         .map(str::to_string)
         .collect();
     if !out.status.success() {
         problems.push(format!("kubernetes-validate exited {}", out.status));
     }
-    assert!(problems.is_empty(), "{}\n\nfull output:\n{output}", problems.join("\n"));
-    let validated = output.lines().filter(|l| l.starts_with("INFO") && l.contains(" passed for resource ")).count();
-    let crds = manifests().iter().filter(|(_, d)| CRD_KINDS.contains(&kind(d))).count();
-    assert_eq!(validated + crds, manifests().len(), "not every document was checked:\n{output}");
+    assert!(
+        problems.is_empty(),
+        "{}\n\nfull output:\n{output}",
+        problems.join("\n")
+    );
+    let validated = output
+        .lines()
+        .filter(|l| l.starts_with("INFO") && l.contains(" passed for resource "))
+        .count();
+    let crds = manifests()
+        .iter()
+        .filter(|(_, d)| CRD_KINDS.contains(&kind(d)))
+        .count();
+    assert_eq!(
+        validated + crds,
+        manifests().len(),
+        "not every document was checked:\n{output}"
+    );
 }
 
 /// kubernetes-validate ships no CRD schemas; these are the fields each CRD
@@ -619,9 +805,17 @@ fn kubernetes_manifests_pass_kubernetes_validate() {
 fn crd_manifests_are_well_formed_and_their_references_resolve() {
     let docs = manifests();
     let mut problems = Vec::new();
-    let services: Vec<&Value> = docs.iter().map(|(_, d)| d).filter(|d| kind(d) == "Service").collect();
-    let stores: BTreeSet<&str> =
-        docs.iter().map(|(_, d)| d).filter(|d| kind(d) == "ClusterSecretStore").map(name).collect();
+    let services: Vec<&Value> = docs
+        .iter()
+        .map(|(_, d)| d)
+        .filter(|d| kind(d) == "Service")
+        .collect();
+    let stores: BTreeSet<&str> = docs
+        .iter()
+        .map(|(_, d)| d)
+        .filter(|d| kind(d) == "ClusterSecretStore")
+        .map(name)
+        .collect();
     // Services made by Helm charts, which ServiceMonitors may select.
     let chart_services = ["prometheus-pushgateway"];
     for (path, doc) in &docs {
@@ -635,9 +829,15 @@ fn crd_manifests_are_well_formed_and_their_references_resolve() {
         };
         match kind(doc) {
             "ServiceMonitor" => {
-                need(api == "monitoring.coreos.com/v1", "apiVersion monitoring.coreos.com/v1");
+                need(
+                    api == "monitoring.coreos.com/v1",
+                    "apiVersion monitoring.coreos.com/v1",
+                );
                 let labels = spec["selector"]["matchLabels"].as_mapping();
-                need(labels.is_some_and(|m| !m.is_empty()), "spec.selector.matchLabels");
+                need(
+                    labels.is_some_and(|m| !m.is_empty()),
+                    "spec.selector.matchLabels",
+                );
                 need(!seq(&spec["endpoints"]).is_empty(), "spec.endpoints");
                 for ep in seq(&spec["endpoints"]) {
                     need(ep["port"].is_string(), "endpoint port name");
@@ -645,55 +845,100 @@ fn crd_manifests_are_well_formed_and_their_references_resolve() {
                 let Some(labels) = labels else { continue };
                 let selected: Vec<_> = services
                     .iter()
-                    .filter(|svc| labels.iter().all(|(k, v)| &svc["metadata"]["labels"][k.as_str().unwrap()] == v))
+                    .filter(|svc| {
+                        labels
+                            .iter()
+                            .all(|(k, v)| &svc["metadata"]["labels"][k.as_str().unwrap()] == v)
+                    })
                     .collect();
-                let from_chart = labels.values().any(|v| chart_services.contains(&v.as_str().unwrap_or("")));
+                let from_chart = labels
+                    .values()
+                    .any(|v| chart_services.contains(&v.as_str().unwrap_or("")));
                 need(!selected.is_empty() || from_chart, "selects no Service");
                 for svc in selected {
                     for ep in seq(&spec["endpoints"]) {
                         let port = ep["port"].as_str().unwrap_or("");
-                        need(seq(&svc["spec"]["ports"]).iter().any(|p| p["name"] == port), "port not on the Service");
+                        need(
+                            seq(&svc["spec"]["ports"]).iter().any(|p| p["name"] == port),
+                            "port not on the Service",
+                        );
                     }
                     if let Some(job_label) = spec["jobLabel"].as_str() {
-                        need(svc["metadata"]["labels"][job_label].is_string(), "Service lacks the jobLabel label");
+                        need(
+                            svc["metadata"]["labels"][job_label].is_string(),
+                            "Service lacks the jobLabel label",
+                        );
                     }
                 }
             }
             "PrometheusRule" => {
-                need(api == "monitoring.coreos.com/v1", "apiVersion monitoring.coreos.com/v1");
+                need(
+                    api == "monitoring.coreos.com/v1",
+                    "apiVersion monitoring.coreos.com/v1",
+                );
                 need(!seq(&spec["groups"]).is_empty(), "spec.groups");
                 for group in seq(&spec["groups"]) {
                     for rule in seq(&group["rules"]) {
                         need(rule["expr"].is_string(), "rule without expr");
-                        need(rule["alert"].is_string() || rule["record"].is_string(), "rule without alert/record");
+                        need(
+                            rule["alert"].is_string() || rule["record"].is_string(),
+                            "rule without alert/record",
+                        );
                     }
                 }
             }
             "ExternalSecret" => {
-                need(api == "external-secrets.io/v1beta1", "apiVersion external-secrets.io/v1beta1");
-                need(spec["secretStoreRef"]["kind"] == "ClusterSecretStore", "secretStoreRef.kind");
+                need(
+                    api == "external-secrets.io/v1beta1",
+                    "apiVersion external-secrets.io/v1beta1",
+                );
+                need(
+                    spec["secretStoreRef"]["kind"] == "ClusterSecretStore",
+                    "secretStoreRef.kind",
+                );
                 let store = spec["secretStoreRef"]["name"].as_str().unwrap_or("");
-                need(stores.contains(store), "secretStoreRef names no ClusterSecretStore");
+                need(
+                    stores.contains(store),
+                    "secretStoreRef names no ClusterSecretStore",
+                );
                 need(spec["target"]["name"].is_string(), "spec.target.name");
                 let data = seq(&spec["data"]);
                 let from = seq(&spec["dataFrom"]);
-                need(!data.is_empty() || !from.is_empty(), "spec.data or spec.dataFrom");
+                need(
+                    !data.is_empty() || !from.is_empty(),
+                    "spec.data or spec.dataFrom",
+                );
                 for d in data {
-                    need(d["secretKey"].is_string() && d["remoteRef"]["key"].is_string(), "data entry");
+                    need(
+                        d["secretKey"].is_string() && d["remoteRef"]["key"].is_string(),
+                        "data entry",
+                    );
                 }
                 for d in from {
                     need(d["extract"]["key"].is_string(), "dataFrom.extract.key");
                 }
             }
             "ClusterSecretStore" => {
-                need(api == "external-secrets.io/v1beta1", "apiVersion external-secrets.io/v1beta1");
+                need(
+                    api == "external-secrets.io/v1beta1",
+                    "apiVersion external-secrets.io/v1beta1",
+                );
                 let aws = &spec["provider"]["aws"];
-                need(aws["service"] == "SecretsManager", "provider.aws.service SecretsManager");
+                need(
+                    aws["service"] == "SecretsManager",
+                    "provider.aws.service SecretsManager",
+                );
                 need(aws["region"].is_string(), "provider.aws.region");
-                need(aws["auth"]["jwt"]["serviceAccountRef"]["name"].is_string(), "IRSA serviceAccountRef");
+                need(
+                    aws["auth"]["jwt"]["serviceAccountRef"]["name"].is_string(),
+                    "IRSA serviceAccountRef",
+                );
             }
             "TargetGroupBinding" => {
-                need(api == "elbv2.k8s.aws/v1beta1", "apiVersion elbv2.k8s.aws/v1beta1");
+                need(
+                    api == "elbv2.k8s.aws/v1beta1",
+                    "apiVersion elbv2.k8s.aws/v1beta1",
+                );
                 need(spec["targetGroupARN"].is_string(), "spec.targetGroupARN");
                 need(spec["targetType"] == "ip", "spec.targetType ip");
                 let svc = spec["serviceRef"]["name"].as_str().unwrap_or("");
@@ -715,7 +960,9 @@ fn crd_manifests_are_well_formed_and_their_references_resolve() {
 
 fn pod_spec(doc: &Value) -> Option<&Value> {
     match kind(doc) {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "Job" => Some(&doc["spec"]["template"]["spec"]),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "Job" => {
+            Some(&doc["spec"]["template"]["spec"])
+        }
         "CronJob" => Some(&doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]),
         _ => None,
     }
@@ -728,7 +975,15 @@ fn workloads_meet_the_security_and_reliability_baseline() {
     let secrets_made: BTreeSet<(String, String)> = docs
         .iter()
         .filter(|(_, d)| kind(d) == "ExternalSecret")
-        .map(|(_, d)| (namespace(d).to_string(), d["spec"]["target"]["name"].as_str().unwrap_or("").to_string()))
+        .map(|(_, d)| {
+            (
+                namespace(d).to_string(),
+                d["spec"]["target"]["name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
         .collect();
     let config_maps: BTreeSet<(String, String)> = docs
         .iter()
@@ -747,17 +1002,40 @@ fn workloads_meet_the_security_and_reliability_baseline() {
         };
         let psc = &pod["securityContext"];
         need(psc["runAsNonRoot"] == true, "pod runAsNonRoot: true");
-        need(psc["seccompProfile"]["type"] == "RuntimeDefault", "pod seccompProfile RuntimeDefault");
-        need(pod["serviceAccountName"].is_string(), "a dedicated serviceAccountName");
+        need(
+            psc["seccompProfile"]["type"] == "RuntimeDefault",
+            "pod seccompProfile RuntimeDefault",
+        );
+        need(
+            pod["serviceAccountName"].is_string(),
+            "a dedicated serviceAccountName",
+        );
         for c in seq(&pod["containers"]) {
             let res = &c["resources"];
-            for (k, r) in [("requests", "cpu"), ("requests", "memory"), ("limits", "cpu"), ("limits", "memory")] {
-                need(!res[k][r].is_null(), &format!("container resources.{k}.{r}"));
+            for (k, r) in [
+                ("requests", "cpu"),
+                ("requests", "memory"),
+                ("limits", "cpu"),
+                ("limits", "memory"),
+            ] {
+                need(
+                    !res[k][r].is_null(),
+                    &format!("container resources.{k}.{r}"),
+                );
             }
             let csc = &c["securityContext"];
-            need(csc["allowPrivilegeEscalation"] == false, "allowPrivilegeEscalation: false");
-            need(csc["readOnlyRootFilesystem"] == true, "readOnlyRootFilesystem: true");
-            need(seq(&csc["capabilities"]["drop"]).iter().any(|d| d == "ALL"), "capabilities.drop [ALL]");
+            need(
+                csc["allowPrivilegeEscalation"] == false,
+                "allowPrivilegeEscalation: false",
+            );
+            need(
+                csc["readOnlyRootFilesystem"] == true,
+                "readOnlyRootFilesystem: true",
+            );
+            need(
+                seq(&csc["capabilities"]["drop"]).iter().any(|d| d == "ALL"),
+                "capabilities.drop [ALL]",
+            );
             if kind(doc) == "Deployment" {
                 need(c["readinessProbe"].is_mapping(), "readinessProbe");
                 need(c["livenessProbe"].is_mapping(), "livenessProbe");
@@ -765,15 +1043,27 @@ fn workloads_meet_the_security_and_reliability_baseline() {
             for from in seq(&c["envFrom"]) {
                 let ns = namespace(doc).to_string();
                 if let Some(secret) = from["secretRef"]["name"].as_str() {
-                    need(secrets_made.contains(&(ns.clone(), secret.to_string())), "secretRef not made by an ExternalSecret");
+                    need(
+                        secrets_made.contains(&(ns.clone(), secret.to_string())),
+                        "secretRef not made by an ExternalSecret",
+                    );
                 }
                 if let Some(cm) = from["configMapRef"]["name"].as_str() {
-                    need(config_maps.contains(&(ns, cm.to_string())), "configMapRef names no ConfigMap");
+                    need(
+                        config_maps.contains(&(ns, cm.to_string())),
+                        "configMapRef names no ConfigMap",
+                    );
                 }
             }
         }
     }
-    for w in ["backend", "agents", "sec-collector", "coinspot-collector", "reddit-collector"] {
+    for w in [
+        "backend",
+        "agents",
+        "sec-collector",
+        "coinspot-collector",
+        "reddit-collector",
+    ] {
         if !workloads.contains(w) {
             problems.push(format!("workload {w} is missing"));
         }
@@ -810,13 +1100,17 @@ fn workloads_meet_the_security_and_reliability_baseline() {
             let deny = docs.iter().any(|(_, d)| {
                 kind(d) == "NetworkPolicy"
                     && namespace(d) == n
-                    && d["spec"]["podSelector"].as_mapping().is_some_and(|m| m.is_empty())
+                    && d["spec"]["podSelector"]
+                        .as_mapping()
+                        .is_some_and(|m| m.is_empty())
                     && d["spec"]["ingress"].is_null()
                     && d["spec"]["egress"].is_null()
                     && seq(&d["spec"]["policyTypes"]).len() == 2
             });
             if !deny {
-                problems.push(format!("namespace {n}: no default-deny (Ingress+Egress) NetworkPolicy"));
+                problems.push(format!(
+                    "namespace {n}: no default-deny (Ingress+Egress) NetworkPolicy"
+                ));
             }
         }
     }
@@ -825,24 +1119,71 @@ fn workloads_meet_the_security_and_reliability_baseline() {
 
 #[test]
 fn helm_values_parse_and_helmfile_references_them() {
-    for file in files(&monitoring().join("values"), &[".yaml"]).iter().chain(&files(&monitoring().join("env"), &[".yaml"])) {
+    for file in files(&monitoring().join("values"), &[".yaml"])
+        .iter()
+        .chain(&files(&monitoring().join("env"), &[".yaml"]))
+    {
         assert!(yaml(file).is_mapping(), "{}: not a mapping", rel(file));
     }
     let helmfile = read(&monitoring().join("helmfile.yaml.gotmpl"));
     let re = regex::Regex::new(r"(?m)^\s*-\s*((?:values|env)/[\w.-]+\.yaml)\s*$").unwrap();
-    let referenced: BTreeSet<_> = re.captures_iter(&helmfile).map(|c| c[1].to_string()).collect();
+    let referenced: BTreeSet<_> = re
+        .captures_iter(&helmfile)
+        .map(|c| c[1].to_string())
+        .collect();
     for r in &referenced {
-        assert!(monitoring().join(r).exists(), "helmfile references missing {r}");
+        assert!(
+            monitoring().join(r).exists(),
+            "helmfile references missing {r}"
+        );
     }
     for f in files(&monitoring().join("values"), &[".yaml"]) {
         let r = format!("values/{}", f.file_name().unwrap().to_string_lossy());
         assert!(referenced.contains(&r), "{r} is not used by the helmfile");
     }
-    for chart in ["kube-prometheus-stack", "grafana/loki", "grafana/promtail", "prometheus-pushgateway"] {
-        assert!(helmfile.contains(&format!("chart: {}", if chart.contains('/') { chart.to_string() } else { format!("prometheus-community/{chart}") })), "{chart} release missing");
+    for chart in [
+        "kube-prometheus-stack",
+        "grafana/loki",
+        "grafana/promtail",
+        "prometheus-pushgateway",
+    ] {
+        assert!(
+            helmfile.contains(&format!(
+                "chart: {}",
+                if chart.contains('/') {
+                    chart.to_string()
+                } else {
+                    format!("prometheus-community/{chart}")
+                }
+            )),
+            "{chart} release missing"
+        );
     }
-    let re_version = regex::Regex::new(r"(?m)^\s*chart: .+\n\s*version: \d+\.\d+\.\d+\s*$").unwrap();
-    assert_eq!(re_version.find_iter(&helmfile).count(), helmfile.matches("chart:").count(), "every chart pinned");
+    let re_version =
+        regex::Regex::new(r"(?m)^\s*chart: .+\n\s*version: \d+\.\d+\.\d+\s*$").unwrap();
+    for file in [
+        monitoring().join("helmfile.yaml.gotmpl"),
+        repo_root().join("deploy/k8s/addons/helmfile.yaml.gotmpl"),
+    ] {
+        let helmfile = read(&file);
+        let charts = helmfile.matches("chart:").count();
+        assert!(
+            charts > 0 && re_version.find_iter(&helmfile).count() == charts,
+            "{}: every chart pinned",
+            rel(&file)
+        );
+    }
+    let addons = read(&repo_root().join("deploy/k8s/addons/helmfile.yaml.gotmpl"));
+    for chart in [
+        "external-secrets/external-secrets",
+        "eks/aws-load-balancer-controller",
+        "metrics-server/metrics-server",
+    ] {
+        assert!(
+            addons.contains(&format!("chart: {chart}")),
+            "add-on {chart} missing"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -856,21 +1197,40 @@ fn workflow_files() -> Vec<PathBuf> {
 fn workflows_pass_actionlint() {
     let files = workflow_files();
     for w in WORKFLOWS {
-        assert!(files.iter().any(|f| f.file_stem().unwrap() == *w), "workflow {w}.yml is missing");
+        assert!(
+            files.iter().any(|f| f.file_stem().unwrap() == *w),
+            "workflow {w}.yml is missing"
+        );
     }
     let out = run(Command::new(tool("actionlint")).current_dir(repo_root()));
     let output = text(&out);
     assert!(out.status.success(), "actionlint found problems:\n{output}");
-    assert!(output.contains(&format!("Checking {} workflow file(s)", files.len())), "{output}");
+    assert!(
+        output.contains(&format!("Checking {} workflow file(s)", files.len())),
+        "{output}"
+    );
 
-    let triggers = |name: &str| yaml(&repo_root().join(format!(".github/workflows/{name}.yml")))["on"].clone();
-    assert!(!seq(&triggers("compliance-audit")["schedule"]).is_empty(), "compliance-audit runs on a schedule");
-    assert!(read(&repo_root().join(".github/workflows/compliance-audit.yml")).contains("github/codeql-action/upload-sarif"));
+    let triggers =
+        |name: &str| yaml(&repo_root().join(format!(".github/workflows/{name}.yml")))["on"].clone();
+    assert!(
+        !seq(&triggers("compliance-audit")["schedule"]).is_empty(),
+        "compliance-audit runs on a schedule"
+    );
+    assert!(
+        read(&repo_root().join(".github/workflows/compliance-audit.yml"))
+            .contains("github/codeql-action/upload-sarif")
+    );
     let drill = triggers("dr-drill");
     let cron = s(&seq(&drill["schedule"])[0]["cron"], "dr-drill cron");
     let fields: Vec<_> = cron.split_whitespace().collect();
-    assert!(fields.len() == 5 && fields[2] != "*" && fields[3] == "*", "dr-drill must run monthly: {cron}");
-    assert!(!triggers("infra-plan")["pull_request"].is_null(), "infra-plan runs on pull requests");
+    assert!(
+        fields.len() == 5 && fields[2] != "*" && fields[3] == "*",
+        "dr-drill must run monthly: {cron}"
+    );
+    assert!(
+        !triggers("infra-plan")["pull_request"].is_null(),
+        "infra-plan runs on pull requests"
+    );
 }
 
 /// The wasm actionlint lints one file at a time, so it cannot see a local
@@ -882,7 +1242,9 @@ fn local_reusable_workflow_calls_match_their_inputs() {
     for file in workflow_files() {
         let wf = yaml(&file);
         for (job_name, job) in wf["jobs"].as_mapping().into_iter().flatten() {
-            let Some(uses) = job["uses"].as_str().and_then(|u| u.strip_prefix("./")) else { continue };
+            let Some(uses) = job["uses"].as_str().and_then(|u| u.strip_prefix("./")) else {
+                continue;
+            };
             calls += 1;
             let at = format!("{} job {}", rel(&file), job_name.as_str().unwrap_or("?"));
             let target = repo_root().join(uses);
@@ -891,8 +1253,12 @@ fn local_reusable_workflow_calls_match_their_inputs() {
                 continue;
             }
             let inputs = yaml(&target)["on"]["workflow_call"]["inputs"].clone();
-            let given: BTreeSet<String> =
-                job["with"].as_mapping().into_iter().flatten().filter_map(|(k, _)| k.as_str().map(String::from)).collect();
+            let given: BTreeSet<String> = job["with"]
+                .as_mapping()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, _)| k.as_str().map(String::from))
+                .collect();
             for k in &given {
                 if inputs[k.as_str()].is_null() {
                     problems.push(format!("{at}: {uses} has no input {k}"));
@@ -906,7 +1272,10 @@ fn local_reusable_workflow_calls_match_their_inputs() {
             }
         }
     }
-    assert!(calls >= 2, "only {calls} local reusable workflow calls found");
+    assert!(
+        calls >= 2,
+        "only {calls} local reusable workflow calls found"
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
@@ -924,26 +1293,49 @@ fn workflow_run_scripts_pass_shellcheck() {
         for (job_name, job) in wf["jobs"].as_mapping().into_iter().flatten() {
             let job_shell = job["defaults"]["run"]["shell"].as_str().or(wf_shell);
             for (i, step) in seq(&job["steps"]).iter().enumerate() {
-                let Some(script) = step["run"].as_str() else { continue };
+                let Some(script) = step["run"].as_str() else {
+                    continue;
+                };
                 let shell = step["shell"].as_str().or(job_shell).unwrap_or("bash");
                 if !shell.starts_with("bash") && !shell.starts_with("sh") {
                     continue;
                 }
                 let script = expr.replace_all(script, |c: &regex::Captures| "_".repeat(c[0].len()));
-                let dialect = if shell.starts_with("bash") { "bash" } else { "sh" };
+                let dialect = if shell.starts_with("bash") {
+                    "bash"
+                } else {
+                    "sh"
+                };
                 let mut child = Command::new(tool("shellcheck"))
-                    .args(["--norc", "-f", "gcc", "-s", dialect, "-e", "SC1091,SC2194,SC2050,SC2154,SC2157", "-"])
+                    .args([
+                        "--norc",
+                        "-f",
+                        "gcc",
+                        "-s",
+                        dialect,
+                        "-e",
+                        "SC1091,SC2194,SC2050,SC2154,SC2157",
+                        "-",
+                    ])
                     .stdin(std::process::Stdio::piped())
                     .stdout(std::process::Stdio::piped())
                     .stderr(std::process::Stdio::piped())
                     .spawn()
                     .expect("shellcheck");
                 use std::io::Write;
-                child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(script.as_bytes())
+                    .unwrap();
                 let out = child.wait_with_output().unwrap();
                 checked += 1;
                 if !out.status.success() {
-                    let step_name = step["name"].as_str().map(str::to_string).unwrap_or(format!("step {i}"));
+                    let step_name = step["name"]
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or(format!("step {i}"));
                     problems.push(format!(
                         "{} job {} {step_name:?}:\n{}",
                         rel(&file),
@@ -967,16 +1359,30 @@ fn scripts_pass_shellcheck() {
             continue;
         }
         let head = std::fs::read(&path).unwrap();
-        let first = String::from_utf8_lossy(&head[..head.len().min(64)]).lines().next().unwrap_or("").to_string();
-        if path.extension().is_some_and(|e| e == "sh") || (first.starts_with("#!") && (first.contains("bash") || first.ends_with("/sh"))) {
+        let first = String::from_utf8_lossy(&head[..head.len().min(64)])
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        if path.extension().is_some_and(|e| e == "sh")
+            || (first.starts_with("#!") && (first.contains("bash") || first.ends_with("/sh")))
+        {
             scripts.push(path);
         }
     }
     scripts.sort();
     for required in ["deploy.sh", "rollback.sh"] {
-        assert!(scripts.iter().any(|p| p.file_name().unwrap() == required), "scripts/{required} is missing");
+        assert!(
+            scripts.iter().any(|p| p.file_name().unwrap() == required),
+            "scripts/{required} is missing"
+        );
     }
-    run_ok(Command::new(tool("shellcheck")).args(["--norc", "-x"]).args(&scripts).current_dir(repo_root()));
+    run_ok(
+        Command::new(tool("shellcheck"))
+            .args(["--norc", "-x"])
+            .args(&scripts)
+            .current_dir(repo_root()),
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1000,7 +1406,10 @@ fn documented_commands() -> Vec<(String, Vec<String>)> {
             let code: Vec<String> = if fenced {
                 vec![line.to_string()]
             } else {
-                inline.captures_iter(line).map(|c| c[1].to_string()).collect()
+                inline
+                    .captures_iter(line)
+                    .map(|c| c[1].to_string())
+                    .collect()
             };
             for span in code {
                 for cap in command.captures_iter(&span) {
@@ -1024,41 +1433,78 @@ fn documented_commands() -> Vec<(String, Vec<String>)> {
 #[test]
 fn runbook_commands_are_accepted_by_the_cli() {
     let commands = documented_commands();
-    assert!(commands.len() >= 10, "only {} ohmc-infra commands found in the runbooks", commands.len());
+    assert!(
+        commands.len() >= 10,
+        "only {} ohmc-infra commands found in the runbooks",
+        commands.len()
+    );
     let mut problems = Vec::new();
     for (at, args) in &commands {
         // `--help` after the arguments makes the parser check every argument
         // before it, without running anything.
         let placeholders = regex::Regex::new(r"^[A-Z][A-Z_]*$|^<.*>$").unwrap();
-        let args: Vec<String> =
-            args.iter().map(|a| if placeholders.is_match(a) { "placeholder".to_string() } else { a.clone() }).collect();
-        let out = run(Command::new(ohmc_bin()).args(&args).arg("--help").env("NO_COLOR", "1"));
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if placeholders.is_match(a) {
+                    "placeholder".to_string()
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
+        let out = run(Command::new(ohmc_bin())
+            .args(&args)
+            .arg("--help")
+            .env("NO_COLOR", "1"));
         let output = text(&out);
         if !out.status.success() || !output.contains("Usage:") {
-            problems.push(format!("{at}: ohmc-infra {}\n  -> {}: {}", args.join(" "), out.status, output.trim()));
+            problems.push(format!(
+                "{at}: ohmc-infra {}\n  -> {}: {}",
+                args.join(" "),
+                out.status,
+                output.trim()
+            ));
         }
     }
-    assert!(problems.is_empty(), "documented commands the CLI rejects:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "documented commands the CLI rejects:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn every_alert_has_a_monitoring_runbook_section() {
     let doc = read(&repo_root().join("runbooks/MONITORING.md"));
-    let headings: BTreeSet<&str> = doc.lines().filter_map(|l| l.strip_prefix("### ")).map(str::trim).collect();
+    let headings: BTreeSet<&str> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("### "))
+        .map(str::trim)
+        .collect();
     let mut problems = Vec::new();
     for file in rule_files() {
         for group in seq(&yaml(&file)["groups"]) {
             for rule in seq(&group["rules"]) {
-                let Some(name) = rule["alert"].as_str() else { continue };
+                let Some(name) = rule["alert"].as_str() else {
+                    continue;
+                };
                 if !headings.contains(name) {
-                    problems.push(format!("{name}: no '### {name}' section in runbooks/MONITORING.md"));
+                    problems.push(format!(
+                        "{name}: no '### {name}' section in runbooks/MONITORING.md"
+                    ));
                 }
                 let want = format!("runbooks/MONITORING.md#{}", name.to_lowercase());
                 if rule["annotations"]["runbook_url"].as_str() != Some(want.as_str()) {
                     problems.push(format!("{name}: runbook_url should be {want}"));
                 }
-                if !matches!(rule["labels"]["severity"].as_str(), Some("critical" | "warning")) {
-                    problems.push(format!("{name}: severity must be critical or warning (Alertmanager routes on it)"));
+                if !matches!(
+                    rule["labels"]["severity"].as_str(),
+                    Some("critical" | "warning")
+                ) {
+                    problems.push(format!(
+                        "{name}: severity must be critical or warning (Alertmanager routes on it)"
+                    ));
                 }
             }
         }
@@ -1082,17 +1528,26 @@ fn security_compliance_runbook_lists_every_check_with_its_controls() {
     assert!(!catalog.is_empty());
     for check in catalog {
         let Some(row) = rows.get(check.id) else {
-            problems.push(format!("{}: not in runbooks/SECURITY_COMPLIANCE.md", check.id));
+            problems.push(format!(
+                "{}: not in runbooks/SECURITY_COMPLIANCE.md",
+                check.id
+            ));
             continue;
         };
         for control in &check.controls {
             if !row.contains(control.id) {
-                problems.push(format!("{}: control {} missing from its row", check.id, control.id));
+                problems.push(format!(
+                    "{}: control {} missing from its row",
+                    check.id, control.id
+                ));
             }
         }
         let cells: Vec<_> = row.split(" | ").collect();
         if cells.len() != 5 || cells[4].trim_end_matches(" |").trim().is_empty() {
-            problems.push(format!("{}: row needs severity, controls, description and remediation", check.id));
+            problems.push(format!(
+                "{}: row needs severity, controls, description and remediation",
+                check.id
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
