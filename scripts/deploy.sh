@@ -173,7 +173,7 @@ rollback() {
   exit "$status"
 }
 
-cause="deploy $IMAGE_TAG by ${GITHUB_ACTOR:-$USER} ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
+cause="deploy $IMAGE_TAG by ${GITHUB_ACTOR:-${USER:-$(id -un)}} ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
 
 for name in "${deployments[@]}"; do
   log "deployment/$name -> $ECR_REGISTRY/ohmc-$name:$IMAGE_TAG"
