@@ -1,0 +1,446 @@
+//! The parsed view of terraform/ and environments/ the cross-reference tests
+//! work on, built with hcl-rs: variables, `var.X` references (including inside
+//! templates), module calls, outputs, remote-state reads and environments.
+
+use crate::harness::repo_root;
+use hcl::expr::{Expression, ObjectKey, Operation, TemplateExpr, TraversalOperator};
+use hcl::template::{Directive, Element, Template};
+use hcl::{Block, Body};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Arguments of a `module` block that are meta-arguments, not module inputs.
+pub const MODULE_META_ARGUMENTS: &[&str] = &[
+    "source",
+    "version",
+    "providers",
+    "count",
+    "for_each",
+    "depends_on",
+];
+
+// --- Files and parsing ------------------------------------------------------
+
+pub fn files_with_extensions(root: &Path, extensions: &[&str]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) {
+        let entries =
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if name.starts_with('.') {
+                continue; // .terraform, editor files
+            }
+            if path.is_dir() {
+                walk(&path, extensions, out);
+            } else if extensions
+                .iter()
+                .any(|ext| name.ends_with(&format!(".{ext}")))
+            {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, extensions, &mut out);
+    out.sort();
+    out
+}
+
+pub fn parse_file(path: &Path) -> Body {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    hcl::parse(&text)
+        .unwrap_or_else(|e| panic!("{} does not parse with hcl-rs: {e}", path.display()))
+}
+
+pub fn rel(path: &Path) -> String {
+    path.strip_prefix(repo_root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+pub fn label(block: &Block, index: usize) -> &str {
+    block
+        .labels
+        .get(index)
+        .map(|l| l.as_str())
+        .unwrap_or_default()
+}
+
+pub fn attribute<'a>(body: &'a Body, key: &str) -> Option<&'a Expression> {
+    body.attributes()
+        .find(|a| a.key.as_str() == key)
+        .map(|a| &a.expr)
+}
+
+pub fn string_value(expr: &Expression) -> Option<String> {
+    match expr {
+        Expression::String(s) => Some(s.clone()),
+        Expression::TemplateExpr(t) => match t.as_ref() {
+            TemplateExpr::QuotedString(s) => Some(s.clone()),
+            TemplateExpr::Heredoc(h) => Some(h.template.clone()),
+        },
+        _ => None,
+    }
+}
+
+pub fn string_list(expr: &Expression) -> Vec<String> {
+    match expr {
+        Expression::Array(items) => items.iter().filter_map(string_value).collect(),
+        _ => Vec::new(),
+    }
+}
+
+// --- Variable references ----------------------------------------------------
+
+/// Collects every `var.NAME` referenced anywhere in an expression, including
+/// inside string templates and heredocs.
+pub fn collect_var_refs(expr: &Expression, out: &mut BTreeSet<String>) {
+    match expr {
+        Expression::Null | Expression::Bool(_) | Expression::Number(_) | Expression::String(_) => {}
+        Expression::Variable(_) => {}
+        Expression::Array(items) => items.iter().for_each(|e| collect_var_refs(e, out)),
+        Expression::Object(object) => {
+            for (key, value) in object.iter() {
+                if let ObjectKey::Expression(key) = key {
+                    collect_var_refs(key, out);
+                }
+                collect_var_refs(value, out);
+            }
+        }
+        Expression::TemplateExpr(template) => {
+            let template = Template::from_expr(template)
+                .unwrap_or_else(|e| panic!("template {template:?}: {e}"));
+            collect_template_var_refs(&template, out);
+        }
+        Expression::Traversal(traversal) => {
+            if let Expression::Variable(root) = &traversal.expr {
+                if root.as_str() == "var" {
+                    if let Some(TraversalOperator::GetAttr(name)) = traversal.operators.first() {
+                        out.insert(name.as_str().to_owned());
+                    }
+                }
+            } else {
+                collect_var_refs(&traversal.expr, out);
+            }
+            for operator in &traversal.operators {
+                if let TraversalOperator::Index(index) = operator {
+                    collect_var_refs(index, out);
+                }
+            }
+        }
+        Expression::FuncCall(call) => call.args.iter().for_each(|e| collect_var_refs(e, out)),
+        Expression::Parenthesis(inner) => collect_var_refs(inner, out),
+        Expression::Conditional(c) => {
+            collect_var_refs(&c.cond_expr, out);
+            collect_var_refs(&c.true_expr, out);
+            collect_var_refs(&c.false_expr, out);
+        }
+        Expression::Operation(operation) => match operation.as_ref() {
+            Operation::Unary(op) => collect_var_refs(&op.expr, out),
+            Operation::Binary(op) => {
+                collect_var_refs(&op.lhs_expr, out);
+                collect_var_refs(&op.rhs_expr, out);
+            }
+        },
+        Expression::ForExpr(f) => {
+            collect_var_refs(&f.collection_expr, out);
+            if let Some(key) = &f.key_expr {
+                collect_var_refs(key, out);
+            }
+            collect_var_refs(&f.value_expr, out);
+            if let Some(cond) = &f.cond_expr {
+                collect_var_refs(cond, out);
+            }
+        }
+        #[allow(unreachable_patterns)]
+        other => panic!("expression kind not handled by the cross-reference: {other:?}"),
+    }
+}
+
+pub fn collect_template_var_refs(template: &Template, out: &mut BTreeSet<String>) {
+    for element in template.elements() {
+        match element {
+            Element::Literal(_) => {}
+            Element::Interpolation(interpolation) => collect_var_refs(&interpolation.expr, out),
+            Element::Directive(directive) => match directive.as_ref() {
+                Directive::If(d) => {
+                    collect_var_refs(&d.cond_expr, out);
+                    collect_template_var_refs(&d.true_template, out);
+                    if let Some(f) = &d.false_template {
+                        collect_template_var_refs(f, out);
+                    }
+                }
+                Directive::For(d) => {
+                    collect_var_refs(&d.collection_expr, out);
+                    collect_template_var_refs(&d.template, out);
+                }
+            },
+        }
+    }
+}
+
+pub fn collect_body_var_refs(body: &Body, out: &mut BTreeSet<String>) {
+    for attr in body.attributes() {
+        collect_var_refs(&attr.expr, out);
+    }
+    for block in body.blocks() {
+        collect_body_var_refs(&block.body, out);
+    }
+}
+
+// --- A Terraform configuration directory ------------------------------------
+
+pub struct ModuleCall {
+    pub file: PathBuf,
+    pub name: String,
+    pub dir: PathBuf,
+    pub inputs: BTreeSet<String>,
+}
+
+/// What the cross-reference needs to know about one module or stack.
+pub struct TfConfig {
+    pub dir: PathBuf,
+    /// Declared variables: name -> has a default.
+    pub variables: BTreeMap<String, bool>,
+    /// `var.X` references: name -> files using it.
+    pub var_refs: BTreeMap<String, BTreeSet<PathBuf>>,
+    pub module_calls: Vec<ModuleCall>,
+    pub outputs: BTreeMap<String, Expression>,
+    /// `terraform_remote_state` reads: data source name -> state key template.
+    pub remote_state_keys: BTreeMap<String, String>,
+}
+
+impl TfConfig {
+    pub fn load(dir: &Path) -> TfConfig {
+        let dir = dir
+            .canonicalize()
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let mut config = TfConfig {
+            dir: dir.clone(),
+            variables: BTreeMap::new(),
+            var_refs: BTreeMap::new(),
+            module_calls: Vec::new(),
+            outputs: BTreeMap::new(),
+            remote_state_keys: BTreeMap::new(),
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "tf"))
+            .collect();
+        files.sort();
+        assert!(!files.is_empty(), "{} holds no .tf files", rel(&dir));
+        for file in files {
+            let body = parse_file(&file);
+            let mut refs = BTreeSet::new();
+            collect_body_var_refs(&body, &mut refs);
+            for name in refs {
+                config
+                    .var_refs
+                    .entry(name)
+                    .or_default()
+                    .insert(file.clone());
+            }
+            for block in body.blocks() {
+                match block.identifier.as_str() {
+                    "variable" => {
+                        let name = label(block, 0).to_owned();
+                        let has_default = attribute(&block.body, "default").is_some();
+                        assert!(
+                            config.variables.insert(name.clone(), has_default).is_none(),
+                            "variable {name} declared twice in {}",
+                            rel(&dir)
+                        );
+                    }
+                    "output" => {
+                        let value = attribute(&block.body, "value").unwrap_or_else(|| {
+                            panic!("output {} in {} has no value", label(block, 0), rel(&file))
+                        });
+                        config
+                            .outputs
+                            .insert(label(block, 0).to_owned(), value.clone());
+                    }
+                    "module" => {
+                        let source = attribute(&block.body, "source")
+                            .and_then(string_value)
+                            .unwrap_or_else(|| {
+                                panic!(
+                                    "module {} in {} has no literal source",
+                                    label(block, 0),
+                                    rel(&file)
+                                )
+                            });
+                        assert!(
+                            source.starts_with("../") || source.starts_with("./"),
+                            "module {} in {} uses a non-local source {source}: the cross-reference only covers local modules",
+                            label(block, 0),
+                            rel(&file)
+                        );
+                        let inputs = block
+                            .body
+                            .attributes()
+                            .map(|a| a.key.as_str().to_owned())
+                            .filter(|k| !MODULE_META_ARGUMENTS.contains(&k.as_str()))
+                            .collect();
+                        config.module_calls.push(ModuleCall {
+                            file: file.clone(),
+                            name: label(block, 0).to_owned(),
+                            dir: dir.join(&source),
+                            inputs,
+                        });
+                    }
+                    "data" if label(block, 0) == "terraform_remote_state" => {
+                        let key = attribute(&block.body, "config")
+                            .and_then(|config| match config {
+                                Expression::Object(object) => object
+                                    .iter()
+                                    .find(|(k, _)| matches!(k, ObjectKey::Identifier(i) if i.as_str() == "key"))
+                                    .and_then(|(_, v)| string_value(v)),
+                                _ => None,
+                            })
+                            .unwrap_or_else(|| panic!("remote state {} in {} has no config.key", label(block, 1), rel(&file)));
+                        config
+                            .remote_state_keys
+                            .insert(label(block, 1).to_owned(), key);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        config
+    }
+
+    pub fn required_variables(&self) -> BTreeSet<&str> {
+        self.variables
+            .iter()
+            .filter(|(_, has_default)| !**has_default)
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+}
+
+pub fn all_config_dirs() -> Vec<PathBuf> {
+    let mut dirs = BTreeSet::new();
+    for file in files_with_extensions(&repo_root().join("terraform"), &["tf"]) {
+        dirs.insert(file.parent().expect("parent").to_path_buf());
+    }
+    dirs.into_iter().collect()
+}
+
+pub fn stack_dirs() -> Vec<PathBuf> {
+    let root = repo_root().join("terraform/stacks");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+// --- Environments -----------------------------------------------------------
+
+pub struct EnvStack {
+    pub name: String,
+    pub config: TfConfig,
+    pub backend_key: Option<String>,
+    pub var_files: Vec<String>,
+    pub depends_on: Vec<String>,
+}
+
+pub struct Env {
+    pub name: String,
+    pub dir: PathBuf,
+    pub body: Body,
+    pub stacks: Vec<EnvStack>,
+}
+
+pub fn environments() -> Vec<Env> {
+    let root = repo_root().join("environments");
+    let mut envs = Vec::new();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("environments/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.join("environment.hcl").is_file())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let body = parse_file(&dir.join("environment.hcl"));
+        let mut stacks = Vec::new();
+        for block in body.blocks().filter(|b| b.identifier.as_str() == "stack") {
+            let name = label(block, 0).to_owned();
+            let stack_dir = attribute(&block.body, "dir")
+                .and_then(string_value)
+                .unwrap_or_else(|| panic!("stack {name} in {} has no dir", rel(&dir)));
+            let backend_key = attribute(&block.body, "backend_values").and_then(|v| match v {
+                Expression::Object(object) => object
+                    .iter()
+                    .find(|(k, _)| matches!(k, ObjectKey::Identifier(i) if i.as_str() == "key"))
+                    .and_then(|(_, v)| string_value(v)),
+                _ => None,
+            });
+            if let Some(backend) = attribute(&block.body, "backend_config").and_then(string_value) {
+                assert!(
+                    dir.join(&backend).is_file(),
+                    "{}: stack {name} names missing {backend}",
+                    rel(&dir)
+                );
+            }
+            stacks.push(EnvStack {
+                config: TfConfig::load(&dir.join(stack_dir)),
+                backend_key,
+                var_files: attribute(&block.body, "var_files")
+                    .map(string_list)
+                    .unwrap_or_default(),
+                depends_on: attribute(&block.body, "depends_on")
+                    .map(string_list)
+                    .unwrap_or_default(),
+                name,
+            });
+        }
+        envs.push(Env {
+            name: dir
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned(),
+            dir,
+            body,
+            stacks,
+        });
+    }
+    let names: BTreeSet<&str> = envs.iter().map(|e| e.name.as_str()).collect();
+    assert!(
+        names.contains("staging") && names.contains("production"),
+        "expected environments staging and production, found {names:?}"
+    );
+    envs
+}
+
+pub fn tfvars(path: &Path) -> BTreeMap<String, Expression> {
+    parse_file(path)
+        .attributes()
+        .map(|a| (a.key.as_str().to_owned(), a.expr.clone()))
+        .collect()
+}
+
+pub fn dependency_closure(env: &Env, stack: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![stack.to_owned()];
+    while let Some(name) = todo.pop() {
+        if let Some(s) = env.stacks.iter().find(|s| s.name == name) {
+            for dep in &s.depends_on {
+                if seen.insert(dep.clone()) {
+                    todo.push(dep.clone());
+                }
+            }
+        }
+    }
+    seen
+}
