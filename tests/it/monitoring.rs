@@ -163,7 +163,7 @@ fn s<'a>(v: &'a Value, what: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{what}: expected a string, got {v:?}"))
 }
 
-fn seq<'a>(v: &'a Value) -> &'a [Value] {
+fn seq(v: &Value) -> &[Value] {
     v.as_sequence().map(|s| s.as_slice()).unwrap_or(&[])
 }
 
@@ -1442,10 +1442,11 @@ fn runbook_commands_are_accepted_by_the_cli() {
         commands.len()
     );
     let mut problems = Vec::new();
+    // Placeholders such as BUNDLE or <env> stand for a value.
+    let placeholders = regex::Regex::new(r"^[A-Z][A-Z_]*$|^<.*>$").unwrap();
     for (at, args) in &commands {
         // `--help` after the arguments makes the parser check every argument
         // before it, without running anything.
-        let placeholders = regex::Regex::new(r"^[A-Z][A-Z_]*$|^<.*>$").unwrap();
         let args: Vec<String> = args
             .iter()
             .map(|a| {
