@@ -469,6 +469,44 @@ fn dashboards_parse_with_unique_uids_known_datasources_and_valid_promql() {
         if panels.is_empty() {
             problems.push(format!("{file}: no panels"));
         }
+        // Panel ids unique, and every panel inside Grafana's 24-column grid.
+        let mut ids = BTreeSet::new();
+        for panel in &panels {
+            let title = panel["title"].as_str().unwrap_or("?");
+            if !panel["id"].as_u64().is_some_and(|id| ids.insert(id)) {
+                problems.push(format!(
+                    "{file}: panel {title:?} has a missing or duplicate id"
+                ));
+            }
+            let (x, w) = (
+                panel["gridPos"]["x"].as_u64(),
+                panel["gridPos"]["w"].as_u64(),
+            );
+            if !matches!((x, w), (Some(x), Some(w)) if w > 0 && x + w <= 24) {
+                problems.push(format!(
+                    "{file}: panel {title:?} gridPos outside the 24 columns"
+                ));
+            }
+        }
+        // Query variables: the metric selector of label_values(metric, label).
+        let label_values =
+            regex::Regex::new(r"^label_values\((.+),\s*[A-Za-z_][A-Za-z0-9_]*\)$").unwrap();
+        for var in dash["templating"]["list"].as_array().into_iter().flatten() {
+            let query = var["query"]["query"]
+                .as_str()
+                .or(var["query"].as_str())
+                .unwrap_or("");
+            match label_values.captures(query) {
+                Some(c) => rules.push(serde_json::json!({
+                    "record": format!("dashboard:expr_{}", rules.len()),
+                    "expr": substitute_grafana_variables(&c[1]),
+                    "labels": {"dashboard": file, "variable": var["name"]},
+                })),
+                None => problems.push(format!(
+                    "{file}: variable query {query:?} is not label_values(metric, label)"
+                )),
+            }
+        }
         // Every datasource reference, wherever it is (panels, targets, variables).
         let mut refs = Vec::new();
         collect_datasource_refs(dash, &mut refs);
