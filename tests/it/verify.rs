@@ -260,6 +260,40 @@ impl Seeder {
         rules
     }
 
+/// A regional web ACL with the rules, associated with the ALB, logging on.
+    async fn web_acl(&self, name: &str, rules: Vec<aws_sdk_wafv2::types::Rule>, alb_arn: &str) -> (String, String) {
+        use aws_sdk_wafv2::types::*;
+        let acl = self
+            .waf
+            .create_web_acl()
+            .name(name)
+            .scope(Scope::Regional)
+            .default_action(DefaultAction::builder().allow(AllowAction::builder().build()).build())
+            .set_rules(Some(rules))
+            .visibility_config(visibility(name, true))
+            .send()
+            .await
+            .unwrap();
+        let summary = acl.summary().unwrap();
+        let (acl_arn, acl_id) = (summary.arn().unwrap().to_string(), summary.id().unwrap().to_string());
+        // AWS replaces an existing association; moto keeps the first, so drop it first.
+        self.waf.disassociate_web_acl().resource_arn(alb_arn).send().await.ok();
+        self.waf.associate_web_acl().web_acl_arn(&acl_arn).resource_arn(alb_arn).send().await.unwrap();
+        self.waf
+            .put_logging_configuration()
+            .logging_configuration(
+                LoggingConfiguration::builder()
+                    .resource_arn(&acl_arn)
+                    .log_destination_configs(format!("arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-{name}"))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        (acl_arn, acl_id)
+    }
+
     async fn update_acl(&self, st: &Staging, rules: Vec<aws_sdk_wafv2::types::Rule>) {
         use aws_sdk_wafv2::types::*;
         let got = self.waf.get_web_acl().name(&st.acl_name).scope(Scope::Regional).id(&st.acl_id).send().await.unwrap();
@@ -277,7 +311,7 @@ impl Seeder {
             .unwrap();
     }
 
-    async fn backup_plan(&self, schedule: &str, keep_days: i64, copy_to: Option<&str>) -> String {
+    async fn backup_plan(&self, name: &str, schedule: &str, keep_days: i64, copy_to: Option<&str>) -> String {
         use aws_sdk_backup::types::*;
         let mut rule = BackupRuleInput::builder()
             .rule_name("daily")
@@ -290,7 +324,7 @@ impl Seeder {
         let out = self
             .backup
             .create_backup_plan()
-            .backup_plan(BackupPlanInput::builder().backup_plan_name("ohmc-staging").rules(rule.build().unwrap()).build().unwrap())
+            .backup_plan(BackupPlanInput::builder().backup_plan_name(name).rules(rule.build().unwrap()).build().unwrap())
             .send()
             .await
             .unwrap();
@@ -361,36 +395,10 @@ impl Seeder {
                 .await;
         }
 
-        use aws_sdk_wafv2::types::*;
-        let acl = self
-            .waf
-            .create_web_acl()
-            .name("ohmc-staging")
-            .scope(Scope::Regional)
-            .default_action(DefaultAction::builder().allow(AllowAction::builder().build()).build())
-            .set_rules(Some(Self::waf_rules(&MANAGED_GROUPS, true, true)))
-            .visibility_config(visibility("ohmc-staging", true))
-            .send()
-            .await
-            .unwrap();
-        let summary = acl.summary().unwrap();
-        let (acl_arn, acl_id) = (summary.arn().unwrap().to_string(), summary.id().unwrap().to_string());
-        self.waf.associate_web_acl().web_acl_arn(&acl_arn).resource_arn(&alb_arn).send().await.unwrap();
-        self.waf
-            .put_logging_configuration()
-            .logging_configuration(
-                LoggingConfiguration::builder()
-                    .resource_arn(&acl_arn)
-                    .log_destination_configs("arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-ohmc-staging")
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        let (acl_arn, acl_id) = self.web_acl("ohmc-staging", Self::waf_rules(&MANAGED_GROUPS, true, true), &alb_arn).await;
 
         self.backup.create_backup_vault().backup_vault_name("ohmc-staging").encryption_key_arn(KMS_KEY).send().await.unwrap();
-        let plan_id = self.backup_plan("cron(0 5 ? * * *)", 35, None).await;
+        let plan_id = self.backup_plan("ohmc-staging", "cron(0 5 ? * * *)", 35, None).await;
 
         self.s3.create_bucket().bucket(TRAIL_BUCKET).send().await.unwrap();
         self.s3
@@ -775,9 +783,12 @@ async fn verify_moto_scenarios() {
         waf.web_acl_associated <web-acl> fail
     "));
 
-    // WAF: no rules at all (WAF.10); metrics of the ACL itself stay on.
+    // WAF: the stack's web ACL has no rules at all (WAF.10); its own metrics are on.
+    // (moto's UpdateWebACL ignores an empty rule list, so this is a new ACL.)
     scenario!("waf no rules", production = false, |st| {
-        seeder.update_acl(&st, Vec::new()).await;
+        let (arn, _) = seeder.web_acl("ohmc-empty", Vec::new(), &st.alb_arn).await;
+        st.acl_arn = arn;
+        st.outputs.insert("web_acl_arn".into(), json!(st.acl_arn));
     }, baseline_with("
         waf.web_acl_has_rules <web-acl> fail
         waf.managed_rule_groups <web-acl> fail
@@ -808,7 +819,7 @@ async fn verify_moto_scenarios() {
 
     // Backup: a weekly rule keeping 3 days misses the 24h RPO and the 7-day retention.
     scenario!("backup weak plan", production = false, |st| {
-        st.plan_id = seeder.backup_plan("cron(0 5 ? * SUN *)", 3, None).await;
+        st.plan_id = seeder.backup_plan("ohmc-weekly", "cron(0 5 ? * SUN *)", 3, None).await;
         st.outputs.insert("backup_plan_id".into(), json!(st.plan_id));
     }, baseline_with("
         backup.plan_rules arn:aws:backup:us-east-1:123456789012:backup-plan:<plan> fail
@@ -825,7 +836,7 @@ async fn verify_moto_scenarios() {
     scenario!("production compliant", production = true, |st| {
         seeder.backup.put_backup_vault_lock_configuration().backup_vault_name("ohmc-staging").min_retention_days(7).send().await.unwrap();
         st.plan_id = seeder
-            .backup_plan("cron(0 5 ? * * *)", 35, Some("arn:aws:backup:us-west-2:123456789012:backup-vault:ohmc-dr"))
+            .backup_plan("ohmc-production", "cron(0 5 ? * * *)", 35, Some("arn:aws:backup:us-west-2:123456789012:backup-vault:ohmc-dr"))
             .await;
         st.outputs.insert("backup_plan_id".into(), json!(st.plan_id));
         seeder.rds.modify_db_instance().db_instance_identifier(DB_ID).deletion_protection(true).apply_immediately(true).send().await.unwrap();
@@ -963,18 +974,29 @@ async fn verify_moto_scenarios() {
     assert_eq!(waf.outcome, Outcome::Skipped { reason: "stack output `web_acl_arn` is missing".into() });
 }
 
-/// Makes `st.cert_arn` the stack's certificate and the listener's.
+/// Makes `st.cert_arn` the stack's certificate, served by a new HTTPS listener that
+/// becomes the stack's listener. (moto's ModifyListener does not update the
+/// certificate's InUseBy; CreateListener does.)
 async fn attach_cert(seeder: &Seeder, st: &mut Staging) {
+    use aws_sdk_elasticloadbalancingv2::types as elbt;
     st.outputs.insert("certificate_arn".into(), json!(st.cert_arn));
-    let listener = st.outputs["https_listener_arn"].as_str().unwrap();
-    seeder
+    let out = seeder
         .elb
-        .modify_listener()
-        .listener_arn(listener)
-        .certificates(aws_sdk_elasticloadbalancingv2::types::Certificate::builder().certificate_arn(&st.cert_arn).build())
+        .create_listener()
+        .load_balancer_arn(&st.alb_arn)
+        .protocol(elbt::ProtocolEnum::Https)
+        .port(8443)
+        .certificates(elbt::Certificate::builder().certificate_arn(&st.cert_arn).build())
+        .default_actions(
+            elbt::Action::builder()
+                .r#type(elbt::ActionTypeEnum::FixedResponse)
+                .fixed_response_config(elbt::FixedResponseActionConfig::builder().status_code("200").build())
+                .build(),
+        )
         .send()
         .await
         .unwrap();
+    st.outputs.insert("https_listener_arn".into(), json!(out.listeners()[0].listener_arn().unwrap()));
 }
 
 /// What moto answers for the run (the comparison key): everything but the text of Error
