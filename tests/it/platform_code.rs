@@ -117,6 +117,7 @@ fn modules_and_stacks_have_the_expected_shape() {
         "ecr",
         "iam",
         "state-bootstrap",
+        "app-secrets",
     ];
     for module in modules {
         let dir = repo_root().join("terraform/modules").join(module);
@@ -403,6 +404,43 @@ fn documented_outputs() -> BTreeMap<String, String> {
     outputs
 }
 
+/// The environments are read by `ohmc-infra` itself, not only by hcl-rs here:
+/// its parser (crates/ohmc-infra) must accept them with every stack in order.
+#[test]
+fn ohmc_infra_reads_both_environments() {
+    let mut command = std::process::Command::new(crate::harness::ohmc_bin());
+    command
+        .args(["--root"])
+        .arg(repo_root())
+        .args(["--format", "json", "envs"]);
+    let output = run(command, None, Duration::from_secs(120));
+    assert!(
+        output.status.success(),
+        "ohmc-infra envs failed ({:?}):\n{}{}",
+        output.status,
+        output.stdout,
+        output.stderr
+    );
+    let json: serde_json::Value = serde_json::from_str(&output.stdout)
+        .unwrap_or_else(|e| panic!("ohmc-infra envs printed no JSON ({e}):\n{}", output.stdout));
+    for env in environments() {
+        let listed = json["environments"]
+            .as_array()
+            .and_then(|envs| envs.iter().find(|e| e["name"] == env.name.as_str()))
+            .unwrap_or_else(|| panic!("ohmc-infra envs does not list {}: {json}", env.name));
+        let stacks: Vec<&str> = listed["stacks"]
+            .as_array()
+            .map(|s| s.iter().filter_map(|s| s["name"].as_str()).collect())
+            .unwrap_or_default();
+        let expected: Vec<&str> = env.stacks.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            stacks, expected,
+            "{}: stacks as ohmc-infra reads them",
+            env.name
+        );
+    }
+}
+
 #[test]
 fn every_output_the_tool_reads_exists_in_each_environment() {
     let documented = documented_outputs();
@@ -461,7 +499,7 @@ fn sensitive_values_are_marked_and_never_literal() {
                         ));
                     }
                 }
-                if kind == "output" && name.contains("secret") {
+                if kind == "output" && name.contains("secret") && !name.contains("kms_key") {
                     // Secret ARNs are not secrets, but they lead to them: keep them out of plain output.
                     if !matches!(
                         attribute(&block.body, "sensitive"),

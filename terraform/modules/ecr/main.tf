@@ -28,7 +28,7 @@ resource "aws_kms_key" "ecr" {
 resource "aws_ecr_repository" "this" {
   for_each = toset(var.repositories)
 
-  name                 = "${var.name}/${each.value}"
+  name                 = "${var.name}-${each.value}"
   image_tag_mutability = "IMMUTABLE"
   force_delete         = false
 

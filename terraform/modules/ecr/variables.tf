@@ -1,5 +1,5 @@
 variable "name" {
-  description = "Repository name prefix, e.g. ohmc (repositories are <name>/<repository>)."
+  description = "Repository name prefix, e.g. ohmc: repositories are <name>-<repository> (ohmc-backend), as deploy/k8s references them."
   type        = string
 }
 

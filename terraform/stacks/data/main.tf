@@ -58,6 +58,13 @@ module "redis" {
   tags                       = local.tags
 }
 
+module "app_secrets" {
+  source = "../../modules/app-secrets"
+
+  prefix = "ohmc/${var.environment}"
+  tags   = local.tags
+}
+
 module "backup" {
   source = "../../modules/backup"
 

@@ -59,3 +59,14 @@ output "redis_kms_key_arn" {
   description = "KMS key of the cache and its AUTH token secret."
   value       = module.redis.kms_key_arn
 }
+
+output "app_secret_arns" {
+  description = "Application secrets (ohmc/<environment>/<component>) by component."
+  value       = module.app_secrets.secret_arns
+  sensitive   = true
+}
+
+output "app_secrets_kms_key_arn" {
+  description = "KMS key of the application secrets."
+  value       = module.app_secrets.kms_key_arn
+}

@@ -34,10 +34,6 @@ data "terraform_remote_state" "edge" {
 locals {
   platform = data.terraform_remote_state.platform.outputs
   data     = data.terraform_remote_state.data.outputs
-
-  # Application secrets live under ohmc/<environment>/ and reach the pods
-  # through the External Secrets Operator (deploy/k8s/base/cluster-secret-store.yaml).
-  app_secrets = "arn:aws:secretsmanager:${var.region}:${var.account_id}:secret:ohmc/${var.environment}/*"
 }
 
 module "iam" {
@@ -75,15 +71,14 @@ module "iam" {
       secret_arns     = []
       kms_key_arns    = []
     }
+    # The External Secrets Operator reads the application secrets
+    # (ohmc/<environment>/<component>) for the ClusterSecretStore in
+    # deploy/k8s/base/cluster-secret-store.yaml, and nothing else.
     external-secrets = {
       namespace       = "external-secrets"
       service_account = "external-secrets"
-      secret_arns = [
-        local.app_secrets,
-        local.data.rds_master_user_secret_arn,
-        local.data.redis_auth_token_secret_arn,
-      ]
-      kms_key_arns = [local.data.rds_kms_key_arn, local.data.redis_kms_key_arn]
+      secret_arns     = values(local.data.app_secret_arns)
+      kms_key_arns    = [local.data.app_secrets_kms_key_arn]
     }
   }
 

@@ -27,7 +27,8 @@ module "eks" {
 module "ecr" {
   source = "../../modules/ecr"
 
-  name         = "ohmc-${var.environment}"
+  # One registry per account: the environment is the account, not the name.
+  name         = "ohmc"
   repositories = var.ecr_repositories
   tags         = local.tags
 }
