@@ -8,7 +8,7 @@
 //! | `deploy/monitoring/dashboards/*.json`  | JSON, uids, data sources, `promtool check rules` on every PromQL target |
 //! | `deploy/monitoring/alertmanager/`      | `amtool check-config`, `amtool config routes test` |
 //! | `deploy/k8s/`, `deploy/monitoring/manifests/` | `kubernetes-validate --strict` (core kinds); a structural check here for CRD kinds |
-//! | `.github/workflows/`                   | `actionlint`, `shellcheck` over every `run:` script, local reusable-workflow inputs |
+//! | `.github/workflows/`                   | `actionlint`, `shellcheck` over every `run:` script (no inline `${{ }}`), local reusable-workflow inputs |
 //! | `scripts/`                             | `shellcheck`                                   |
 //! | `runbooks/`, `README.md`               | every `ohmc-infra ...` line parsed by the CLI  |
 //!
@@ -1337,6 +1337,15 @@ fn workflow_run_scripts_pass_shellcheck() {
                 let Some(script) = step["run"].as_str() else {
                     continue;
                 };
+                // Expressions spliced into a script are a script-injection risk:
+                // they go through `env:` instead.
+                if script.contains("${{") {
+                    problems.push(format!(
+                        "{} job {}: a run: script uses ${{{{ }}}} directly; pass it through env:",
+                        rel(&file),
+                        job_name.as_str().unwrap_or("?")
+                    ));
+                }
                 let shell = step["shell"].as_str().or(job_shell).unwrap_or("bash");
                 if !shell.starts_with("bash") && !shell.starts_with("sh") {
                     continue;
