@@ -1214,6 +1214,20 @@ fn helm_values_parse_and_helmfile_references_them() {
             rel(&file)
         );
     }
+    // Every environment value the monitoring helmfile templates in is defined
+    // for every environment.
+    let used = regex::Regex::new(r"\.Values\.([A-Za-z0-9_]+)").unwrap();
+    for env in files(&monitoring().join("env"), &[".yaml"]) {
+        let values = yaml(&env);
+        for c in used.captures_iter(&helmfile) {
+            assert!(
+                !values[&c[1]].is_null(),
+                "{} does not define {}",
+                rel(&env),
+                &c[1]
+            );
+        }
+    }
     let addons = read(&repo_root().join("deploy/k8s/addons/helmfile.yaml.gotmpl"));
     for chart in [
         "external-secrets/external-secrets",
