@@ -203,10 +203,11 @@ impl Ledger {
         &self.data.entries
     }
 
-    /// True while any entry may still exist in AWS as a drill resource
-    /// (refused entries are someone else's and stay out of it).
+    /// True while cleanup still has work: an entry that may exist and has not
+    /// been deleted or had its deletion accepted. Refused entries are someone
+    /// else's resources and stay out of it.
     pub fn has_pending(&self) -> bool {
-        self.data.entries.iter().any(|e| !matches!(e.state, EntryState::Deleted | EntryState::Refused))
+        self.data.entries.iter().any(|e| matches!(e.state, EntryState::Intended | EntryState::Created))
     }
 
     /// Record, durably, that `identifier` is about to be created. Returns the
