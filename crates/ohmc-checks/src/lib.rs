@@ -73,7 +73,7 @@ pub async fn run_checks(ctx: &AwsContext, exp: &Expectations, opts: &RunOptions)
     let account = ctx.account_id().await;
     let now = opts.now.unwrap_or_else(Utc::now);
     let run = checks::Run::new(ctx, exp, now, account.clone().unwrap_or_default(), opts.concurrency_per_service);
-    let wanted = |a: Area| opts.areas.as_ref().map_or(true, |s| s.contains(&a));
+    let wanted = |a: Area| opts.areas.as_ref().is_none_or(|s| s.contains(&a));
     let run = &run;
     let futures: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Finding>> + Send + '_>>> = vec![
         if wanted(Area::Dns) { Box::pin(checks::dns::run(run)) } else { Box::pin(async { Vec::new() }) },

@@ -80,7 +80,7 @@ async fn detector(r: &Run<'_>, id: &str, resource: &str) -> Vec<Finding> {
     } else if d.frequency.as_deref().is_some_and(|f| !known.contains(&f)) {
         super::error(ENABLED, resource, expected, &format!("unknown value {freq:?} for FindingPublishingFrequency"))
     } else {
-        finding(ENABLED, resource, judge(d.status == "ENABLED" && want.map_or(true, |w| Some(w) == d.frequency.as_deref())), expected, observed)
+        finding(ENABLED, resource, judge(d.status == "ENABLED" && (want.is_none() || want == d.frequency.as_deref())), expected, observed)
     };
     let states: Vec<String> = REQUIRED_FEATURES
         .iter()

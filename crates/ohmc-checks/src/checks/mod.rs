@@ -67,6 +67,11 @@ pub(crate) fn finding(
     observed: impl Into<String>,
 ) -> Finding {
     let entry = catalog::entry(id);
+    // Every finding says what was expected: the check's title unless the caller is more precise.
+    let expected = match expected.into() {
+        e if e.is_empty() => entry.map(|e| e.check.title.to_string()).unwrap_or_default(),
+        e => e,
+    };
     debug_assert!(entry.is_some(), "check id {id} is not in the catalog");
     let (area, severity, remediation) = match entry {
         Some(e) => (e.check.area, e.check.severity, e.remediation),
@@ -78,7 +83,7 @@ pub(crate) fn finding(
         severity,
         resource: resource.into(),
         outcome,
-        evidence: Evidence { expected: expected.into(), observed: observed.into() },
+        evidence: Evidence { expected, observed: observed.into() },
         remediation: remediation.to_string(),
     }
 }
