@@ -404,6 +404,78 @@ fn documented_outputs() -> BTreeMap<String, String> {
     outputs
 }
 
+/// The AWS provider cannot be downloaded, but its schema ships in a registry
+/// package: terraform/schema/generate.py extracts the argument and block names
+/// of every resource type used here from it. Misspelt or invented arguments,
+/// which `terraform validate` would reject, fail here.
+#[test]
+fn resource_arguments_exist_in_the_aws_provider_schema() {
+    let schema_dir = repo_root().join("terraform/schema");
+    let snapshot = std::fs::read_dir(&schema_dir)
+        .expect("terraform/schema")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("a provider schema snapshot in terraform/schema");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&snapshot).expect("read"))
+            .expect("schema JSON");
+    let names_of = |kind: &str, ty: &str| -> Option<BTreeSet<String>> {
+        schema[kind][ty].as_array().map(|names| {
+            names
+                .iter()
+                .filter_map(|n| n.as_str().map(str::to_owned))
+                .collect()
+        })
+    };
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for file in files_with_extensions(&repo_root().join("terraform"), &["tf"]) {
+        for block in parse_file(&file).blocks() {
+            let kind = block.identifier.as_str();
+            let ty = label(block, 0);
+            if !(kind == "resource" || kind == "data") || !ty.starts_with("aws_") {
+                continue;
+            }
+            let Some(known) = names_of(kind, ty) else {
+                problems.push(format!(
+                    "{}: {kind} type {ty} is not in {} (a typo, or run terraform/schema/generate.py)",
+                    rel(&file),
+                    rel(&snapshot)
+                ));
+                continue;
+            };
+            let unchecked: BTreeSet<String> = schema["unchecked_blocks"][ty]
+                .as_array()
+                .map(|b| {
+                    b.iter()
+                        .filter_map(|n| n.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut used = BTreeSet::new();
+            argument_names(&block.body, &unchecked, &mut used);
+            for name in used.difference(&known) {
+                problems.push(format!(
+                    "{}: {ty}.{} has no argument or block {name}",
+                    rel(&file),
+                    label(block, 1)
+                ));
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 150,
+        "checked only {checked} resource and data blocks"
+    );
+    assert!(
+        problems.is_empty(),
+        "not in {}:\n{}",
+        rel(&snapshot),
+        problems.join("\n")
+    );
+}
+
 /// The environments are read by `ohmc-infra` itself, not only by hcl-rs here:
 /// its parser (crates/ohmc-infra) must accept them with every stack in order.
 #[test]

@@ -444,3 +444,40 @@ pub fn dependency_closure(env: &Env, stack: &str) -> BTreeSet<String> {
     }
     seen
 }
+
+/// Argument and nested-block names used inside a resource or data block, at
+/// any depth: what must exist in the provider's schema. Meta-arguments and
+/// `lifecycle` are Terraform's own; a `dynamic "x"` block counts as `x` and its
+/// `content` is walked; blocks in `unchecked` are named but not entered.
+pub fn argument_names(body: &Body, unchecked: &BTreeSet<String>, out: &mut BTreeSet<String>) {
+    const META: &[&str] = &["count", "for_each", "provider", "depends_on"];
+    for attr in body.attributes() {
+        if !META.contains(&attr.key.as_str()) {
+            out.insert(attr.key.as_str().to_owned());
+        }
+    }
+    for block in body.blocks() {
+        match block.identifier.as_str() {
+            "lifecycle" => {}
+            "dynamic" => {
+                let name = label(block, 0).to_owned();
+                if !unchecked.contains(&name) {
+                    for content in block
+                        .body
+                        .blocks()
+                        .filter(|b| b.identifier.as_str() == "content")
+                    {
+                        argument_names(&content.body, unchecked, out);
+                    }
+                }
+                out.insert(name);
+            }
+            name => {
+                out.insert(name.to_owned());
+                if !unchecked.contains(name) {
+                    argument_names(&block.body, unchecked, out);
+                }
+            }
+        }
+    }
+}
