@@ -558,7 +558,10 @@ async fn sigkill_mid_drill_then_cleanup_leaves_no_drill_resources() {
     let state = tempfile::tempdir().unwrap();
     let log_path = state.path().join("child.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+    // /proc/self/exe, not current_exe(): it still runs this binary when a
+    // concurrent `cargo test` has replaced the file on disk.
+    let exe = if Path::new("/proc/self/exe").exists() { PathBuf::from("/proc/self/exe") } else { std::env::current_exe().unwrap() };
+    let mut child = std::process::Command::new(exe)
         .args(["drill::drill_child_process", "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENDPOINT, moto.endpoint())
         .env(CHILD_STATE, state.path())
