@@ -71,12 +71,24 @@ impl Default for ContextOptions {
     }
 }
 
+tokio::task_local! {
+    /// The area whose checks are running in this task, for per-area call counts.
+    pub(crate) static CURRENT_AREA: crate::model::Area;
+}
+
+#[derive(Debug, Default)]
+struct Calls {
+    total: BTreeMap<String, u64>,
+    by_area: BTreeMap<(crate::model::Area, String), u64>,
+}
+
 /// Records every AWS API call made through the context's clients as an IAM action
-/// (`service:Action`), counted. Attached to every client as an interceptor; it sees each
-/// call once, before serialization (retries of a call are not counted again).
+/// (`service:Action`), counted, overall and per check area. Attached to every client as an
+/// interceptor; it sees each call once, before serialization (retries of a call are not
+/// counted again).
 #[derive(Debug, Clone, Default)]
 pub struct ApiRecorder {
-    calls: Arc<Mutex<BTreeMap<String, u64>>>,
+    calls: Arc<Mutex<Calls>>,
 }
 
 impl ApiRecorder {
@@ -91,18 +103,33 @@ impl ApiRecorder {
 
     /// Records one call by hand (for callers that wrap their own clients).
     pub fn record(&self, iam_action: String) {
+        let area = CURRENT_AREA.try_with(|a| *a).ok();
         let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-        *calls.entry(iam_action).or_insert(0) += 1;
+        if let Some(area) = area {
+            *calls.by_area.entry((area, iam_action.clone())).or_insert(0) += 1;
+        }
+        *calls.total.entry(iam_action).or_insert(0) += 1;
     }
 
     /// The calls so far, `service:Action -> count`.
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).total.clone()
+    }
+
+    /// The calls so far made by checks, per area.
+    pub fn snapshot_by_area(&self) -> BTreeMap<crate::model::Area, BTreeMap<String, u64>> {
+        let calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: BTreeMap<crate::model::Area, BTreeMap<String, u64>> = BTreeMap::new();
+        for ((area, action), n) in &calls.by_area {
+            out.entry(*area).or_default().insert(action.clone(), *n);
+        }
+        out
     }
 
     /// Forgets the calls so far.
     pub fn clear(&self) {
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        *calls = Calls::default();
     }
 }
 

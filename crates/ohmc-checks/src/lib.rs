@@ -69,32 +69,57 @@ impl Default for RunOptions {
 /// Runs every check (or the selected areas) concurrently and returns the sorted report.
 /// Never fails: a call that fails becomes an Error finding of the checks that needed it.
 pub async fn run_checks(ctx: &AwsContext, exp: &Expectations, opts: &RunOptions) -> Report {
+    use context::CURRENT_AREA;
+    let started = std::time::Instant::now();
     let before = ctx.recorder().snapshot();
+    let before_by_area = ctx.recorder().snapshot_by_area();
     let account = ctx.account_id().await;
     let now = opts.now.unwrap_or_else(Utc::now);
     let run = checks::Run::new(ctx, exp, now, account.clone().unwrap_or_default(), opts.concurrency_per_service);
-    let wanted = |a: Area| opts.areas.as_ref().is_none_or(|s| s.contains(&a));
     let run = &run;
-    let futures: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Finding>> + Send + '_>>> = vec![
-        if wanted(Area::Dns) { Box::pin(checks::dns::run(run)) } else { Box::pin(async { Vec::new() }) },
-        if wanted(Area::Acm) { Box::pin(checks::acm::run(run)) } else { Box::pin(async { Vec::new() }) },
-        if wanted(Area::Waf) { Box::pin(checks::waf::run(run)) } else { Box::pin(async { Vec::new() }) },
-        if wanted(Area::Backup) { Box::pin(checks::backup::run(run)) } else { Box::pin(async { Vec::new() }) },
-        if wanted(Area::Config) { Box::pin(checks::config::run(run)) } else { Box::pin(async { Vec::new() }) },
-        if wanted(Area::GuardDuty) { Box::pin(checks::guardduty::run(run)) } else { Box::pin(async { Vec::new() }) },
-        if wanted(Area::CloudTrail) { Box::pin(checks::cloudtrail::run(run)) } else { Box::pin(async { Vec::new() }) },
-        if wanted(Area::Rds) { Box::pin(checks::rds::run(run)) } else { Box::pin(async { Vec::new() }) },
-    ];
-    let findings: Vec<Finding> = futures::future::join_all(futures).await.into_iter().flatten().collect();
-    let after = ctx.recorder().snapshot();
-    let calls = after
+    type AreaFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Finding>> + Send + 'a>>;
+    let area_future = |area: Area| -> AreaFuture<'_> {
+        let fut: AreaFuture<'_> = match area {
+            Area::Dns => Box::pin(checks::dns::run(run)),
+            Area::Acm => Box::pin(checks::acm::run(run)),
+            Area::Waf => Box::pin(checks::waf::run(run)),
+            Area::Backup => Box::pin(checks::backup::run(run)),
+            Area::Config => Box::pin(checks::config::run(run)),
+            Area::GuardDuty => Box::pin(checks::guardduty::run(run)),
+            Area::CloudTrail => Box::pin(checks::cloudtrail::run(run)),
+            Area::Rds => Box::pin(checks::rds::run(run)),
+        };
+        Box::pin(CURRENT_AREA.scope(area, fut))
+    };
+    let futures: Vec<AreaFuture<'_>> = Area::ALL
         .into_iter()
-        .filter_map(|(k, v)| {
-            let d = v - before.get(&k).copied().unwrap_or(0);
-            (d > 0).then_some((k, d))
-        })
+        .filter(|a| opts.areas.as_ref().is_none_or(|s| s.contains(a)))
+        .map(area_future)
         .collect();
-    Report::new(account, ctx.region().to_string(), findings, calls)
+    let findings: Vec<Finding> = futures::future::join_all(futures).await.into_iter().flatten().collect();
+
+    let diff = |after: std::collections::BTreeMap<String, u64>, before: &std::collections::BTreeMap<String, u64>| {
+        after
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let d = v - before.get(&k).copied().unwrap_or(0);
+                (d > 0).then_some((k, d))
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let calls = diff(ctx.recorder().snapshot(), &before);
+    let empty = std::collections::BTreeMap::new();
+    let by_area = ctx
+        .recorder()
+        .snapshot_by_area()
+        .into_iter()
+        .map(|(area, after)| (area, diff(after, before_by_area.get(&area).unwrap_or(&empty))))
+        .filter(|(_, m)| !m.is_empty())
+        .collect();
+    let mut report = Report::new(account, ctx.region().to_string(), findings, calls);
+    report.api_calls_by_area = by_area;
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    report
 }
 
 #[cfg(test)]

@@ -196,6 +196,10 @@ pub struct Report {
     pub summary: Summary,
     /// Every AWS API call made by the run, as IAM action (`service:Action`) and count.
     pub api_calls: BTreeMap<String, u64>,
+    /// The same calls per area (the checks of an area share their fetches).
+    pub api_calls_by_area: BTreeMap<Area, BTreeMap<String, u64>>,
+    /// Wall time of the run, in milliseconds.
+    pub elapsed_ms: u64,
 }
 
 impl Report {
@@ -218,7 +222,7 @@ impl Report {
                 Outcome::Skipped { .. } => summary.skipped += 1,
             }
         }
-        Report { account_id, region, findings, summary, api_calls }
+        Report { account_id, region, findings, summary, api_calls, api_calls_by_area: BTreeMap::new(), elapsed_ms: 0 }
     }
 
     /// True when any finding failed.
