@@ -249,6 +249,13 @@ async fn full_drill_restores_validates_measures_and_leaves_the_account_as_it_was
     assert!(md.contains("| RTO |") && md.contains("| RPO |") && md.contains("pg-manual-1"), "{md}");
     let text = ohmc_drill::render::report_text(&r);
     assert!(text.contains("MET") && text.contains("cleanup"), "{text}");
+    // `OHMC_DRILL_SAMPLE_DIR=DIR` keeps the rendered reports (the runbook's sample comes from here).
+    if let Some(dir) = std::env::var_os("OHMC_DRILL_SAMPLE_DIR") {
+        let dir = PathBuf::from(dir);
+        std::fs::write(dir.join("drill.txt"), &text).unwrap();
+        std::fs::write(dir.join("drill.md"), &md).unwrap();
+        std::fs::write(dir.join("drill.json"), ohmc_drill::render::report_json(&r)).unwrap();
+    }
 }
 
 #[tokio::test]
@@ -321,6 +328,32 @@ async fn a_failed_restore_still_cleans_up_what_was_created_before_it() {
     let deletes: Vec<_> = proxy.calls().into_iter().filter(|c| c.action.starts_with("Delete")).map(|c| c.action).collect();
     assert_eq!(deletes, ["DeleteDBInstance"]);
     assert_eq!(account.inventory().await, before);
+}
+
+#[tokio::test]
+async fn a_failed_delete_is_reported_and_a_later_cleanup_finishes_the_job() {
+    let moto = MotoServer::start();
+    let proxy = FaultProxy::start(&moto.endpoint()).await;
+    let account = Account::new(&moto.endpoint()).await;
+    account.seed().await;
+    let before = account.inventory().await;
+    proxy.add_rule(FaultRule::action("DeleteDBInstance", Fault::ServerError));
+    let state = tempfile::tempdir().unwrap();
+    let r = drill(&proxy.endpoint(), &config(state.path()), &Events::default()).await;
+    // The targets were met, but a resource is left behind: that is an error.
+    assert_eq!(r.status, DrillStatus::Error, "{}", ohmc_drill::render::report_text(&r));
+    assert_eq!(r.exit_code(), 1);
+    let failed: Vec<_> = r.cleanup.iter().filter(|c| c.outcome == CleanupOutcome::Failed).map(|c| c.kind).collect();
+    assert_eq!(failed, [ResourceKind::RdsInstance]);
+    assert!(r.reasons.iter().any(|w| w.contains("DeleteDBInstance")), "{:?}", r.reasons);
+    assert_eq!(ohmc_drill::pending_drills(state.path()).unwrap().len(), 1);
+
+    proxy.clear_rules();
+    let clients = DrillClients::new(&sdk(&proxy.endpoint(), REGION).await, None);
+    let done = ohmc_drill::cleanup(&clients, state.path(), &r.drill_id, &ohmc_drill::no_events).await.unwrap();
+    assert!(done.is_clean(), "{}", ohmc_drill::render::cleanup_text(&done));
+    assert_eq!(account.inventory().await, before);
+    assert!(ohmc_drill::pending_drills(state.path()).unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -129,7 +129,8 @@ where
             c.detail.as_deref().unwrap_or("")
         ));
     }
-    let status = if status == DrillStatus::Met && cleanup.iter().any(|c| c.outcome == CleanupOutcome::Failed) {
+    // Something left behind is an operational error whatever the targets said.
+    let status = if status != DrillStatus::Cancelled && cleanup.iter().any(|c| c.outcome == CleanupOutcome::Failed) {
         DrillStatus::Error
     } else {
         status
@@ -227,7 +228,9 @@ impl<'a> Run<'a> {
                 StepOutcome::Failed,
                 Some(format!("drill timeout of {} reached", humantime::format_duration(self.config.timeout))),
             ),
-            Ended::Failed(_) | Ended::Done => self.end(StepOutcome::Failed, None),
+            // A step left open by an early return failed with the drill's error.
+            Ended::Failed(e) => self.end(StepOutcome::Failed, Some(e.clone())),
+            Ended::Done => self.end(StepOutcome::Failed, None),
         }
     }
 
@@ -638,9 +641,11 @@ impl<'a> Run<'a> {
             self.recovery_points.iter().filter(|p| p.created_at.is_none()).map(|p| p.identifier.as_str()).collect();
         let oldest = self.recovery_points.iter().filter_map(|p| p.created_at.map(|t| (t, p))).min_by_key(|(t, _)| *t);
         let strict = self.config.unverifiable == Unverifiable::Fail;
-        let unknown_note = (!unknown.is_empty())
-            .then(|| format!("creation time not reported for {}", unknown.join(", ")))
-            .unwrap_or_default();
+        let unknown_note = if unknown.is_empty() {
+            String::new()
+        } else {
+            format!("creation time not reported for {}", unknown.join(", "))
+        };
         match oldest {
             Some((t, p)) if unknown.is_empty() || !strict => {
                 let ms = (self.started - t).num_milliseconds().max(0) as u64;
