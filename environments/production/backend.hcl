@@ -3,4 +3,4 @@ bucket         = "ohmc-production-tfstate-234567890123"
 region         = "us-east-1"
 dynamodb_table = "ohmc-production-tflock"
 encrypt        = true
-kms_key_id     = "alias/terraform-state"
+kms_key_id     = "arn:aws:kms:us-east-1:234567890123:alias/terraform-state"

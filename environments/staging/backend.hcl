@@ -3,4 +3,4 @@ bucket         = "ohmc-staging-tfstate-123456789012"
 region         = "us-east-1"
 dynamodb_table = "ohmc-staging-tflock"
 encrypt        = true
-kms_key_id     = "alias/terraform-state"
+kms_key_id     = "arn:aws:kms:us-east-1:123456789012:alias/terraform-state"

@@ -328,6 +328,23 @@ fn environments_tfvars_and_stack_dependencies_cross_reference() {
                 }
             }
         }
+        // terraform_remote_state reads the same bucket the backend writes, and
+        // state-bootstrap creates exactly the bucket and table backend.hcl names.
+        let backend = tfvars(&env.dir.join("backend.hcl"));
+        for (backend_key, tfvars_key) in [
+            ("bucket", "state_bucket"),
+            ("dynamodb_table", "lock_table"),
+            ("region", "region"),
+        ] {
+            let in_backend = backend.get(backend_key).and_then(string_value);
+            let in_tfvars = values.get(tfvars_key).and_then(string_value);
+            if in_backend.is_none() || in_backend != in_tfvars {
+                problems.push(format!(
+                    "{}: backend.hcl {backend_key} = {in_backend:?} but terraform.tfvars {tfvars_key} = {in_tfvars:?}",
+                    env.name
+                ));
+            }
+        }
         // The expectations in environment.hcl agree with what is deployed.
         let verify = env
             .body

@@ -30,6 +30,23 @@ resource "aws_kms_key" "eks" {
         Resource  = "*"
       },
       {
+        # Managed node groups launch through Auto Scaling, whose service-linked
+        # role must be able to use the key for the encrypted root volumes.
+        Sid       = "AutoScalingEncryptedVolumes"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling" }
+        Action    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+        Resource  = "*"
+      },
+      {
+        Sid       = "AutoScalingEncryptedVolumesGrants"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling" }
+        Action    = "kms:CreateGrant"
+        Resource  = "*"
+        Condition = { Bool = { "kms:GrantIsForAWSResource" = "true" } }
+      },
+      {
         Sid       = "CloudWatchLogsUse"
         Effect    = "Allow"
         Principal = { Service = "logs.${data.aws_region.current.name}.amazonaws.com" }
@@ -109,9 +126,13 @@ resource "aws_eks_cluster" "this" {
     }
   }
 
+  # Access entries only (no aws-auth ConfigMap). The principal that creates
+  # the cluster (the Terraform role) keeps cluster-admin so that the
+  # controllers in deploy/k8s can be installed; people get it through
+  # cluster_admin_role_arns.
   access_config {
     authentication_mode                         = "API"
-    bootstrap_cluster_creator_admin_permissions = false
+    bootstrap_cluster_creator_admin_permissions = true
   }
 
   tags = var.tags

@@ -456,10 +456,14 @@ data "aws_iam_policy_document" "lb_controller" {
   }
 
   # TargetGroupBinding `networking` rules: ALB -> pods on the node group only.
-  statement {
-    sid       = "ManageNodeIngress"
-    actions   = ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"]
-    resources = [for id in var.lb_controller_security_group_ids : "arn:${local.partition}:ec2:${local.region}:${local.account_id}:security-group/${id}"]
+  dynamic "statement" {
+    for_each = length(var.lb_controller_security_group_ids) > 0 ? [var.lb_controller_security_group_ids] : []
+
+    content {
+      sid       = "ManageNodeIngress"
+      actions   = ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"]
+      resources = [for id in statement.value : "arn:${local.partition}:ec2:${local.region}:${local.account_id}:security-group/${id}"]
+    }
   }
 }
 

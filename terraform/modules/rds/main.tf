@@ -80,7 +80,7 @@ resource "aws_vpc_security_group_ingress_rule" "from_nodes" {
 }
 
 resource "aws_db_parameter_group" "this" {
-  name        = var.identifier
+  name_prefix = "${var.identifier}-"
   family      = var.parameter_group_family
   description = "${var.identifier}: TLS only, statement and connection logging"
 
