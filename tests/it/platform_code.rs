@@ -12,8 +12,14 @@
 //!   declared variables and set every required one, stack dependencies in
 //!   `environment.hcl` cover every `terraform_remote_state` read, and every
 //!   output `environments/README.md` promises is produced;
+//! - argument and block names of every `aws_*` resource checked against a
+//!   hashicorp/aws schema snapshot (terraform/schema, from a PyPI package);
+//! - `ohmc-infra envs` itself reads both environments;
+//! - secrets are never literals, secret-bearing values are `sensitive`;
 //! - the pinned checkov, offline, with zero failed checks (defaults and
 //!   production values) and exactly the documented relaxations for staging.
+//!
+//! `model` is the parsed view of the HCL, `tools` runs Terraform and checkov.
 
 mod model;
 mod tools;
