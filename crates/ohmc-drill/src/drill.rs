@@ -2,7 +2,6 @@
 //! validate, measure, clean up. Every create goes through the ledger first.
 
 use std::future::Future;
-use std::time::Duration;
 
 use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup};
 use aws_sdk_rds::types::DbInstance;
@@ -226,7 +225,7 @@ impl<'a> Run<'a> {
             Ended::Cancelled => self.end(StepOutcome::Cancelled, Some("cancelled".into())),
             Ended::TimedOut => self.end(
                 StepOutcome::Failed,
-                Some(format!("drill timeout of {} reached", humantime::format_duration(self.config.timeout))),
+                Some(format!("drill timeout of {} reached", fmt_ms(self.config.timeout.as_millis() as u64))),
             ),
             // A step left open by an early return failed with the drill's error.
             Ended::Failed(e) => self.end(StepOutcome::Failed, Some(e.clone())),
@@ -482,13 +481,21 @@ impl<'a> Run<'a> {
     }
 
     fn record(&mut self, checks: Vec<Validation>) {
-        let failed = checks.iter().filter(|v| v.outcome != ValidationOutcome::Passed).count();
+        let failed = checks.iter().filter(|v| v.outcome == ValidationOutcome::Failed).count();
+        let unverified = checks.iter().filter(|v| v.outcome == ValidationOutcome::Unverified).count();
         for v in &checks {
             (self.events)(&DrillEvent::Validated(v.clone()));
         }
         self.validations.extend(checks);
-        let outcome = if failed == 0 { StepOutcome::Ok } else { StepOutcome::Failed };
-        self.end(outcome, (failed > 0).then(|| format!("{failed} check(s) not passed")));
+        let strict = self.config.unverifiable == Unverifiable::Fail;
+        let outcome = if failed > 0 || (strict && unverified > 0) { StepOutcome::Failed } else { StepOutcome::Ok };
+        let detail = match (failed, unverified) {
+            (0, 0) => None,
+            (f, 0) => Some(format!("{f} check(s) failed")),
+            (0, u) => Some(format!("{u} check(s) unverified")),
+            (f, u) => Some(format!("{f} check(s) failed, {u} unverified")),
+        };
+        self.end(outcome, detail);
     }
 
     fn make_plan(&mut self, rds_sources: &[RdsSource], redis_source: Option<&RedisSource>) {
@@ -538,7 +545,7 @@ impl<'a> Run<'a> {
         for (action, id) in deletes {
             let r = if action.starts_with("elasticache") { region.clone() } else { restore_region.clone() };
             let detail = match config.keep_for {
-                Some(k) => format!("after {} (keep_for), via cleanup", humantime::format_duration(k)),
+                Some(k) => format!("after {} (keep_for), via cleanup", fmt_ms(k.as_millis() as u64)),
                 None => "cleanup: only if listed in the ledger and tagged with this drill id".into(),
             };
             self.plan(action, &id, &r, detail);
@@ -559,8 +566,8 @@ impl<'a> Run<'a> {
             Ended::TimedOut => {
                 reasons.push(format!(
                     "timed out after {} before the restore was validated: RTO target {} breached",
-                    humantime::format_duration(self.config.timeout),
-                    humantime::format_duration(self.config.rto_target),
+                    fmt_ms(self.config.timeout.as_millis() as u64),
+                    fmt_ms(self.config.rto_target.as_millis() as u64),
                 ));
                 DrillStatus::Breached
             }
@@ -676,6 +683,46 @@ fn redis_expectations(s: &RedisSource) -> (Option<String>, Option<String>) {
     )
 }
 
+/// A duration as the environment files write them: `250ms`, `1m 30s`, `24h`, `7d`.
 pub(crate) fn fmt_ms(ms: u64) -> String {
-    humantime::format_duration(Duration::from_millis(ms)).to_string()
+    const DAY: u64 = 86_400_000;
+    if ms >= 2 * DAY && ms / DAY * DAY == ms {
+        return format!("{}d", ms / DAY);
+    }
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let (h, m, s, rest) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+    let mut parts = Vec::new();
+    if h > 0 {
+        parts.push(format!("{h}h"));
+    }
+    if m > 0 {
+        parts.push(format!("{m}m"));
+    }
+    if s > 0 || rest > 0 {
+        // Sub-second precision only matters for short durations.
+        if h == 0 && m == 0 && rest > 0 {
+            parts.push(format!("{}s", format!("{s}.{rest:03}").trim_end_matches('0')));
+        } else if s > 0 {
+            parts.push(format!("{s}s"));
+        }
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_ms;
+
+    #[test]
+    fn durations_read_like_the_environment_files() {
+        assert_eq!(fmt_ms(934), "934ms");
+        assert_eq!(fmt_ms(1_500), "1.5s");
+        assert_eq!(fmt_ms(90_000), "1m 30s");
+        assert_eq!(fmt_ms(3_600_000), "1h");
+        assert_eq!(fmt_ms(86_400_000), "24h");
+        assert_eq!(fmt_ms(7 * 86_400_000), "7d");
+        assert_eq!(fmt_ms(3_723_456), "1h 2m 3s");
+    }
 }

@@ -34,7 +34,7 @@ fn objective(o: &Objective) -> String {
         Some(false) => "BREACHED",
         None => "-",
     };
-    format!("{measured} (target {}, {verdict})", fmt_ms(o.target_ms))
+    format!("{measured} (target {}, {verdict}): {}", fmt_ms(o.target_ms), o.detail)
 }
 
 fn cleanup_word(o: CleanupOutcome) -> &'static str {
@@ -145,18 +145,19 @@ pub fn report_markdown(r: &DrillReport) -> String {
     let _ = writeln!(s, "- Region: `{}`{}", r.region, r.target_region.as_deref().map(|t| format!(" → `{t}`")).unwrap_or_default());
     let _ = writeln!(s, "- Started: {}  Ended: {}", r.started_at.to_rfc3339(), r.ended_at.to_rfc3339());
     let _ = writeln!(s, "- Exit code: {}\n", r.exit_code());
-    let _ = writeln!(s, "| Objective | Measured | Target | Result |\n| --- | --- | --- | --- |");
+    let _ = writeln!(s, "| Objective | Measured | Target | Result | How |\n| --- | --- | --- | --- | --- |");
     for (name, o) in [("RTO", &r.rto), ("RPO", &r.rpo)] {
         let _ = writeln!(
             s,
-            "| {name} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} |",
             o.measured_ms.map(fmt_ms).unwrap_or_else(|| "not measured".into()),
             fmt_ms(o.target_ms),
             match o.met {
                 Some(true) => "met",
                 Some(false) => "**breached**",
                 None => "-",
-            }
+            },
+            md_cell(&o.detail)
         );
     }
     if !r.reasons.is_empty() {
