@@ -484,6 +484,29 @@ fn resource_arguments_exist_in_the_aws_provider_schema() {
                     label(block, 1)
                 ));
             }
+            let top_level: BTreeSet<&str> = block
+                .body
+                .attributes()
+                .map(|a| a.key.as_str())
+                .chain(block.body.blocks().map(|b| match b.identifier.as_str() {
+                    "dynamic" => label(b, 0),
+                    other => other,
+                }))
+                .collect();
+            for required in schema["required"][kind][ty]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let required = required.as_str().unwrap_or_default();
+                if !top_level.contains(required) {
+                    problems.push(format!(
+                        "{}: {ty}.{} lacks required argument {required}",
+                        rel(&file),
+                        label(block, 1)
+                    ));
+                }
+            }
             checked += 1;
         }
     }
