@@ -23,6 +23,8 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs, interrupt: Interrupt) ->
     let approval = approval(&env, &prepared, args)?;
     apply::check_approval(&env, &prepared, &approval)?;
     let report = apply::execute(&ctx, &env, &prepared).await;
+    // The context holds a progress sender; the printer finishes once every sender is gone.
+    drop(ctx);
     printer.finish().await;
     match global.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&to_json(&report))?),

@@ -17,6 +17,8 @@ pub async fn run(global: &GlobalArgs, args: &EnvArg, interrupt: Interrupt) -> Re
     let printer = ProgressPrinter::start(global.quiet);
     let ctx = context::ops_context(global, interrupt, printer.sender.clone()).await?;
     let report = drift::drift(&ctx, &env).await;
+    // The context holds a progress sender; the printer finishes once every sender is gone.
+    drop(ctx);
     printer.finish().await;
     let stacks: Vec<_> = report
         .stacks

@@ -17,6 +17,8 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs, interrupt: Interrupt) -> 
     let printer = ProgressPrinter::start(global.quiet);
     let ctx = context::ops_context(global, interrupt, printer.sender.clone()).await?;
     let report = plan::plan(&ctx, &env, &PlanOptions { destroy: args.destroy }).await;
+    // The context holds a progress sender; the printer finishes once every sender is gone.
+    drop(ctx);
     printer.finish().await;
     let report = report?;
     match global.format {
