@@ -668,6 +668,7 @@ async fn verify_moto_scenarios() {
                 let exp = expectations(&$st, $prod);
                 let report = Box::pin(run(&ctx, &exp)).await;
                 let actual = snapshot(&report, &$st);
+                #[allow(clippy::print_stderr)] // evidence of a failing scenario
                 if actual != $expected.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n") {
                     for f in report.findings.iter().filter(|f| f.outcome != Outcome::Pass) {
                         eprintln!("{} {} {:?} {:?}", f.check_id, f.resource, f.outcome, f.evidence);
@@ -681,7 +682,7 @@ async fn verify_moto_scenarios() {
     }
 
     // The compliant staging account, with evidence spot-checked.
-    let report = scenario!("compliant staging", production = false, |st| {}, BASELINE.to_string());
+    let report = scenario!("compliant staging", production = false, |st| {}, BASELINE);
     assert_eq!(report.account_id.as_deref(), Some(MOTO_ACCOUNT));
     let issued = outcome_of(&report, "acm.certificate_issued_covers_names")[0];
     assert!(issued.evidence.observed.starts_with("ISSUED"), "{:?}", issued.evidence);
@@ -731,7 +732,7 @@ async fn verify_moto_scenarios() {
             .record(&st.zone_id, aws_sdk_route53::types::ChangeAction::Upsert,
                 Seeder::alias("staging.ohmycoins.io", &st.alb_zone, &format!("DUALSTACK.{}.", st.alb_dns.to_uppercase())))
             .await;
-    }, BASELINE.to_string());
+    }, BASELINE);
 
     // DNS: records pointing at a deleted load balancer and a bucket that does not exist.
     let report = scenario!("dns dangling records", production = false, |st| {
@@ -1586,6 +1587,7 @@ async fn verify_assumes_role_into_other_account() {
 /// API calls per area and the wall time against moto's measured calls-per-second ceiling.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "benchmark: run by hand with --ignored --nocapture"]
+#[allow(clippy::print_stderr)] // the benchmark's report
 async fn verify_benchmark() {
     use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch};
     let moto = MotoServer::start();
