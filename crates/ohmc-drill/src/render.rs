@@ -56,6 +56,44 @@ fn validation_word(o: ValidationOutcome) -> &'static str {
     }
 }
 
+/// Rows as aligned columns, two spaces apart, indented; the last column is not padded.
+fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> =
+        (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|x| x.chars().count()).max().unwrap_or(0)).collect();
+    let mut s = String::new();
+    for r in rows {
+        let mut line = String::from(" ");
+        for (i, cell) in r.iter().enumerate() {
+            line.push(' ');
+            if i + 1 == r.len() {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<w$} ", w = widths[i]);
+            }
+        }
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    s
+}
+
+/// Long free text (a command line) cut for a table cell.
+fn short(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        text.chars().take(max - 1).collect::<String>() + "…"
+    }
+}
+
+fn with_detail(head: String, detail: Option<&str>) -> String {
+    match detail {
+        Some(d) => format!("{head}: {}", d.replace('\n', " / ")),
+        None => head,
+    }
+}
+
 /// Short aligned plain text for a terminal or a log.
 pub fn report_text(r: &DrillReport) -> String {
     let mut s = String::new();
@@ -64,73 +102,96 @@ pub fn report_text(r: &DrillReport) -> String {
         Some(t) => format!("{} -> {t}", r.region),
         None => r.region.clone(),
     };
-    let _ = writeln!(s, "  region     {region}");
-    let _ = writeln!(s, "  RTO        {}", objective(&r.rto));
-    let _ = writeln!(s, "  RPO        {}", objective(&r.rpo));
+    s.push_str(&table(&[
+        vec!["region".into(), region],
+        vec!["RTO".into(), objective(&r.rto)],
+        vec!["RPO".into(), objective(&r.rpo)],
+    ]));
     for why in &r.reasons {
-        let _ = writeln!(s, "  !          {why}");
+        let _ = writeln!(s, "  ! {why}");
     }
     if !r.recovery_points.is_empty() {
         let _ = writeln!(s, "recovery points");
-        for p in &r.recovery_points {
-            let created = p.created_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "creation time unknown".into());
-            let copied = p.copied_to.as_ref().map(|c| format!(" -> {} ({})", c.identifier, c.region)).unwrap_or_default();
-            let _ = writeln!(s, "  {:<28} {} [{}] {created}{copied}", p.source, p.identifier, p.snapshot_type);
-        }
+        let rows: Vec<Vec<String>> = r
+            .recovery_points
+            .iter()
+            .map(|p| {
+                let copied = p.copied_to.as_ref().map(|c| format!(" -> {} ({})", c.identifier, c.region)).unwrap_or_default();
+                vec![
+                    p.source.clone(),
+                    p.identifier.clone(),
+                    p.snapshot_type.clone(),
+                    p.created_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "creation time unknown".into()) + &copied,
+                ]
+            })
+            .collect();
+        s.push_str(&table(&rows));
     }
     if !r.plan.is_empty() {
         let _ = writeln!(s, "planned actions (nothing was created)");
-        for a in &r.plan {
-            let _ = writeln!(s, "  {:<40} {:<44} {}  {}", a.action, a.resource, a.region, a.detail);
-        }
+        let rows: Vec<Vec<String>> =
+            r.plan.iter().map(|a| vec![a.action.clone(), short(&a.resource, 60), a.region.clone(), a.detail.clone()]).collect();
+        s.push_str(&table(&rows));
     }
     if !r.steps.is_empty() {
         let _ = writeln!(s, "steps");
-        for st in &r.steps {
-            let secs = (st.ended_at - st.started_at).num_milliseconds().max(0) as u64;
-            let _ = writeln!(
-                s,
-                "  {:<28} {:<44} {:>10}  {:?}{}",
-                st.name,
-                st.resource,
-                fmt_ms(secs),
-                st.outcome,
-                st.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
-            );
-        }
+        let rows: Vec<Vec<String>> = r
+            .steps
+            .iter()
+            .map(|st| {
+                let ms = (st.ended_at - st.started_at).num_milliseconds().max(0) as u64;
+                vec![
+                    st.name.clone(),
+                    short(&st.resource, 60),
+                    fmt_ms(ms),
+                    with_detail(format!("{:?}", st.outcome).to_lowercase(), st.detail.as_deref()),
+                ]
+            })
+            .collect();
+        s.push_str(&table(&rows));
     }
     if !r.validations.is_empty() {
         let _ = writeln!(s, "validations");
-        for v in &r.validations {
-            let _ = writeln!(
-                s,
-                "  {:<10} {:<22} {:<44} expected {} got {}",
-                validation_word(v.outcome),
-                v.check,
-                v.resource,
-                v.expected.as_deref().unwrap_or("-"),
-                v.actual.as_deref().unwrap_or("-"),
-            );
-        }
+        let rows: Vec<Vec<String>> = r
+            .validations
+            .iter()
+            .map(|v| {
+                vec![
+                    validation_word(v.outcome).to_owned(),
+                    v.check.clone(),
+                    short(&v.resource, 60),
+                    with_detail(
+                        format!("expected {}, got {}", v.expected.as_deref().unwrap_or("-"), v.actual.as_deref().unwrap_or("-")),
+                        v.detail.as_deref(),
+                    ),
+                ]
+            })
+            .collect();
+        s.push_str(&table(&rows));
     }
     if !r.cleanup.is_empty() {
         let _ = writeln!(s, "cleanup");
-        for c in &r.cleanup {
-            let _ = writeln!(
-                s,
-                "  {:<10} {:<24} {} ({}){}",
-                cleanup_word(c.outcome),
-                c.kind.to_string(),
-                c.identifier,
-                c.region,
-                c.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
-            );
-        }
+        s.push_str(&cleanup_rows(&r.cleanup));
     }
     if let Some(p) = &r.ledger_path {
         let _ = writeln!(s, "ledger {p}");
     }
     s
+}
+
+fn cleanup_rows(results: &[CleanupResult]) -> String {
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|c| {
+            vec![
+                cleanup_word(c.outcome).to_owned(),
+                c.kind.to_string(),
+                c.region.clone(),
+                with_detail(c.identifier.clone(), c.detail.as_deref()),
+            ]
+        })
+        .collect();
+    table(&rows)
 }
 
 fn md_cell(s: &str) -> String {
@@ -233,16 +294,6 @@ pub fn report_markdown(r: &DrillReport) -> String {
 /// Plain text for `cleanup`.
 pub fn cleanup_text(r: &CleanupReport) -> String {
     let mut s = format!("cleanup of {}: {}\n", r.drill_id, if r.is_clean() { "clean" } else { "INCOMPLETE" });
-    for c in &r.results {
-        let _ = writeln!(
-            s,
-            "  {:<10} {:<24} {} ({}){}",
-            cleanup_word(c.outcome),
-            c.kind.to_string(),
-            c.identifier,
-            c.region,
-            c.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
-        );
-    }
+    s.push_str(&cleanup_rows(&r.results));
     s
 }
