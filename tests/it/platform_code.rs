@@ -522,6 +522,43 @@ fn resource_arguments_exist_in_the_aws_provider_schema() {
     );
 }
 
+/// `file("${path.module}/...")` is read at plan time; a missing file (such as
+/// the audit policy in deploy/iam) fails the plan, so it fails here first.
+#[test]
+fn files_read_by_the_configuration_exist() {
+    let reference = regex::Regex::new(r#"file\("\$\{path\.module\}/([^"]+)"\)"#).expect("regex");
+    let mut problems = Vec::new();
+    let mut seen = 0;
+    for file in files_with_extensions(&repo_root().join("terraform"), &["tf"]) {
+        let text = std::fs::read_to_string(&file).expect("read");
+        for captures in reference.captures_iter(&text) {
+            seen += 1;
+            let target = file.parent().expect("module dir").join(&captures[1]);
+            if !target.is_file() {
+                problems.push(format!(
+                    "{} reads {}, which does not exist",
+                    rel(&file),
+                    &captures[1]
+                ));
+            } else if target.extension().is_some_and(|e| e == "json") {
+                let json = std::fs::read_to_string(&target).expect("read");
+                if let Err(e) = serde_json::from_str::<serde_json::Value>(&json) {
+                    problems.push(format!(
+                        "{} reads {}, which is not JSON: {e}",
+                        rel(&file),
+                        &captures[1]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        seen >= 1,
+        "expected the iam module to read deploy/iam/audit-readonly-policy.json"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// The environments are read by `ohmc-infra` itself, not only by hcl-rs here:
 /// its parser (crates/ohmc-infra) must accept them with every stack in order.
 #[test]
