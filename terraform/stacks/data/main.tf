@@ -1,5 +1,7 @@
-# The data tier: RDS PostgreSQL, ElastiCache Redis, and the AWS Backup plan
-# that protects them (by tag) with copies to the DR region in production.
+# The data tier: RDS PostgreSQL (protected by the AWS Backup plan through its
+# backup-plan tag, with copies to the DR region in production), ElastiCache
+# Redis (its own daily snapshots; AWS Backup does not cover it), and the
+# Secrets Manager secrets the workloads read through External Secrets.
 
 data "terraform_remote_state" "network" {
   backend = "s3"
