@@ -99,7 +99,10 @@ where
     if let Some(ledger) = run.ledger.as_mut() {
         match config.keep_for {
             Some(keep) if status != DrillStatus::Cancelled => {
-                let until = Utc::now() + chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+                let until = chrono::Duration::from_std(keep)
+                    .ok()
+                    .and_then(|k| Utc::now().checked_add_signed(k))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
                 ledger.set_keep_until(Some(until))?;
                 keep_until = Some(until);
                 cleanup = ledger
@@ -449,7 +452,13 @@ impl<'a> Run<'a> {
                         return Err(f.to_string());
                     }
                 }
-                inst = rds::describe_instance(target, id).await.map_err(|f| f.to_string())?.unwrap_or(inst);
+                // The modification can take the instance through `modifying`: wait again.
+                inst = self
+                    .wait_for(id, || async {
+                        let i = rds::describe_instance(target, id).await?;
+                        Ok(i.map(|i| (i.db_instance_status().unwrap_or("unknown").to_owned(), i)))
+                    })
+                    .await?;
             }
             self.begin("validate", id);
             let checks = validate::rds(id, &s.instance, &inst);
@@ -714,6 +723,15 @@ pub(crate) fn fmt_ms(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::fmt_ms;
+
+    /// The CLI spawns the drill on a multi-threaded runtime.
+    #[allow(dead_code)]
+    fn drill_futures_are_send(c: &crate::DrillClients, config: &crate::DrillConfig, sink: crate::EventSink<'_>) {
+        fn send<T: Send>(_: T) {}
+        send(super::run_drill(c, config, sink, std::future::pending::<()>()));
+        send(super::plan_drill(c, config, sink));
+        send(crate::cleanup(c, &config.state_dir, "drill-x-1", sink));
+    }
 
     #[test]
     fn durations_read_like_the_environment_files() {
