@@ -302,6 +302,55 @@ async fn a_snapshot_older_than_the_rpo_target_breaches_and_says_so() {
 }
 
 #[tokio::test]
+async fn a_failing_validation_command_fails_the_drill_with_its_output() {
+    let moto = MotoServer::start();
+    let account = Account::new(&moto.endpoint()).await;
+    account.seed().await;
+    let before = account.inventory().await;
+    let state = tempfile::tempdir().unwrap();
+    let mut c = config(state.path());
+    c.validation_command = Some("echo \"psql: connection to $DRILL_RDS_HOST refused\" >&2; exit 2".into());
+    let r = drill(&moto.endpoint(), &c, &Events::default()).await;
+    assert_eq!(r.status, DrillStatus::ValidationFailed, "{}", ohmc_drill::render::report_text(&r));
+    assert_eq!(r.exit_code(), 3);
+    let v = r.validations.iter().find(|v| v.check == "validation_command").unwrap();
+    assert_eq!(v.actual.as_deref(), Some("exit 2"));
+    assert!(v.detail.as_deref().unwrap().contains(&format!("connection to {}-{PG}.", r.drill_id)), "{v:?}");
+    assert!(r.reasons.iter().any(|w| w.contains("validation validation_command")), "{:?}", r.reasons);
+    assert_cleanup_clean(&r);
+    assert_eq!(account.inventory().await, before);
+}
+
+#[tokio::test]
+async fn the_drill_timeout_breaches_the_rto_kills_the_probe_and_cleans_up() {
+    let moto = MotoServer::start();
+    let account = Account::new(&moto.endpoint()).await;
+    account.seed().await;
+    let before = account.inventory().await;
+    let state = tempfile::tempdir().unwrap();
+    let pid_file = state.path().join("probe.pid");
+    let mut c = config(state.path());
+    c.timeout = Duration::from_secs(3);
+    c.validation_command = Some(format!("echo $$ > {}; exec sleep 60", pid_file.display()));
+    let t0 = Instant::now();
+    let r = drill(&moto.endpoint(), &c, &Events::default()).await;
+    assert!(t0.elapsed() < Duration::from_secs(30), "the timeout did not stop the drill");
+    assert_eq!(r.status, DrillStatus::Breached, "{}", ohmc_drill::render::report_text(&r));
+    assert_eq!(r.exit_code(), 3);
+    assert!(r.reasons[0].contains("timed out after 3s") && r.reasons[0].contains("RTO target 1h breached"), "{:?}", r.reasons);
+    let last = r.steps.last().unwrap();
+    assert_eq!((last.name.as_str(), last.outcome), ("validation_command", ohmc_drill::report::StepOutcome::Failed));
+    // The probe was killed with the drill, not left running.
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let alive = unsafe { libc::kill(pid, 0) } == 0
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z ");
+    assert!(!alive, "the validation command outlived the drill");
+    assert_cleanup_clean(&r);
+    assert_eq!(account.inventory().await, before);
+}
+
+#[tokio::test]
 async fn a_failed_restore_still_cleans_up_what_was_created_before_it() {
     let moto = MotoServer::start();
     let proxy = FaultProxy::start(&moto.endpoint()).await;
