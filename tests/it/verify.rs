@@ -1134,7 +1134,7 @@ mod mocked {
                 .user_id("AIDAEXAMPLE")
                 .build()
         });
-        ClientOverride::sts(mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&who]))
+        ClientOverride::Sts(mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&who]))
     }
 
     /// A context whose endpoint answers nothing: every client used must be mocked.
@@ -1265,7 +1265,7 @@ mod mocked {
     #[tokio::test]
     async fn backup_all_pass_mocked() {
         let client = backup_client(vec![DB_ARN.into()], Some(3), true, Some(KMS_KEY));
-        let ctx = mocked_context(vec![ClientOverride::backup(client)]).await;
+        let ctx = mocked_context(vec![ClientOverride::Backup(client)]).await;
         let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), true), &only(Area::Backup)).await;
         assert_eq!(
             lines(&report),
@@ -1282,7 +1282,7 @@ backup.vault_lock arn:aws:backup:us-east-1:123456789012:backup-vault:ohmc-stagin
     #[tokio::test]
     async fn backup_wildcard_selection_mocked() {
         let client = backup_client(vec!["arn:aws:rds:*:*:db:*".into()], Some(3), false, Some(KMS_KEY));
-        let ctx = mocked_context(vec![ClientOverride::backup(client)]).await;
+        let ctx = mocked_context(vec![ClientOverride::Backup(client)]).await;
         let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::Backup)).await;
         assert_eq!(outcome_of(&report, "backup.selection_covers_rds")[0].outcome, Outcome::Pass);
     }
@@ -1292,7 +1292,7 @@ backup.vault_lock arn:aws:backup:us-east-1:123456789012:backup-vault:ohmc-stagin
     #[tokio::test]
     async fn backup_failures_mocked() {
         let client = backup_client(vec!["arn:aws:dynamodb:us-east-1:123456789012:table/ohmc".into()], Some(30), false, None);
-        let ctx = mocked_context(vec![ClientOverride::backup(client)]).await;
+        let ctx = mocked_context(vec![ClientOverride::Backup(client)]).await;
         let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), true), &only(Area::Backup)).await;
         assert_eq!(
             lines(&report),
@@ -1311,7 +1311,7 @@ backup.vault_lock arn:aws:backup:us-east-1:123456789012:backup-vault:ohmc-stagin
     #[tokio::test]
     async fn backup_no_recovery_point_mocked() {
         let client = backup_client(vec![DB_ARN.into()], None, false, Some(KMS_KEY));
-        let ctx = mocked_context(vec![ClientOverride::backup(client)]).await;
+        let ctx = mocked_context(vec![ClientOverride::Backup(client)]).await;
         let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::Backup)).await;
         let rpo = outcome_of(&report, "backup.recovery_point_within_rpo")[0];
         assert_eq!(rpo.outcome, Outcome::Fail);
@@ -1366,7 +1366,7 @@ backup.vault_lock arn:aws:backup:us-east-1:123456789012:backup-vault:ohmc-stagin
     /// Mocked (moto answers ListFindings with 404): no active HIGH findings passes.
     #[tokio::test]
     async fn guardduty_no_findings_mocked() {
-        let ctx = mocked_context(vec![ClientOverride::guardduty(guardduty_client(vec![]))]).await;
+        let ctx = mocked_context(vec![ClientOverride::GuardDuty(guardduty_client(vec![]))]).await;
         let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::GuardDuty)).await;
         assert_eq!(
             lines(&report),
@@ -1384,7 +1384,7 @@ guardduty.protection_features arn:aws:guardduty:us-east-1:123456789012:detector/
             "CryptoCurrency:EC2/BitcoinTool.B!DNS",
             "UnauthorizedAccess:EC2/SSHBruteForce",
         ];
-        let ctx = mocked_context(vec![ClientOverride::guardduty(guardduty_client(types))]).await;
+        let ctx = mocked_context(vec![ClientOverride::GuardDuty(guardduty_client(types))]).await;
         let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::GuardDuty)).await;
         let high = outcome_of(&report, "guardduty.no_high_findings")[0];
         assert_eq!(high.outcome, Outcome::Fail);
@@ -1452,7 +1452,7 @@ guardduty.protection_features arn:aws:guardduty:us-east-1:123456789012:detector/
     #[tokio::test]
     async fn config_compliance_reported_mocked() {
         let client = config_client(vec![("cloudtrail-enabled", "COMPLIANT"), ("rds-storage-encrypted", "COMPLIANT")]);
-        let ctx = mocked_context(vec![ClientOverride::config(client)]).await;
+        let ctx = mocked_context(vec![ClientOverride::Config(client)]).await;
         let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::Config)).await;
         assert_eq!(
             lines(&report),
@@ -1470,14 +1470,14 @@ config.rule_compliance_reported arn:aws:config:us-east-1:123456789012:config-rul
     #[tokio::test]
     async fn config_compliance_failures_mocked() {
         let client = config_client(vec![("cloudtrail-enabled", "NON_COMPLIANT"), ("rds-storage-encrypted", "SOMEWHAT_COMPLIANT")]);
-        let ctx = mocked_context(vec![ClientOverride::config(client)]).await;
+        let ctx = mocked_context(vec![ClientOverride::Config(client)]).await;
         let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::Config)).await;
         let c = outcome_of(&report, "config.rule_compliance_reported");
         assert_eq!(c[0].outcome, Outcome::Fail);
         assert_eq!(c[1].outcome, Outcome::Error { message: "unknown value \"SOMEWHAT_COMPLIANT\" for ComplianceType".into() });
 
         let client = config_client(vec![]);
-        let ctx = mocked_context(vec![ClientOverride::config(client)]).await;
+        let ctx = mocked_context(vec![ClientOverride::Config(client)]).await;
         let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::Config)).await;
         for f in outcome_of(&report, "config.rule_compliance_reported") {
             assert_eq!((f.outcome.clone(), f.evidence.observed.as_str()), (Outcome::Fail, "no compliance reported"));
@@ -1504,7 +1504,7 @@ config.rule_compliance_reported arn:aws:config:us-east-1:123456789012:config-rul
                 )
                 .build()
         });
-        let ctx = mocked_context(vec![ClientOverride::acm(mock_client!(aws_sdk_acm, RuleMode::MatchAny, [&cert]))]).await;
+        let ctx = mocked_context(vec![ClientOverride::Acm(mock_client!(aws_sdk_acm, RuleMode::MatchAny, [&cert]))]).await;
         let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::Acm)).await;
         let status = &outcome_of(&report, "acm.certificate_issued_covers_names")[0].outcome;
         assert_eq!(status, &Outcome::Error { message: "unknown value \"QUANTUM_PENDING\" for certificate Status".into() });
@@ -1520,7 +1520,7 @@ config.rule_compliance_reported arn:aws:config:us-east-1:123456789012:config-rul
         });
         let client = mock_client!(aws_sdk_acm, RuleMode::MatchAny, [&throttled], |c| c
             .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(1))));
-        let ctx = mocked_context(vec![ClientOverride::acm(client)]).await;
+        let ctx = mocked_context(vec![ClientOverride::Acm(client)]).await;
         let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::Acm)).await;
         assert_eq!(throttled.num_calls(), 3, "retried up to max attempts");
         for f in &report.findings {

@@ -162,7 +162,7 @@ impl Intercept for RecordingInterceptor {
 }
 
 macro_rules! service_clients {
-    ($( $field:ident : $krate:ident = $prefix:literal ),* $(,)?) => {
+    ($( $field:ident / $variant:ident : $krate:ident = $prefix:literal ),* $(,)?) => {
         /// The clients of one region, created on first use.
         #[derive(Default)]
         struct RegionClients {
@@ -174,7 +174,7 @@ macro_rules! service_clients {
         #[derive(Debug, Clone)]
         #[non_exhaustive]
         pub enum ClientOverride {
-            $( #[allow(non_camel_case_types)] $field($krate::Client), )*
+            $( $variant($krate::Client), )*
         }
 
         impl AwsContext {
@@ -182,7 +182,7 @@ macro_rules! service_clients {
             pub fn with_client(self, client: ClientOverride) -> Self {
                 let clients = self.region_clients(None);
                 match client {
-                    $( ClientOverride::$field(c) => { let _ = clients.$field.set(c); } )*
+                    $( ClientOverride::$variant(c) => { let _ = clients.$field.set(c); } )*
                 }
                 self
             }
@@ -211,17 +211,17 @@ macro_rules! service_clients {
 }
 
 service_clients! {
-    sts: aws_sdk_sts = "sts",
-    route53: aws_sdk_route53 = "route53",
-    acm: aws_sdk_acm = "acm",
-    wafv2: aws_sdk_wafv2 = "wafv2",
-    elbv2: aws_sdk_elasticloadbalancingv2 = "elasticloadbalancing",
-    backup: aws_sdk_backup = "backup",
-    config: aws_sdk_config = "config",
-    guardduty: aws_sdk_guardduty = "guardduty",
-    cloudtrail: aws_sdk_cloudtrail = "cloudtrail",
-    s3: aws_sdk_s3 = "s3",
-    rds: aws_sdk_rds = "rds",
+    sts / Sts: aws_sdk_sts = "sts",
+    route53 / Route53: aws_sdk_route53 = "route53",
+    acm / Acm: aws_sdk_acm = "acm",
+    wafv2 / Wafv2: aws_sdk_wafv2 = "wafv2",
+    elbv2 / Elbv2: aws_sdk_elasticloadbalancingv2 = "elasticloadbalancing",
+    backup / Backup: aws_sdk_backup = "backup",
+    config / Config: aws_sdk_config = "config",
+    guardduty / GuardDuty: aws_sdk_guardduty = "guardduty",
+    cloudtrail / CloudTrail: aws_sdk_cloudtrail = "cloudtrail",
+    s3 / S3: aws_sdk_s3 = "s3",
+    rds / Rds: aws_sdk_rds = "rds",
 }
 
 struct Inner {

@@ -198,7 +198,8 @@ pub struct Report {
     pub api_calls: BTreeMap<String, u64>,
     /// The same calls per area (the checks of an area share their fetches).
     pub api_calls_by_area: BTreeMap<Area, BTreeMap<String, u64>>,
-    /// Wall time of the run, in milliseconds.
+    /// Wall time of the run, in milliseconds (the one non-deterministic field; renderers
+    /// that promise byte-stable output should leave it out).
     pub elapsed_ms: u64,
 }
 
