@@ -96,6 +96,8 @@ where
 
     let mut cleanup = Vec::new();
     let mut keep_until = None;
+    let mut reasons = reasons;
+    let mut ledger_failed = false;
     if let Some(ledger) = run.ledger.as_mut() {
         match config.keep_for {
             Some(keep) if status != DrillStatus::Cancelled => {
@@ -103,7 +105,10 @@ where
                     .ok()
                     .and_then(|k| Utc::now().checked_add_signed(k))
                     .unwrap_or(DateTime::<Utc>::MAX_UTC);
-                ledger.set_keep_until(Some(until))?;
+                if let Err(e) = ledger.set_keep_until(Some(until)) {
+                    ledger_failed = true;
+                    reasons.push(format!("recording keep_until in the ledger failed: {e}"));
+                }
                 keep_until = Some(until);
                 cleanup = ledger
                     .entries()
@@ -118,10 +123,17 @@ where
                     })
                     .collect();
             }
-            _ => cleanup = cleanup_ledger(clients, ledger, events).await?,
+            _ => match cleanup_ledger(clients, ledger, events).await {
+                Ok(results) => cleanup = results,
+                Err(e) => {
+                    // The ledger could not be updated mid-cleanup: what was
+                    // deleted stays deleted, and `cleanup` can redo the rest.
+                    ledger_failed = true;
+                    reasons.push(format!("cleanup stopped: {e}; run cleanup {} again", run.drill_id));
+                }
+            },
         }
     }
-    let mut reasons = reasons;
     for c in cleanup.iter().filter(|c| !(c.outcome.is_clean() || c.outcome == CleanupOutcome::Kept)) {
         reasons.push(format!(
             "cleanup {:?} for {} {}: {}",
@@ -132,7 +144,8 @@ where
         ));
     }
     // Something left behind is an operational error whatever the targets said.
-    let status = if status != DrillStatus::Cancelled && cleanup.iter().any(|c| c.outcome == CleanupOutcome::Failed) {
+    let left_behind = ledger_failed || cleanup.iter().any(|c| c.outcome == CleanupOutcome::Failed);
+    let status = if status != DrillStatus::Cancelled && left_behind {
         DrillStatus::Error
     } else {
         status
