@@ -505,7 +505,7 @@ async fn keep_for_keeps_the_restore_until_cleanup() {
     assert!(kept.contains(&format!("rds-instance {}-{PG}", r.drill_id)), "{kept:?}");
     assert!(kept.iter().any(|k| k.starts_with("redis-group ")), "{kept:?}");
     let pending = ohmc_drill::pending_drills(state.path()).unwrap();
-    assert_eq!(pending.iter().map(|l| l.drill_id().to_owned()).collect::<Vec<_>>(), [r.drill_id.clone()]);
+    assert_eq!(pending.iter().map(|l| l.drill_id()).collect::<Vec<_>>(), [r.drill_id.as_str()]);
 
     let clients = DrillClients::new(&sdk(&moto.endpoint(), REGION).await, None);
     let done = ohmc_drill::cleanup(&clients, state.path(), &r.drill_id, &ohmc_drill::no_events).await.unwrap();
