@@ -85,6 +85,12 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
                 return [ISSUED, EXPIRY, KEY, IN_USE].iter().map(|id| super::error(id, arn, "", m)).collect();
             }
         },
+        Err(e) if super::error_code(&e) == Some("ResourceNotFoundException") => {
+            return [ISSUED, EXPIRY, KEY, IN_USE]
+                .iter()
+                .map(|id| finding(id, arn, Outcome::Fail, "the certificate exists", "no such certificate"))
+                .collect();
+        }
         Err(e) => {
             let m = call_error("acm:DescribeCertificate", &e);
             return [ISSUED, EXPIRY, KEY, IN_USE].iter().map(|id| super::error(id, arn, "", &m)).collect();

@@ -61,7 +61,9 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     let Some(name) = r.exp.output_str(outputs::CLOUDTRAIL_NAME) else {
         return missing_output(&[LOGGING, KMS, VALIDATION, CW, BUCKET], outputs::CLOUDTRAIL_NAME);
     };
+    let output_bucket = r.exp.output_str(outputs::CLOUDTRAIL_BUCKET_NAME).map(str::to_string);
     let fallback = format!("arn:aws:cloudtrail:{}:{}:trail/{name}", r.region, r.account);
+    let trail_checks = [LOGGING, KMS, VALIDATION, CW];
     let client = r.ctx.cloudtrail(None);
     let got = {
         let _p = r.permit("cloudtrail").await;
@@ -71,14 +73,25 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
         Ok(o) => o.trail_list().iter().find(|t| t.name() == Some(name) || t.trail_arn() == Some(name)).map(TrailFacts::from),
         Err(e) => {
             let m = call_error("cloudtrail:DescribeTrails", &e);
-            return [LOGGING, KMS, VALIDATION, CW, BUCKET].iter().map(|id| super::error(id, &fallback, "", &m)).collect();
+            let mut out: Vec<Finding> = trail_checks.iter().map(|id| super::error(id, &fallback, "", &m)).collect();
+            // The bucket is still checked when the stack names it; otherwise it is unknown.
+            out.push(match &output_bucket {
+                Some(b) => bucket_pab(r, b).await,
+                None => super::error(BUCKET, &fallback, "", &m),
+            });
+            return out;
         }
     };
     let Some(t) = trail else {
-        return [LOGGING, KMS, VALIDATION, CW, BUCKET]
+        let mut out: Vec<Finding> = trail_checks
             .iter()
             .map(|id| finding(id, &fallback, Outcome::Fail, "the trail exists", format!("no trail named {name}")))
             .collect();
+        out.push(match &output_bucket {
+            Some(b) => bucket_pab(r, b).await,
+            None => finding(BUCKET, &fallback, Outcome::Fail, "the trail exists", format!("no trail named {name}")),
+        });
+        return out;
     };
     let arn = if t.arn.is_empty() { fallback.clone() } else { t.arn.clone() };
     let mut out = Vec::new();
@@ -116,8 +129,7 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     ));
 
     // The bucket: from the stack output, else from the trail.
-    let bucket = r.exp.output_str(outputs::CLOUDTRAIL_BUCKET_NAME).map(str::to_string).or(t.bucket.clone());
-    out.push(match bucket {
+    out.push(match output_bucket.or(t.bucket.clone()) {
         None => super::skipped(BUCKET, &arn, format!("stack output `{}` is missing and the trail names no bucket", outputs::CLOUDTRAIL_BUCKET_NAME)),
         Some(b) => bucket_pab(r, &b).await,
     });
