@@ -1,1 +1,397 @@
-//! Integration tests: spine.
+//! The spine: environments, plan bundles and safe apply, through the real
+//! Terraform 1.0.3 and the project's test provider (tests/provider).
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::harness::fixture::{assert_no_canary, Fixture, CANARY};
+
+const DEV_CHANGED: &str = r#"region      = "us-east-1"
+db_password = "CANARY-var-7f3a9c"
+things = {
+  a = { name = "a", value = "2" }
+  b = { name = "b-renamed", value = "1" }
+  d = { name = "d", value = "1" }
+}
+"#;
+
+fn applied_basic() -> Fixture {
+    let f = Fixture::new("basic");
+    f.run_ok(&["plan", "dev"], 2);
+    f.run_ok(&["apply", "dev"], 0);
+    f
+}
+
+#[test]
+fn plan_summary_counts_create_update_replace_delete() {
+    let f = applied_basic();
+    assert_eq!(f.store_names(), ["a", "b", "c", "secret-holder"]);
+    f.write("environments/dev/app.tfvars", DEV_CHANGED);
+    let run = f.run_ok(&["plan", "dev"], 2);
+    assert_eq!(
+        f.normalise(&run.stdout),
+        r#"Stack app: 1 to create, 1 to update, 1 to replace, 1 to delete
+  update   ohmctest_thing.this["a"]
+  replace  ohmctest_thing.this["b"]  (replace_because_cannot_update)
+  delete   ohmctest_thing.this["c"]
+  create   ohmctest_thing.this["d"]
+  output   thing_ids = "(known after apply)" (update)
+
+Destructive changes (apply needs --allow-destroy):
+  app: ohmctest_thing.this["b"]
+  app: ohmctest_thing.this["c"]
+
+Plan: 1 to create, 1 to update, 1 to replace, 1 to delete.
+Bundle: [STATE]/plans/dev/[STAMP] (sha256 [SHA256])
+Apply it with: ohmc-infra apply dev --plan [STATE]/plans/dev/[STAMP]
+"#
+    );
+    let json = f.run_ok(&["--format", "json", "-q", "plan", "dev"], 2);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let summary = &doc["stacks"][0]["summary"];
+    assert_eq!((summary["create"].as_u64(), summary["update"].as_u64(), summary["replace"].as_u64(), summary["delete"].as_u64()), (Some(1), Some(1), Some(1), Some(1)));
+    assert_eq!(doc["schema_version"], 1);
+}
+
+#[test]
+fn destructive_plan_needs_allow_destroy() {
+    let f = applied_basic();
+    f.write("environments/dev/app.tfvars", DEV_CHANGED);
+    f.run_ok(&["plan", "dev"], 2);
+    let refused = f.run_ok(&["apply", "dev"], 1);
+    assert!(
+        refused.stderr.contains(r#"error: the plan deletes or replaces 2 resource(s): app:ohmctest_thing.this["b"], app:ohmctest_thing.this["c"]; re-run with --allow-destroy if that is intended"#),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(f.store_names(), ["a", "b", "c", "secret-holder"], "nothing may change when apply refuses");
+    f.run_ok(&["apply", "dev", "--allow-destroy"], 0);
+    assert_eq!(f.store_names(), ["a", "b-renamed", "d", "secret-holder"]);
+}
+
+#[test]
+fn bundle_for_another_environment_is_refused() {
+    let f = Fixture::new("basic");
+    let planned = f.run_ok(&["plan", "dev"], 2);
+    let bundle = Fixture::bundle_of(&planned);
+    let run = f.run_ok(&["apply", "prod", "--plan", &bundle, "--approve", "00000000"], 1);
+    assert!(
+        f.normalise(&run.stderr).contains("error: the plan bundle [STATE]/plans/dev/[STAMP] was made for environment \"dev\", not \"prod\"; plan prod instead"),
+        "{}",
+        run.stderr
+    );
+    assert!(f.store_names().is_empty());
+}
+
+#[test]
+fn var_file_change_after_plan_is_refused() {
+    let f = Fixture::new("basic");
+    f.run_ok(&["plan", "dev"], 2);
+    f.write("environments/dev/app.tfvars", DEV_CHANGED);
+    let run = f.run_ok(&["apply", "dev"], 1);
+    assert!(
+        f.normalise(&run.stderr).contains("error: the plan bundle is stale: stack app: var file changed since the plan: [ROOT]/environments/dev/app.tfvars; run `ohmc-infra plan dev` again"),
+        "{}",
+        run.stderr
+    );
+    assert!(f.store_names().is_empty());
+}
+
+#[test]
+fn state_serial_moved_after_plan_is_refused() {
+    let f = Fixture::new("basic");
+    let first = f.run_ok(&["plan", "dev"], 2);
+    let first_bundle = Fixture::bundle_of(&first);
+    // Someone else plans and applies in between.
+    f.run_ok(&["plan", "dev"], 2);
+    f.run_ok(&["apply", "dev"], 0);
+    let run = f.run_ok(&["apply", "dev", "--plan", &first_bundle], 1);
+    assert!(
+        run.stderr.contains("error: the plan bundle is stale: stack app: the state moved from serial 0 to ") && run.stderr.contains("since the plan (and its lineage changed)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn configuration_change_after_plan_is_refused() {
+    let f = Fixture::new("basic");
+    f.run_ok(&["plan", "dev"], 2);
+    let main_tf = f.path("stacks/app/main.tf");
+    let text = std::fs::read_to_string(&main_tf).unwrap();
+    std::fs::write(&main_tf, text.replace("name     = each.value.name", "name     = \"x-${each.value.name}\"")).unwrap();
+    let run = f.run_ok(&["apply", "dev"], 1);
+    assert!(run.stderr.contains("stack app: its configuration in"), "{}", run.stderr);
+}
+
+#[test]
+fn production_needs_approval() {
+    let f = Fixture::new("basic");
+    let planned = f.run_ok(&["plan", "prod"], 2);
+    let sha = Fixture::bundle_sha_of(&planned);
+    let refused = f.run_ok(&["apply", "prod"], 1);
+    assert_eq!(
+        refused.stderr.trim(),
+        format!(
+            "error: environment \"prod\" requires approval: confirm on a terminal, or pass --approve {} (a prefix of the plan bundle's sha256, at least 8 characters)",
+            &sha[..12]
+        )
+    );
+    let wrong = f.run_ok(&["apply", "prod", "--approve", "deadbeefdeadbeef"], 1);
+    assert!(wrong.stderr.contains("--approve deadbeefdeadbeef does not match this plan bundle"), "{}", wrong.stderr);
+    let short = f.run_ok(&["apply", "prod", "--approve", &sha[..6]], 1);
+    assert!(short.stderr.contains("does not match this plan bundle"), "a 6-character prefix is too short: {}", short.stderr);
+    assert!(f.store_names().is_empty());
+    f.run_ok(&["apply", "prod", "--approve", &sha[..12]], 0);
+    assert_eq!(f.store_names(), ["prod-a", "secret-holder"]);
+}
+
+#[test]
+fn held_lock_names_its_holder() {
+    let f = Fixture::new("basic");
+    f.write("environments/dev/app.tfvars", &format!("{}chain_delay_ms = 4000\n", DEV_CHANGED));
+    f.run_ok(&["plan", "dev"], 2);
+    let mut slow = f.cmd(&["apply", "dev"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let stderr = slow.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("link1[0]: create started") {
+            break;
+        }
+    }
+    let locked = f.run_ok(&["plan", "dev", "--lock-timeout", "1s"], 1);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let who = format!("{}@{}", std::env::var("USER").unwrap_or_else(|_| "root".into()), host.trim());
+    assert!(locked.stdout.contains(&format!("stack app: the state is locked by {who} (lock ID ")), "{}", locked.stdout);
+    assert!(locked.stdout.contains("operation OperationTypeApply"), "{}", locked.stdout);
+    assert!(locked.stdout.contains("terraform force-unlock"), "{}", locked.stdout);
+    for _ in lines {}
+    let status = slow.wait().unwrap();
+    assert!(status.success());
+}
+
+/// Processes whose working directory or command line is inside `dir`.
+fn processes_under(dir: &std::path::Path) -> Vec<String> {
+    let needle = dir.display().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let cwd = std::fs::read_link(entry.path().join("cwd")).map(|p| p.display().to_string()).unwrap_or_default();
+        let cmdline = std::fs::read(entry.path().join("cmdline")).map(|b| String::from_utf8_lossy(&b).replace('\0', " ")).unwrap_or_default();
+        if cwd.starts_with(&needle) || cmdline.contains(&needle) {
+            found.push(format!("{pid}: {cmdline}"));
+        }
+    }
+    found
+}
+
+#[test]
+fn sigint_during_slow_apply_stops_gracefully() {
+    let f = Fixture::new("basic");
+    f.write("environments/dev/app.tfvars", &format!("{}chain_delay_ms = 2500\n", DEV_CHANGED));
+    f.run_ok(&["plan", "dev"], 2);
+    let mut child = f
+        .cmd(&["apply", "dev"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let stdout = child.stdout.take().unwrap();
+    let stdout_reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap());
+    let mut stderr_text = String::new();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        stderr_text.push_str(&line);
+        stderr_text.push('\n');
+        if line.contains("link2[0]: create started") {
+            // What a terminal does on Ctrl-C: SIGINT to the foreground group,
+            // which holds ohmc-infra but not Terraform's own group.
+            unsafe { libc::kill(-pid, libc::SIGINT) };
+            break;
+        }
+    }
+    for line in lines {
+        stderr_text.push_str(&line.unwrap());
+        stderr_text.push('\n');
+    }
+    let started = Instant::now();
+    let status = child.wait().unwrap();
+    let stdout = stdout_reader.join().unwrap();
+    assert_no_canary("interrupted apply", &format!("{stdout}{stderr_text}"));
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_eq!(status.code(), Some(130), "stdout:\n{stdout}\nstderr:\n{stderr_text}");
+    assert!(stderr_text.contains("Interrupt received: Terraform is stopping gracefully"), "{stderr_text}");
+    assert!(stdout.contains("Stack app: INTERRUPTED"), "{stdout}");
+    assert!(stdout.contains("state lock released"), "{stdout}");
+    assert!(!f.path("stacks/app/.dev.tfstate.lock.info").exists());
+    // link2 was in flight and finishes; link3 never starts. State and the real
+    // store agree on exactly what was completed.
+    let state = f.state_list("dev", "stacks/app");
+    assert!(state.contains(&"ohmctest_thing.link1[0]".to_string()) && state.contains(&"ohmctest_thing.link2[0]".to_string()), "{state:?}");
+    assert!(!state.contains(&"ohmctest_thing.link3[0]".to_string()), "{state:?}");
+    let stored: Vec<String> = f.store_names().into_iter().filter(|n| n.starts_with("link")).map(|n| n[..5].to_string()).collect();
+    assert_eq!(stored, ["link1", "link2"]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(processes_under(&f.root.parent().unwrap().to_path_buf()), Vec::<String>::new(), "orphaned processes");
+}
+
+#[test]
+fn sensitive_values_never_printed() {
+    let f = applied_basic();
+    // Every run through the harness already asserts the canary is absent; these
+    // are the paths most likely to carry a secret.
+    let out = f.run_ok(&["output", "dev"], 0);
+    assert!(out.stdout.contains("db_password = \"(sensitive)\""), "{}", out.stdout);
+    assert!(out.stdout.contains("session_key = \"(sensitive)\""), "{}", out.stdout);
+    let json = f.run_ok(&["--format", "json", "output", "dev"], 0);
+    assert!(json.stdout.contains("\"(sensitive)\""));
+    f.write("environments/dev/app.tfvars", &DEV_CHANGED.replace("CANARY-var-7f3a9c", "CANARY-var-rotated-11"));
+    let plan = f.run_ok(&["-v", "plan", "dev"], 2);
+    assert!(plan.stdout.contains("session_key") || !plan.stdout.contains(CANARY));
+    f.run_ok(&["--format", "json", "plan", "dev"], 2);
+    // Bundle metadata holds no values either.
+    for entry in walk(&f.state_dir.join("plans")) {
+        if entry.file_name().unwrap() == "bundle.json" {
+            assert_no_canary("bundle.json", &std::fs::read_to_string(&entry).unwrap());
+        }
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+#[test]
+fn plan_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new("basic");
+    let run = f.run_ok(&["plan", "dev"], 2);
+    let bundle = std::path::PathBuf::from(Fixture::bundle_of(&run));
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&bundle), 0o700);
+    assert_eq!(mode(bundle.parent().unwrap()), 0o700);
+    assert_eq!(mode(&bundle.join("app.tfplan")), 0o600);
+    assert_eq!(mode(&bundle.join("bundle.json")), 0o600);
+}
+
+#[test]
+fn invalid_hcl_in_a_stack_is_reported_with_file_and_line() {
+    let f = Fixture::new("broken_hcl");
+    let run = f.run_ok(&["plan", "dev"], 1);
+    assert!(
+        f.normalise(&run.stdout).contains("stack app: main.tf:7: Invalid expression"),
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+#[test]
+fn malformed_environment_file_names_file_line_and_field() {
+    let f = Fixture::new("basic");
+    let path = f.path("environments/dev/environment.hcl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("var_files      = [\"app.tfvars\"]", "var_files      = \"app.tfvars\"")).unwrap();
+    let run = f.run_ok(&["plan", "dev"], 1);
+    assert_eq!(
+        f.normalise(&run.stderr).trim(),
+        "error: [ROOT]/environments/dev/environment.hcl:11: stack.app.var_files: expected a list of strings, found a string"
+    );
+    std::fs::write(&path, text.replace("region     = \"us-east-1\"", "region     = ")).unwrap();
+    let run = f.run_ok(&["envs"], 1);
+    assert!(f.normalise(&run.stdout).contains("dev   INVALID: [ROOT]/environments/dev/environment.hcl:5: syntax:"), "{}", run.stdout);
+}
+
+#[test]
+fn unknown_environment_lists_known_ones() {
+    let f = Fixture::new("basic");
+    let run = f.run_ok(&["plan", "staging"], 1);
+    assert_eq!(run.stderr.trim(), "error: unknown environment \"staging\"; known environments: dev, prod");
+    let envs = f.run_ok(&["envs"], 0);
+    assert_eq!(
+        envs.stdout,
+        "NAME  ACCOUNT       REGION      APPROVAL   STACKS\ndev   123456789012  us-east-1   -          app\nprod  210987654321  eu-west-1   required   app\n"
+    );
+}
+
+#[test]
+fn missing_or_old_terraform_says_how_to_install() {
+    let f = Fixture::new("basic");
+    let run = f.finish(&[], f.cmd(&["plan", "dev"]).env("OHMC_TERRAFORM", "/nonexistent/terraform").output().unwrap());
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("terraform binary not found (/nonexistent/terraform); install the pinned Terraform with scripts/install-tools"),
+        "{}",
+        run.stderr
+    );
+    // A stand-in for an old release: prints what Terraform 0.11 prints.
+    let old = f.root.join("terraform-0.11");
+    std::fs::write(&old, "#!/bin/sh\necho 'Terraform v0.11.14'\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = f.finish(&[], f.cmd(&["plan", "dev"]).env("OHMC_TERRAFORM", &old).output().unwrap());
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("is version 0.11.14, but ohmc-infra needs >= 1.0.0 and < 2.0.0; install the pinned Terraform with scripts/install-tools"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn ambient_tf_cli_args_are_refused() {
+    let f = Fixture::new("basic");
+    let run = f.finish(&[], f.cmd(&["plan", "dev"]).env("TF_CLI_ARGS_apply", "-auto-approve").output().unwrap());
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("TF_CLI_ARGS_apply is set in the environment"), "{}", run.stderr);
+}
+
+#[test]
+fn drift_lists_resources_changed_outside_terraform() {
+    let f = applied_basic();
+    f.run_ok(&["drift", "dev"], 0);
+    let file = std::fs::read_dir(&f.store).unwrap().flatten().find(|e| e.file_name().to_string_lossy().starts_with("a-")).unwrap().path();
+    let mut thing: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    thing["value"] = "changed-by-hand".into();
+    std::fs::write(&file, serde_json::to_vec(&thing).unwrap()).unwrap();
+    let run = f.run_ok(&["drift", "dev"], 2);
+    assert_eq!(run.stdout, "Stack app: 1 drifted resource(s)\n  update   ohmctest_thing.this[\"a\"]\n");
+}
+
+#[test]
+fn stack_chain_applies_in_order_and_failure_stops_only_dependents() {
+    let f = Fixture::new("chain");
+    f.run_ok(&["plan", "dev", "--parallelism", "2"], 2);
+    let run = f.run_ok(&["apply", "dev", "--parallelism", "2"], 0);
+    let pos = |s: &str| run.stderr.find(s).unwrap_or_else(|| panic!("{s} missing in:\n{}", run.stderr));
+    assert!(pos("[network] apply finished") < pos("[data] apply started"));
+    assert!(pos("[data] apply finished") < pos("[app] apply started"));
+    assert!(pos("[network] apply finished") < pos("[edge] apply started"));
+    assert_eq!(f.store_names(), ["app", "data", "edge", "network"]);
+
+    let f = Fixture::new("chain");
+    f.write("environments/dev/data.tfvars", "name = \"data\"\nfail = true\n");
+    f.run_ok(&["plan", "dev"], 2);
+    let run = f.run_ok(&["apply", "dev"], 1);
+    assert_eq!(
+        f.normalise(&run.stdout),
+        "Stack network: applied in [T]s (1 created, 0 updated, 0 replaced, 0 deleted)\nStack data: FAILED\n  stack data: main.tf:21: ohmctest: injected failure for data\n        21 | resource \"ohmctest_thing\" \"this\" {\nStack app: not applied, because data did not succeed\nStack edge: applied in [T]s (1 created, 0 updated, 0 replaced, 0 deleted)\n"
+    );
+    assert_eq!(f.store_names(), ["edge", "network"]);
+}

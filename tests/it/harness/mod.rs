@@ -2,6 +2,7 @@
 //! `ohmc-infra` binary under test.
 #![allow(dead_code)]
 
+pub mod fixture;
 pub mod moto;
 pub mod proxy;
 

@@ -110,7 +110,9 @@ impl OpsContext {
             backend_config_files: stack.backend_config.iter().cloned().collect(),
             backend_values: stack.backend_values.clone(),
             reconfigure: true,
-            lock_timeout: self.lock_timeout,
+            // Terraform 1.0.3's init rejects -lock-timeout (usage error); init
+            // takes no state lock with a fresh data dir anyway.
+            lock_timeout: None,
         };
         let mut fingerprint = opts.args().join("\n");
         if let Some(f) = &stack.backend_config {

@@ -1,0 +1,183 @@
+//! Fixture roots under tests/fixtures/, copied into a temp dir and driven
+//! through the real `ohmc-infra` binary with the real Terraform and the
+//! project's test provider.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use regex::Regex;
+
+use super::{ohmc_bin, repo_root, tool, tools_bin};
+
+/// Every sensitive value the fixtures hold starts with this. No stdout or
+/// stderr of any run made through this harness may contain it.
+pub const CANARY: &str = "CANARY-";
+
+pub struct Fixture {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub store: PathBuf,
+    pub state_dir: PathBuf,
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn both(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+pub fn provider_cli_config() -> PathBuf {
+    let config = tools_bin().parent().expect("tools dir").join("terraformrc-test");
+    assert!(config.exists(), "{} is missing: run scripts/build-test-provider", config.display());
+    config
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Fails the test if a sensitive fixture value leaked.
+pub fn assert_no_canary(what: &str, text: &str) {
+    assert!(!text.contains(CANARY), "a sensitive value leaked into {what}:\n{text}");
+}
+
+impl Fixture {
+    pub fn new(name: &str) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        copy_dir(&repo_root().join("tests/fixtures").join(name), &root);
+        let store = dir.path().join("store");
+        std::fs::create_dir_all(&store).unwrap();
+        let state_dir = dir.path().join("state");
+        Fixture { _dir: dir, root, store, state_dir }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        std::fs::write(self.path(rel), content).unwrap();
+    }
+
+    /// The binary with this fixture's root, the pinned Terraform, the test
+    /// provider's mirror and a private state dir.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(ohmc_bin());
+        cmd.arg("--root")
+            .arg(&self.root)
+            .args(args)
+            .env("OHMC_STATE_DIR", &self.state_dir)
+            .env("OHMC_TERRAFORM", tool("terraform"))
+            .env("OHMC_TF_CLI_CONFIG", provider_cli_config())
+            .env("OHMCTEST_STORE_DIR", &self.store)
+            .env_remove("OHMC_ROOT")
+            .env_remove("TF_CLI_ARGS")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = self.cmd(args).output().expect("running ohmc-infra");
+        self.finish(args, out)
+    }
+
+    pub fn finish(&self, args: &[&str], out: Output) -> Run {
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert_no_canary(&format!("ohmc-infra {}", args.join(" ")), &run.both());
+        run
+    }
+
+    /// Runs and asserts the exit code, showing everything when it differs.
+    pub fn run_ok(&self, args: &[&str], code: i32) -> Run {
+        let run = self.run(args);
+        assert_eq!(run.code, code, "ohmc-infra {} exited {}:\nstdout:\n{}\nstderr:\n{}", args.join(" "), run.code, run.stdout, run.stderr);
+        run
+    }
+
+    /// Replaces what differs between runs so output compares as a snapshot.
+    pub fn normalise(&self, text: &str) -> String {
+        let text = text.replace(&self.root.display().to_string(), "[ROOT]").replace(&self.state_dir.display().to_string(), "[STATE]");
+        let rules = [
+            (r"[0-9a-f]{64}", "[SHA256]"),
+            (r"\d{8}T\d{6}Z(-\d+)?", "[STAMP]"),
+            (r"in \d+\.\d+s", "in [T]s"),
+            (r"\(\d+s\)", "([T]s)"),
+            (r"-[0-9a-f]{8}\b", "-[ID]"),
+        ];
+        let mut text = text.to_string();
+        for (pattern, replacement) in rules {
+            text = Regex::new(pattern).unwrap().replace_all(&text, replacement).into_owned();
+        }
+        text
+    }
+
+    /// Names of the things that really exist in the provider's backing store.
+    pub fn store_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.store)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().and_then(|x| x.to_str()) == Some("json"))
+            .map(|e| {
+                let v: serde_json::Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+                v["name"].as_str().unwrap_or("?").to_string()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// `terraform state list` of one stack, run directly (not through the
+    /// tool under test) with the data dir ohmc-infra uses.
+    pub fn state_list(&self, env: &str, stack_dir: &str) -> Vec<String> {
+        let out = Command::new(tool("terraform"))
+            .args(["state", "list"])
+            .current_dir(self.path(stack_dir))
+            .env("TF_DATA_DIR", self.state_dir.join("tfdata").join(env).join(stack_name_of(stack_dir, env, self)))
+            .env("TF_CLI_CONFIG_FILE", provider_cli_config())
+            .env("OHMCTEST_STORE_DIR", &self.store)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "state list: {}", String::from_utf8_lossy(&out.stderr));
+        let mut list: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+        list.sort();
+        list
+    }
+
+    /// The bundle directory `plan` printed.
+    pub fn bundle_of(run: &Run) -> String {
+        let re = Regex::new(r"Bundle: (\S+) \(sha256 ([0-9a-f]{64})\)").unwrap();
+        re.captures(&run.stdout).unwrap_or_else(|| panic!("no bundle in:\n{}", run.stdout))[1].to_string()
+    }
+
+    pub fn bundle_sha_of(run: &Run) -> String {
+        let re = Regex::new(r"Bundle: (\S+) \(sha256 ([0-9a-f]{64})\)").unwrap();
+        re.captures(&run.stdout).unwrap_or_else(|| panic!("no bundle in:\n{}", run.stdout))[2].to_string()
+    }
+}
+
+/// Fixtures name each stack after the single stack they hold ("app"), except
+/// the chain fixture where the stack name is given explicitly.
+fn stack_name_of(stack_dir: &str, _env: &str, _f: &Fixture) -> String {
+    Path::new(stack_dir).file_name().unwrap().to_string_lossy().into_owned()
+}
