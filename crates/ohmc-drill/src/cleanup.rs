@@ -15,7 +15,7 @@ use crate::events::{DrillEvent, EventSink};
 use crate::id::DRILL_TAG_KEY;
 use crate::ledger::{EntryState, Ledger, LedgerEntry, ResourceKind};
 use crate::report::{CleanupOutcome, CleanupReport, CleanupResult};
-use crate::{rds, redis};
+use crate::{rds, redis, s3};
 
 /// Finish (or redo) the cleanup of drill `drill_id` from its ledger under
 /// `state_dir`. Safe to run any number of times; ignores `keep_for`.
@@ -119,9 +119,7 @@ async fn clean_one(clients: &DrillClients, drill_id: &str, e: &LedgerEntry) -> R
             Ok(gone_or_going(rds::describe_snapshot(c, id).await?.is_none()))
         }
         ResourceKind::RedisReplicationGroup => {
-            let Some(c) = clients.elasticache_in(&e.region) else {
-                return Ok((CleanupOutcome::Failed, Some(format!("no ElastiCache client for region {}", e.region))));
-            };
+            let c = clients.elasticache_in(&e.region);
             let Some(group) = redis::describe_group(c, id).await? else { return Ok((CleanupOutcome::NotFound, None)) };
             let arn = group.arn().unwrap_or_default();
             if let Some(why) = refusal(drill_id, &redis::list_tags(c, arn).await?) {
@@ -132,7 +130,45 @@ async fn clean_one(clients: &DrillClients, drill_id: &str, e: &LedgerEntry) -> R
             }
             Ok(gone_or_going(redis::describe_group(c, id).await?.is_none()))
         }
+        ResourceKind::S3Object => {
+            let c = clients.s3_in(&e.region);
+            let Some((bucket, key)) = s3::split_url(id) else { return Ok(bad_url(id)) };
+            if !s3::exists(c, bucket, key).await? {
+                return Ok((CleanupOutcome::NotFound, None));
+            }
+            if let Some(why) = refusal(drill_id, &s3::tags(c, bucket, key).await?) {
+                return Ok((CleanupOutcome::Refused, Some(why)));
+            }
+            s3::delete(c, bucket, key).await?;
+            Ok(gone_or_going(!s3::exists(c, bucket, key).await?))
+        }
+        ResourceKind::RedisExport => {
+            // ElastiCache chose the object names under the drill's unique
+            // prefix; each one is still deleted only if it carries the tag.
+            let c = clients.s3_in(&e.region);
+            let Some((bucket, prefix)) = s3::split_url(id) else { return Ok(bad_url(id)) };
+            let keys = s3::list_prefix(c, bucket, prefix).await?;
+            if keys.is_empty() {
+                return Ok((CleanupOutcome::NotFound, None));
+            }
+            let mut refused = Vec::new();
+            for key in &keys {
+                match refusal(drill_id, &s3::tags(c, bucket, key).await?) {
+                    Some(why) => refused.push(format!("{key}: {why}")),
+                    None => s3::delete(c, bucket, key).await?,
+                }
+            }
+            if refused.is_empty() {
+                Ok((CleanupOutcome::Deleted, Some(format!("{} object(s)", keys.len()))))
+            } else {
+                Ok((CleanupOutcome::Refused, Some(refused.join("; "))))
+            }
+        }
     }
+}
+
+fn bad_url(id: &str) -> Outcome {
+    (CleanupOutcome::Failed, Some(format!("{id:?} is not an s3://bucket/key location")))
 }
 
 fn gone_or_going(gone: bool) -> Outcome {

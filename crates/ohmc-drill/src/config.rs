@@ -32,6 +32,12 @@ pub struct DrillConfig {
     pub target_region: Option<String>,
     /// KMS key in the target region for copies of encrypted RDS snapshots.
     pub target_kms_key_id: Option<String>,
+    /// Cross-region Redis: a bucket in the source region ElastiCache may
+    /// export snapshots to (ElastiCache cannot copy snapshots across regions).
+    pub redis_export_bucket: Option<String>,
+    /// Cross-region Redis: a bucket in the target region ElastiCache may read
+    /// `.rdb` files from, to seed the restored group.
+    pub redis_import_bucket: Option<String>,
     /// `drill.rds_instances`.
     pub rds_instances: Vec<String>,
     /// `drill.redis_replication_group`.
@@ -66,6 +72,8 @@ impl DrillConfig {
             region: region.into(),
             target_region: None,
             target_kms_key_id: None,
+            redis_export_bucket: None,
+            redis_import_bucket: None,
             rds_instances: Vec::new(),
             redis_replication_group: None,
             rto_target: Duration::from_secs(3600),
@@ -101,10 +109,12 @@ impl DrillConfig {
         if self.target_region.as_deref() == Some(self.region.as_str()) {
             return fail("target_region is the source region");
         }
-        if self.target_region.is_some() && self.redis_replication_group.is_some() {
+        let buckets = self.redis_export_bucket.is_some() && self.redis_import_bucket.is_some();
+        if self.target_region.is_some() && self.redis_replication_group.is_some() && !buckets {
             return fail(
-                "ElastiCache cannot copy snapshots across regions (CopySnapshot is same-region; \
-                 cross-region needs an S3 export); drill Redis without --target-region",
+                "ElastiCache cannot copy snapshots across regions: a cross-region Redis drill exports the \
+                 snapshot to S3 and needs redis_export_bucket (source region) and redis_import_bucket \
+                 (target region); or drill Redis without --target-region",
             );
         }
         Ok(())
@@ -135,11 +145,14 @@ mod tests {
     }
 
     #[test]
-    fn redis_with_target_region_is_refused() {
+    fn cross_region_redis_needs_the_export_buckets() {
         let mut c = DrillConfig::new("staging", "us-east-1", "/tmp/x");
         c.redis_replication_group = Some("r".into());
         c.target_region = Some("us-west-2".into());
-        assert!(c.check().unwrap_err().to_string().contains("across regions"));
+        assert!(c.check().unwrap_err().to_string().contains("redis_export_bucket"));
+        c.redis_export_bucket = Some("export".into());
+        c.redis_import_bucket = Some("import".into());
+        c.check().unwrap();
         c.target_region = None;
         c.check().unwrap();
     }

@@ -265,11 +265,11 @@ impl<'a> Run<'a> {
         let mut rds_sources = Vec::new();
         for id in &self.config.rds_instances {
             self.begin("find_recovery_point", id);
-            let instance = rds::describe_instance(&clients.rds, id)
+            let instance = rds::describe_instance(clients.rds_in(&region), id)
                 .await
                 .map_err(|f| f.to_string())?
                 .ok_or_else(|| format!("source RDS instance {id} not found in {region}"))?;
-            let point = rds::newest_snapshot(&clients.rds, &region, id)
+            let point = rds::newest_snapshot(clients.rds_in(&region), &region, id)
                 .await
                 .map_err(|f| f.to_string())?
                 .ok_or_else(|| format!("no available snapshot of RDS instance {id} in {region}"))?;
@@ -280,7 +280,7 @@ impl<'a> Run<'a> {
         let mut redis_source = None;
         if let Some(id) = &self.config.redis_replication_group {
             self.begin("find_recovery_point", id);
-            let c = &clients.elasticache;
+            let c = clients.elasticache_in(&region);
             let group = redis::describe_group(c, id)
                 .await
                 .map_err(|f| f.to_string())?
@@ -427,9 +427,19 @@ impl<'a> Run<'a> {
         let mut restored_redis = None;
         if let Some(s) = &redis_source {
             let id = resource_name(&drill_id, &s.id, REDIS_ID_MAX);
+            let arns = match (&config.target_region, &config.redis_export_bucket, &config.redis_import_bucket) {
+                (Some(target), Some(export), Some(import)) => Some(self.export_redis(s, &id, target, export, import).await?),
+                _ => None,
+            };
+            let seed = match &arns {
+                Some(arns) => redis::Seed::S3(arns),
+                None => redis::Seed::Snapshot(&s.snapshot.point.identifier),
+            };
             let (version, group) = redis_expectations(s);
             let request = redis::RestoreRequest {
                 identifier: &id,
+                seed,
+                same_region: config.target_region.is_none(),
                 drill_id: &drill_id,
                 snapshot: &s.snapshot,
                 source: &s.group,
@@ -438,8 +448,8 @@ impl<'a> Run<'a> {
                 expected_parameter_group: group.as_deref(),
                 tags: redis::tags(&drill_id, &s.id),
             };
-            let c = &clients.elasticache;
-            self.create("restore", ResourceKind::RedisReplicationGroup, &id, &config.region, redis::restore(c, request))
+            let c = clients.elasticache_in(&restore_region);
+            self.create("restore", ResourceKind::RedisReplicationGroup, &id, &restore_region, redis::restore(c, request))
                 .await?;
             restored_redis = Some((s, id));
         }
@@ -479,7 +489,7 @@ impl<'a> Run<'a> {
             command_target.rds.push((id.clone(), inst));
         }
         if let Some((s, id)) = &restored_redis {
-            let c = &clients.elasticache;
+            let c = clients.elasticache_in(&restore_region);
             let group = self
                 .wait_for(id, || async {
                     let g = redis::describe_group(c, id).await?;
@@ -500,6 +510,65 @@ impl<'a> Run<'a> {
         }
         self.validated_at = Some(Utc::now());
         Ok(())
+    }
+
+    /// ElastiCache cannot copy a snapshot to another region: export it to
+    /// S3 in the source region, tag the exported objects, copy them to the
+    /// target region's bucket. Returns the `.rdb` ARNs to seed from.
+    async fn export_redis(
+        &mut self,
+        s: &RedisSource,
+        name: &str,
+        target: &str,
+        export_bucket: &str,
+        import_bucket: &str,
+    ) -> Result<Vec<String>, String> {
+        let clients = self.clients;
+        let region = self.config.region.clone();
+        let drill_id = self.drill_id.clone();
+        let (ec, s3_src, s3_dst) = (clients.elasticache_in(&region), clients.s3_in(&region), clients.s3_in(target));
+        let snapshot = s.snapshot.point.identifier.as_str();
+        let export_url = format!("s3://{export_bucket}/{name}");
+        self.create(
+            "export_snapshot",
+            ResourceKind::RedisExport,
+            &export_url,
+            &region,
+            redis::export_snapshot(ec, snapshot, name, export_bucket),
+        )
+        .await?;
+        let keys = self
+            .wait_for(&export_url, || async move {
+                let status = redis::snapshot_status(ec, snapshot).await?;
+                let keys: Vec<String> =
+                    crate::s3::list_prefix(s3_src, export_bucket, name).await?.into_iter().filter(|k| k.ends_with(".rdb")).collect();
+                let done = status.as_deref() != Some("exporting") && !keys.is_empty();
+                Ok(Some((if done { "available" } else { "exporting" }.to_owned(), keys)))
+            })
+            .await?;
+        self.begin("tag_export", &export_url);
+        for key in &keys {
+            if let Err(f) = crate::s3::tag_object(s3_src, export_bucket, key, &drill_id, &s.id).await {
+                self.end(StepOutcome::Failed, Some(f.to_string()));
+                return Err(f.to_string());
+            }
+        }
+        self.end(StepOutcome::Ok, Some(format!("{} object(s)", keys.len())));
+        let mut arns = Vec::new();
+        for key in &keys {
+            let url = format!("s3://{import_bucket}/{key}");
+            let copy = crate::s3::copy_object(s3_dst, export_bucket, key, import_bucket, &drill_id, &s.id);
+            self.create("copy_export", ResourceKind::S3Object, &url, target, copy).await?;
+            arns.push(format!("arn:aws:s3:::{import_bucket}/{key}"));
+        }
+        if let Some(p) = self.recovery_points.iter_mut().find(|p| p.source == s.id) {
+            p.copied_to = Some(CopiedRecoveryPoint {
+                identifier: format!("s3://{import_bucket}/{name}"),
+                arn: arns.first().cloned(),
+                region: target.to_owned(),
+            });
+        }
+        Ok(arns)
     }
 
     fn record(&mut self, checks: Vec<Validation>) {
@@ -552,20 +621,38 @@ impl<'a> Run<'a> {
         }
         if let Some(s) = redis_source {
             let id = resource_name(&drill_id, &s.id, REDIS_ID_MAX);
+            let mut from = format!("snapshot {}", s.snapshot.point.identifier);
+            if let (Some(t), Some(export), Some(import)) =
+                (&config.target_region, &config.redis_export_bucket, &config.redis_import_bucket)
+            {
+                let export_url = format!("s3://{export}/{id}");
+                self.plan(
+                    "elasticache:CopySnapshot",
+                    &export_url,
+                    &region,
+                    format!("export {} to S3 (ElastiCache cannot copy across regions)", s.snapshot.point.identifier),
+                );
+                self.plan("s3:PutObjectTagging", &export_url, &region, format!("tag the exported .rdb objects {}", crate::DRILL_TAG_KEY));
+                self.plan("s3:CopyObject", &format!("s3://{import}/{id}"), t, "copy the .rdb objects, tagged".into());
+                deletes.push(("s3:DeleteObject", format!("s3://{import}/{id}*")));
+                deletes.push(("s3:DeleteObject", export_url));
+                from = format!("s3://{import}/{id}*.rdb");
+            }
             self.plan(
                 "elasticache:CreateReplicationGroup",
                 &id,
-                &region,
-                format!("seeded from snapshot {}, tagged {}={drill_id}", s.snapshot.point.identifier, crate::DRILL_TAG_KEY),
+                &restore_region,
+                format!("seeded from {from}, tagged {}={drill_id}", crate::DRILL_TAG_KEY),
             );
-            self.plan("elasticache:DescribeReplicationGroups", &id, &region, "poll until available, then validate".into());
+            self.plan("elasticache:DescribeReplicationGroups", &id, &restore_region, "poll until available, then validate".into());
             deletes.insert(0, ("elasticache:DeleteReplicationGroup", id));
         }
         if let Some(cmd) = config.validation_command.as_deref().filter(|c| !c.trim().is_empty()) {
             self.plan("exec", cmd, &restore_region, "validation command with DRILL_* variables".into());
         }
         for (action, id) in deletes {
-            let r = if action.starts_with("elasticache") { region.clone() } else { restore_region.clone() };
+            let export = config.redis_export_bucket.as_deref().is_some_and(|b| id.starts_with(&format!("s3://{b}/")));
+            let r = if export { region.clone() } else { restore_region.clone() };
             let detail = match config.keep_for {
                 Some(k) => format!("after {} (keep_for), via cleanup", fmt_ms(k.as_millis() as u64)),
                 None => "cleanup: only if listed in the ledger and tagged with this drill id".into(),

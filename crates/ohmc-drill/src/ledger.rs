@@ -32,6 +32,11 @@ pub enum ResourceKind {
     RdsSnapshot,
     /// An ElastiCache replication group seeded from a snapshot.
     RedisReplicationGroup,
+    /// A snapshot exported by ElastiCache: the `.rdb` objects under
+    /// `s3://<bucket>/<prefix>` in the source region.
+    RedisExport,
+    /// One S3 object (`s3://<bucket>/<key>`): an export copied to the target region.
+    S3Object,
 }
 
 impl std::fmt::Display for ResourceKind {
@@ -40,6 +45,8 @@ impl std::fmt::Display for ResourceKind {
             ResourceKind::RdsInstance => "rds instance",
             ResourceKind::RdsSnapshot => "rds snapshot",
             ResourceKind::RedisReplicationGroup => "redis replication group",
+            ResourceKind::RedisExport => "redis snapshot export",
+            ResourceKind::S3Object => "s3 object",
         })
     }
 }

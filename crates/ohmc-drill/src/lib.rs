@@ -27,7 +27,10 @@
 //! automated and AWS Backup (`awsbackup`, which RDS lists and restores like any
 //! snapshot). ElastiCache: the newest available snapshot of the replication
 //! group. With a target region RDS snapshots are copied there first;
-//! ElastiCache cannot copy across regions, so that combination is refused.
+//! ElastiCache cannot copy snapshots across regions, so its snapshot is
+//! exported to an S3 bucket, the `.rdb` objects copied to a bucket in the
+//! target region, and the new group seeded from them (`redis_export_bucket`,
+//! `redis_import_bucket`).
 //!
 //! ## Checks the API cannot answer
 //! Some values are not always reported (ElastiCache snapshot creation time,
@@ -44,6 +47,7 @@ pub mod id;
 pub mod ledger;
 mod rds;
 mod redis;
+mod s3;
 pub mod render;
 pub mod report;
 pub mod validate;

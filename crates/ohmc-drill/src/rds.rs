@@ -23,7 +23,7 @@ pub(crate) async fn describe_instance(c: &Client, id: &str) -> Result<Option<DbI
         Ok(out) => Ok(out.db_instances().iter().find(|i| i.db_instance_identifier() == Some(id)).cloned()),
         Err(e) => {
             let f = fail("DescribeDBInstances", id, &e);
-            if f.is_not_found() {
+            if f.is_not_found() || e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) {
                 Ok(None)
             } else {
                 Err(f)
@@ -172,7 +172,7 @@ pub(crate) async fn describe_snapshot(c: &Client, id: &str) -> Result<Option<DbS
         Ok(out) => Ok(out.db_snapshots().iter().find(|s| s.db_snapshot_identifier() == Some(id)).cloned()),
         Err(e) => {
             let f = fail("DescribeDBSnapshots", id, &e);
-            if f.is_not_found() {
+            if f.is_not_found() || e.as_service_error().is_some_and(|s| s.is_db_snapshot_not_found_fault()) {
                 Ok(None)
             } else {
                 Err(f)

@@ -23,7 +23,7 @@ pub(crate) async fn describe_group(c: &Client, id: &str) -> Result<Option<Replic
         Ok(out) => Ok(out.replication_groups().iter().find(|g| g.replication_group_id() == Some(id)).cloned()),
         Err(e) => {
             let f = fail("DescribeReplicationGroups", id, &e);
-            if f.is_not_found() {
+            if f.is_not_found() || e.as_service_error().is_some_and(|s| s.is_replication_group_not_found_fault()) {
                 Ok(None)
             } else {
                 Err(f)
@@ -41,7 +41,7 @@ pub(crate) async fn first_member(c: &Client, group: &ReplicationGroup) -> Result
         Ok(out) => Ok(out.cache_clusters().first().cloned()),
         Err(e) => {
             let f = fail("DescribeCacheClusters", member, &e);
-            if f.is_not_found() {
+            if f.is_not_found() || e.as_service_error().is_some_and(|s| s.is_cache_cluster_not_found_fault()) {
                 Ok(None)
             } else {
                 Err(f)
@@ -108,8 +108,20 @@ pub(crate) fn tags(drill_id: &str, source: &str) -> Vec<Tag> {
     ]
 }
 
+/// Where a restored group's data comes from.
+pub(crate) enum Seed<'a> {
+    /// An ElastiCache snapshot in the same region.
+    Snapshot(&'a str),
+    /// `.rdb` objects in S3 (`arn:aws:s3:::bucket/key`), for another region.
+    S3(&'a [String]),
+}
+
 pub(crate) struct RestoreRequest<'a> {
     pub identifier: &'a str,
+    pub seed: Seed<'a>,
+    /// Subnet group, security groups and KMS key are regional: reused only
+    /// when restoring in the source region.
+    pub same_region: bool,
     pub drill_id: &'a str,
     pub snapshot: &'a RedisSnapshot,
     pub source: &'a ReplicationGroup,
@@ -129,21 +141,27 @@ pub(crate) async fn restore(c: &Client, r: RestoreRequest<'_>) -> Result<Option<
         .create_replication_group()
         .replication_group_id(r.identifier)
         .replication_group_description(format!("ohmc DR drill {} of {}", r.drill_id, r.snapshot.point.source))
-        .snapshot_name(&r.snapshot.point.identifier)
         .engine(r.source.engine().unwrap_or("redis"))
         .set_engine_version(r.expected_engine_version.map(str::to_owned))
         .set_cache_parameter_group_name(r.expected_parameter_group.map(str::to_owned))
         .set_cache_node_type(r.source.cache_node_type().map(str::to_owned))
         .set_at_rest_encryption_enabled(r.source.at_rest_encryption_enabled())
         .set_transit_encryption_enabled(r.source.transit_encryption_enabled())
-        .set_kms_key_id(r.source.kms_key_id().map(str::to_owned))
-        .set_cache_subnet_group_name(
-            member.and_then(|m| m.cache_subnet_group_name()).map(str::to_owned).or(r.snapshot.subnet_group.clone()),
-        )
-        .set_security_group_ids(member.map(|m| {
-            m.security_groups().iter().filter_map(|g| g.security_group_id()).map(str::to_owned).collect()
-        }))
         .set_tags(Some(r.tags));
+    req = match r.seed {
+        Seed::Snapshot(name) => req.snapshot_name(name),
+        Seed::S3(arns) => req.set_snapshot_arns(Some(arns.to_vec())),
+    };
+    if r.same_region {
+        req = req
+            .set_kms_key_id(r.source.kms_key_id().map(str::to_owned))
+            .set_cache_subnet_group_name(
+                member.and_then(|m| m.cache_subnet_group_name()).map(str::to_owned).or(r.snapshot.subnet_group.clone()),
+            )
+            .set_security_group_ids(member.map(|m| {
+                m.security_groups().iter().filter_map(|g| g.security_group_id()).map(str::to_owned).collect()
+            }));
+    }
     req = if cluster_mode {
         req.set_num_node_groups(r.snapshot.num_node_groups).replicas_per_node_group(0)
     } else {
@@ -152,6 +170,34 @@ pub(crate) async fn restore(c: &Client, r: RestoreRequest<'_>) -> Result<Option<
     };
     let out = req.send().await.map_err(|e| fail("CreateReplicationGroup", r.identifier, &e))?;
     Ok(out.replication_group().and_then(|g| g.arn()).map(str::to_owned))
+}
+
+/// Export a snapshot to an S3 bucket in its region (`CopySnapshot` with
+/// `TargetBucket`); ElastiCache writes `<target_name>*.rdb` objects there.
+pub(crate) async fn export_snapshot(c: &Client, snapshot: &str, target_name: &str, bucket: &str) -> Result<Option<String>, AwsFailure> {
+    c.copy_snapshot()
+        .source_snapshot_name(snapshot)
+        .target_snapshot_name(target_name)
+        .target_bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| fail("CopySnapshot", &format!("s3://{bucket}/{target_name}"), &e))?;
+    Ok(None)
+}
+
+/// A snapshot's status (`exporting` while an export runs), `None` if gone.
+pub(crate) async fn snapshot_status(c: &Client, name: &str) -> Result<Option<String>, AwsFailure> {
+    match c.describe_snapshots().snapshot_name(name).send().await {
+        Ok(out) => Ok(out.snapshots().first().map(|s| s.snapshot_status().unwrap_or("unknown").to_owned())),
+        Err(e) => {
+            let f = fail("DescribeSnapshots", name, &e);
+            if f.is_not_found() || e.as_service_error().is_some_and(|s| s.is_snapshot_not_found_fault()) {
+                Ok(None)
+            } else {
+                Err(f)
+            }
+        }
+    }
 }
 
 pub(crate) async fn list_tags(c: &Client, arn: &str) -> Result<Vec<(String, String)>, AwsFailure> {
