@@ -785,6 +785,11 @@ async fn verify_moto_scenarios() {
             Seeder::cname("assets.staging.ohmycoins.io", "ohmc-old-assets.s3.amazonaws.com")).await;
         seeder.record(&st.zone_id, aws_sdk_route53::types::ChangeAction::Create,
             Seeder::cname("logs.staging.ohmycoins.io", &format!("{TRAIL_BUCKET}.s3.amazonaws.com"))).await;
+        // An alias to a load balancer deleted after the record was made.
+        let (old_arn, old_dns, old_zone) = seeder.load_balancer("ohmc-legacy", &st.subnets).await;
+        seeder.record(&st.zone_id, aws_sdk_route53::types::ChangeAction::Create,
+            Seeder::alias("legacy.staging.ohmycoins.io", &old_zone, &format!("dualstack.{old_dns}"))).await;
+        seeder.elb.delete_load_balancer().load_balancer_arn(old_arn).send().await.unwrap();
     }, baseline_with("
         dns.no_dangling_records arn:aws:route53:::hostedzone/<zone> fail
     "));
@@ -792,6 +797,7 @@ async fn verify_moto_scenarios() {
     assert_eq!(
         dangling,
         "dangling: assets.staging.ohmycoins.io CNAME -> bucket ohmc-old-assets; \
+         legacy.staging.ohmycoins.io A -> load balancer ohmc-legacy-1.us-east-1.elb.amazonaws.com; \
          old.staging.ohmycoins.io CNAME -> load balancer ohmc-old-1234567890.us-east-1.elb.amazonaws.com"
     );
 
