@@ -873,10 +873,21 @@ mod redis_cross_region {
         // Default policy: every check must really pass (the mocks report what AWS reports).
         assert_eq!(c.unverifiable, Unverifiable::Fail);
 
+        // The dry run plans the export and the copy, and makes none of those calls.
+        let plan = ohmc_drill::plan_drill(&clients, &c, &ohmc_drill::no_events).await.unwrap();
+        assert_eq!(plan.status, DrillStatus::Planned, "{}", ohmc_drill::render::report_text(&plan));
+        let actions: Vec<_> = plan.plan.iter().map(|a| (a.action.as_str(), a.region.as_str())).collect();
+        for want in [("elasticache:CopySnapshot", REGION), ("s3:CopyObject", WEST), ("elasticache:CreateReplicationGroup", WEST)] {
+            assert!(actions.contains(&want), "{want:?} not planned: {actions:?}");
+        }
+        assert_eq!((export.num_calls(), create.num_calls()), (0, 0));
+        assert!(keys(&s3_east, EXPORT).await.is_empty() && keys(&s3_west, IMPORT).await.is_empty());
+
         let events = Events::default();
         let sink = events.sink();
         let r = ohmc_drill::run_drill(&clients, &c, &sink, std::future::pending()).await.unwrap();
         assert_eq!(r.status, DrillStatus::Met, "{}", ohmc_drill::render::report_text(&r));
+        assert_eq!((export.num_calls(), create.num_calls()), (1, 1));
         assert!(r.validations.iter().all(|v| v.outcome == ValidationOutcome::Passed), "{:?}", r.validations);
         let rpo = r.rpo.measured_ms.unwrap();
         assert!((3_600_000..3_700_000).contains(&rpo), "RPO from NodeSnapshots: {rpo}");
