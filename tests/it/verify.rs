@@ -1733,3 +1733,32 @@ async fn verify_benchmark() {
     }
     assert_eq!(report.summary.fail, 0, "the seeded account is compliant");
 }
+
+/// A certificate still waiting for DNS validation (moto keeps requested certificates
+/// PENDING_VALIDATION for MOTO_ACM_VALIDATION_WAIT seconds) fails the issued check. (moto
+/// gives pending certificates a NotAfter, real ACM does not; the expiry check judges the
+/// NotAfter it is given.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_acm_pending_validation() {
+    let moto = MotoServer::start_with_env(&[("MOTO_ACM_VALIDATION_WAIT", "3600")]);
+    let seeder = Seeder::new(&moto.endpoint()).await;
+    let arn = seeder.request_cert(&["staging.ohmycoins.io", "*.staging.ohmycoins.io"]).await;
+    let outputs = json!({ "certificate_arn": arn }).as_object().unwrap().clone();
+    let ctx = context(&moto.endpoint()).await;
+    let runopts = RunOptions { areas: Some([Area::Acm].into()), ..Default::default() };
+    let report = run_checks(&ctx, &Expectations::new(outputs, settings(), false), &runopts).await;
+    let got: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| format!("{} {} {}", f.check_id, f.outcome.label(), f.evidence.observed))
+        .collect();
+    assert_eq!(
+        got[..3],
+        [
+            "acm.certificate_in_use_by_listener skipped ",
+            "acm.certificate_issued_covers_names fail PENDING_VALIDATION, names staging.ohmycoins.io, *.staging.ohmycoins.io",
+            "acm.certificate_key_strength pass RSA_2048",
+        ]
+    );
+    assert!(got[3].starts_with("acm.certificate_not_expiring pass NotAfter "), "{}", got[3]);
+}
