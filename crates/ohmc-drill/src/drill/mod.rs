@@ -1,5 +1,12 @@
 //! Running one drill: discover recovery points, copy, restore, wait,
 //! validate, measure, clean up. Every create goes through the ledger first.
+//! The dry-run plan is in `plan.rs`, the verdict (status, RTO, RPO) in
+//! `measure.rs`.
+
+mod measure;
+mod plan;
+
+pub(crate) use measure::fmt_ms;
 
 use std::future::Future;
 
@@ -249,16 +256,6 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn plan(&mut self, action: &str, resource: &str, region: &str, detail: String) {
-        self.plan.push(PlannedAction {
-            action: action.to_owned(),
-            resource: resource.to_owned(),
-            region: region.to_owned(),
-            detail,
-        });
-    }
-
-    /// A read step: discovery failures end the drill with status `error`.
     async fn discover(&mut self) -> Result<(Vec<RdsSource>, Option<RedisSource>), String> {
         let clients = self.clients;
         let region = self.config.region.clone();
@@ -589,196 +586,6 @@ impl<'a> Run<'a> {
         self.end(outcome, detail);
     }
 
-    fn make_plan(&mut self, rds_sources: &[RdsSource], redis_source: Option<&RedisSource>) {
-        let config = self.config;
-        let drill_id = self.drill_id.clone();
-        let region = config.region.clone();
-        let restore_region = config.restore_region().to_owned();
-        let mut deletes = Vec::new();
-        for s in rds_sources {
-            let mut from = s.point.identifier.clone();
-            if let Some(t) = &config.target_region {
-                let copy_id = resource_name(&drill_id, &s.point.identifier, RDS_SNAPSHOT_ID_MAX);
-                self.plan("rds:CopyDBSnapshot", &copy_id, t, format!("copy {} from {region}, tagged {}", from, crate::DRILL_TAG_KEY));
-                deletes.push(("rds:DeleteDBSnapshot", copy_id.clone()));
-                from = copy_id;
-            }
-            let id = resource_name(&drill_id, &s.id, RDS_ID_MAX);
-            self.plan(
-                "rds:RestoreDBInstanceFromDBSnapshot",
-                &id,
-                &restore_region,
-                format!("from {from}, DeletionProtection=false, tagged {}={drill_id}", crate::DRILL_TAG_KEY),
-            );
-            self.plan("rds:DescribeDBInstances", &id, &restore_region, "poll until available, then validate".into());
-            self.plan(
-                "rds:ModifyDBInstance",
-                &id,
-                &restore_region,
-                "only if the restore reports DeletionProtection=true: set it false".into(),
-            );
-            deletes.insert(0, ("rds:DeleteDBInstance", id));
-        }
-        if let Some(s) = redis_source {
-            let id = resource_name(&drill_id, &s.id, REDIS_ID_MAX);
-            let mut from = format!("snapshot {}", s.snapshot.point.identifier);
-            if let (Some(t), Some(export), Some(import)) =
-                (&config.target_region, &config.redis_export_bucket, &config.redis_import_bucket)
-            {
-                let export_url = format!("s3://{export}/{id}");
-                self.plan(
-                    "elasticache:CopySnapshot",
-                    &export_url,
-                    &region,
-                    format!("export {} to S3 (ElastiCache cannot copy across regions)", s.snapshot.point.identifier),
-                );
-                self.plan("s3:PutObjectTagging", &export_url, &region, format!("tag the exported .rdb objects {}", crate::DRILL_TAG_KEY));
-                self.plan("s3:CopyObject", &format!("s3://{import}/{id}"), t, "copy the .rdb objects, tagged".into());
-                deletes.push(("s3:DeleteObject", format!("s3://{import}/{id}*")));
-                deletes.push(("s3:DeleteObject", export_url));
-                from = format!("s3://{import}/{id}*.rdb");
-            }
-            self.plan(
-                "elasticache:CreateReplicationGroup",
-                &id,
-                &restore_region,
-                format!("seeded from {from}, tagged {}={drill_id}", crate::DRILL_TAG_KEY),
-            );
-            self.plan("elasticache:DescribeReplicationGroups", &id, &restore_region, "poll until available, then validate".into());
-            deletes.insert(0, ("elasticache:DeleteReplicationGroup", id));
-        }
-        if let Some(cmd) = config.validation_command.as_deref().filter(|c| !c.trim().is_empty()) {
-            self.plan("exec", cmd, &restore_region, "validation command with DRILL_* variables".into());
-        }
-        for (action, id) in deletes {
-            let export = config.redis_export_bucket.as_deref().is_some_and(|b| id.starts_with(&format!("s3://{b}/")));
-            let r = if export { region.clone() } else { restore_region.clone() };
-            let detail = match config.keep_for {
-                Some(k) => format!("after {} (keep_for), via cleanup", fmt_ms(k.as_millis() as u64)),
-                None => "cleanup: only if listed in the ledger and tagged with this drill id".into(),
-            };
-            self.plan(action, &id, &r, detail);
-        }
-    }
-
-    fn judge(&self, ended: &Ended) -> (DrillStatus, Vec<String>) {
-        let mut reasons = Vec::new();
-        let status = match ended {
-            Ended::Cancelled => {
-                reasons.push("cancelled before the drill finished".to_owned());
-                DrillStatus::Cancelled
-            }
-            Ended::Failed(e) => {
-                reasons.push(e.clone());
-                DrillStatus::Error
-            }
-            Ended::TimedOut => {
-                reasons.push(format!(
-                    "timed out after {} before the restore was validated: RTO target {} breached",
-                    fmt_ms(self.config.timeout.as_millis() as u64),
-                    fmt_ms(self.config.rto_target.as_millis() as u64),
-                ));
-                DrillStatus::Breached
-            }
-            Ended::Done if self.config.dry_run => DrillStatus::Planned,
-            Ended::Done => {
-                let strict = self.config.unverifiable == Unverifiable::Fail;
-                let mut failed = false;
-                for v in &self.validations {
-                    let bad = v.outcome == ValidationOutcome::Failed || (strict && v.outcome == ValidationOutcome::Unverified);
-                    if bad {
-                        failed = true;
-                        reasons.push(format!(
-                            "validation {} of {} {}: expected {}, got {}{}",
-                            v.check,
-                            v.resource,
-                            if v.outcome == ValidationOutcome::Failed { "failed" } else { "could not be verified" },
-                            v.expected.as_deref().unwrap_or("-"),
-                            v.actual.as_deref().unwrap_or("-"),
-                            v.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(),
-                        ));
-                    }
-                }
-                let mut breached = false;
-                for (name, o) in [("RTO", self.rto()), ("RPO", self.rpo())] {
-                    match o.met {
-                        Some(false) => {
-                            breached = true;
-                            reasons.push(format!(
-                                "{name} target breached: {} measured, target {} ({})",
-                                fmt_ms(o.measured_ms.unwrap_or_default()),
-                                fmt_ms(o.target_ms),
-                                o.detail
-                            ));
-                        }
-                        None if strict => {
-                            failed = true;
-                            reasons.push(format!("{name} could not be measured: {}", o.detail));
-                        }
-                        _ => {}
-                    }
-                }
-                if failed {
-                    DrillStatus::ValidationFailed
-                } else if breached {
-                    DrillStatus::Breached
-                } else {
-                    DrillStatus::Met
-                }
-            }
-        };
-        (status, reasons)
-    }
-
-    fn rto(&self) -> Objective {
-        let target_ms = self.config.rto_target.as_millis() as u64;
-        match self.validated_at {
-            Some(t) if !self.config.dry_run => {
-                let ms = (t - self.started).num_milliseconds().max(0) as u64;
-                Objective {
-                    measured_ms: Some(ms),
-                    target_ms,
-                    met: Some(ms <= target_ms),
-                    detail: "drill start to restore validated".into(),
-                }
-            }
-            _ => Objective {
-                measured_ms: None,
-                target_ms,
-                met: None,
-                detail: if self.config.dry_run { "not measured in a dry run".into() } else { "the restore was not validated".into() },
-            },
-        }
-    }
-
-    fn rpo(&self) -> Objective {
-        let target_ms = self.config.rpo_target.as_millis() as u64;
-        let unknown: Vec<&str> =
-            self.recovery_points.iter().filter(|p| p.created_at.is_none()).map(|p| p.identifier.as_str()).collect();
-        let oldest = self.recovery_points.iter().filter_map(|p| p.created_at.map(|t| (t, p))).min_by_key(|(t, _)| *t);
-        let strict = self.config.unverifiable == Unverifiable::Fail;
-        let unknown_note = if unknown.is_empty() {
-            String::new()
-        } else {
-            format!("creation time not reported for {}", unknown.join(", "))
-        };
-        match oldest {
-            Some((t, p)) if unknown.is_empty() || !strict => {
-                let ms = (self.started - t).num_milliseconds().max(0) as u64;
-                let mut detail = format!("drill start minus creation of {} ({})", p.identifier, t.to_rfc3339());
-                if !unknown_note.is_empty() {
-                    detail.push_str(&format!("; unverified: {unknown_note}"));
-                }
-                Objective { measured_ms: Some(ms), target_ms, met: Some(ms <= target_ms), detail }
-            }
-            _ => Objective {
-                measured_ms: None,
-                target_ms,
-                met: None,
-                detail: if unknown_note.is_empty() { "no recovery point was selected".into() } else { unknown_note },
-            },
-        }
-    }
 }
 
 /// Engine version and parameter group a restored group must have: the
@@ -792,38 +599,8 @@ fn redis_expectations(s: &RedisSource) -> (Option<String>, Option<String>) {
     )
 }
 
-/// A duration as the environment files write them: `250ms`, `1m 30s`, `24h`, `7d`.
-pub(crate) fn fmt_ms(ms: u64) -> String {
-    const DAY: u64 = 86_400_000;
-    if ms >= 2 * DAY && ms / DAY * DAY == ms {
-        return format!("{}d", ms / DAY);
-    }
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    let (h, m, s, rest) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-    let mut parts = Vec::new();
-    if h > 0 {
-        parts.push(format!("{h}h"));
-    }
-    if m > 0 {
-        parts.push(format!("{m}m"));
-    }
-    if s > 0 || rest > 0 {
-        // Sub-second precision only matters for short durations.
-        if h == 0 && m == 0 && rest > 0 {
-            parts.push(format!("{}s", format!("{s}.{rest:03}").trim_end_matches('0')));
-        } else if s > 0 {
-            parts.push(format!("{s}s"));
-        }
-    }
-    parts.join(" ")
-}
-
 #[cfg(test)]
 mod tests {
-    use super::fmt_ms;
-
     /// The CLI spawns the drill on a multi-threaded runtime.
     #[allow(dead_code)]
     fn drill_futures_are_send(c: &crate::DrillClients, config: &crate::DrillConfig, sink: crate::EventSink<'_>) {
@@ -831,16 +608,5 @@ mod tests {
         send(super::run_drill(c, config, sink, std::future::pending::<()>()));
         send(super::plan_drill(c, config, sink));
         send(crate::cleanup(c, &config.state_dir, "drill-x-1", sink));
-    }
-
-    #[test]
-    fn durations_read_like_the_environment_files() {
-        assert_eq!(fmt_ms(934), "934ms");
-        assert_eq!(fmt_ms(1_500), "1.5s");
-        assert_eq!(fmt_ms(90_000), "1m 30s");
-        assert_eq!(fmt_ms(3_600_000), "1h");
-        assert_eq!(fmt_ms(86_400_000), "24h");
-        assert_eq!(fmt_ms(7 * 86_400_000), "7d");
-        assert_eq!(fmt_ms(3_723_456), "1h 2m 3s");
     }
 }
