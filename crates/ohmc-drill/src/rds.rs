@@ -127,12 +127,17 @@ pub(crate) async fn restore(c: &Client, r: RestoreRequest<'_>) -> Result<Option<
         // the source region, so the restore sits on the same network.
         req = req
             .set_db_subnet_group_name(r.source.db_subnet_group().and_then(|g| g.db_subnet_group_name()).map(str::to_owned))
-            .set_vpc_security_group_ids(Some(
+            .set_vpc_security_group_ids(non_empty(
                 r.source.vpc_security_groups().iter().filter_map(|g| g.vpc_security_group_id()).map(str::to_owned).collect(),
             ));
     }
     let out = req.send().await.map_err(|e| fail("RestoreDBInstanceFromDBSnapshot", r.identifier, &e))?;
     Ok(out.db_instance().and_then(|i| i.db_instance_arn()).map(str::to_owned))
+}
+
+/// `None` for an empty list: an empty list parameter is not "unset" to every API.
+pub(crate) fn non_empty(v: Vec<String>) -> Option<Vec<String>> {
+    (!v.is_empty()).then_some(v)
 }
 
 pub(crate) async fn disable_deletion_protection(c: &Client, id: &str) -> Result<(), AwsFailure> {

@@ -158,8 +158,8 @@ pub(crate) async fn restore(c: &Client, r: RestoreRequest<'_>) -> Result<Option<
             .set_cache_subnet_group_name(
                 member.and_then(|m| m.cache_subnet_group_name()).map(str::to_owned).or(r.snapshot.subnet_group.clone()),
             )
-            .set_security_group_ids(member.map(|m| {
-                m.security_groups().iter().filter_map(|g| g.security_group_id()).map(str::to_owned).collect()
+            .set_security_group_ids(member.and_then(|m| {
+                crate::rds::non_empty(m.security_groups().iter().filter_map(|g| g.security_group_id()).map(str::to_owned).collect())
             }));
     }
     req = if cluster_mode {
