@@ -68,7 +68,7 @@ pub(crate) async fn cleanup_ledger(
             outcome,
             detail,
         };
-        events(&DrillEvent::Cleaned(result.clone()));
+        events(&DrillEvent::Cleaned { result: result.clone() });
         results.push(result);
     }
     Ok(results)

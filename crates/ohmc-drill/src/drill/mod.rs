@@ -572,7 +572,7 @@ impl<'a> Run<'a> {
         let failed = checks.iter().filter(|v| v.outcome == ValidationOutcome::Failed).count();
         let unverified = checks.iter().filter(|v| v.outcome == ValidationOutcome::Unverified).count();
         for v in &checks {
-            (self.events)(&DrillEvent::Validated(v.clone()));
+            (self.events)(&DrillEvent::Validated { validation: v.clone() });
         }
         self.validations.extend(checks);
         let strict = self.config.unverifiable == Unverifiable::Fail;
