@@ -9,3 +9,4 @@ mod monitoring;
 mod platform_code;
 mod spine;
 mod verify;
+mod verify_cli;

@@ -73,6 +73,10 @@ pub enum Command {
     Drift(EnvArg),
     /// Show stack outputs, sensitive values redacted
     Output(OutputArgs),
+    /// Check the live AWS account against the stack's outputs and the environment
+    Verify(VerifyArgs),
+    /// Compliance audit of environments or accounts, across regions, with waivers and CI/Prometheus reports
+    Audit(AuditArgs),
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +108,24 @@ pub struct ApplyArgs {
     /// Skip post-apply verification
     #[arg(long)]
     pub no_verify: bool,
+    /// AWS endpoint for post-apply verification (an emulator)
+    #[arg(long, env = env_vars::ENDPOINT_URL, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    pub env: String,
+    /// Read stack outputs from this JSON file instead of Terraform state
+    /// (`terraform output -json`, `ohmc-infra output --format json`, or a flat map)
+    #[arg(long, value_name = "FILE")]
+    pub outputs: Option<PathBuf>,
+    /// AWS endpoint, e.g. an emulator at http://127.0.0.1:5000
+    #[arg(long, env = env_vars::ENDPOINT_URL, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Only these areas (repeatable): dns, acm, waf, backup, config, guardduty, cloudtrail, rds
+    #[arg(long = "area", value_name = "AREA")]
+    pub areas: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -112,4 +134,56 @@ pub struct OutputArgs {
     /// Print sensitive values in clear
     #[arg(long)]
     pub show_sensitive: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Exit codes: 0 every check passed (waivers honoured), 3 a check failed (or a waiver expired), \
+1 an error: a check or a whole target could not be judged. An error wins over failures: a run that could not look \
+everywhere is incomplete, whatever else it found.\n\n\
+--outputs may hold {environment}, {account} and {region}, e.g. --outputs 'outputs/{environment}-{region}.json'.")]
+pub struct AuditArgs {
+    /// Environments to audit [default: every environment, unless --account or --discover-accounts is given]
+    pub envs: Vec<String>,
+    /// Also audit this AWS account (repeatable); with --role-name the role is assumed in it
+    #[arg(long = "account", value_name = "ID")]
+    pub accounts: Vec<String>,
+    /// Also audit every ACTIVE account of the AWS Organization (Organizations ListAccounts)
+    #[arg(long)]
+    pub discover_accounts: bool,
+    /// Role to assume in each --account / discovered account (arn:aws:iam::ID:role/NAME)
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+    /// Audit in this region (repeatable) [default: each environment's region; required for accounts]
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Stack outputs from a JSON file instead of Terraform state; may hold {environment}, {account}, {region}
+    #[arg(long, value_name = "FILE")]
+    pub outputs: Option<String>,
+    /// Only checks whose id matches this glob (repeatable), e.g. 'cloudtrail.*'
+    #[arg(long = "check", value_name = "GLOB")]
+    pub checks: Vec<String>,
+    /// Extra waivers file applied to every audited target (environments/ENV/waivers.hcl is always read)
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// A previous JSON report: list new, resolved and unchanged failures
+    #[arg(long, value_name = "PREVIOUS.json")]
+    pub baseline: Option<PathBuf>,
+    /// Write every format here: audit.txt, audit.json, audit.junit.xml, audit.sarif, ohmc_compliance.prom, audit.md
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Push the Prometheus exposition to this Pushgateway (http://host:port)
+    #[arg(long, value_name = "URL")]
+    pub pushgateway: Option<String>,
+    /// AWS endpoint, e.g. an emulator at http://127.0.0.1:5000
+    #[arg(long, env = env_vars::ENDPOINT_URL, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// AWS calls in flight per service, per account and region
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency_per_service: usize,
+    /// Accounts x regions audited at once
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_targets: usize,
+    /// Judge waiver expiry as of this date (YYYY-MM-DD) instead of today
+    #[arg(long, value_name = "DATE", hide = true)]
+    pub today: Option<chrono::NaiveDate>,
 }

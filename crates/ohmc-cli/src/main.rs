@@ -49,6 +49,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Apply(args) => commands::apply::run(global, args, interrupt).await,
         Command::Drift(args) => commands::drift::run(global, args, interrupt).await,
         Command::Output(args) => commands::output::run(global, args, interrupt).await,
+        Command::Verify(args) => commands::verify::run(global, args, interrupt).await,
+        Command::Audit(args) => commands::audit::run(global, args, interrupt).await,
     };
     // An interrupt turns any outcome, error included, into 130: the person
     // asked to stop, and scripts must see that rather than a generic failure.

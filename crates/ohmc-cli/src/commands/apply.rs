@@ -17,6 +17,7 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs, interrupt: Interrupt) ->
     let root = context::root(global)?;
     let env = context::load_environment(&root, &args.env)?;
     let printer = ProgressPrinter::start(global.quiet);
+    let interrupt_for_verify = interrupt.clone();
     let ctx = context::ops_context(global, interrupt, printer.sender.clone()).await?;
     let opts = ApplyOptions2 { bundle: args.plan.clone(), allow_destroy: args.allow_destroy };
     let prepared = apply::prepare(&ctx, &env, &opts).await?;
@@ -30,13 +31,21 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs, interrupt: Interrupt) ->
         Format::Json => println!("{}", serde_json::to_string_pretty(&to_json(&report))?),
         _ => print_human(&report),
     }
-    Ok(if report.interrupted() {
-        ExitStatus::Interrupted
-    } else if report.failed() {
-        ExitStatus::Error
-    } else {
-        ExitStatus::Success
-    })
+    if report.interrupted() {
+        return Ok(ExitStatus::Interrupted);
+    }
+    if report.failed() {
+        return Ok(ExitStatus::Error);
+    }
+    if args.no_verify {
+        return Ok(ExitStatus::Success);
+    }
+    if env.verify.is_none() {
+        eprintln!("verify: skipped, environment {} has no verify block", env.name);
+        return Ok(ExitStatus::Success);
+    }
+    eprintln!("verify: checking the live account ({} to skip)", "--no-verify");
+    super::verify::verify_environment(global, &env, None, args.endpoint_url.clone(), None, interrupt_for_verify).await
 }
 
 /// `--approve`, or a typed confirmation when a person is at a terminal.

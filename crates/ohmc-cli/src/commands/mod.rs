@@ -3,10 +3,12 @@
 //! could need lives here.
 
 pub mod apply;
+pub mod audit;
 pub mod drift;
 pub mod envs;
 pub mod output;
 pub mod plan;
+pub mod verify;
 
 use ohmc_terraform::lock::LockStatus;
 

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod drift;
 pub mod output;
 pub mod plan;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

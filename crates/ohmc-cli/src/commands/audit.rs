@@ -1,0 +1,207 @@
+//! `ohmc-infra audit [ENV ...] [--account ID ...] [--discover-accounts] [--region R ...]`
+//!
+//! Turns the arguments into audit targets (environment or account, region), with the
+//! expectations of each (stack outputs from Terraform or `--outputs`, the `verify {}`
+//! block) and the waivers of each environment; runs `ohmc_audit::run_audit`; renders.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use ohmc_audit::model::Verdict;
+use ohmc_audit::render::{self, PrometheusOptions};
+use ohmc_audit::{AuditOptions, AuditReport, AuditTarget, CheckSelection, EnvironmentWaivers};
+use ohmc_checks::{ContextOptions, Expectations, VerifySettings};
+use ohmc_infra::environment::{self, Environment};
+use ohmc_infra::exit::ExitStatus;
+use ohmc_infra::ops::{output, verify};
+use ohmc_terraform::Interrupt;
+use serde_json::{Map, Value};
+
+use crate::cli::{AuditArgs, Format, GlobalArgs};
+use crate::context;
+
+pub async fn run(global: &GlobalArgs, args: &AuditArgs, interrupt: Interrupt) -> Result<ExitStatus> {
+    let checks = CheckSelection::patterns(&args.checks).map_err(anyhow::Error::msg)?;
+    let root = context::root(global)?;
+    let base = ContextOptions { endpoint_url: args.endpoint_url.clone(), ..ContextOptions::default() };
+
+    // Which environments: the named ones, or all when no account was asked for.
+    let env_names = if args.envs.is_empty() && args.accounts.is_empty() && !args.discover_accounts {
+        environment::discover(&context::environments_dir(&root))?
+    } else {
+        args.envs.clone()
+    };
+    let envs: Vec<Environment> =
+        env_names.iter().map(|n| context::load_environment(&root, n)).collect::<Result<_>>()?;
+
+    let mut accounts: Vec<String> = args.accounts.clone();
+    if args.discover_accounts {
+        let found = ohmc_audit::discover_accounts(ContextOptions {
+            region: args.regions.first().cloned(),
+            ..base.clone()
+        })
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("discovering accounts (--discover-accounts)")?;
+        accounts.extend(found.into_iter().map(|a| a.id));
+    }
+    accounts.sort();
+    accounts.dedup();
+    for a in &accounts {
+        if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
+            bail!("--account {a}: not a 12-digit AWS account id");
+        }
+    }
+    if !accounts.is_empty() && args.regions.is_empty() {
+        bail!("auditing accounts needs at least one --region");
+    }
+    if envs.is_empty() && accounts.is_empty() {
+        bail!("nothing to audit: no environments under {}", context::environments_dir(&root).display());
+    }
+
+    let extra_waivers = match &args.waivers {
+        Some(p) => ohmc_audit::waivers::load(p, &p.display().to_string())?,
+        None => Vec::new(),
+    };
+
+    let mut targets = Vec::new();
+    let mut waivers = Vec::new();
+    for env in &envs {
+        let regions = if args.regions.is_empty() { vec![env.aws.region.clone()] } else { args.regions.clone() };
+        // Terraform is asked once per environment; a failure is that environment's error.
+        let tf_outputs = match &args.outputs {
+            Some(_) => None,
+            None => Some(terraform_outputs(global, env, interrupt.clone()).await),
+        };
+        for region in regions {
+            let expectations = match (&args.outputs, &tf_outputs) {
+                (Some(template), _) => outputs_file(template, &env.name, &env.aws.account_id, &region),
+                (None, Some(r)) => r.clone(),
+                (None, None) => Ok(Map::new()),
+            }
+            .map(|o| Expectations::new(o, verify::settings(env), verify::is_production(env)));
+            let mut options = verify::context_options(env, args.endpoint_url.clone());
+            options.region = Some(region.clone());
+            targets.push(AuditTarget {
+                environment: env.name.clone(),
+                expected_account: Some(env.aws.account_id.clone()),
+                region,
+                options,
+                expectations,
+            });
+        }
+        let file = env.dir.join(ohmc_audit::waivers::WAIVERS_FILE);
+        let display = file.strip_prefix(&root).unwrap_or(&file).display().to_string();
+        let mut list = ohmc_audit::waivers::load(&file, &display)?;
+        list.extend(extra_waivers.iter().cloned());
+        waivers.push(EnvironmentWaivers { environment: env.name.clone(), account_id: env.aws.account_id.clone(), waivers: list });
+    }
+    for account in &accounts {
+        let name = format!("account-{account}");
+        for region in &args.regions {
+            let expectations = match &args.outputs {
+                Some(template) => outputs_file(template, &name, account, region),
+                None => Ok(Map::new()),
+            }
+            .map(|o| Expectations::new(o, VerifySettings::default(), false));
+            targets.push(AuditTarget {
+                environment: name.clone(),
+                expected_account: Some(account.clone()),
+                region: region.clone(),
+                options: ContextOptions {
+                    region: Some(region.clone()),
+                    role_arn: args.role_name.as_ref().map(|r| format!("arn:aws:iam::{account}:role/{r}")),
+                    session_name: "ohmc-audit".into(),
+                    ..base.clone()
+                },
+                expectations,
+            });
+        }
+        if !extra_waivers.is_empty() {
+            waivers.push(EnvironmentWaivers { environment: name, account_id: account.clone(), waivers: extra_waivers.clone() });
+        }
+    }
+
+    let options = AuditOptions {
+        checks,
+        concurrency_per_service: args.concurrency_per_service.max(1),
+        max_concurrent_targets: args.max_targets.max(1),
+        today: args.today.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let mut report = ohmc_audit::run_audit(targets, &waivers, &options).await;
+    if let Some(path) = &args.baseline {
+        let previous = ohmc_audit::baseline::load(path)?;
+        report.baseline = Some(ohmc_audit::baseline::diff(&previous, &report));
+    }
+
+    let mut status = match report.verdict() {
+        Verdict::Pass => ExitStatus::Success,
+        Verdict::Fail => ExitStatus::ChecksFailed,
+        Verdict::Error => ExitStatus::Error,
+    };
+    if let Some(dir) = &args.output_dir {
+        write_all(dir, &report, global.verbose > 0).with_context(|| format!("writing reports to {}", dir.display()))?;
+    }
+    print!("{}", render_one(global.format, &report, global.verbose > 0, PrometheusOptions::default())?);
+    if let Some(url) = &args.pushgateway {
+        let text = render::prometheus(&report, PrometheusOptions::default())?;
+        if let Err(e) = ohmc_audit::push::push(url, &text).await {
+            eprintln!("error: {e}");
+            status = ExitStatus::Error;
+        }
+    }
+    Ok(status)
+}
+
+fn render_one(format: Format, report: &AuditReport, verbose: bool, prom: PrometheusOptions) -> Result<String> {
+    Ok(match format {
+        Format::Human => render::human(report, verbose),
+        Format::Json => render::json(report)?,
+        Format::Markdown => render::markdown(report),
+        Format::Junit => render::junit(report)?,
+        Format::Sarif => render::sarif(report)?,
+        Format::Prometheus => render::prometheus(report, prom)?,
+    })
+}
+
+/// Writes every format. Each file is written to a temporary name and renamed, so a
+/// textfile collector never reads half a file.
+fn write_all(dir: &Path, report: &AuditReport, verbose: bool) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (format, name) in render::FILE_NAMES {
+        let path = dir.join(name);
+        let text = match format {
+            "human" => render_one(Format::Human, report, verbose, PrometheusOptions::default())?,
+            "json" => render_one(Format::Json, report, verbose, PrometheusOptions::default())?,
+            "junit" => render_one(Format::Junit, report, verbose, PrometheusOptions::default())?,
+            "sarif" => render_one(Format::Sarif, report, verbose, PrometheusOptions::default())?,
+            "markdown" => render_one(Format::Markdown, report, verbose, PrometheusOptions::default())?,
+            _ => {
+                let previous = std::fs::read_to_string(&path).unwrap_or_default();
+                render_one(Format::Prometheus, report, verbose, PrometheusOptions::from_previous_textfile(&previous))?
+            }
+        };
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("renaming to {}", path.display()))?;
+    }
+    Ok(())
+}
+
+async fn terraform_outputs(global: &GlobalArgs, env: &Environment, interrupt: Interrupt) -> Result<Map<String, Value>, String> {
+    let read = async {
+        let ctx = context::ops_context(global, interrupt, None).await?;
+        let stacks = output::read_outputs(&ctx, env).await.context("reading the stacks' outputs from Terraform")?;
+        anyhow::Ok(output::merged_public_outputs(&stacks))
+    };
+    read.await.map_err(|e| format!("{e:#} (or pass --outputs FILE)"))
+}
+
+/// Reads an outputs file, its path expanded for the target.
+fn outputs_file(template: &str, environment: &str, account: &str, region: &str) -> Result<Map<String, Value>, String> {
+    let path = PathBuf::from(
+        template.replace("{environment}", environment).replace("{account}", account).replace("{region}", region),
+    );
+    verify::outputs_from_file(&path).map_err(|e| format!("stack outputs: {e}"))
+}
