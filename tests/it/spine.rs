@@ -67,6 +67,16 @@ fn destructive_plan_needs_allow_destroy() {
         refused.stderr
     );
     assert_eq!(f.store_names(), ["a", "b", "c", "secret-holder"], "nothing may change when apply refuses");
+    // Hiding the destruction by editing bundle.json breaks the bundle hash.
+    let bundle = std::fs::read_dir(f.state_dir.join("plans/dev")).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).max().unwrap();
+    let meta_path = bundle.join("bundle.json");
+    let original = std::fs::read_to_string(&meta_path).unwrap();
+    let mut meta: serde_json::Value = serde_json::from_str(&original).unwrap();
+    meta["stacks"][0]["summary"]["destructive"] = serde_json::json!([]);
+    std::fs::write(&meta_path, serde_json::to_string(&meta).unwrap()).unwrap();
+    let tampered = f.run_ok(&["apply", "dev"], 1);
+    assert!(tampered.stderr.contains("bundle.json's hashes do not add up"), "{}", tampered.stderr);
+    std::fs::write(&meta_path, original).unwrap();
     f.run_ok(&["apply", "dev", "--allow-destroy"], 0);
     assert_eq!(f.store_names(), ["a", "b-renamed", "d", "secret-holder"]);
 }

@@ -127,8 +127,17 @@ pub fn config_sha256(stack_dir: &Path) -> std::io::Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
+/// What `--approve` names: every stack's plan file hash together with the
+/// summary shown for it, so an approval covers both what runs and what was
+/// reviewed, and a hand-edited summary no longer matches.
 pub fn bundle_sha256(stacks: &[StackPlanMeta]) -> String {
-    let joined: String = stacks.iter().map(|s| format!("{}:{}\n", s.name, s.plan_sha256)).collect();
+    let joined: String = stacks
+        .iter()
+        .map(|s| {
+            let summary = serde_json::to_string(&s.summary).expect("summary serialises");
+            format!("{}:{}:{}:{}\n", s.name, s.plan_sha256, s.changes_present, summary)
+        })
+        .collect();
     sha256_bytes(joined.as_bytes())
 }
 

@@ -42,7 +42,6 @@ pub struct ApplyOptions2 {
 pub struct PreparedApply {
     pub bundle: Bundle,
     pub destructive: Vec<String>,
-    pub redactor: Redactor,
 }
 
 pub async fn prepare(ctx: &OpsContext, env: &Environment, opts: &ApplyOptions2) -> Result<PreparedApply, OpsError> {
@@ -70,14 +69,13 @@ pub async fn prepare(ctx: &OpsContext, env: &Environment, opts: &ApplyOptions2) 
         }
     }
     if bundle::bundle_sha256(&meta.stacks) != meta.bundle_sha256 {
+        // Covers each plan file's hash and its summary, destructive list included.
         return Err(stale("bundle.json's hashes do not add up (edited by hand?)".into()));
     }
 
     let mut destructive = Vec::new();
-    let mut redactor = Redactor::default();
     for planned in &meta.stacks {
         let stack = env.stack(&planned.name).expect("stack set compared above");
-        let tf_err = |source| OpsError::Terraform { stack: stack.name.clone(), source };
         let plan_path = bundle.plan_path(planned);
         let sha = bundle::sha256_file(&plan_path).map_err(|source| OpsError::Io { path: plan_path.clone(), source })?;
         if sha != planned.plan_sha256 {
@@ -98,8 +96,7 @@ pub async fn prepare(ctx: &OpsContext, env: &Environment, opts: &ApplyOptions2) 
             return Err(stale(format!("stack {}: var file changed since the plan: {which}", planned.name)));
         }
         ctx.ensure_init(env, stack).await?;
-        let run = ctx.run_context(&env.name, &stack.name);
-        let state = ctx.terraform.state_identity(&stack.dir, &run).await.map_err(tf_err)?;
+        let state = super::state_identity(ctx, env, stack).await?;
         if state != planned.state {
             return Err(stale(format!(
                 "stack {}: the state moved from serial {} to {} since the plan{}",
@@ -109,17 +106,15 @@ pub async fn prepare(ctx: &OpsContext, env: &Environment, opts: &ApplyOptions2) 
                 if state.lineage != planned.state.lineage { " (and its lineage changed)" } else { "" }
             )));
         }
-        if planned.changes_present {
-            // The plan file itself, not bundle.json, decides what is destructive.
-            let (doc, raw) = show_plan_raw(ctx, env, planned, &bundle).await?;
-            destructive.extend(doc.destructive_addresses().into_iter().map(|a| format!("{}:{a}", planned.name)));
-            redactor.merge(&Redactor::from_plan_json(&raw));
-        }
+        // The summary is bound to the plan file's hash by bundle_sha256 (checked
+        // above), so it says what this exact plan file destroys without paying
+        // for another `terraform show`.
+        destructive.extend(planned.summary.destructive.iter().map(|a| format!("{}:{a}", planned.name)));
     }
     if !destructive.is_empty() && !opts.allow_destroy {
         return Err(OpsError::DestroyNotAllowed { addresses: destructive });
     }
-    Ok(PreparedApply { bundle, destructive, redactor })
+    Ok(PreparedApply { bundle, destructive })
 }
 
 async fn show_plan_raw(
@@ -205,7 +200,13 @@ pub async fn execute(ctx: &OpsContext, env: &Environment, prepared: &PreparedApp
             Err(source) => {
                 let interrupted = matches!(source, ohmc_terraform::TerraformError::Interrupted { .. });
                 let lock = interrupted.then(|| lock_status(&stack));
-                Err((prepared.redactor.scrub(&format!("stack {}: {source}", stack.name)), interrupted, lock))
+                // Only a failure pays for reading the plan's secrets, to scrub
+                // anything a provider echoed back into its error.
+                let redactor = match show_plan_raw(ctx, env, planned, &prepared.bundle).await {
+                    Ok((_, raw)) => Redactor::from_plan_json(&raw),
+                    Err(_) => Redactor::default(),
+                };
+                Err((redactor.scrub(&format!("stack {}: {source}", stack.name)), interrupted, lock))
             }
         }
     })

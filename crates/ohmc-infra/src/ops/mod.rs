@@ -12,6 +12,7 @@ pub mod verify;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ohmc_terraform::commands::state::StateIdentity;
 use ohmc_terraform::lock::{self, LockStatus};
 use ohmc_terraform::runner::RunContext;
 use ohmc_terraform::{Interrupt, Terraform, TerraformError, UiEvent};
@@ -167,6 +168,24 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
     } else {
         base.join(p)
     }
+}
+
+/// Lineage and serial of a stack's current state. A local state file is read
+/// directly (no Terraform process, which is most of the cost of a check);
+/// other backends go through `terraform state pull`.
+pub async fn state_identity(ctx: &OpsContext, env: &Environment, stack: &StackSpec) -> Result<StateIdentity, OpsError> {
+    if let Some(path) = local_state_file(stack) {
+        return match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| OpsError::Io {
+                path: path.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StateIdentity { lineage: String::new(), serial: 0 }),
+            Err(source) => Err(OpsError::Io { path, source }),
+        };
+    }
+    let run = ctx.run_context(&env.name, &stack.name);
+    ctx.terraform.state_identity(&stack.dir, &run).await.map_err(|source| OpsError::Terraform { stack: stack.name.clone(), source })
 }
 
 /// Who, if anyone, still holds a stack's state lock.

@@ -123,7 +123,7 @@ async fn plan_stack(
     let tf_err = |source| OpsError::Terraform { stack: stack.name.clone(), source };
     ctx.ensure_init(env, stack).await?;
     let run = ctx.run_context(&env.name, &stack.name);
-    let state = ctx.terraform.state_identity(&stack.dir, &run).await.map_err(tf_err)?;
+    let state = super::state_identity(ctx, env, stack).await?;
     let var_files = var_file_hashes(stack)?;
     let config_sha256 = bundle::config_sha256(&stack.dir).map_err(|source| OpsError::Io { path: stack.dir.clone(), source })?;
     let plan_file_name = format!("{}.tfplan", stack.name);
