@@ -5,6 +5,7 @@
 pub mod fixture;
 pub mod moto;
 pub mod proxy;
+pub mod seed;
 
 use std::path::{Path, PathBuf};
 
