@@ -395,6 +395,16 @@ fn stack_chain_applies_in_order_and_failure_stops_only_dependents() {
     assert!(pos("[network] apply finished") < pos("[edge] apply started"));
     assert_eq!(f.store_names(), ["app", "data", "edge", "network"]);
 
+    // Destroy runs in reverse: dependents go before what they depend on.
+    f.run_ok(&["plan", "dev", "--destroy"], 2);
+    f.run_ok(&["apply", "dev"], 1);
+    let run = f.run_ok(&["apply", "dev", "--allow-destroy"], 0);
+    let pos = |s: &str| run.stderr.find(s).unwrap_or_else(|| panic!("{s} missing in:\n{}", run.stderr));
+    assert!(pos("[app] apply finished") < pos("[data] apply started"));
+    assert!(pos("[data] apply finished") < pos("[network] apply started"));
+    assert!(pos("[edge] apply finished") < pos("[network] apply started"));
+    assert!(f.store_names().is_empty());
+
     let f = Fixture::new("chain");
     f.write("environments/dev/data.tfvars", "name = \"data\"\nfail = true\n");
     f.run_ok(&["plan", "dev"], 2);

@@ -58,6 +58,7 @@ pub async fn terraform(global: &GlobalArgs, root: &Path, state_dir: &Path) -> Re
         search_dirs: vec![root.join(".tools").join("bin")],
         cli_config_file,
         grace_period: global.grace_period,
+        version_cache: Some(state_dir.join("terraform-version")),
     };
     Ok(Terraform::discover(config).await?)
 }

@@ -71,6 +71,10 @@ pub struct TerraformConfig {
     pub cli_config_file: PathBuf,
     /// How long to wait after the one SIGINT before escalating.
     pub grace_period: Duration,
+    /// A file remembering the detected version per binary (path, size,
+    /// modification time). Running `terraform version` costs a process start on
+    /// every command; the binary rarely changes.
+    pub version_cache: Option<PathBuf>,
 }
 
 /// A detected, supported Terraform binary.
@@ -87,7 +91,19 @@ impl Terraform {
     pub async fn discover(config: TerraformConfig) -> Result<Terraform> {
         refuse_ambient_cli_args(std::env::vars())?;
         let path = find_binary(&config)?;
-        let version = detect_version(&path).await?;
+        let fingerprint = binary_fingerprint(&path);
+        let cached = config.version_cache.as_deref().and_then(|c| read_cached_version(c, &fingerprint));
+        let version = match cached {
+            Some(v) => v,
+            None => {
+                let v = detect_version(&path).await?;
+                if let Some(cache) = &config.version_cache {
+                    // A cache that cannot be written only costs speed.
+                    let _ = std::fs::write(cache, format!("{fingerprint}\n{v}\n"));
+                }
+                v
+            }
+        };
         if version < MINIMUM_VERSION || version >= MAXIMUM_VERSION_EXCLUSIVE {
             return Err(TerraformError::VersionUnsupported {
                 path,
@@ -143,6 +159,24 @@ fn find_binary(config: &TerraformConfig) -> Result<PathBuf> {
     })
 }
 
+fn binary_fingerprint(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        Ok(m) => format!("{} {} {}.{}", path.display(), m.len(), m.mtime(), m.mtime_nsec()),
+        Err(_) => String::new(),
+    }
+}
+
+fn read_cached_version(cache: &Path, fingerprint: &str) -> Option<Version> {
+    if fingerprint.is_empty() {
+        return None;
+    }
+    let text = std::fs::read_to_string(cache).ok()?;
+    let mut lines = text.lines();
+    (lines.next()? == fingerprint).then_some(())?;
+    Version::parse(lines.next()?)
+}
+
 async fn detect_version(path: &Path) -> Result<Version> {
     let output = tokio::process::Command::new(path)
         .args(crate::commands::version::args())
@@ -173,6 +207,16 @@ mod tests {
         let v103 = Features::for_version(Version::parse("1.0.3").unwrap());
         assert!(v103.json_ui && v103.refresh_only && !v103.init_json);
         assert!(Features::for_version(Version::parse("1.9.0").unwrap()).init_json);
+    }
+
+    #[test]
+    fn version_cache_matches_only_the_same_binary() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        std::fs::write(&cache, "/x/terraform 10 1.2\n1.0.3\n").unwrap();
+        assert_eq!(read_cached_version(&cache, "/x/terraform 10 1.2"), Version::parse("1.0.3"));
+        assert_eq!(read_cached_version(&cache, "/x/terraform 11 1.2"), None);
+        assert_eq!(read_cached_version(&cache, ""), None);
     }
 
     #[test]
