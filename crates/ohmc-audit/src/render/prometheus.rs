@@ -126,5 +126,42 @@ pub fn prometheus(report: &AuditReport, opts: PrometheusOptions) -> Result<Strin
     }
     let mut out = String::new();
     encode_registry(&mut out, &registry)?;
-    Ok(out)
+    Ok(sorted_samples(&out))
+}
+
+/// The encoder keeps a family's series in a hash map; sorting the sample lines of each
+/// family (comments stay first) makes the file deterministic, so runs diff cleanly.
+fn sorted_samples(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut samples: Vec<&str> = Vec::new();
+    let flush = |out: &mut String, samples: &mut Vec<&str>| {
+        samples.sort_unstable();
+        for l in samples.drain(..) {
+            out.push_str(l);
+            out.push('\n');
+        }
+    };
+    for line in text.lines() {
+        if line.starts_with('#') {
+            flush(&mut out, &mut samples);
+            out.push_str(line);
+            out.push('\n');
+        } else if !line.is_empty() {
+            samples.push(line);
+        }
+    }
+    flush(&mut out, &mut samples);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn samples_are_sorted_within_their_family() {
+        let text = "# HELP a x\n# TYPE a gauge\na{k=\"2\"} 1\na{k=\"1\"} 0\n# HELP b y\n# TYPE b gauge\nb 3\n";
+        assert_eq!(
+            super::sorted_samples(text),
+            "# HELP a x\n# TYPE a gauge\na{k=\"1\"} 0\na{k=\"2\"} 1\n# HELP b y\n# TYPE b gauge\nb 3\n"
+        );
+    }
 }
