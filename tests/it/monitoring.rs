@@ -1458,6 +1458,7 @@ fn documented_commands() -> Vec<(String, Vec<String>)> {
     let mut docs = files(&repo_root().join("runbooks"), &[".md"]);
     docs.push(repo_root().join("README.md"));
     let inline = regex::Regex::new(r"`([^`]+)`").unwrap();
+    let synopsis_gap = regex::Regex::new(r"(\S)\s{2,}\S").unwrap();
     let command = regex::Regex::new(r"(?:^|[\s$(])ohmc-infra((?:\s+[^\s|;&<>)#]+)*)").unwrap();
     let mut out = Vec::new();
     for doc in docs.iter().filter(|d| d.exists()) {
@@ -1476,11 +1477,19 @@ fn documented_commands() -> Vec<(String, Vec<String>)> {
                     .collect()
             };
             for span in code {
+                // A usage synopsis (`ohmc-infra plan ENV [--destroy]   what it does`):
+                // the description column goes, optional groups are checked as given.
+                let span = match synopsis_gap.captures(&span) {
+                    Some(c) => span[..c.get(1).unwrap().end()].to_string(),
+                    None => span,
+                };
                 for cap in command.captures_iter(&span) {
                     let args: Vec<String> = cap[1]
                         .split_whitespace()
-                        .filter(|a| *a != "\\")
-                        .map(|a| a.trim_matches('"').to_string())
+                        .filter(|a| *a != "\\" && *a != "...")
+                        .map(|a| a.trim_matches(|c| c == '"' || c == '[' || c == ']'))
+                        .map(|a| a.trim_end_matches("...").to_string())
+                        .filter(|a| !a.is_empty())
                         .collect();
                     // A bare mention of the tool is not a command.
                     if args.is_empty() {
