@@ -75,6 +75,9 @@ pub enum Command {
     Output(OutputArgs),
     /// Check the live AWS account against the stack's outputs and the environment
     Verify(VerifyArgs),
+    /// Disaster-recovery drill: restore the data stores, measure RTO/RPO, clean up
+    #[command(name = "dr-drill", args_conflicts_with_subcommands = true)]
+    DrDrill(DrillArgs),
     /// Compliance audit of environments or accounts, across regions, with waivers and CI/Prometheus reports
     Audit(AuditArgs),
 }
@@ -186,4 +189,33 @@ pub struct AuditArgs {
     /// Judge waiver expiry as of this date (YYYY-MM-DD) instead of today
     #[arg(long, value_name = "DATE", hide = true)]
     pub today: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    #[command(subcommand)]
+    pub action: Option<DrillAction>,
+    /// Environment whose `drill {}` block names the data stores
+    pub env: Option<String>,
+    /// Restore into this region, copying the recovery points there first
+    #[arg(long, value_name = "REGION")]
+    pub target_region: Option<String>,
+    /// Print the actions it would take; call only read APIs
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep the restored resources this long (clean up later with `dr-drill cleanup`)
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub keep_for: Option<std::time::Duration>,
+    /// AWS endpoint, e.g. an emulator
+    #[arg(long, global = true, env = env_vars::ENDPOINT_URL, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DrillAction {
+    /// Finish an interrupted drill's cleanup from its ledger (all pending drills without an id)
+    Cleanup {
+        /// The drill id (see the ledger files under STATE_DIR/drills)
+        drill_id: Option<String>,
+    },
 }

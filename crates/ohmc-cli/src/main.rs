@@ -50,6 +50,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Drift(args) => commands::drift::run(global, args, interrupt).await,
         Command::Output(args) => commands::output::run(global, args, interrupt).await,
         Command::Verify(args) => commands::verify::run(global, args, interrupt).await,
+        Command::DrDrill(args) => commands::drill::run(global, args, interrupt).await,
         Command::Audit(args) => commands::audit::run(global, args, interrupt).await,
     };
     // An interrupt turns any outcome, error included, into 130: the person

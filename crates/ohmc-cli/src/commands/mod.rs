@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod audit;
 pub mod drift;
+pub mod drill;
 pub mod envs;
 pub mod output;
 pub mod plan;

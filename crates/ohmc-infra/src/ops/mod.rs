@@ -4,6 +4,7 @@
 //! as data.
 
 pub mod apply;
+pub mod drill;
 pub mod drift;
 pub mod output;
 pub mod plan;
@@ -175,14 +176,17 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
 /// other backends go through `terraform state pull`.
 pub async fn state_identity(ctx: &OpsContext, env: &Environment, stack: &StackSpec) -> Result<StateIdentity, OpsError> {
     if let Some(path) = local_state_file(stack) {
-        return match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| OpsError::Io {
-                path: path.clone(),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StateIdentity { lineage: String::new(), serial: 0 }),
-            Err(source) => Err(OpsError::Io { path, source }),
-        };
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                // A file Terraform is rewriting (under its lock) can be caught
+                // empty or half-written: then Terraform itself is asked below.
+                if let Ok(identity) = serde_json::from_slice(&bytes) {
+                    return Ok(identity);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StateIdentity { lineage: String::new(), serial: 0 }),
+            Err(source) => return Err(OpsError::Io { path, source }),
+        }
     }
     let run = ctx.run_context(&env.name, &stack.name);
     ctx.terraform.state_identity(&stack.dir, &run).await.map_err(|source| OpsError::Terraform { stack: stack.name.clone(), source })

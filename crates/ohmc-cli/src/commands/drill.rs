@@ -1,0 +1,132 @@
+//! `ohmc-infra dr-drill ENV` and `ohmc-infra dr-drill cleanup [DRILL_ID]`
+
+use anyhow::{bail, Context, Result};
+use ohmc_drill::{DrillClients, DrillEvent, DrillStatus};
+use ohmc_infra::exit::ExitStatus;
+use ohmc_infra::ops::drill::{drill_config, DrillOptions};
+use ohmc_infra::ops::verify::context_options;
+use ohmc_terraform::Interrupt;
+
+use crate::cli::{DrillAction, DrillArgs, Format, GlobalArgs};
+use crate::context;
+
+pub async fn run(global: &GlobalArgs, args: &DrillArgs, interrupt: Interrupt) -> Result<ExitStatus> {
+    match &args.action {
+        Some(DrillAction::Cleanup { drill_id }) => cleanup(global, args, drill_id.as_deref()).await,
+        None => {
+            let Some(env_name) = &args.env else { bail!("name an environment: ohmc-infra dr-drill ENV (or dr-drill cleanup [DRILL_ID])") };
+            drill(global, args, env_name, interrupt).await
+        }
+    }
+}
+
+fn progress_line(event: &DrillEvent) -> Option<String> {
+    Some(match event {
+        DrillEvent::Started { drill_id, ledger_path } => match ledger_path {
+            Some(p) => format!("drill {drill_id}: ledger {p}"),
+            None => format!("drill {drill_id}: dry run, nothing will be created"),
+        },
+        DrillEvent::RecoveryPointSelected { source, identifier, created_at } => format!(
+            "{source}: newest recovery point {identifier}{}",
+            created_at.map(|t| format!(" ({})", t.to_rfc3339())).unwrap_or_default()
+        ),
+        DrillEvent::StepStarted { name, resource } => format!("{name} {resource}..."),
+        DrillEvent::StepFinished { name, resource, outcome, detail } => {
+            format!("{name} {resource}: {outcome:?}{}", detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())
+        }
+        DrillEvent::LedgerRecorded { .. } => return None,
+        DrillEvent::ResourceCreated { kind, identifier, region } => format!("created {kind:?} {identifier} in {region}"),
+        DrillEvent::Waiting { resource, status, elapsed, timeout } => {
+            format!("waiting for {resource}: {status} ({}s of {}s)", elapsed.as_secs(), timeout.as_secs())
+        }
+        DrillEvent::Validated { .. } => return None,
+        DrillEvent::CleanupStarted { drill_id, entries } => format!("cleanup of {drill_id}: {entries} ledger entries"),
+        DrillEvent::Cleaned { result } => format!("cleanup: {result:?}"),
+        DrillEvent::Finished { status } => format!("drill finished: {status:?}"),
+    })
+}
+
+async fn clients(env: &ohmc_infra::environment::Environment, endpoint: Option<String>, target_region: Option<&str>) -> Result<DrillClients> {
+    let ctx = ohmc_checks::AwsContext::load(context_options(env, endpoint)).await.with_context(|| format!("setting up AWS access for {}", env.name))?;
+    Ok(DrillClients::new(ctx.sdk_config(), target_region))
+}
+
+async fn drill(global: &GlobalArgs, args: &DrillArgs, env_name: &str, interrupt: Interrupt) -> Result<ExitStatus> {
+    let root = context::root(global)?;
+    let env = context::load_environment(&root, env_name)?;
+    let state_dir = context::state_dir(global, &root)?;
+    let opts = DrillOptions { target_region: args.target_region.clone(), dry_run: args.dry_run, keep_for: args.keep_for };
+    let config = drill_config(&env, &state_dir, &opts)?;
+    let clients = clients(&env, args.endpoint_url.clone(), config.target_region.as_deref()).await?;
+    let quiet = global.quiet;
+    let sink = move |e: &DrillEvent| {
+        if !quiet {
+            if let Some(line) = progress_line(e) {
+                eprintln!("{line}");
+            }
+        }
+    };
+    // Ctrl-C cancels the drill, which then cleans up what it created.
+    let cancel = async move {
+        let mut interrupt = interrupt;
+        while interrupt.requested() == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let _ = &mut interrupt;
+    };
+    let report = ohmc_drill::run_drill(&clients, &config, &sink, cancel).await?;
+    let rendered = match global.format {
+        Format::Json => ohmc_drill::render::report_json(&report),
+        Format::Markdown => ohmc_drill::render::report_markdown(&report),
+        _ => ohmc_drill::render::report_text(&report),
+    };
+    println!("{}", rendered.trim_end());
+    Ok(match report.status {
+        DrillStatus::Met | DrillStatus::Planned => {
+            if report.cleanup_complete() {
+                ExitStatus::Success
+            } else {
+                ExitStatus::Error
+            }
+        }
+        DrillStatus::Breached | DrillStatus::ValidationFailed => ExitStatus::ChecksFailed,
+        DrillStatus::Error => ExitStatus::Error,
+        DrillStatus::Cancelled => ExitStatus::Interrupted,
+    })
+}
+
+async fn cleanup(global: &GlobalArgs, args: &DrillArgs, drill_id: Option<&str>) -> Result<ExitStatus> {
+    let root = context::root(global)?;
+    let state_dir = context::state_dir(global, &root)?;
+    let ledgers = match drill_id {
+        Some(id) => vec![ohmc_drill::Ledger::open(&state_dir, id)?],
+        None => ohmc_drill::pending_drills(&state_dir)?,
+    };
+    if ledgers.is_empty() {
+        println!("no drill has resources left to clean up in {}", state_dir.display());
+        return Ok(ExitStatus::Success);
+    }
+    let mut status = ExitStatus::Success;
+    for ledger in ledgers {
+        let data = ledger.data().clone();
+        let env = context::load_environment(&root, &data.environment)?;
+        let clients = clients(&env, args.endpoint_url.clone(), data.target_region.as_deref()).await?;
+        let quiet = global.quiet;
+        let sink = move |e: &DrillEvent| {
+            if !quiet {
+                if let Some(line) = progress_line(e) {
+                    eprintln!("{line}");
+                }
+            }
+        };
+        let report = ohmc_drill::cleanup(&clients, &state_dir, &data.drill_id, &sink).await?;
+        match global.format {
+            Format::Json => println!("{}", ohmc_drill::render::cleanup_json(&report).trim_end()),
+            _ => println!("{}", ohmc_drill::render::cleanup_text(&report).trim_end()),
+        }
+        if report.exit_code() != 0 {
+            status = ExitStatus::Error;
+        }
+    }
+    Ok(status)
+}
