@@ -99,6 +99,6 @@ drill {
 monitoring {
   prometheus_url       = "http://prometheus.monitoring:9090"
   alertmanager_url     = "http://alertmanager.monitoring:9093"
-  required_jobs        = ["kubernetes-nodes", "backend"]
-  required_rule_groups = ["node", "backend", "compliance"]
+  required_jobs        = ["node-exporter", "kube-state-metrics", "ohmc-backend", "ohmc-agents", "blackbox-https"]
+  required_rule_groups = ["ohmc.node", "ohmc.workloads", "ohmc.application", "ohmc.datastores", "ohmc.platform"]
 }

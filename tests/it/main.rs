@@ -5,7 +5,9 @@ mod harness;
 
 mod audit;
 mod drill;
+mod environments;
 mod monitoring;
+mod monitoring_checks;
 mod platform_code;
 mod spine;
 mod verify;
