@@ -142,6 +142,16 @@ pub(crate) fn entries() -> Vec<Entry> {
         check!("rds.backup_retention", Rds, High, "Automated backups are kept at least the minimum retention",
             [F("RDS.11")], prod=false, outputs=[o::RDS_INSTANCE_IDS],
             "Set backup_retention_period to at least min_backup_retention_days."),
+        // Monitoring (Prometheus and Alertmanager HTTP APIs, from the environment's monitoring {} block)
+        check!("monitoring.scrape_jobs_up", Monitoring, High, "Every target of each required scrape job is up",
+            [], prod=false, outputs=[],
+            "Look at the target's last scrape error on Prometheus's /targets page: fix the exporter, its Service/ServiceMonitor, or the network policy between Prometheus and the target."),
+        check!("monitoring.rule_groups_loaded", Monitoring, High, "Every required rule group is loaded and its rules evaluate without error",
+            [], prod=false, outputs=[],
+            "Deploy the missing PrometheusRule (or rule file) and check that the operator's ruleSelector matches its labels; fix rules whose evaluation fails."),
+        check!("monitoring.alertmanager_receivers", Monitoring, High, "Alertmanager answers and its default route's receiver sends somewhere",
+            [], prod=false, outputs=[],
+            "Check the Alertmanager pods and Service, then its configuration Secret: the root route needs a receiver with a Slack, email or other integration."),
     ]
 }
 

@@ -17,11 +17,13 @@ pub enum Area {
     GuardDuty,
     CloudTrail,
     Rds,
+    /// Prometheus and Alertmanager, through their HTTP APIs (not AWS).
+    Monitoring,
 }
 
 impl Area {
     /// Every area, in display order.
-    pub const ALL: [Area; 8] = [
+    pub const ALL: [Area; 9] = [
         Area::Dns,
         Area::Acm,
         Area::Waf,
@@ -30,6 +32,7 @@ impl Area {
         Area::GuardDuty,
         Area::CloudTrail,
         Area::Rds,
+        Area::Monitoring,
     ];
 
     /// A short human name ("GuardDuty").
@@ -43,6 +46,7 @@ impl Area {
             Area::GuardDuty => "GuardDuty",
             Area::CloudTrail => "CloudTrail",
             Area::Rds => "RDS",
+            Area::Monitoring => "Monitoring",
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod fixture;
 pub mod moto;
+pub mod prometheus;
 pub mod proxy;
 pub mod seed;
 

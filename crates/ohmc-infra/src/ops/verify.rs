@@ -1,9 +1,11 @@
 //! `ohmc-infra verify ENV`: what the stack's outputs and the environment's
-//! `verify {}` block say should exist, checked against the live account.
+//! `verify {}` block say should exist, checked against the live account; and what the
+//! `monitoring {}` block says, checked against Prometheus and Alertmanager.
 
 use std::path::Path;
 
-use ohmc_checks::{AwsContext, ContextOptions, Expectations, Report, RunOptions, VerifySettings};
+use ohmc_checks::monitoring::{self, MonitoringSettings};
+use ohmc_checks::{Area, AwsContext, ContextOptions, Evidence, Expectations, Finding, Outcome, Report, RunOptions, VerifySettings};
 use serde_json::{Map, Value};
 
 use crate::environment::Environment;
@@ -89,9 +91,77 @@ pub fn outputs_from_file(path: &Path) -> Result<Map<String, Value>, VerifyError>
     Ok(flat)
 }
 
-/// Runs every check for one environment.
+/// Maps the environment's `monitoring {}` block into the monitoring checks' settings
+/// (`None` when the environment has no such block).
+pub fn monitoring_settings(env: &Environment) -> Option<MonitoringSettings> {
+    env.monitoring.as_ref().map(|m| MonitoringSettings {
+        prometheus_url: m.prometheus_url.clone(),
+        alertmanager_url: m.alertmanager_url.clone(),
+        required_jobs: m.required_jobs.clone(),
+        required_rule_groups: m.required_rule_groups.clone(),
+        ..MonitoringSettings::default()
+    })
+}
+
+/// Runs every check for one environment: the AWS checks and, when the environment has a
+/// `monitoring {}` block, the monitoring checks, concurrently, in one report.
+///
+/// `run.areas` selects: with only `Monitoring` selected no AWS context is loaded (and no
+/// credentials are needed); with `Monitoring` selected explicitly but no block, each
+/// monitoring check is Skipped with the reason rather than silently absent.
 pub async fn verify(env: &Environment, outputs: Map<String, Value>, options: ContextOptions, run: &RunOptions) -> Result<Report, VerifyError> {
-    let ctx = AwsContext::load(options).await?;
-    let expectations = Expectations::new(outputs, settings(env), is_production(env));
-    Ok(ohmc_checks::run_checks(&ctx, &expectations, run).await)
+    let started = std::time::Instant::now();
+    let selected = |area: Area| run.areas.as_ref().is_none_or(|s| s.contains(&area));
+    let wants_aws = Area::ALL.into_iter().any(|a| a != Area::Monitoring && selected(a));
+    let monitoring_explicit = run.areas.as_ref().is_some_and(|s| s.contains(&Area::Monitoring));
+
+    let aws = async {
+        if !wants_aws {
+            return Ok(None);
+        }
+        let ctx = AwsContext::load(options).await?;
+        let expectations = Expectations::new(outputs, settings(env), is_production(env));
+        Ok::<_, VerifyError>(Some(ohmc_checks::run_checks(&ctx, &expectations, run).await))
+    };
+    let monitoring = async {
+        match monitoring_settings(env) {
+            Some(s) if selected(Area::Monitoring) => monitoring::run(&s).await,
+            None if monitoring_explicit => no_monitoring_block(env),
+            _ => Vec::new(),
+        }
+    };
+    let (aws, monitoring_findings) = tokio::join!(aws, monitoring);
+    let Some(aws) = aws? else {
+        let mut report = Report::new(None, env.aws.region.clone(), monitoring_findings, Default::default());
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        return Ok(report);
+    };
+    if monitoring_findings.is_empty() {
+        return Ok(aws);
+    }
+    // Report::new sorts the merged findings and recounts the summary.
+    let mut findings = aws.findings;
+    findings.extend(monitoring_findings);
+    let mut report = Report::new(aws.account_id, aws.region, findings, aws.api_calls);
+    report.api_calls_by_area = aws.api_calls_by_area;
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// `--area monitoring` on an environment without a `monitoring {}` block.
+fn no_monitoring_block(env: &Environment) -> Vec<Finding> {
+    let reason = format!("environment {} has no monitoring {{}} block ({})", env.name, env.file.display());
+    ohmc_checks::catalog()
+        .into_iter()
+        .filter(|c| c.area == Area::Monitoring)
+        .map(|c| Finding {
+            check_id: c.id.to_string(),
+            area: c.area,
+            severity: c.severity,
+            resource: "monitoring".to_string(),
+            outcome: Outcome::Skipped { reason: reason.clone() },
+            evidence: Evidence { expected: c.title.to_string(), observed: String::new() },
+            remediation: String::new(),
+        })
+        .collect()
 }
