@@ -147,8 +147,10 @@ pub(crate) fn command_env(drill_id: &str, config: &DrillConfig, region: &str, t:
 }
 
 /// Run `sh -c <cmd>` with the `DRILL_*` variables; exit 0 passes. Output is
-/// drained concurrently and the tail kept. The process is killed if the drill
-/// is cancelled or times out (the future is dropped).
+/// drained concurrently and the tail kept. The command runs in its own
+/// process group; if the drill is cancelled or times out (this future is
+/// dropped) the whole group is killed, so a probe's children do not outlive
+/// the drill. SIGKILL at once is fine here: a read-only probe holds no locks.
 pub(crate) async fn run_command(
     cmd: &str,
     drill_id: &str,
@@ -164,15 +166,25 @@ pub(crate) async fn run_command(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true);
-    let (outcome, actual, detail) = match command.output().await {
+    let output = match command.spawn() {
+        Ok(child) => {
+            let mut group = GroupGuard(child.id());
+            let out = child.wait_with_output().await;
+            group.0 = None; // finished on its own
+            out
+        }
+        Err(e) => Err(e),
+    };
+    let (outcome, actual, detail) = match output {
         Ok(out) => {
             let tail = tail(&out.stderr).or_else(|| tail(&out.stdout));
             let code = out.status.code().map(|c| format!("exit {c}")).unwrap_or_else(|| "killed by a signal".into());
             let outcome = if out.status.success() { ValidationOutcome::Passed } else { ValidationOutcome::Failed };
             (outcome, Some(code), tail)
         }
-        Err(e) => (ValidationOutcome::Failed, None, Some(format!("could not start sh: {e}"))),
+        Err(e) => (ValidationOutcome::Failed, None, Some(format!("could not run sh: {e}"))),
     };
     Validation {
         resource: cmd.to_owned(),
@@ -181,6 +193,20 @@ pub(crate) async fn run_command(
         actual,
         outcome,
         detail,
+    }
+}
+
+/// Kills the process group it names when dropped before being disarmed.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1) {
+            // SAFETY: killpg only sends a signal; an already-gone group is ESRCH, ignored.
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
+            }
+        }
     }
 }
 
