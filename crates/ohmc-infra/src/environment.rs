@@ -78,6 +78,10 @@ pub struct DrillBlock {
     #[serde(with = "humantime_serde_opt")]
     pub timeout: Option<Duration>,
     pub validation_command: Option<String>,
+    /// Cross-region Redis: a source-region bucket ElastiCache may export to.
+    pub redis_export_bucket: Option<String>,
+    /// Cross-region Redis: a target-region bucket the restore reads from.
+    pub redis_import_bucket: Option<String>,
 }
 
 /// The `monitoring {}` block.
@@ -251,7 +255,16 @@ pub fn parse(name: &str, dir: &Path, file: &Path, text: &str) -> Result<Environm
             r.only_known(
                 &b.body,
                 c,
-                &["rds_instances", "redis_replication_group", "rto_target", "rpo_target", "timeout", "validation_command"],
+                &[
+                    "rds_instances",
+                    "redis_replication_group",
+                    "rto_target",
+                    "rpo_target",
+                    "timeout",
+                    "validation_command",
+                    "redis_export_bucket",
+                    "redis_import_bucket",
+                ],
                 &[],
             )?;
             Some(DrillBlock {
@@ -261,6 +274,8 @@ pub fn parse(name: &str, dir: &Path, file: &Path, text: &str) -> Result<Environm
                 rpo_target: r.opt_duration(&b.body, c, "rpo_target")?,
                 timeout: r.opt_duration(&b.body, c, "timeout")?,
                 validation_command: r.opt_string(&b.body, c, "validation_command")?.filter(|s| !s.is_empty()),
+                redis_export_bucket: r.opt_string(&b.body, c, "redis_export_bucket")?.filter(|s| !s.is_empty()),
+                redis_import_bucket: r.opt_string(&b.body, c, "redis_import_bucket")?.filter(|s| !s.is_empty()),
             })
         }
     };
@@ -549,8 +564,9 @@ stack "b" {
   depends_on = ["a"]
 }
 drill {
-  rds_instances = ["db"]
-  rpo_target    = "24h"
+  rds_instances       = ["db"]
+  rpo_target          = "24h"
+  redis_export_bucket = "export-bucket"
 }
 "#;
 
@@ -562,7 +578,10 @@ drill {
         assert_eq!(env.stacks.len(), 2);
         assert_eq!(env.stacks[0].backend_values, vec![("path".to_string(), "a.tfstate".to_string())]);
         assert_eq!(env.stacks[1].depends_on, ["a"]);
-        assert_eq!(env.drill.unwrap().rpo_target, Some(Duration::from_secs(86400)));
+        let drill = env.drill.unwrap();
+        assert_eq!(drill.rpo_target, Some(Duration::from_secs(86400)));
+        assert_eq!(drill.redis_export_bucket.as_deref(), Some("export-bucket"));
+        assert_eq!(drill.redis_import_bucket, None);
     }
 
     fn error_of(text: &str) -> String {

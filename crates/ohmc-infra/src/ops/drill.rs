@@ -42,6 +42,8 @@ pub fn drill_config(env: &Environment, state_dir: &Path, opts: &DrillOptions) ->
         config.timeout = timeout;
     }
     config.validation_command = block.validation_command.clone();
+    config.redis_export_bucket = block.redis_export_bucket.clone();
+    config.redis_import_bucket = block.redis_import_bucket.clone();
     config.target_region = opts.target_region.clone().filter(|r| *r != env.aws.region);
     config.dry_run = opts.dry_run;
     config.keep_for = opts.keep_for;
