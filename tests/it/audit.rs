@@ -555,3 +555,30 @@ fn compliance_workflow_passes_actionlint_and_matches_the_cli() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn monitoring_checks_run_once_per_environment_and_unreachable_is_an_error() {
+    let moto = MotoServer::start();
+    let endpoint = moto.endpoint();
+    let repo = Repo::new(&[("staging", MOTO_ACCOUNT, None)]);
+    let closed = crate::harness::moto::free_port();
+    let env_file = repo.root.join("environments/staging/environment.hcl");
+    let text = std::fs::read_to_string(&env_file).unwrap()
+        + &format!("monitoring {{\n  prometheus_url = \"http://127.0.0.1:{closed}\"\n  required_jobs = [\"backend\"]\n}}\n");
+    std::fs::write(&env_file, text).unwrap();
+    let outputs = repo.write("outputs.json", "{}");
+    let run = repo.audit(
+        &endpoint,
+        &[
+            "staging", "--outputs", outputs.to_str().unwrap(), "--check", "monitoring.*",
+            "--region", "eu-west-1", "--region", "us-east-1", "--format", "json",
+        ],
+    );
+    assert_eq!(run.code, 1, "an unreachable Prometheus is an error, never a pass: {run}");
+    let doc = json(&run.stdout);
+    let monitoring: Vec<&Value> = findings(&doc).iter().filter(|f| f["check_id"].as_str().unwrap().starts_with("monitoring.")).collect();
+    assert!(!monitoring.is_empty(), "{run}");
+    assert!(monitoring.iter().all(|f| f["region"] == "us-east-1"), "judged once, in the home region: {run}");
+    assert!(monitoring.iter().any(|f| f["status"] == "error"), "{run}");
+    assert!(monitoring.iter().all(|f| f["status"] != "pass"), "{run}");
+}

@@ -26,6 +26,10 @@ pub struct AuditTarget {
     pub options: ContextOptions,
     /// What the account should contain, or why that could not be read (a target error).
     pub expectations: Result<Expectations, String>,
+    /// The environment's `monitoring {}` expectations (Prometheus, Alertmanager), judged
+    /// with this target's findings. Set on one target per environment (its home region):
+    /// monitoring belongs to the environment, not to an account and region.
+    pub monitoring: Option<ohmc_checks::monitoring::MonitoringSettings>,
 }
 
 /// The waivers of one environment.
@@ -226,10 +230,19 @@ async fn audit_target(t: AuditTarget, opts: &AuditOptions) -> TargetResult {
     }
     summary.account_id = account.clone();
     let run = RunOptions { concurrency_per_service: opts.concurrency_per_service, areas: opts.checks.areas(), now: None };
-    let report = ohmc_checks::run_checks(&ctx, &exp, &run).await;
+    let monitoring = async {
+        match &t.monitoring {
+            Some(m) if opts.checks.areas().is_none_or(|a| a.contains(&ohmc_checks::Area::Monitoring)) => {
+                ohmc_checks::monitoring::run(m).await
+            }
+            _ => Vec::new(),
+        }
+    };
+    let (report, monitoring) = tokio::join!(ohmc_checks::run_checks(&ctx, &exp, &run), monitoring);
     let findings = report
         .findings
         .into_iter()
+        .chain(monitoring)
         .filter(|f| opts.checks.includes(&f.check_id))
         .map(|f| convert(&t.environment, &account, &t.region, f))
         .collect();

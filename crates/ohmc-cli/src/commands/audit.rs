@@ -73,7 +73,7 @@ pub async fn run(global: &GlobalArgs, args: &AuditArgs, interrupt: Interrupt) ->
             Some(_) => None,
             None => Some(terraform_outputs(global, env, interrupt.clone()).await),
         };
-        for region in regions {
+        for (i, region) in regions.into_iter().enumerate() {
             let expectations = match (&args.outputs, &tf_outputs) {
                 (Some(template), _) => outputs_file(template, &env.name, &env.aws.account_id, &region),
                 (None, Some(r)) => r.clone(),
@@ -82,9 +82,13 @@ pub async fn run(global: &GlobalArgs, args: &AuditArgs, interrupt: Interrupt) ->
             .map(|o| Expectations::new(o, verify::settings(env), verify::is_production(env)));
             let mut options = verify::context_options(env, args.endpoint_url.clone());
             options.region = Some(region.clone());
+            // Monitoring checks belong to the environment: judged once, with its home
+            // region (or the first region asked for).
+            let home = region == env.aws.region || (i == 0 && !args.regions.contains(&env.aws.region));
             targets.push(AuditTarget {
                 environment: env.name.clone(),
                 expected_account: Some(env.aws.account_id.clone()),
+                monitoring: if home { verify::monitoring_settings(env) } else { None },
                 region,
                 options,
                 expectations,
@@ -115,6 +119,7 @@ pub async fn run(global: &GlobalArgs, args: &AuditArgs, interrupt: Interrupt) ->
                     ..base.clone()
                 },
                 expectations,
+                monitoring: None,
             });
         }
         if !extra_waivers.is_empty() {
