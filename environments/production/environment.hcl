@@ -97,8 +97,8 @@ drill {
 }
 
 monitoring {
-  prometheus_url       = "http://prometheus.monitoring:9090"
-  alertmanager_url     = "http://alertmanager.monitoring:9093"
+  prometheus_url       = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
+  alertmanager_url     = "http://kube-prometheus-stack-alertmanager.monitoring.svc:9093"
   required_jobs        = ["node-exporter", "kube-state-metrics", "ohmc-backend", "ohmc-agents", "blackbox-https"]
   required_rule_groups = ["ohmc.node", "ohmc.workloads", "ohmc.application", "ohmc.datastores", "ohmc.platform"]
 }
