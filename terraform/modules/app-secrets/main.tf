@@ -3,33 +3,13 @@
 # values (database user, Redis URL, API keys) are written by the operators'
 # bootstrap, never by Terraform: nothing secret enters the state or the code.
 
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
+module "secrets_key" {
+  source = "../kms-key"
 
-resource "aws_kms_key" "secrets" {
-  description             = "${var.prefix} application secrets"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  # A key policy is a resource policy: "Resource": "*" means this key.
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AccountAdministration"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-    ]
-  })
+  description = "${var.prefix} application secrets"
+  alias_name  = "alias/${replace(var.prefix, "/", "-")}-app-secrets"
 
   tags = var.tags
-}
-
-resource "aws_kms_alias" "secrets" {
-  name          = "alias/${replace(var.prefix, "/", "-")}-app-secrets"
-  target_key_id = aws_kms_key.secrets.key_id
 }
 
 resource "aws_secretsmanager_secret" "component" {
@@ -38,7 +18,7 @@ resource "aws_secretsmanager_secret" "component" {
 
   name                    = "${var.prefix}/${each.value}"
   description             = "Configuration secrets of ${each.value}, read by its ExternalSecret"
-  kms_key_id              = aws_kms_key.secrets.arn
+  kms_key_id              = module.secrets_key.arn
   recovery_window_in_days = var.recovery_window_days
 
   tags = merge(var.tags, { Component = each.value })

@@ -6,5 +6,5 @@ output "secret_arns" {
 
 output "kms_key_arn" {
   description = "KMS key encrypting the application secrets."
-  value       = aws_kms_key.secrets.arn
+  value       = module.secrets_key.arn
 }

@@ -2,27 +2,10 @@
 # selection by tag; in production a cross-region copy to a vault in the DR
 # region and Vault Lock on the primary vault.
 
-data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  partition  = data.aws_partition.current.partition
-  account_id = data.aws_caller_identity.current.account_id
-
-  # A key policy is a resource policy: "Resource": "*" means this key.
-  # AWS Backup uses the key through grants created by the caller.
-  key_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AccountAdministration"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-    ]
-  })
+  partition = data.aws_partition.current.partition
 
   rules = {
     daily = {
@@ -40,23 +23,19 @@ locals {
   }
 }
 
-resource "aws_kms_key" "vault" {
-  description             = "${var.name} backup vault"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = local.key_policy
+# AWS Backup uses the keys through grants created by the caller.
+module "vault_key" {
+  source = "../kms-key"
+
+  description = "${var.name} backup vault"
+  alias_name  = "alias/${var.name}-backup"
 
   tags = var.tags
 }
 
-resource "aws_kms_alias" "vault" {
-  name          = "alias/${var.name}-backup"
-  target_key_id = aws_kms_key.vault.key_id
-}
-
 resource "aws_backup_vault" "this" {
   name        = "${var.name}-vault"
-  kms_key_arn = aws_kms_key.vault.arn
+  kms_key_arn = module.vault_key.arn
 
   tags = var.tags
 }
@@ -72,14 +51,15 @@ resource "aws_backup_vault_lock_configuration" "this" {
 
 # --- Disaster-recovery region --------------------------------------------------
 
-resource "aws_kms_key" "dr" {
-  count    = var.enable_cross_region_copy ? 1 : 0
-  provider = aws.dr
+module "dr_key" {
+  source = "../kms-key"
+  count  = var.enable_cross_region_copy ? 1 : 0
 
-  description             = "${var.name} backup vault (DR copies)"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = local.key_policy
+  providers = {
+    aws = aws.dr
+  }
+
+  description = "${var.name} backup vault (DR copies)"
 
   tags = var.tags
 }
@@ -89,7 +69,7 @@ resource "aws_backup_vault" "dr" {
   provider = aws.dr
 
   name        = "${var.name}-vault-dr"
-  kms_key_arn = aws_kms_key.dr[0].arn
+  kms_key_arn = module.dr_key[0].arn
 
   tags = var.tags
 }

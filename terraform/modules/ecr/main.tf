@@ -1,26 +1,10 @@
 # ECR repositories for the platform's images: immutable tags, scan on push,
 # KMS encryption and lifecycle policies that expire untagged and old images.
 
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
+module "ecr_key" {
+  source = "../kms-key"
 
-resource "aws_kms_key" "ecr" {
-  description             = "${var.name} container images"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  # A key policy is a resource policy: "Resource": "*" means this key.
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AccountAdministration"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-    ]
-  })
+  description = "${var.name} container images"
 
   tags = var.tags
 }
@@ -38,7 +22,7 @@ resource "aws_ecr_repository" "this" {
 
   encryption_configuration {
     encryption_type = "KMS"
-    kms_key         = aws_kms_key.ecr.arn
+    kms_key         = module.ecr_key.arn
   }
 
   tags = var.tags

@@ -495,35 +495,11 @@ resource "aws_wafv2_web_acl_association" "alb" {
   web_acl_arn  = aws_wafv2_web_acl.this.arn
 }
 
-resource "aws_kms_key" "waf_logs" {
-  description             = "${var.name} WAF logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  # A key policy is a resource policy: "Resource": "*" means this key.
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AccountAdministration"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        Sid       = "CloudWatchLogsUse"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${local.region}.amazonaws.com" }
-        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-        Resource  = "*"
-        Condition = {
-          ArnLike = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"
-          }
-        }
-      },
-    ]
-  })
+module "waf_logs_key" {
+  source = "../kms-key"
+
+  description           = "${var.name} WAF logs"
+  allow_cloudwatch_logs = true
 
   tags = var.tags
 }
@@ -532,7 +508,7 @@ resource "aws_kms_key" "waf_logs" {
 resource "aws_cloudwatch_log_group" "waf" {
   name              = "aws-waf-logs-${var.name}"
   retention_in_days = var.waf_log_retention_days
-  kms_key_id        = aws_kms_key.waf_logs.arn
+  kms_key_id        = module.waf_logs_key.arn
 
   tags = var.tags
 }

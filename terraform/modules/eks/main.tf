@@ -5,68 +5,43 @@
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
   partition  = data.aws_partition.current.partition
   account_id = data.aws_caller_identity.current.account_id
+
+  autoscaling_role_arn = "arn:${local.partition}:iam::${local.account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 }
 
 # --- Encryption ----------------------------------------------------------------
 
-resource "aws_kms_key" "eks" {
-  description             = "${var.cluster_name} EKS secrets envelope encryption and logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  # A key policy is a resource policy: "Resource": "*" means this key.
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AccountAdministration"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        # Managed node groups launch through Auto Scaling, whose service-linked
-        # role must be able to use the key for the encrypted root volumes.
-        Sid       = "AutoScalingEncryptedVolumes"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling" }
-        Action    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
-        Resource  = "*"
-      },
-      {
-        Sid       = "AutoScalingEncryptedVolumesGrants"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling" }
-        Action    = "kms:CreateGrant"
-        Resource  = "*"
-        Condition = { Bool = { "kms:GrantIsForAWSResource" = "true" } }
-      },
-      {
-        Sid       = "CloudWatchLogsUse"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${data.aws_region.current.name}.amazonaws.com" }
-        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-        Resource  = "*"
-        Condition = {
-          ArnLike = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${data.aws_region.current.name}:${local.account_id}:log-group:*"
-          }
-        }
-      },
-    ]
-  })
+module "eks_key" {
+  source = "../kms-key"
+
+  description = "${var.cluster_name} EKS secrets envelope encryption and logs"
+  alias_name  = "alias/${var.cluster_name}-eks"
+  policy_statements = [
+    {
+      # Managed node groups launch through Auto Scaling, whose service-linked
+      # role must be able to use the key for the encrypted root volumes.
+      Sid       = "AutoScalingEncryptedVolumes"
+      Effect    = "Allow"
+      Principal = { AWS = local.autoscaling_role_arn }
+      Action    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+      Resource  = "*"
+    },
+    {
+      Sid       = "AutoScalingEncryptedVolumesGrants"
+      Effect    = "Allow"
+      Principal = { AWS = local.autoscaling_role_arn }
+      Action    = "kms:CreateGrant"
+      Resource  = "*"
+      Condition = { Bool = { "kms:GrantIsForAWSResource" = "true" } }
+    },
+  ]
+  allow_cloudwatch_logs = true
 
   tags = var.tags
-}
-
-resource "aws_kms_alias" "eks" {
-  name          = "alias/${var.cluster_name}-eks"
-  target_key_id = aws_kms_key.eks.key_id
 }
 
 # Created before the cluster so that retention and encryption are ours, not
@@ -74,7 +49,7 @@ resource "aws_kms_alias" "eks" {
 resource "aws_cloudwatch_log_group" "cluster" {
   name              = "/aws/eks/${var.cluster_name}/cluster"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.eks.arn
+  kms_key_id        = module.eks_key.arn
 
   tags = var.tags
 }
@@ -122,7 +97,7 @@ resource "aws_eks_cluster" "this" {
     resources = ["secrets"]
 
     provider {
-      key_arn = aws_kms_key.eks.arn
+      key_arn = module.eks_key.arn
     }
   }
 
@@ -269,7 +244,7 @@ resource "aws_launch_template" "node" {
       volume_size           = each.value.disk_size_gb
       volume_type           = "gp3"
       encrypted             = true
-      kms_key_id            = aws_kms_key.eks.arn
+      kms_key_id            = module.eks_key.arn
       delete_on_termination = true
     }
   }

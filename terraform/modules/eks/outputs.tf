@@ -40,5 +40,5 @@ output "node_role_arn" {
 
 output "kms_key_arn" {
   description = "KMS key encrypting Kubernetes secrets, node volumes and control-plane logs."
-  value       = aws_kms_key.eks.arn
+  value       = module.eks_key.arn
 }

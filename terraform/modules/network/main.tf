@@ -3,8 +3,6 @@
 # KMS-encrypted VPC flow logs in CloudWatch Logs.
 
 data "aws_caller_identity" "current" {}
-data "aws_region" "current" {}
-data "aws_partition" "current" {}
 
 locals {
   az_count  = length(var.availability_zones)
@@ -161,35 +159,11 @@ resource "aws_route_table_association" "database" {
 
 # --- VPC flow logs -------------------------------------------------------------
 
-resource "aws_kms_key" "flow_logs" {
-  description             = "${var.name} VPC flow logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  # A key policy is a resource policy: "Resource": "*" means this key.
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AccountAdministration"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        Sid       = "CloudWatchLogsUse"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${data.aws_region.current.name}.amazonaws.com" }
-        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-        Resource  = "*"
-        Condition = {
-          ArnLike = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:*"
-          }
-        }
-      },
-    ]
-  })
+module "flow_logs_key" {
+  source = "../kms-key"
+
+  description           = "${var.name} VPC flow logs"
+  allow_cloudwatch_logs = true
 
   tags = var.tags
 }
@@ -197,7 +171,7 @@ resource "aws_kms_key" "flow_logs" {
 resource "aws_cloudwatch_log_group" "flow_logs" {
   name              = "/aws/vpc/${var.name}/flow-logs"
   retention_in_days = var.flow_log_retention_days
-  kms_key_id        = aws_kms_key.flow_logs.arn
+  kms_key_id        = module.flow_logs_key.arn
 
   tags = var.tags
 }

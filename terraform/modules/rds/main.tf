@@ -3,51 +3,20 @@
 # parameter group; a security group open on 5432 to the EKS nodes only; the
 # master password generated and rotated by RDS in Secrets Manager.
 
-data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
-  partition  = data.aws_partition.current.partition
-  account_id = data.aws_caller_identity.current.account_id
+  partition = data.aws_partition.current.partition
 }
 
-resource "aws_kms_key" "rds" {
-  description             = "${var.identifier} storage, Performance Insights, logs and master secret"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  # A key policy is a resource policy: "Resource": "*" means this key.
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AccountAdministration"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        Sid       = "CloudWatchLogsUse"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${data.aws_region.current.name}.amazonaws.com" }
-        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-        Resource  = "*"
-        Condition = {
-          ArnLike = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${data.aws_region.current.name}:${local.account_id}:log-group:*"
-          }
-        }
-      },
-    ]
-  })
+module "rds_key" {
+  source = "../kms-key"
+
+  description           = "${var.identifier} storage, Performance Insights, logs and master secret"
+  alias_name            = "alias/${var.identifier}"
+  allow_cloudwatch_logs = true
 
   tags = var.tags
-}
-
-resource "aws_kms_alias" "rds" {
-  name          = "alias/${var.identifier}"
-  target_key_id = aws_kms_key.rds.key_id
 }
 
 resource "aws_db_subnet_group" "this" {
@@ -121,7 +90,7 @@ resource "aws_cloudwatch_log_group" "postgresql" {
 
   name              = "/aws/rds/instance/${var.identifier}/${each.value}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.rds.arn
+  kms_key_id        = module.rds_key.arn
 
   tags = var.tags
 }
@@ -158,13 +127,13 @@ resource "aws_db_instance" "this" {
   db_name                       = var.database_name
   username                      = var.master_username
   manage_master_user_password   = true
-  master_user_secret_kms_key_id = aws_kms_key.rds.arn
+  master_user_secret_kms_key_id = module.rds_key.arn
 
   allocated_storage     = var.allocated_storage_gb
   max_allocated_storage = var.max_allocated_storage_gb
   storage_type          = "gp3"
   storage_encrypted     = true
-  kms_key_id            = aws_kms_key.rds.arn
+  kms_key_id            = module.rds_key.arn
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
   vpc_security_group_ids = [aws_security_group.this.id]
@@ -192,7 +161,7 @@ resource "aws_db_instance" "this" {
   monitoring_interval                   = 30
   monitoring_role_arn                   = aws_iam_role.monitoring.arn
   performance_insights_enabled          = true
-  performance_insights_kms_key_id       = aws_kms_key.rds.arn
+  performance_insights_kms_key_id       = module.rds_key.arn
   performance_insights_retention_period = 7
 
   tags = var.tags

@@ -36,5 +36,5 @@ output "security_group_id" {
 
 output "kms_key_arn" {
   description = "KMS key encrypting storage, logs, Performance Insights and the master secret."
-  value       = aws_kms_key.rds.arn
+  value       = module.rds_key.arn
 }

@@ -3,51 +3,14 @@
 # snapshots, multi-AZ automatic failover, slow/engine logs, and a security
 # group open on 6379 to the EKS nodes only.
 
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
-data "aws_region" "current" {}
+module "redis_key" {
+  source = "../kms-key"
 
-locals {
-  partition  = data.aws_partition.current.partition
-  account_id = data.aws_caller_identity.current.account_id
-}
-
-resource "aws_kms_key" "redis" {
-  description             = "${var.replication_group_id} data at rest, AUTH token secret and logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  # A key policy is a resource policy: "Resource": "*" means this key.
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AccountAdministration"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        Sid       = "CloudWatchLogsUse"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${data.aws_region.current.name}.amazonaws.com" }
-        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-        Resource  = "*"
-        Condition = {
-          ArnLike = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${data.aws_region.current.name}:${local.account_id}:log-group:*"
-          }
-        }
-      },
-    ]
-  })
+  description           = "${var.replication_group_id} data at rest, AUTH token secret and logs"
+  alias_name            = "alias/${var.replication_group_id}"
+  allow_cloudwatch_logs = true
 
   tags = var.tags
-}
-
-resource "aws_kms_alias" "redis" {
-  name          = "alias/${var.replication_group_id}"
-  target_key_id = aws_kms_key.redis.key_id
 }
 
 # --- AUTH token ----------------------------------------------------------------
@@ -63,7 +26,7 @@ resource "aws_secretsmanager_secret" "auth_token" {
   #checkov:skip=CKV2_AWS_57:The AUTH token is rotated on the cluster side (auth_token_update_strategy = ROTATE, driven by Terraform); a Secrets Manager rotation Lambda would change the secret without updating the replication group and lock every client out.
   name                    = "${var.replication_group_id}/auth-token"
   description             = "AUTH token of the ${var.replication_group_id} replication group"
-  kms_key_id              = aws_kms_key.redis.arn
+  kms_key_id              = module.redis_key.arn
   recovery_window_in_days = 30
 
   tags = var.tags
@@ -112,7 +75,7 @@ resource "aws_cloudwatch_log_group" "redis" {
 
   name              = "/aws/elasticache/${var.replication_group_id}/${each.value}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.redis.arn
+  kms_key_id        = module.redis_key.arn
 
   tags = var.tags
 }
@@ -136,7 +99,7 @@ resource "aws_elasticache_replication_group" "this" {
   multi_az_enabled           = true
 
   at_rest_encryption_enabled = true
-  kms_key_id                 = aws_kms_key.redis.arn
+  kms_key_id                 = module.redis_key.arn
   transit_encryption_enabled = true
   auth_token                 = aws_secretsmanager_secret_version.auth_token.secret_string
   auth_token_update_strategy = "ROTATE"

@@ -31,5 +31,5 @@ output "security_group_id" {
 
 output "kms_key_arn" {
   description = "KMS key encrypting the cache at rest, the AUTH token secret and the logs."
-  value       = aws_kms_key.redis.arn
+  value       = module.redis_key.arn
 }

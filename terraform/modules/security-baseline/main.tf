@@ -23,70 +23,44 @@ locals {
 
 # --- Encryption ----------------------------------------------------------------
 
-resource "aws_kms_key" "security" {
-  description             = "${var.name} CloudTrail, Config, audit bucket and security topics"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  # A key policy is a resource policy: "Resource": "*" means this key.
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AccountAdministration"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        Sid       = "CloudTrailEncryptLogs"
-        Effect    = "Allow"
-        Principal = { Service = "cloudtrail.amazonaws.com" }
-        Action    = "kms:GenerateDataKey*"
-        Resource  = "*"
-        Condition = {
-          StringEquals = { "aws:SourceArn" = local.trail_arn }
-          StringLike   = { "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*" }
-        }
-      },
-      {
-        Sid       = "CloudTrailDescribeKey"
-        Effect    = "Allow"
-        Principal = { Service = "cloudtrail.amazonaws.com" }
-        Action    = "kms:DescribeKey"
-        Resource  = "*"
-      },
-      {
-        Sid       = "ServicesUseForDelivery"
-        Effect    = "Allow"
-        Principal = { Service = ["config.amazonaws.com", "events.amazonaws.com", "cloudtrail.amazonaws.com"] }
-        Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
-        Resource  = "*"
-        Condition = {
-          StringEquals = { "aws:SourceAccount" = local.account_id }
-        }
-      },
-      {
-        Sid       = "CloudWatchLogsUse"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${local.region}.amazonaws.com" }
-        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-        Resource  = "*"
-        Condition = {
-          ArnLike = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"
-          }
-        }
-      },
-    ]
-  })
+module "security_key" {
+  source = "../kms-key"
+
+  description = "${var.name} CloudTrail, Config, audit bucket and security topics"
+  alias_name  = "alias/${var.name}-security"
+  policy_statements = [
+    {
+      Sid       = "CloudTrailEncryptLogs"
+      Effect    = "Allow"
+      Principal = { Service = "cloudtrail.amazonaws.com" }
+      Action    = "kms:GenerateDataKey*"
+      Resource  = "*"
+      Condition = {
+        StringEquals = { "aws:SourceArn" = local.trail_arn }
+        StringLike   = { "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*" }
+      }
+    },
+    {
+      Sid       = "CloudTrailDescribeKey"
+      Effect    = "Allow"
+      Principal = { Service = "cloudtrail.amazonaws.com" }
+      Action    = "kms:DescribeKey"
+      Resource  = "*"
+    },
+    {
+      Sid       = "ServicesUseForDelivery"
+      Effect    = "Allow"
+      Principal = { Service = ["config.amazonaws.com", "events.amazonaws.com", "cloudtrail.amazonaws.com"] }
+      Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+      Resource  = "*"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account_id }
+      }
+    },
+  ]
+  allow_cloudwatch_logs = true
 
   tags = var.tags
-}
-
-resource "aws_kms_alias" "security" {
-  name          = "alias/${var.name}-security"
-  target_key_id = aws_kms_key.security.key_id
 }
 
 # --- Audit bucket (CloudTrail and Config) --------------------------------------
@@ -130,7 +104,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "audit" {
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.security.arn
+      kms_master_key_id = module.security_key.arn
     }
     bucket_key_enabled = true
   }
@@ -281,7 +255,7 @@ resource "aws_s3_bucket_policy" "audit" {
 
 resource "aws_sns_topic" "security_findings" {
   name              = "${var.name}-security-findings"
-  kms_master_key_id = aws_kms_key.security.arn
+  kms_master_key_id = module.security_key.arn
 
   tags = var.tags
 }
@@ -320,7 +294,7 @@ resource "aws_sns_topic_subscription" "security_findings_email" {
 
 resource "aws_sns_topic" "cloudtrail" {
   name              = "${var.name}-cloudtrail-delivery"
-  kms_master_key_id = aws_kms_key.security.arn
+  kms_master_key_id = module.security_key.arn
 
   tags = var.tags
 }
@@ -354,7 +328,7 @@ resource "aws_sns_topic_policy" "cloudtrail" {
 resource "aws_cloudwatch_log_group" "cloudtrail" {
   name              = "/aws/cloudtrail/${local.trail_name}"
   retention_in_days = var.cloudwatch_log_retention_days
-  kms_key_id        = aws_kms_key.security.arn
+  kms_key_id        = module.security_key.arn
 
   tags = var.tags
 }
@@ -404,7 +378,7 @@ resource "aws_cloudtrail" "this" {
   include_global_service_events = true
   enable_log_file_validation    = true
   enable_logging                = true
-  kms_key_id                    = aws_kms_key.security.arn
+  kms_key_id                    = module.security_key.arn
   cloud_watch_logs_group_arn    = "${aws_cloudwatch_log_group.cloudtrail.arn}:*"
   cloud_watch_logs_role_arn     = aws_iam_role.cloudtrail.arn
   sns_topic_name                = aws_sns_topic.cloudtrail.arn
@@ -475,7 +449,7 @@ data "aws_iam_policy_document" "config_delivery" {
   statement {
     sid       = "EncryptSnapshots"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-    resources = [aws_kms_key.security.arn]
+    resources = [module.security_key.arn]
   }
 }
 
@@ -499,7 +473,7 @@ resource "aws_config_delivery_channel" "this" {
   name           = "${var.name}-delivery"
   s3_bucket_name = aws_s3_bucket.audit.id
   s3_key_prefix  = local.config_prefix
-  s3_kms_key_arn = aws_kms_key.security.arn
+  s3_kms_key_arn = module.security_key.arn
 
   snapshot_delivery_properties {
     delivery_frequency = "TwentyFour_Hours"

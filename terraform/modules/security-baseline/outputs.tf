@@ -40,7 +40,7 @@ output "security_findings_topic_arn" {
 
 output "security_kms_key_arn" {
   description = "KMS key of the trail, the audit bucket, Config and the topics."
-  value       = aws_kms_key.security.arn
+  value       = module.security_key.arn
 }
 
 output "security_hub_enabled" {

@@ -3,37 +3,18 @@
 # every bucket in the account (created first, so everything else can log to it).
 
 data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
 
 locals {
-  partition  = data.aws_partition.current.partition
   account_id = data.aws_caller_identity.current.account_id
 }
 
-resource "aws_kms_key" "state" {
-  description             = "Terraform state and lock table"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  # A key policy is a resource policy: "Resource": "*" means this key.
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AccountAdministration"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-    ]
-  })
+module "state_key" {
+  source = "../kms-key"
+
+  description = "Terraform state and lock table"
+  alias_name  = "alias/terraform-state"
 
   tags = var.tags
-}
-
-resource "aws_kms_alias" "state" {
-  name          = "alias/terraform-state"
-  target_key_id = aws_kms_key.state.key_id
 }
 
 # --- S3 server access logs -----------------------------------------------------
@@ -191,7 +172,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.state.arn
+      kms_master_key_id = module.state_key.arn
     }
     bucket_key_enabled = true
   }
@@ -264,7 +245,7 @@ resource "aws_dynamodb_table" "lock" {
 
   server_side_encryption {
     enabled     = true
-    kms_key_arn = aws_kms_key.state.arn
+    kms_key_arn = module.state_key.arn
   }
 
   point_in_time_recovery {

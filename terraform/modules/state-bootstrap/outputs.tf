@@ -15,7 +15,7 @@ output "lock_table_name" {
 
 output "state_kms_key_arn" {
   description = "KMS key of the state bucket and lock table (backend.hcl `kms_key_id`)."
-  value       = aws_kms_key.state.arn
+  value       = module.state_key.arn
 }
 
 output "access_logs_bucket_name" {
