@@ -85,67 +85,17 @@ resource "aws_s3_bucket" "alb_logs" {
   tags = var.tags
 }
 
-resource "aws_s3_bucket_public_access_block" "alb_logs" {
-  bucket                  = aws_s3_bucket.alb_logs.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
+module "alb_logs_bucket" {
+  source = "../private-bucket"
 
-resource "aws_s3_bucket_ownership_controls" "alb_logs" {
-  bucket = aws_s3_bucket.alb_logs.id
+  bucket             = aws_s3_bucket.alb_logs.id
+  bucket_arn         = aws_s3_bucket.alb_logs.arn
+  policy_json        = data.aws_iam_policy_document.alb_logs.json
+  access_logs_bucket = var.s3_access_logs_bucket
 
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_versioning" "alb_logs" {
-  bucket = aws_s3_bucket.alb_logs.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "alb_logs" {
-  bucket = aws_s3_bucket.alb_logs.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm = "AES256"
-    }
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "alb_logs" {
-  bucket = aws_s3_bucket.alb_logs.id
-
-  rule {
-    id     = "expire-access-logs"
-    status = "Enabled"
-
-    filter {}
-
-    expiration {
-      days = var.alb_log_retention_days
-    }
-
-    noncurrent_version_expiration {
-      noncurrent_days = 30
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-}
-
-resource "aws_s3_bucket_logging" "alb_logs" {
-  bucket        = aws_s3_bucket.alb_logs.id
-  target_bucket = var.s3_access_logs_bucket
-  target_prefix = "${aws_s3_bucket.alb_logs.id}/"
+  lifecycle_rule_id                  = "expire-access-logs"
+  expiration_days                    = var.alb_log_retention_days
+  noncurrent_version_expiration_days = 30
 }
 
 data "aws_iam_policy_document" "alb_logs" {
@@ -170,31 +120,6 @@ data "aws_iam_policy_document" "alb_logs" {
       identifiers = ["logdelivery.elasticloadbalancing.amazonaws.com"]
     }
   }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.alb_logs.arn, "${aws_s3_bucket.alb_logs.arn}/*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "alb_logs" {
-  bucket = aws_s3_bucket.alb_logs.id
-  policy = data.aws_iam_policy_document.alb_logs.json
-
-  depends_on = [aws_s3_bucket_public_access_block.alb_logs]
 }
 
 # --- Load balancer -------------------------------------------------------------
@@ -271,7 +196,7 @@ resource "aws_lb" "this" {
 
   tags = var.tags
 
-  depends_on = [aws_s3_bucket_policy.alb_logs]
+  depends_on = [module.alb_logs_bucket]
 }
 
 resource "aws_lb_target_group" "backend" {

@@ -74,74 +74,19 @@ resource "aws_s3_bucket" "audit" {
   tags = var.tags
 }
 
-resource "aws_s3_bucket_public_access_block" "audit" {
-  bucket                  = aws_s3_bucket.audit.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
+module "audit_bucket" {
+  source = "../private-bucket"
 
-resource "aws_s3_bucket_ownership_controls" "audit" {
-  bucket = aws_s3_bucket.audit.id
+  bucket             = aws_s3_bucket.audit.id
+  bucket_arn         = aws_s3_bucket.audit.arn
+  kms_key_arn        = module.security_key.arn
+  policy_json        = data.aws_iam_policy_document.audit_bucket.json
+  access_logs_bucket = var.s3_access_logs_bucket
 
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_versioning" "audit" {
-  bucket = aws_s3_bucket.audit.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "audit" {
-  bucket = aws_s3_bucket.audit.id
-
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = module.security_key.arn
-    }
-    bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "audit" {
-  bucket = aws_s3_bucket.audit.id
-
-  rule {
-    id     = "archive-then-expire"
-    status = "Enabled"
-
-    filter {}
-
-    transition {
-      days          = var.trail_glacier_transition_days
-      storage_class = "GLACIER"
-    }
-
-    expiration {
-      days = var.trail_log_retention_days
-    }
-
-    noncurrent_version_expiration {
-      noncurrent_days = 90
-    }
-
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-}
-
-resource "aws_s3_bucket_logging" "audit" {
-  bucket        = aws_s3_bucket.audit.id
-  target_bucket = var.s3_access_logs_bucket
-  target_prefix = "${aws_s3_bucket.audit.id}/"
+  lifecycle_rule_id                  = "archive-then-expire"
+  glacier_transition_days            = var.trail_glacier_transition_days
+  expiration_days                    = var.trail_log_retention_days
+  noncurrent_version_expiration_days = 90
 }
 
 data "aws_iam_policy_document" "audit_bucket" {
@@ -224,31 +169,6 @@ data "aws_iam_policy_document" "audit_bucket" {
       values   = ["bucket-owner-full-control"]
     }
   }
-
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.audit.arn, "${aws_s3_bucket.audit.arn}/*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "audit" {
-  bucket = aws_s3_bucket.audit.id
-  policy = data.aws_iam_policy_document.audit_bucket.json
-
-  depends_on = [aws_s3_bucket_public_access_block.audit]
 }
 
 # --- Notifications -------------------------------------------------------------
@@ -391,7 +311,7 @@ resource "aws_cloudtrail" "this" {
   tags = var.tags
 
   depends_on = [
-    aws_s3_bucket_policy.audit,
+    module.audit_bucket,
     aws_sns_topic_policy.cloudtrail,
   ]
 }
@@ -481,7 +401,7 @@ resource "aws_config_delivery_channel" "this" {
 
   depends_on = [
     aws_config_configuration_recorder.this,
-    aws_s3_bucket_policy.audit,
+    module.audit_bucket,
   ]
 }
 
