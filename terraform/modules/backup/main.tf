@@ -2,11 +2,7 @@
 # selection by tag; in production a cross-region copy to a vault in the DR
 # region and Vault Lock on the primary vault.
 
-data "aws_partition" "current" {}
-
 locals {
-  partition = data.aws_partition.current.partition
-
   rules = {
     daily = {
       schedule       = "cron(0 3 * * ? *)"
@@ -123,38 +119,23 @@ resource "aws_backup_plan" "this" {
   tags = var.tags
 }
 
-data "aws_iam_policy_document" "backup_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
+module "backup_role" {
+  source = "../service-role"
 
-    principals {
-      type        = "Service"
-      identifiers = ["backup.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "backup" {
-  name               = "${var.name}-backup"
-  assume_role_policy = data.aws_iam_policy_document.backup_assume.json
+  name    = "${var.name}-backup"
+  service = "backup.amazonaws.com"
+  managed_policies = [
+    "service-role/AWSBackupServiceRolePolicyForBackup",
+    "service-role/AWSBackupServiceRolePolicyForRestores",
+  ]
 
   tags = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "backup" {
-  for_each = toset([
-    "AWSBackupServiceRolePolicyForBackup",
-    "AWSBackupServiceRolePolicyForRestores",
-  ])
-
-  role       = aws_iam_role.backup.name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/${each.value}"
 }
 
 resource "aws_backup_selection" "by_tag" {
   name         = "${var.name}-by-tag"
   plan_id      = aws_backup_plan.this.id
-  iam_role_arn = aws_iam_role.backup.arn
+  iam_role_arn = module.backup_role.arn
 
   selection_tag {
     type  = "STRINGEQUALS"

@@ -56,33 +56,21 @@ resource "aws_cloudwatch_log_group" "cluster" {
 
 # --- Control plane -------------------------------------------------------------
 
-data "aws_iam_policy_document" "cluster_assume" {
-  statement {
-    actions = ["sts:AssumeRole", "sts:TagSession"]
+module "cluster_role" {
+  source = "../service-role"
 
-    principals {
-      type        = "Service"
-      identifiers = ["eks.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "cluster" {
-  name               = "${var.cluster_name}-cluster"
-  assume_role_policy = data.aws_iam_policy_document.cluster_assume.json
+  name             = "${var.cluster_name}-cluster"
+  service          = "eks.amazonaws.com"
+  assume_actions   = ["sts:AssumeRole", "sts:TagSession"]
+  managed_policies = ["AmazonEKSClusterPolicy"]
 
   tags = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "cluster" {
-  role       = aws_iam_role.cluster.name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonEKSClusterPolicy"
 }
 
 resource "aws_eks_cluster" "this" {
   name     = var.cluster_name
   version  = var.kubernetes_version
-  role_arn = aws_iam_role.cluster.arn
+  role_arn = module.cluster_role.arn
 
   enabled_cluster_log_types = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
@@ -113,7 +101,7 @@ resource "aws_eks_cluster" "this" {
   tags = var.tags
 
   depends_on = [
-    aws_iam_role_policy_attachment.cluster,
+    module.cluster_role,
     aws_cloudwatch_log_group.cluster,
   ]
 }
@@ -158,33 +146,18 @@ resource "aws_iam_openid_connect_provider" "this" {
 
 # --- Nodes ---------------------------------------------------------------------
 
-data "aws_iam_policy_document" "node_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
+module "node_role" {
+  source = "../service-role"
 
-    principals {
-      type        = "Service"
-      identifiers = ["ec2.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "node" {
-  name               = "${var.cluster_name}-node"
-  assume_role_policy = data.aws_iam_policy_document.node_assume.json
-
-  tags = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "node" {
-  for_each = toset([
+  name    = "${var.cluster_name}-node"
+  service = "ec2.amazonaws.com"
+  managed_policies = [
     "AmazonEKSWorkerNodePolicy",
     "AmazonEC2ContainerRegistryReadOnly",
     "AmazonSSMManagedInstanceCore",
-  ])
+  ]
 
-  role       = aws_iam_role.node.name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/${each.value}"
+  tags = var.tags
 }
 
 # The VPC CNI gets its permissions through IRSA, not through the node role.
@@ -262,7 +235,7 @@ resource "aws_eks_node_group" "this" {
 
   cluster_name    = aws_eks_cluster.this.name
   node_group_name = each.key
-  node_role_arn   = aws_iam_role.node.arn
+  node_role_arn   = module.node_role.arn
   subnet_ids      = var.subnet_ids
   instance_types  = each.value.instance_types
   capacity_type   = each.value.capacity_type
@@ -284,7 +257,7 @@ resource "aws_eks_node_group" "this" {
 
   tags = var.tags
 
-  depends_on = [aws_iam_role_policy_attachment.node]
+  depends_on = [module.node_role]
 
   lifecycle {
     ignore_changes = [scaling_config[0].desired_size]

@@ -35,7 +35,7 @@ output "oidc_issuer" {
 
 output "node_role_arn" {
   description = "IAM role of the managed nodes."
-  value       = aws_iam_role.node.arn
+  value       = module.node_role.arn
 }
 
 output "kms_key_arn" {

@@ -176,26 +176,12 @@ resource "aws_cloudwatch_log_group" "flow_logs" {
   tags = var.tags
 }
 
-data "aws_iam_policy_document" "flow_logs_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
+module "flow_logs_role" {
+  source = "../service-role"
 
-    principals {
-      type        = "Service"
-      identifiers = ["vpc-flow-logs.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "flow_logs" {
-  name               = "${var.name}-vpc-flow-logs"
-  assume_role_policy = data.aws_iam_policy_document.flow_logs_assume.json
+  name           = "${var.name}-vpc-flow-logs"
+  service        = "vpc-flow-logs.amazonaws.com"
+  source_account = data.aws_caller_identity.current.account_id
 
   tags = var.tags
 }
@@ -213,7 +199,7 @@ data "aws_iam_policy_document" "flow_logs_write" {
 
 resource "aws_iam_role_policy" "flow_logs" {
   name   = "write-flow-logs"
-  role   = aws_iam_role.flow_logs.id
+  role   = module.flow_logs_role.name
   policy = data.aws_iam_policy_document.flow_logs_write.json
 }
 
@@ -222,7 +208,7 @@ resource "aws_flow_log" "this" {
   traffic_type             = "ALL"
   log_destination_type     = "cloud-watch-logs"
   log_destination          = aws_cloudwatch_log_group.flow_logs.arn
-  iam_role_arn             = aws_iam_role.flow_logs.arn
+  iam_role_arn             = module.flow_logs_role.arn
   max_aggregation_interval = 60
 
   tags = var.tags

@@ -3,12 +3,6 @@
 # parameter group; a security group open on 5432 to the EKS nodes only; the
 # master password generated and rotated by RDS in Secrets Manager.
 
-data "aws_partition" "current" {}
-
-locals {
-  partition = data.aws_partition.current.partition
-}
-
 module "rds_key" {
   source = "../kms-key"
 
@@ -95,27 +89,14 @@ resource "aws_cloudwatch_log_group" "postgresql" {
   tags = var.tags
 }
 
-data "aws_iam_policy_document" "monitoring_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
+module "monitoring_role" {
+  source = "../service-role"
 
-    principals {
-      type        = "Service"
-      identifiers = ["monitoring.rds.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "monitoring" {
-  name               = "${var.identifier}-monitoring"
-  assume_role_policy = data.aws_iam_policy_document.monitoring_assume.json
+  name             = "${var.identifier}-monitoring"
+  service          = "monitoring.rds.amazonaws.com"
+  managed_policies = ["service-role/AmazonRDSEnhancedMonitoringRole"]
 
   tags = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "monitoring" {
-  role       = aws_iam_role.monitoring.name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 }
 
 resource "aws_db_instance" "this" {
@@ -159,7 +140,7 @@ resource "aws_db_instance" "this" {
 
   enabled_cloudwatch_logs_exports       = ["postgresql", "upgrade"]
   monitoring_interval                   = 30
-  monitoring_role_arn                   = aws_iam_role.monitoring.arn
+  monitoring_role_arn                   = module.monitoring_role.arn
   performance_insights_enabled          = true
   performance_insights_kms_key_id       = module.rds_key.arn
   performance_insights_retention_period = 7

@@ -253,26 +253,12 @@ resource "aws_cloudwatch_log_group" "cloudtrail" {
   tags = var.tags
 }
 
-data "aws_iam_policy_document" "cloudtrail_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
+module "cloudtrail_role" {
+  source = "../service-role"
 
-    principals {
-      type        = "Service"
-      identifiers = ["cloudtrail.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceArn"
-      values   = [local.trail_arn]
-    }
-  }
-}
-
-resource "aws_iam_role" "cloudtrail" {
-  name               = "${var.name}-cloudtrail-logs"
-  assume_role_policy = data.aws_iam_policy_document.cloudtrail_assume.json
+  name       = "${var.name}-cloudtrail-logs"
+  service    = "cloudtrail.amazonaws.com"
+  source_arn = local.trail_arn
 
   tags = var.tags
 }
@@ -286,7 +272,7 @@ data "aws_iam_policy_document" "cloudtrail_logs" {
 
 resource "aws_iam_role_policy" "cloudtrail" {
   name   = "write-cloudtrail-logs"
-  role   = aws_iam_role.cloudtrail.id
+  role   = module.cloudtrail_role.name
   policy = data.aws_iam_policy_document.cloudtrail_logs.json
 }
 
@@ -300,7 +286,7 @@ resource "aws_cloudtrail" "this" {
   enable_logging                = true
   kms_key_id                    = module.security_key.arn
   cloud_watch_logs_group_arn    = "${aws_cloudwatch_log_group.cloudtrail.arn}:*"
-  cloud_watch_logs_role_arn     = aws_iam_role.cloudtrail.arn
+  cloud_watch_logs_role_arn     = module.cloudtrail_role.arn
   sns_topic_name                = aws_sns_topic.cloudtrail.arn
 
   event_selector {
@@ -318,33 +304,15 @@ resource "aws_cloudtrail" "this" {
 
 # --- AWS Config ----------------------------------------------------------------
 
-data "aws_iam_policy_document" "config_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
+module "config_role" {
+  source = "../service-role"
 
-    principals {
-      type        = "Service"
-      identifiers = ["config.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "config" {
-  name               = "${var.name}-config-recorder"
-  assume_role_policy = data.aws_iam_policy_document.config_assume.json
+  name             = "${var.name}-config-recorder"
+  service          = "config.amazonaws.com"
+  source_account   = local.account_id
+  managed_policies = ["service-role/AWS_ConfigRole"]
 
   tags = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "config" {
-  role       = aws_iam_role.config.name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWS_ConfigRole"
 }
 
 data "aws_iam_policy_document" "config_delivery" {
@@ -375,13 +343,13 @@ data "aws_iam_policy_document" "config_delivery" {
 
 resource "aws_iam_role_policy" "config" {
   name   = "deliver-config-snapshots"
-  role   = aws_iam_role.config.id
+  role   = module.config_role.name
   policy = data.aws_iam_policy_document.config_delivery.json
 }
 
 resource "aws_config_configuration_recorder" "this" {
   name     = "${var.name}-recorder"
-  role_arn = aws_iam_role.config.arn
+  role_arn = module.config_role.arn
 
   recording_group {
     all_supported                 = true
