@@ -229,3 +229,41 @@ fn verify_cli_area_monitoring() {
     assert!(none.stdout.starts_with("Verify dev (account unknown, us-east-1): 0 pass, 0 fail, 0 error, 3 skipped\n"), "{}", none.stdout);
     assert!(none.stdout.contains("reason:   environment dev has no monitoring {} block"), "{}", none.stdout);
 }
+
+/// With an AWS area and the monitoring area, both run in one report: the AWS findings
+/// (against moto) and the monitoring findings merged, sorted by area, summary recounted.
+#[test]
+fn verify_cli_merges_monitoring_with_aws_checks() {
+    let moto = crate::harness::moto::MotoServer::start();
+    let stack = MonitoringStack::start();
+    let f = Fixture::new("basic");
+    let outputs = f.root.join("outputs.json");
+    std::fs::write(&outputs, r#"{"cloudtrail_name": "ohmc-trail"}"#).unwrap();
+    let env_file = f.path("environments/dev/environment.hcl");
+    let mut text = std::fs::read_to_string(&env_file).unwrap();
+    text.push_str(&format!(
+        "\nmonitoring {{\n  prometheus_url       = \"{}\"\n  alertmanager_url     = \"{}\"\n  required_jobs        = [\"prometheus\"]\n  required_rule_groups = [\"ohmc.node\"]\n}}\n",
+        stack.prometheus_url(),
+        stack.alertmanager_url()
+    ));
+    std::fs::write(&env_file, text).unwrap();
+    let endpoint = moto.endpoint();
+    let args = ["verify", "dev", "--area", "cloudtrail", "--area", "monitoring", "--outputs", outputs.to_str().unwrap(), "--endpoint-url", &endpoint, "--format", "json"];
+    let mut cmd = f.cmd(&args);
+    cmd.env("AWS_ACCESS_KEY_ID", "testing").env("AWS_SECRET_ACCESS_KEY", "testing").env_remove("AWS_PROFILE").env_remove("AWS_ENDPOINT_URL");
+    let run = f.finish(&args, cmd.output().unwrap());
+    assert_eq!(run.code, 3, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["account_id"], "123456789012");
+    let findings = doc["findings"].as_array().unwrap();
+    let areas: Vec<&str> = findings.iter().map(|f| f["area"].as_str().unwrap()).collect();
+    let first_monitoring = areas.iter().position(|a| *a == "monitoring").expect("monitoring findings");
+    assert!(first_monitoring > 0 && areas[..first_monitoring].iter().all(|a| *a == "cloud_trail"), "{areas:?}");
+    assert!(areas[first_monitoring..].iter().all(|a| *a == "monitoring"), "{areas:?}");
+    assert_eq!(areas.len() - first_monitoring, 3);
+    let s = &doc["summary"];
+    let total: u64 = ["pass", "fail", "error", "skipped"].iter().map(|k| s[k].as_u64().unwrap()).sum();
+    assert_eq!(total as usize, findings.len(), "summary recounted over the merged findings: {s}");
+    assert!(s["pass"].as_u64().unwrap() >= 3 && s["fail"].as_u64().unwrap() >= 1, "{s}");
+    assert!(doc["api_calls"].as_object().unwrap().keys().any(|k| k.starts_with("cloudtrail:")), "{}", doc["api_calls"]);
+}
