@@ -21,15 +21,23 @@ resource "aws_db_subnet_group" "this" {
   tags = var.tags
 }
 
-module "security_group" {
-  source = "../port-security-group"
+resource "aws_security_group" "this" {
+  name        = "${var.identifier}-db"
+  description = "PostgreSQL ${var.identifier}: 5432 from the EKS nodes only"
+  vpc_id      = var.vpc_id
 
-  name                      = "${var.identifier}-db"
-  description               = "PostgreSQL ${var.identifier}: 5432 from the EKS nodes only"
-  vpc_id                    = var.vpc_id
-  port                      = 5432
-  rule_description          = "PostgreSQL from the EKS nodes"
-  source_security_group_ids = var.allowed_security_group_ids
+  tags = merge(var.tags, { Name = "${var.identifier}-db" })
+}
+
+resource "aws_vpc_security_group_ingress_rule" "from_nodes" {
+  count = length(var.allowed_security_group_ids)
+
+  security_group_id            = aws_security_group.this.id
+  description                  = "PostgreSQL from the EKS nodes"
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  referenced_security_group_id = var.allowed_security_group_ids[count.index]
 
   tags = var.tags
 }
@@ -109,7 +117,7 @@ resource "aws_db_instance" "this" {
   kms_key_id            = module.rds_key.arn
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
-  vpc_security_group_ids = [module.security_group.id]
+  vpc_security_group_ids = [aws_security_group.this.id]
   parameter_group_name   = aws_db_parameter_group.this.name
   publicly_accessible    = false
   multi_az               = var.multi_az

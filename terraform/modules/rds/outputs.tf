@@ -31,7 +31,7 @@ output "master_user_secret_arn" {
 
 output "security_group_id" {
   description = "The database security group."
-  value       = module.security_group.id
+  value       = aws_security_group.this.id
 }
 
 output "kms_key_arn" {

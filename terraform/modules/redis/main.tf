@@ -47,15 +47,23 @@ resource "aws_elasticache_subnet_group" "this" {
   tags = var.tags
 }
 
-module "security_group" {
-  source = "../port-security-group"
+resource "aws_security_group" "this" {
+  name        = "${var.replication_group_id}-cache"
+  description = "Redis ${var.replication_group_id}: 6379 from the EKS nodes only"
+  vpc_id      = var.vpc_id
 
-  name                      = "${var.replication_group_id}-cache"
-  description               = "Redis ${var.replication_group_id}: 6379 from the EKS nodes only"
-  vpc_id                    = var.vpc_id
-  port                      = 6379
-  rule_description          = "Redis from the EKS nodes"
-  source_security_group_ids = var.allowed_security_group_ids
+  tags = merge(var.tags, { Name = "${var.replication_group_id}-cache" })
+}
+
+resource "aws_vpc_security_group_ingress_rule" "from_nodes" {
+  count = length(var.allowed_security_group_ids)
+
+  security_group_id            = aws_security_group.this.id
+  description                  = "Redis from the EKS nodes"
+  ip_protocol                  = "tcp"
+  from_port                    = 6379
+  to_port                      = 6379
+  referenced_security_group_id = var.allowed_security_group_ids[count.index]
 
   tags = var.tags
 }
@@ -85,7 +93,7 @@ resource "aws_elasticache_replication_group" "this" {
   port                 = 6379
 
   subnet_group_name  = aws_elasticache_subnet_group.this.name
-  security_group_ids = [module.security_group.id]
+  security_group_ids = [aws_security_group.this.id]
 
   automatic_failover_enabled = true
   multi_az_enabled           = true

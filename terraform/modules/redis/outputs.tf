@@ -26,7 +26,7 @@ output "auth_token_secret_arn" {
 
 output "security_group_id" {
   description = "The cache security group."
-  value       = module.security_group.id
+  value       = aws_security_group.this.id
 }
 
 output "kms_key_arn" {

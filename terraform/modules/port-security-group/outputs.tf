@@ -1,4 +1,0 @@
-output "id" {
-  description = "Id of the security group."
-  value       = aws_security_group.this.id
-}
