@@ -1521,7 +1521,12 @@ fn runbook_commands_are_accepted_by_the_cli() {
             .iter()
             .map(|a| {
                 if placeholders.is_match(a) {
-                    "placeholder".to_string()
+                    // Typed placeholders need a value of their type.
+                    match a.as_str() {
+                        "DURATION" => "1h".to_string(),
+                        "N" => "1".to_string(),
+                        _ => "placeholder".to_string(),
+                    }
                 } else {
                     a.clone()
                 }
