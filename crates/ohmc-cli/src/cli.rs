@@ -126,7 +126,7 @@ pub struct VerifyArgs {
     /// AWS endpoint, e.g. an emulator at http://127.0.0.1:5000
     #[arg(long, env = env_vars::ENDPOINT_URL, value_name = "URL")]
     pub endpoint_url: Option<String>,
-    /// Only these areas (repeatable): dns, acm, waf, backup, config, guardduty, cloudtrail, rds
+    /// Only these areas (repeatable): dns, acm, waf, backup, config, guardduty, cloudtrail, rds, monitoring
     #[arg(long = "area", value_name = "AREA")]
     pub areas: Vec<String>,
 }
