@@ -132,10 +132,10 @@ pub(super) fn indent(src: &str, by: usize) -> String {
 }
 
 pub(super) fn generated_header(source: &Path) -> String {
-    // The path below is the pre-split file name; it is part of the committed generated
-    // manifests, so changing it means rerunning with OHMC_BLESS=1.
+    // This header is part of the committed generated manifests: changing it
+    // means rerunning with OHMC_BLESS=1.
     format!(
-        "# Generated from {} by tests/it/monitoring.rs; do not edit. After changing the\n\
+        "# Generated from {} by tests/it/monitoring/; do not edit. After changing the\n\
          # source, run: OHMC_BLESS=1 cargo test -p ohmc-cli --test it monitoring\n",
         rel(source)
     )
