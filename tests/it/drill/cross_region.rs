@@ -29,7 +29,7 @@ async fn cross_region_drill_of_two_instances_copies_both_snapshots_and_removes_t
     let state = tempfile::tempdir().unwrap();
     let mut c = config(state.path());
     c.rds_instances.push(PG2.to_owned());
-    c.redis_replication_group = None; // Redis across regions goes through S3: see redis_cross_region
+    c.redis_replication_group = None; // Redis across regions goes through S3: see mocks.rs
     c.target_region = Some("us-west-2".into());
     c.validation_command = Some("test \"$(echo $DRILL_RDS_INSTANCES | wc -w)\" = 2 && test \"$DRILL_REGION\" = us-west-2".into());
     let events = Events::default();
