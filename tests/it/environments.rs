@@ -9,7 +9,10 @@ fn all_text_under(dir: &std::path::Path, ext: &[&str]) -> String {
         let path = entry.path();
         if path.is_dir() {
             text.push_str(&all_text_under(&path, ext));
-        } else if ext.iter().any(|e| path.extension().and_then(|x| x.to_str()) == Some(e) || path.to_string_lossy().ends_with(e)) {
+        } else if ext.iter().any(|e| {
+            path.extension().and_then(|x| x.to_str()) == Some(e)
+                || path.to_string_lossy().ends_with(e)
+        }) {
             text.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
         }
     }
@@ -26,7 +29,11 @@ fn real_environments_load_and_production_is_protected() {
     assert!(production.protection.require_approval);
     assert!(!staging.protection.require_approval);
     for env in [&production, &staging] {
-        assert!(env.verify.is_some() && env.drill.is_some() && env.monitoring.is_some(), "{}", env.name);
+        assert!(
+            env.verify.is_some() && env.drill.is_some() && env.monitoring.is_some(),
+            "{}",
+            env.name
+        );
         assert!(ohmc_infra::graph::topological_order(&env.stacks).is_ok());
     }
 }
@@ -37,18 +44,29 @@ fn monitoring_expectations_exist_in_the_repo() {
     let rules = all_text_under(&root.join("deploy/monitoring/rules"), &["yml", "yaml"]);
     let manifests = all_text_under(&root.join("deploy"), &["yml", "yaml", "yaml.gotmpl"]);
     // Jobs kube-prometheus-stack creates itself.
-    let chart_jobs = ["node-exporter", "kube-state-metrics", "kubelet", "apiserver"];
+    let chart_jobs = [
+        "node-exporter",
+        "kube-state-metrics",
+        "kubelet",
+        "apiserver",
+    ];
     for name in ["staging", "production"] {
         let env = ohmc_infra::environment::load(&root.join("environments"), name).unwrap();
         let monitoring = env.monitoring.unwrap();
         for group in &monitoring.required_rule_groups {
-            assert!(rules.contains(&format!("- name: {group}\n")), "{name}: rule group {group} is not defined in deploy/monitoring/rules");
+            assert!(
+                rules.contains(&format!("- name: {group}\n")),
+                "{name}: rule group {group} is not defined in deploy/monitoring/rules"
+            );
         }
         for job in &monitoring.required_jobs {
             let defined = chart_jobs.contains(&job.as_str())
                 || manifests.contains(&format!("ohmc.io/scrape-job: {job}"))
                 || manifests.contains(&format!("job_name: {job}"));
-            assert!(defined, "{name}: scrape job {job} is not defined in deploy/");
+            assert!(
+                defined,
+                "{name}: scrape job {job} is not defined in deploy/"
+            );
         }
     }
 }

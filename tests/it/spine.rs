@@ -51,7 +51,15 @@ Apply it with: ohmc-infra apply dev --plan [STATE]/plans/dev/[STAMP]
     let json = f.run_ok(&["--format", "json", "-q", "plan", "dev"], 2);
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let summary = &doc["stacks"][0]["summary"];
-    assert_eq!((summary["create"].as_u64(), summary["update"].as_u64(), summary["replace"].as_u64(), summary["delete"].as_u64()), (Some(1), Some(1), Some(1), Some(1)));
+    assert_eq!(
+        (
+            summary["create"].as_u64(),
+            summary["update"].as_u64(),
+            summary["replace"].as_u64(),
+            summary["delete"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1), Some(1))
+    );
     assert_eq!(doc["schema_version"], 1);
 }
 
@@ -66,16 +74,32 @@ fn destructive_plan_needs_allow_destroy() {
         "{}",
         refused.stderr
     );
-    assert_eq!(f.store_names(), ["a", "b", "c", "secret-holder"], "nothing may change when apply refuses");
+    assert_eq!(
+        f.store_names(),
+        ["a", "b", "c", "secret-holder"],
+        "nothing may change when apply refuses"
+    );
     // Hiding the destruction by editing bundle.json breaks the bundle hash.
-    let bundle = std::fs::read_dir(f.state_dir.join("plans/dev")).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).max().unwrap();
+    let bundle = std::fs::read_dir(f.state_dir.join("plans/dev"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .max()
+        .unwrap();
     let meta_path = bundle.join("bundle.json");
     let original = std::fs::read_to_string(&meta_path).unwrap();
     let mut meta: serde_json::Value = serde_json::from_str(&original).unwrap();
     meta["stacks"][0]["summary"]["destructive"] = serde_json::json!([]);
     std::fs::write(&meta_path, serde_json::to_string(&meta).unwrap()).unwrap();
     let tampered = f.run_ok(&["apply", "dev"], 1);
-    assert!(tampered.stderr.contains("bundle.json's hashes do not add up"), "{}", tampered.stderr);
+    assert!(
+        tampered
+            .stderr
+            .contains("bundle.json's hashes do not add up"),
+        "{}",
+        tampered.stderr
+    );
     std::fs::write(&meta_path, original).unwrap();
     f.run_ok(&["apply", "dev", "--allow-destroy"], 0);
     assert_eq!(f.store_names(), ["a", "b-renamed", "d", "secret-holder"]);
@@ -86,7 +110,10 @@ fn bundle_for_another_environment_is_refused() {
     let f = Fixture::new("basic");
     let planned = f.run_ok(&["plan", "dev"], 2);
     let bundle = Fixture::bundle_of(&planned);
-    let run = f.run_ok(&["apply", "prod", "--plan", &bundle, "--approve", "00000000"], 1);
+    let run = f.run_ok(
+        &["apply", "prod", "--plan", &bundle, "--approve", "00000000"],
+        1,
+    );
     assert!(
         f.normalise(&run.stderr).contains("error: the plan bundle [STATE]/plans/dev/[STAMP] was made for environment \"dev\", not \"prod\"; plan prod instead"),
         "{}",
@@ -119,7 +146,11 @@ fn state_serial_moved_after_plan_is_refused() {
     f.run_ok(&["apply", "dev"], 0);
     let run = f.run_ok(&["apply", "dev", "--plan", &first_bundle], 1);
     assert!(
-        run.stderr.contains("error: the plan bundle is stale: stack app: the state moved from serial 0 to ") && run.stderr.contains("since the plan (and its lineage changed)"),
+        run.stderr.contains(
+            "error: the plan bundle is stale: stack app: the state moved from serial 0 to "
+        ) && run
+            .stderr
+            .contains("since the plan (and its lineage changed)"),
         "{}",
         run.stderr
     );
@@ -131,9 +162,20 @@ fn configuration_change_after_plan_is_refused() {
     f.run_ok(&["plan", "dev"], 2);
     let main_tf = f.path("stacks/app/main.tf");
     let text = std::fs::read_to_string(&main_tf).unwrap();
-    std::fs::write(&main_tf, text.replace("name     = each.value.name", "name     = \"x-${each.value.name}\"")).unwrap();
+    std::fs::write(
+        &main_tf,
+        text.replace(
+            "name     = each.value.name",
+            "name     = \"x-${each.value.name}\"",
+        ),
+    )
+    .unwrap();
     let run = f.run_ok(&["apply", "dev"], 1);
-    assert!(run.stderr.contains("stack app: its configuration in"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("stack app: its configuration in"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -150,9 +192,19 @@ fn production_needs_approval() {
         )
     );
     let wrong = f.run_ok(&["apply", "prod", "--approve", "deadbeefdeadbeef"], 1);
-    assert!(wrong.stderr.contains("--approve deadbeefdeadbeef does not match this plan bundle"), "{}", wrong.stderr);
+    assert!(
+        wrong
+            .stderr
+            .contains("--approve deadbeefdeadbeef does not match this plan bundle"),
+        "{}",
+        wrong.stderr
+    );
     let short = f.run_ok(&["apply", "prod", "--approve", &sha[..6]], 1);
-    assert!(short.stderr.contains("does not match this plan bundle"), "a 6-character prefix is too short: {}", short.stderr);
+    assert!(
+        short.stderr.contains("does not match this plan bundle"),
+        "a 6-character prefix is too short: {}",
+        short.stderr
+    );
     assert!(f.store_names().is_empty());
     f.run_ok(&["apply", "prod", "--approve", &sha[..12]], 0);
     assert_eq!(f.store_names(), ["prod-a", "secret-holder"]);
@@ -161,9 +213,17 @@ fn production_needs_approval() {
 #[test]
 fn held_lock_names_its_holder() {
     let f = Fixture::new("basic");
-    f.write("environments/dev/app.tfvars", &format!("{}chain_delay_ms = 4000\n", DEV_CHANGED));
+    f.write(
+        "environments/dev/app.tfvars",
+        &format!("{}chain_delay_ms = 4000\n", DEV_CHANGED),
+    );
     f.run_ok(&["plan", "dev"], 2);
-    let mut slow = f.cmd(&["apply", "dev"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut slow = f
+        .cmd(&["apply", "dev"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let stderr = slow.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     for line in lines.by_ref() {
@@ -173,10 +233,28 @@ fn held_lock_names_its_holder() {
     }
     let locked = f.run_ok(&["plan", "dev", "--lock-timeout", "1s"], 1);
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
-    let who = format!("{}@{}", std::env::var("USER").unwrap_or_else(|_| "root".into()), host.trim());
-    assert!(locked.stdout.contains(&format!("stack app: the state is locked by {who} (lock ID ")), "{}", locked.stdout);
-    assert!(locked.stdout.contains("operation OperationTypeApply"), "{}", locked.stdout);
-    assert!(locked.stdout.contains("terraform force-unlock"), "{}", locked.stdout);
+    let who = format!(
+        "{}@{}",
+        std::env::var("USER").unwrap_or_else(|_| "root".into()),
+        host.trim()
+    );
+    assert!(
+        locked.stdout.contains(&format!(
+            "stack app: the state is locked by {who} (lock ID "
+        )),
+        "{}",
+        locked.stdout
+    );
+    assert!(
+        locked.stdout.contains("operation OperationTypeApply"),
+        "{}",
+        locked.stdout
+    );
+    assert!(
+        locked.stdout.contains("terraform force-unlock"),
+        "{}",
+        locked.stdout
+    );
     for _ in lines {}
     let status = slow.wait().unwrap();
     assert!(status.success());
@@ -191,8 +269,12 @@ fn processes_under(dir: &std::path::Path) -> Vec<String> {
         if !pid.chars().all(|c| c.is_ascii_digit()) {
             continue;
         }
-        let cwd = std::fs::read_link(entry.path().join("cwd")).map(|p| p.display().to_string()).unwrap_or_default();
-        let cmdline = std::fs::read(entry.path().join("cmdline")).map(|b| String::from_utf8_lossy(&b).replace('\0', " ")).unwrap_or_default();
+        let cwd = std::fs::read_link(entry.path().join("cwd"))
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let cmdline = std::fs::read(entry.path().join("cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default();
         if cwd.starts_with(&needle) || cmdline.contains(&needle) {
             found.push(format!("{pid}: {cmdline}"));
         }
@@ -203,7 +285,10 @@ fn processes_under(dir: &std::path::Path) -> Vec<String> {
 #[test]
 fn sigint_during_slow_apply_stops_gracefully() {
     let f = Fixture::new("basic");
-    f.write("environments/dev/app.tfvars", &format!("{}chain_delay_ms = 2500\n", DEV_CHANGED));
+    f.write(
+        "environments/dev/app.tfvars",
+        &format!("{}chain_delay_ms = 2500\n", DEV_CHANGED),
+    );
     f.run_ok(&["plan", "dev"], 2);
     let mut child = f
         .cmd(&["apply", "dev"])
@@ -237,8 +322,15 @@ fn sigint_during_slow_apply_stops_gracefully() {
     let stdout = stdout_reader.join().unwrap();
     assert_no_canary("interrupted apply", &format!("{stdout}{stderr_text}"));
     assert!(started.elapsed() < Duration::from_secs(60));
-    assert_eq!(status.code(), Some(130), "stdout:\n{stdout}\nstderr:\n{stderr_text}");
-    assert!(stderr_text.contains("Interrupt received: Terraform is stopping gracefully"), "{stderr_text}");
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "stdout:\n{stdout}\nstderr:\n{stderr_text}"
+    );
+    assert!(
+        stderr_text.contains("Interrupt received: Terraform is stopping gracefully"),
+        "{stderr_text}"
+    );
     assert!(stdout.contains("Stack app: INTERRUPTED"), "{stdout}");
     assert!(stdout.contains("state lock released"), "{stdout}");
     assert!(!f.path("stacks/app/.dev.tfstate.lock.info").exists());
@@ -247,13 +339,36 @@ fn sigint_during_slow_apply_stops_gracefully() {
     // link3 never starts. State and the real store agree on exactly what was
     // completed.
     let state = f.state_list("dev", "stacks/app");
-    let in_state: Vec<String> = state.iter().filter_map(|a| a.strip_prefix("ohmctest_thing.").filter(|r| r.starts_with("link")).map(|r| r[..5].to_string())).collect();
-    let stored: Vec<String> = f.store_names().into_iter().filter(|n| n.starts_with("link")).map(|n| n[..5].to_string()).collect();
-    assert_eq!(in_state, stored, "state {state:?} and the provider's store disagree");
-    assert_eq!(in_state.first().map(String::as_str), Some("link1"), "{state:?}");
+    let in_state: Vec<String> = state
+        .iter()
+        .filter_map(|a| {
+            a.strip_prefix("ohmctest_thing.")
+                .filter(|r| r.starts_with("link"))
+                .map(|r| r[..5].to_string())
+        })
+        .collect();
+    let stored: Vec<String> = f
+        .store_names()
+        .into_iter()
+        .filter(|n| n.starts_with("link"))
+        .map(|n| n[..5].to_string())
+        .collect();
+    assert_eq!(
+        in_state, stored,
+        "state {state:?} and the provider's store disagree"
+    );
+    assert_eq!(
+        in_state.first().map(String::as_str),
+        Some("link1"),
+        "{state:?}"
+    );
     assert!(!in_state.contains(&"link3".to_string()), "{state:?}");
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(processes_under(&f.root.parent().unwrap().to_path_buf()), Vec::<String>::new(), "orphaned processes");
+    assert_eq!(
+        processes_under(&f.root.parent().unwrap().to_path_buf()),
+        Vec::<String>::new(),
+        "orphaned processes"
+    );
 }
 
 #[test]
@@ -262,11 +377,22 @@ fn sensitive_values_never_printed() {
     // Every run through the harness already asserts the canary is absent; these
     // are the paths most likely to carry a secret.
     let out = f.run_ok(&["output", "dev"], 0);
-    assert!(out.stdout.contains("db_password = \"(sensitive)\""), "{}", out.stdout);
-    assert!(out.stdout.contains("session_key = \"(sensitive)\""), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("db_password = \"(sensitive)\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("session_key = \"(sensitive)\""),
+        "{}",
+        out.stdout
+    );
     let json = f.run_ok(&["--format", "json", "output", "dev"], 0);
     assert!(json.stdout.contains("\"(sensitive)\""));
-    f.write("environments/dev/app.tfvars", &DEV_CHANGED.replace("CANARY-var-7f3a9c", "CANARY-var-rotated-11"));
+    f.write(
+        "environments/dev/app.tfvars",
+        &DEV_CHANGED.replace("CANARY-var-7f3a9c", "CANARY-var-rotated-11"),
+    );
     let plan = f.run_ok(&["-v", "plan", "dev"], 2);
     assert!(plan.stdout.contains("session_key") || !plan.stdout.contains(CANARY));
     f.run_ok(&["--format", "json", "plan", "dev"], 2);
@@ -308,7 +434,8 @@ fn invalid_hcl_in_a_stack_is_reported_with_file_and_line() {
     let f = Fixture::new("broken_hcl");
     let run = f.run_ok(&["plan", "dev"], 1);
     assert!(
-        f.normalise(&run.stdout).contains("stack app: main.tf:7: Invalid expression"),
+        f.normalise(&run.stdout)
+            .contains("stack app: main.tf:7: Invalid expression"),
         "stdout:\n{}\nstderr:\n{}",
         run.stdout,
         run.stderr
@@ -320,22 +447,41 @@ fn malformed_environment_file_names_file_line_and_field() {
     let f = Fixture::new("basic");
     let path = f.path("environments/dev/environment.hcl");
     let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replace("var_files      = [\"app.tfvars\"]", "var_files      = \"app.tfvars\"")).unwrap();
+    std::fs::write(
+        &path,
+        text.replace(
+            "var_files      = [\"app.tfvars\"]",
+            "var_files      = \"app.tfvars\"",
+        ),
+    )
+    .unwrap();
     let run = f.run_ok(&["plan", "dev"], 1);
     assert_eq!(
         f.normalise(&run.stderr).trim(),
         "error: [ROOT]/environments/dev/environment.hcl:11: stack.app.var_files: expected a list of strings, found a string"
     );
-    std::fs::write(&path, text.replace("region     = \"us-east-1\"", "region     = ")).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("region     = \"us-east-1\"", "region     = "),
+    )
+    .unwrap();
     let run = f.run_ok(&["envs"], 1);
-    assert!(f.normalise(&run.stdout).contains("dev   INVALID: [ROOT]/environments/dev/environment.hcl:5: syntax:"), "{}", run.stdout);
+    assert!(
+        f.normalise(&run.stdout)
+            .contains("dev   INVALID: [ROOT]/environments/dev/environment.hcl:5: syntax:"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn unknown_environment_lists_known_ones() {
     let f = Fixture::new("basic");
     let run = f.run_ok(&["plan", "staging"], 1);
-    assert_eq!(run.stderr.trim(), "error: unknown environment \"staging\"; known environments: dev, prod");
+    assert_eq!(
+        run.stderr.trim(),
+        "error: unknown environment \"staging\"; known environments: dev, prod"
+    );
     let envs = f.run_ok(&["envs"], 0);
     assert_eq!(
         envs.stdout,
@@ -346,7 +492,13 @@ fn unknown_environment_lists_known_ones() {
 #[test]
 fn missing_or_old_terraform_says_how_to_install() {
     let f = Fixture::new("basic");
-    let run = f.finish(&[], f.cmd(&["plan", "dev"]).env("OHMC_TERRAFORM", "/nonexistent/terraform").output().unwrap());
+    let run = f.finish(
+        &[],
+        f.cmd(&["plan", "dev"])
+            .env("OHMC_TERRAFORM", "/nonexistent/terraform")
+            .output()
+            .unwrap(),
+    );
     assert_eq!(run.code, 1);
     assert!(
         run.stderr.contains("terraform binary not found (/nonexistent/terraform); install the pinned Terraform with scripts/install-tools"),
@@ -358,7 +510,13 @@ fn missing_or_old_terraform_says_how_to_install() {
     std::fs::write(&old, "#!/bin/sh\necho 'Terraform v0.11.14'\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let run = f.finish(&[], f.cmd(&["plan", "dev"]).env("OHMC_TERRAFORM", &old).output().unwrap());
+    let run = f.finish(
+        &[],
+        f.cmd(&["plan", "dev"])
+            .env("OHMC_TERRAFORM", &old)
+            .output()
+            .unwrap(),
+    );
     assert_eq!(run.code, 1);
     assert!(
         run.stderr.contains("is version 0.11.14, but ohmc-infra needs >= 1.0.0 and < 2.0.0; install the pinned Terraform with scripts/install-tools"),
@@ -370,21 +528,41 @@ fn missing_or_old_terraform_says_how_to_install() {
 #[test]
 fn ambient_tf_cli_args_are_refused() {
     let f = Fixture::new("basic");
-    let run = f.finish(&[], f.cmd(&["plan", "dev"]).env("TF_CLI_ARGS_apply", "-auto-approve").output().unwrap());
+    let run = f.finish(
+        &[],
+        f.cmd(&["plan", "dev"])
+            .env("TF_CLI_ARGS_apply", "-auto-approve")
+            .output()
+            .unwrap(),
+    );
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("TF_CLI_ARGS_apply is set in the environment"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("TF_CLI_ARGS_apply is set in the environment"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn drift_lists_resources_changed_outside_terraform() {
     let f = applied_basic();
     f.run_ok(&["drift", "dev"], 0);
-    let file = std::fs::read_dir(&f.store).unwrap().flatten().find(|e| e.file_name().to_string_lossy().starts_with("a-")).unwrap().path();
-    let mut thing: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let file = std::fs::read_dir(&f.store)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("a-"))
+        .unwrap()
+        .path();
+    let mut thing: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     thing["value"] = "changed-by-hand".into();
     std::fs::write(&file, serde_json::to_vec(&thing).unwrap()).unwrap();
     let run = f.run_ok(&["drift", "dev"], 2);
-    assert_eq!(run.stdout, "Stack app: 1 drifted resource(s)\n  update   ohmctest_thing.this[\"a\"]\n");
+    assert_eq!(
+        run.stdout,
+        "Stack app: 1 drifted resource(s)\n  update   ohmctest_thing.this[\"a\"]\n"
+    );
 }
 
 #[test]
@@ -392,7 +570,11 @@ fn stack_chain_applies_in_order_and_failure_stops_only_dependents() {
     let f = Fixture::new("chain");
     f.run_ok(&["plan", "dev", "--parallelism", "2"], 2);
     let run = f.run_ok(&["apply", "dev", "--parallelism", "2"], 0);
-    let pos = |s: &str| run.stderr.find(s).unwrap_or_else(|| panic!("{s} missing in:\n{}", run.stderr));
+    let pos = |s: &str| {
+        run.stderr
+            .find(s)
+            .unwrap_or_else(|| panic!("{s} missing in:\n{}", run.stderr))
+    };
     assert!(pos("[network] apply finished") < pos("[data] apply started"));
     assert!(pos("[data] apply finished") < pos("[app] apply started"));
     assert!(pos("[network] apply finished") < pos("[edge] apply started"));
@@ -402,14 +584,21 @@ fn stack_chain_applies_in_order_and_failure_stops_only_dependents() {
     f.run_ok(&["plan", "dev", "--destroy"], 2);
     f.run_ok(&["apply", "dev"], 1);
     let run = f.run_ok(&["apply", "dev", "--allow-destroy"], 0);
-    let pos = |s: &str| run.stderr.find(s).unwrap_or_else(|| panic!("{s} missing in:\n{}", run.stderr));
+    let pos = |s: &str| {
+        run.stderr
+            .find(s)
+            .unwrap_or_else(|| panic!("{s} missing in:\n{}", run.stderr))
+    };
     assert!(pos("[app] apply finished") < pos("[data] apply started"));
     assert!(pos("[data] apply finished") < pos("[network] apply started"));
     assert!(pos("[edge] apply finished") < pos("[network] apply started"));
     assert!(f.store_names().is_empty());
 
     let f = Fixture::new("chain");
-    f.write("environments/dev/data.tfvars", "name = \"data\"\nfail = true\n");
+    f.write(
+        "environments/dev/data.tfvars",
+        "name = \"data\"\nfail = true\n",
+    );
     f.run_ok(&["plan", "dev"], 2);
     let run = f.run_ok(&["apply", "dev"], 1);
     assert_eq!(

@@ -11,7 +11,10 @@ use crate::model::{AuditReport, BaselineDiff, FindingKey, Status, SCHEMA_VERSION
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
     #[error("reading the baseline {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the baseline {} is not an audit JSON report: {reason}", path.display())]
     Invalid { path: PathBuf, reason: String },
     #[error("the baseline {} has schema version {found}; this version reads {SCHEMA_VERSION}", path.display())]
@@ -20,18 +23,38 @@ pub enum BaselineError {
 
 /// Reads a previous report written by `--format json` or `--output-dir`.
 pub fn load(path: &Path) -> Result<AuditReport, BaselineError> {
-    let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Io { path: path.to_path_buf(), source })?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| BaselineError::Invalid { path: path.to_path_buf(), reason: e.to_string() })?;
-    let found = value.get("schema_version").and_then(|v| v.as_u64()).unwrap_or(0);
+    let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| BaselineError::Invalid {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    let found = value
+        .get("schema_version")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
     if found != u64::from(SCHEMA_VERSION) {
-        return Err(BaselineError::Version { path: path.to_path_buf(), found });
+        return Err(BaselineError::Version {
+            path: path.to_path_buf(),
+            found,
+        });
     }
-    serde_json::from_value(value).map_err(|e| BaselineError::Invalid { path: path.to_path_buf(), reason: e.to_string() })
+    serde_json::from_value(value).map_err(|e| BaselineError::Invalid {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 fn failing(report: &AuditReport) -> BTreeSet<FindingKey> {
-    report.findings.iter().filter(|f| f.status == Status::Fail).map(|f| f.key()).collect()
+    report
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Fail)
+        .map(|f| f.key())
+        .collect()
 }
 
 /// Compares the current report's failures with the previous one's (sorted lists).

@@ -27,5 +27,11 @@ pub mod render;
 pub mod run;
 pub mod waivers;
 
-pub use model::{AuditFinding, AuditReport, FindingKey, Status, Summary, TargetError, Verdict, Warning, SCHEMA_VERSION};
-pub use run::{discover_accounts, run_audit, AuditOptions, AuditTarget, CheckSelection, EnvironmentWaivers, OrgAccount};
+pub use model::{
+    AuditFinding, AuditReport, FindingKey, Status, Summary, TargetError, Verdict, Warning,
+    SCHEMA_VERSION,
+};
+pub use run::{
+    discover_accounts, run_audit, AuditOptions, AuditTarget, CheckSelection, EnvironmentWaivers,
+    OrgAccount,
+};

@@ -53,7 +53,11 @@ impl ControlRef {
             Framework::CisAwsFoundations => "cis_aws_foundations",
             Framework::Nist80053 => "nist_800_53",
         };
-        ControlRef { framework: framework.into(), version: c.version.into(), id: c.id.into() }
+        ControlRef {
+            framework: framework.into(),
+            version: c.version.into(),
+            id: c.id.into(),
+        }
     }
 
     /// `CloudTrail.1`, `CIS 3.1 (v3.0.0)`, `WAF.11 (NIST 800-53 r5)`.
@@ -129,7 +133,13 @@ impl AuditFinding {
 
     /// The deterministic order of findings in every format.
     pub fn sort_key(&self) -> (&str, &str, &str, &str, &str) {
-        (&self.environment, &self.account_id, &self.region, &self.check_id, &self.resource)
+        (
+            &self.environment,
+            &self.account_id,
+            &self.region,
+            &self.check_id,
+            &self.resource,
+        )
     }
 }
 
@@ -145,7 +155,11 @@ pub struct FindingKey {
 
 impl std::fmt::Display for FindingKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} {} {} {}", self.environment, self.account_id, self.region, self.check_id, self.resource)
+        write!(
+            f,
+            "{} {} {} {} {}",
+            self.environment, self.account_id, self.region, self.check_id, self.resource
+        )
     }
 }
 
@@ -219,7 +233,10 @@ impl Default for Benchmarks {
     fn default() -> Self {
         Benchmarks {
             aws_fsbp: ohmc_checks::FSBP_VERSION.to_string(),
-            cis_aws_foundations: ohmc_checks::CIS_VERSIONS.iter().map(|s| s.to_string()).collect(),
+            cis_aws_foundations: ohmc_checks::CIS_VERSIONS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 }
@@ -268,9 +285,14 @@ pub struct AuditReport {
 impl AuditReport {
     /// Sorts everything and recounts the summary; call after changing findings.
     pub fn normalise(&mut self) {
-        self.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         self.targets.sort_by(|a, b| {
-            (&a.environment, &a.account_id, &a.region).cmp(&(&b.environment, &b.account_id, &b.region))
+            (&a.environment, &a.account_id, &a.region).cmp(&(
+                &b.environment,
+                &b.account_id,
+                &b.region,
+            ))
         });
         self.errors.sort();
         self.warnings.sort();

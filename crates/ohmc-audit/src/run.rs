@@ -68,7 +68,9 @@ impl CheckSelection {
             }
             b.add(g);
         }
-        Ok(CheckSelection { set: Some(b.build().map_err(|e| e.to_string())?) })
+        Ok(CheckSelection {
+            set: Some(b.build().map_err(|e| e.to_string())?),
+        })
     }
 
     pub fn includes(&self, check_id: &str) -> bool {
@@ -78,12 +80,21 @@ impl CheckSelection {
     /// The areas holding a selected check (`None`: all).
     pub fn areas(&self) -> Option<BTreeSet<ohmc_checks::Area>> {
         self.set.as_ref()?;
-        Some(ohmc_checks::catalog().into_iter().filter(|c| self.includes(c.id)).map(|c| c.area).collect())
+        Some(
+            ohmc_checks::catalog()
+                .into_iter()
+                .filter(|c| self.includes(c.id))
+                .map(|c| c.area)
+                .collect(),
+        )
     }
 
     /// How many catalog checks are selected.
     pub fn count(&self) -> usize {
-        ohmc_checks::catalog().iter().filter(|c| self.includes(c.id)).count()
+        ohmc_checks::catalog()
+            .iter()
+            .filter(|c| self.includes(c.id))
+            .count()
     }
 }
 
@@ -122,17 +133,25 @@ struct TargetResult {
 
 /// Audits every target concurrently and applies the waivers. Never fails: what could
 /// not be audited is a [`TargetError`] in the report.
-pub async fn run_audit(targets: Vec<AuditTarget>, waivers: &[EnvironmentWaivers], opts: &AuditOptions) -> AuditReport {
+pub async fn run_audit(
+    targets: Vec<AuditTarget>,
+    waivers: &[EnvironmentWaivers],
+    opts: &AuditOptions,
+) -> AuditReport {
     let started_at = Utc::now();
     let started = Instant::now();
-    let results: Vec<TargetResult> = futures::stream::iter(targets.into_iter().map(|t| audit_target(t, opts)))
-        .buffer_unordered(opts.max_concurrent_targets.max(1))
-        .collect()
-        .await;
+    let results: Vec<TargetResult> =
+        futures::stream::iter(targets.into_iter().map(|t| audit_target(t, opts)))
+            .buffer_unordered(opts.max_concurrent_targets.max(1))
+            .collect()
+            .await;
 
     let mut report = AuditReport {
         schema_version: SCHEMA_VERSION,
-        tool: ToolInfo { name: "ohmc-infra".into(), version: opts.tool_version.clone() },
+        tool: ToolInfo {
+            name: "ohmc-infra".into(),
+            version: opts.tool_version.clone(),
+        },
         started_at,
         duration_ms: 0,
         benchmarks: Benchmarks::default(),
@@ -160,7 +179,13 @@ pub async fn run_audit(targets: Vec<AuditTarget>, waivers: &[EnvironmentWaivers]
         report.errors.extend(r.error);
     }
     for w in waivers {
-        let (extra, warnings) = waivers::apply(&w.environment, &w.account_id, &w.waivers, &mut report.findings, opts.today);
+        let (extra, warnings) = waivers::apply(
+            &w.environment,
+            &w.account_id,
+            &w.waivers,
+            &mut report.findings,
+            opts.today,
+        );
         report.findings.extend(extra);
         report.warnings.extend(warnings);
     }
@@ -225,14 +250,28 @@ async fn audit_target(t: AuditTarget, opts: &AuditOptions) -> TargetResult {
     };
     if let Some(expected) = &t.expected_account {
         if expected != &account {
-            return fail(summary, format!("the credentials reach account {account}, but the target is account {expected}"));
+            return fail(
+                summary,
+                format!(
+                    "the credentials reach account {account}, but the target is account {expected}"
+                ),
+            );
         }
     }
     summary.account_id = account.clone();
-    let run = RunOptions { concurrency_per_service: opts.concurrency_per_service, areas: opts.checks.areas(), now: None };
+    let run = RunOptions {
+        concurrency_per_service: opts.concurrency_per_service,
+        areas: opts.checks.areas(),
+        now: None,
+    };
     let monitoring = async {
         match &t.monitoring {
-            Some(m) if opts.checks.areas().is_none_or(|a| a.contains(&ohmc_checks::Area::Monitoring)) => {
+            Some(m)
+                if opts
+                    .checks
+                    .areas()
+                    .is_none_or(|a| a.contains(&ohmc_checks::Area::Monitoring)) =>
+            {
                 ohmc_checks::monitoring::run(m).await
             }
             _ => Vec::new(),
@@ -253,10 +292,20 @@ async fn audit_target(t: AuditTarget, opts: &AuditOptions) -> TargetResult {
         .into_iter()
         .map(|(area, calls)| (format!("{area:?}").to_ascii_lowercase(), calls))
         .collect();
-    TargetResult { summary, findings, error: None, by_area }
+    TargetResult {
+        summary,
+        findings,
+        error: None,
+        by_area,
+    }
 }
 
-fn convert(environment: &str, account: &str, region: &str, f: ohmc_checks::Finding) -> AuditFinding {
+fn convert(
+    environment: &str,
+    account: &str,
+    region: &str,
+    f: ohmc_checks::Finding,
+) -> AuditFinding {
     let check = ohmc_checks::check(&f.check_id);
     let (status, message) = match f.outcome {
         Outcome::Pass => (Status::Pass, None),
@@ -268,9 +317,14 @@ fn convert(environment: &str, account: &str, region: &str, f: ohmc_checks::Findi
         environment: environment.to_string(),
         account_id: account.to_string(),
         region: region.to_string(),
-        title: check.as_ref().map(|c| c.title.to_string()).unwrap_or_default(),
+        title: check
+            .as_ref()
+            .map(|c| c.title.to_string())
+            .unwrap_or_default(),
         area: format!("{:?}", f.area).to_ascii_lowercase(),
-        controls: check.map(|c| c.controls.iter().map(ControlRef::from_control).collect()).unwrap_or_default(),
+        controls: check
+            .map(|c| c.controls.iter().map(ControlRef::from_control).collect())
+            .unwrap_or_default(),
         check_id: f.check_id,
         severity: f.severity,
         resource: f.resource,
@@ -293,13 +347,18 @@ pub struct OrgAccount {
 /// (Organizations ListAccounts, paginated; needs the management or a delegated
 /// administrator account).
 pub async fn discover_accounts(options: ContextOptions) -> Result<Vec<OrgAccount>, String> {
-    let ctx = AwsContext::load(options).await.map_err(|e| format!("setting up AWS access: {e}"))?;
+    let ctx = AwsContext::load(options)
+        .await
+        .map_err(|e| format!("setting up AWS access: {e}"))?;
     let client = aws_sdk_organizations::Client::new(ctx.sdk_config());
     let mut pages = client.list_accounts().into_paginator().send();
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| {
-            format!("organizations:ListAccounts failed: {}", aws_sdk_organizations::error::DisplayErrorContext(&e))
+            format!(
+                "organizations:ListAccounts failed: {}",
+                aws_sdk_organizations::error::DisplayErrorContext(&e)
+            )
         })?;
         for a in page.accounts() {
             #[allow(deprecated)]
@@ -309,7 +368,10 @@ pub async fn discover_accounts(options: ContextOptions) -> Result<Vec<OrgAccount
                 (None, None) => true,
             };
             if let (Some(id), true) = (a.id(), active) {
-                out.push(OrgAccount { id: id.to_string(), name: a.name().unwrap_or_default().to_string() });
+                out.push(OrgAccount {
+                    id: id.to_string(),
+                    name: a.name().unwrap_or_default().to_string(),
+                });
             }
         }
     }

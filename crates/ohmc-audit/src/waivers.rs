@@ -32,9 +32,16 @@ pub const EXPIRED_WAIVER_CHECK: &str = "audit.waiver_expired";
 #[derive(Debug, thiserror::Error)]
 pub enum WaiverError {
     #[error("{}{}: {message}", file.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
-    Invalid { file: PathBuf, line: Option<usize>, message: String },
+    Invalid {
+        file: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
     #[error("reading {}: {source}", file.display())]
-    Io { file: PathBuf, source: std::io::Error },
+    Io {
+        file: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// One waiver, parsed and validated.
@@ -78,7 +85,10 @@ pub fn load(file: &Path, display: &str) -> Result<Vec<Waiver>, WaiverError> {
     match std::fs::read_to_string(file) {
         Ok(text) => parse(&text, file, display),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(source) => Err(WaiverError::Io { file: file.to_path_buf(), source }),
+        Err(source) => Err(WaiverError::Io {
+            file: file.to_path_buf(),
+            source,
+        }),
     }
 }
 
@@ -86,17 +96,30 @@ pub fn load(file: &Path, display: &str) -> Result<Vec<Waiver>, WaiverError> {
 /// errors naming the file and line.
 pub fn parse(text: &str, file: &Path, display: &str) -> Result<Vec<Waiver>, WaiverError> {
     let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-    let invalid = |line: Option<usize>, message: String| WaiverError::Invalid { file: file.to_path_buf(), line, message };
+    let invalid = |line: Option<usize>, message: String| WaiverError::Invalid {
+        file: file.to_path_buf(),
+        line,
+        message,
+    };
     let body = hcl::edit::parser::parse_body(text)
         .map_err(|e| invalid(Some(e.location().line()), e.message().to_string()))?;
     let mut out = Vec::new();
     for structure in body.iter() {
         let line = structure.span().map(|s| line_of(s.start));
         let Some(block) = structure.as_block() else {
-            return Err(invalid(line, "only `waiver { ... }` blocks are allowed here".into()));
+            return Err(invalid(
+                line,
+                "only `waiver { ... }` blocks are allowed here".into(),
+            ));
         };
         if block.ident.as_str() != "waiver" {
-            return Err(invalid(line, format!("unknown block `{}`; expected `waiver`", block.ident.as_str())));
+            return Err(invalid(
+                line,
+                format!(
+                    "unknown block `{}`; expected `waiver`",
+                    block.ident.as_str()
+                ),
+            ));
         }
         let mut fields = std::collections::BTreeMap::new();
         for s in block.body.iter() {
@@ -108,7 +131,10 @@ pub fn parse(text: &str, file: &Path, display: &str) -> Result<Vec<Waiver>, Waiv
             if !["check", "resource", "reason", "owner", "expires"].contains(&key) {
                 return Err(invalid(at, format!("unknown attribute `{key}`; expected check, resource, reason, owner, expires")));
             }
-            let value = attr.value.as_str().ok_or_else(|| invalid(at, format!("`{key}` must be a string")))?;
+            let value = attr
+                .value
+                .as_str()
+                .ok_or_else(|| invalid(at, format!("`{key}` must be a string")))?;
             fields.insert(key.to_string(), value.trim().to_string());
         }
         let get = |k: &str| -> Result<String, WaiverError> {
@@ -120,15 +146,27 @@ pub fn parse(text: &str, file: &Path, display: &str) -> Result<Vec<Waiver>, Waiv
         };
         let check_id = get("check")?;
         if ohmc_checks::check(&check_id).is_none() {
-            return Err(invalid(line, format!("unknown check id \"{check_id}\" (see the catalog)")));
+            return Err(invalid(
+                line,
+                format!("unknown check id \"{check_id}\" (see the catalog)"),
+            ));
         }
         let resource_pattern = get("resource")?;
         let matcher = Glob::new(&resource_pattern)
-            .map_err(|e| invalid(line, format!("resource pattern \"{resource_pattern}\": {e}")))?
+            .map_err(|e| {
+                invalid(
+                    line,
+                    format!("resource pattern \"{resource_pattern}\": {e}"),
+                )
+            })?
             .compile_matcher();
         let expires_text = get("expires")?;
-        let expires = NaiveDate::parse_from_str(&expires_text, "%Y-%m-%d")
-            .map_err(|e| invalid(line, format!("expires \"{expires_text}\" is not a YYYY-MM-DD date: {e}")))?;
+        let expires = NaiveDate::parse_from_str(&expires_text, "%Y-%m-%d").map_err(|e| {
+            invalid(
+                line,
+                format!("expires \"{expires_text}\" is not a YYYY-MM-DD date: {e}"),
+            )
+        })?;
         out.push(Waiver {
             source: format!("{display}:{}", line.unwrap_or(0)),
             check_id,
@@ -181,7 +219,10 @@ pub fn apply(
         }
         let mut matched_failing = 0;
         let mut matched_any = 0;
-        for f in findings.iter_mut().filter(|f| f.environment == environment && w.matches(f)) {
+        for f in findings
+            .iter_mut()
+            .filter(|f| f.environment == environment && w.matches(f))
+        {
             matched_any += 1;
             if f.status == Status::Fail {
                 f.status = Status::Waived;
@@ -192,7 +233,11 @@ pub fn apply(
             }
         }
         if matched_failing == 0 {
-            let what = if matched_any == 0 { "matches no resource" } else { "matches only findings that are not failing" };
+            let what = if matched_any == 0 {
+                "matches no resource"
+            } else {
+                "matches only findings that are not failing"
+            };
             warnings.push(Warning {
                 environment: environment.to_string(),
                 message: format!(
@@ -258,26 +303,48 @@ waiver {
         assert_eq!(ws.len(), 3);
         assert_eq!(ws[0].source, "w.hcl:2");
         let mut fs = vec![
-            finding("cloudtrail.cloudwatch_logs", "arn:aws:cloudtrail:us-east-1:123456789012:trail/ohmc", Status::Fail),
-            finding("rds.backup_retention", "arn:aws:rds:us-east-1:123456789012:db:x", Status::Fail),
+            finding(
+                "cloudtrail.cloudwatch_logs",
+                "arn:aws:cloudtrail:us-east-1:123456789012:trail/ohmc",
+                Status::Fail,
+            ),
+            finding(
+                "rds.backup_retention",
+                "arn:aws:rds:us-east-1:123456789012:db:x",
+                Status::Fail,
+            ),
         ];
         let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
         let (extra, warnings) = apply("staging", "123456789012", &ws, &mut fs, today);
         assert_eq!(fs[0].status, Status::Waived);
-        assert_eq!(fs[1].status, Status::Fail, "an expired waiver waives nothing");
+        assert_eq!(
+            fs[1].status,
+            Status::Fail,
+            "an expired waiver waives nothing"
+        );
         assert_eq!(extra.len(), 1);
         assert_eq!(extra[0].check_id, EXPIRED_WAIVER_CHECK);
         assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].message.contains("matches no resource"), "{warnings:?}");
+        assert!(
+            warnings[0].message.contains("matches no resource"),
+            "{warnings:?}"
+        );
     }
 
     #[test]
     fn invalid_waivers_name_the_line() {
         let bad = "waiver {\n  check = \"no.such_check\"\n  resource = \"*\"\n  reason = \"r\"\n  owner = \"o\"\n  expires = \"2030-01-01\"\n}\n";
-        let e = parse(bad, Path::new("w.hcl"), "w.hcl").unwrap_err().to_string();
-        assert!(e.contains("w.hcl:1") && e.contains("unknown check id"), "{e}");
+        let e = parse(bad, Path::new("w.hcl"), "w.hcl")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("w.hcl:1") && e.contains("unknown check id"),
+            "{e}"
+        );
         let bad = TEXT.replace("2030-01-01", "next year");
-        let e = parse(&bad, Path::new("w.hcl"), "w.hcl").unwrap_err().to_string();
+        let e = parse(&bad, Path::new("w.hcl"), "w.hcl")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a YYYY-MM-DD date"), "{e}");
     }
 }

@@ -1,8 +1,8 @@
 //! The catalog: every check this crate runs, with its controls. `verify` runs them;
 //! `audit` lists them and the benchmark versions their controls are mapped against.
 
-use crate::model::{Area, Check, Control, Severity};
 use crate::expectations::outputs as o;
+use crate::model::{Area, Check, Control, Severity};
 
 macro_rules! check {
     ($id:literal, $area:ident, $sev:ident, $title:literal, [$($c:expr),*], prod=$prod:literal, outputs=[$($out:expr),*], $rem:literal) => {

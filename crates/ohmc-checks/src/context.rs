@@ -98,7 +98,10 @@ impl ApiRecorder {
 
     /// The interceptor to attach to a client of the service whose IAM prefix is given.
     pub fn interceptor(&self, iam_prefix: &'static str) -> RecordingInterceptor {
-        RecordingInterceptor { prefix: iam_prefix, recorder: self.clone() }
+        RecordingInterceptor {
+            prefix: iam_prefix,
+            recorder: self.clone(),
+        }
     }
 
     /// Records one call by hand (for callers that wrap their own clients).
@@ -113,7 +116,11 @@ impl ApiRecorder {
 
     /// The calls so far, `service:Action -> count`.
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).total.clone()
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .total
+            .clone()
     }
 
     /// The calls so far made by checks, per area.
@@ -156,7 +163,8 @@ impl Intercept for RecordingInterceptor {
         // is after `read_before_execution`; serialization happens once per call.
         let operation = cfg.load::<Metadata>().map(|m| m.name().to_string());
         let operation = operation.unwrap_or_else(|| "UnknownOperation".to_string());
-        self.recorder.record(crate::iam::iam_action(self.prefix, &operation));
+        self.recorder
+            .record(crate::iam::iam_action(self.prefix, &operation));
         Ok(())
     }
 }
@@ -272,7 +280,9 @@ impl AwsContext {
         let region = base
             .region()
             .map(|r| r.to_string())
-            .ok_or_else(|| ChecksError::NoRegion { profile: options.profile.clone() })?;
+            .ok_or_else(|| ChecksError::NoRegion {
+                profile: options.profile.clone(),
+            })?;
         let sdk = match &options.role_arn {
             None => base,
             Some(role) => {
@@ -284,7 +294,9 @@ impl AwsContext {
                 }
                 let provider = provider.build().await;
                 base.into_builder()
-                    .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+                    .credentials_provider(
+                        aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+                    )
                     .build()
             }
         };
@@ -353,9 +365,13 @@ impl AwsContext {
 
     fn sdk_config_for(&self, region: Option<&str>) -> SdkConfig {
         match region {
-            Some(r) if r != self.inner.region => {
-                self.inner.sdk.clone().into_builder().region(Region::new(r.to_string())).build()
-            }
+            Some(r) if r != self.inner.region => self
+                .inner
+                .sdk
+                .clone()
+                .into_builder()
+                .region(Region::new(r.to_string()))
+                .build(),
             _ => self.inner.sdk.clone(),
         }
     }
@@ -371,7 +387,12 @@ impl AwsContext {
         self.inner
             .account_id
             .get_or_init(|| async {
-                self.sts(None).get_caller_identity().send().await.ok().and_then(|o| o.account)
+                self.sts(None)
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .ok()
+                    .and_then(|o| o.account)
             })
             .await
             .clone()

@@ -5,7 +5,9 @@
 #[derive(Debug, thiserror::Error)]
 pub enum ChecksError {
     /// No region in the options, the profile or the environment.
-    #[error("no AWS region configured (profile {profile:?}): pass a region or set one in the profile")]
+    #[error(
+        "no AWS region configured (profile {profile:?}): pass a region or set one in the profile"
+    )]
     NoRegion { profile: Option<String> },
     /// The endpoint URL is not a URL.
     #[error("invalid endpoint URL {url:?}: {reason}")]

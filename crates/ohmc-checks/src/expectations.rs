@@ -69,7 +69,11 @@ pub struct Expectations {
 
 impl Expectations {
     pub fn new(outputs: Map<String, Value>, settings: VerifySettings, production: bool) -> Self {
-        Expectations { outputs, settings, production }
+        Expectations {
+            outputs,
+            settings,
+            production,
+        }
     }
 
     fn raw(&self, name: &str) -> Option<&Value> {
@@ -92,7 +96,9 @@ impl Expectations {
     pub fn output_list(&self, name: &str) -> Option<Vec<String>> {
         match self.raw(name)? {
             Value::Array(a) => Some(
-                a.iter().filter_map(|v| v.as_str().map(|s| s.to_string())).collect(),
+                a.iter()
+                    .filter_map(|v| v.as_str().map(|s| s.to_string()))
+                    .collect(),
             ),
             _ => None,
         }

@@ -17,5 +17,7 @@ pub fn iam_action(prefix: &str, operation: &str) -> String {
 /// True for an action name that only reads (`Describe*`, `Get*`, `List*`, `BatchGet*`).
 pub fn is_read_action(action: &str) -> bool {
     let name = action.split_once(':').map(|(_, a)| a).unwrap_or(action);
-    ["Describe", "Get", "List", "BatchGet"].iter().any(|p| name.starts_with(p))
+    ["Describe", "Get", "List", "BatchGet"]
+        .iter()
+        .any(|p| name.starts_with(p))
 }

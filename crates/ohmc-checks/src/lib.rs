@@ -45,8 +45,8 @@ pub use context::{ApiRecorder, AwsContext, ClientOverride, ContextOptions, Recor
 pub use error::ChecksError;
 pub use expectations::{Expectations, VerifySettings};
 pub use model::{
-    Area, Check, Control, Evidence, Finding, Framework, Outcome, Report, Severity, Summary, CIS_VERSIONS,
-    FSBP_VERSION,
+    Area, Check, Control, Evidence, Finding, Framework, Outcome, Report, Severity, Summary,
+    CIS_VERSIONS, FSBP_VERSION,
 };
 
 use chrono::{DateTime, Utc};
@@ -65,7 +65,11 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { concurrency_per_service: 4, areas: None, now: None }
+        RunOptions {
+            concurrency_per_service: 4,
+            areas: None,
+            now: None,
+        }
     }
 }
 
@@ -78,9 +82,16 @@ pub async fn run_checks(ctx: &AwsContext, exp: &Expectations, opts: &RunOptions)
     let before_by_area = ctx.recorder().snapshot_by_area();
     let account = ctx.account_id().await;
     let now = opts.now.unwrap_or_else(Utc::now);
-    let run = checks::Run::new(ctx, exp, now, account.clone().unwrap_or_default(), opts.concurrency_per_service);
+    let run = checks::Run::new(
+        ctx,
+        exp,
+        now,
+        account.clone().unwrap_or_default(),
+        opts.concurrency_per_service,
+    );
     let run = &run;
-    type AreaFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Finding>> + Send + 'a>>;
+    type AreaFuture<'a> =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Finding>> + Send + 'a>>;
     let area_future = |area: Area| -> AreaFuture<'_> {
         let fut: AreaFuture<'_> = match area {
             Area::Dns => Box::pin(checks::dns::run(run)),
@@ -102,9 +113,14 @@ pub async fn run_checks(ctx: &AwsContext, exp: &Expectations, opts: &RunOptions)
         .filter(|a| opts.areas.as_ref().is_none_or(|s| s.contains(a)))
         .map(area_future)
         .collect();
-    let findings: Vec<Finding> = futures::future::join_all(futures).await.into_iter().flatten().collect();
+    let findings: Vec<Finding> = futures::future::join_all(futures)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
 
-    let diff = |after: std::collections::BTreeMap<String, u64>, before: &std::collections::BTreeMap<String, u64>| {
+    let diff = |after: std::collections::BTreeMap<String, u64>,
+                before: &std::collections::BTreeMap<String, u64>| {
         after
             .into_iter()
             .filter_map(|(k, v)| {
@@ -119,7 +135,12 @@ pub async fn run_checks(ctx: &AwsContext, exp: &Expectations, opts: &RunOptions)
         .recorder()
         .snapshot_by_area()
         .into_iter()
-        .map(|(area, after)| (area, diff(after, before_by_area.get(&area).unwrap_or(&empty))))
+        .map(|(area, after)| {
+            (
+                area,
+                diff(after, before_by_area.get(&area).unwrap_or(&empty)),
+            )
+        })
         .filter(|(_, m)| !m.is_empty())
         .collect();
     let mut report = Report::new(account, ctx.region().to_string(), findings, calls);

@@ -92,15 +92,27 @@ pub struct Control {
 impl Control {
     /// An FSBP (Security Hub) control id.
     pub const fn fsbp(id: &'static str) -> Self {
-        Control { framework: Framework::AwsFsbp, version: FSBP_VERSION, id }
+        Control {
+            framework: Framework::AwsFsbp,
+            version: FSBP_VERSION,
+            id,
+        }
     }
     /// A CIS AWS Foundations recommendation in the benchmark version given.
     pub const fn cis(version: &'static str, id: &'static str) -> Self {
-        Control { framework: Framework::CisAwsFoundations, version, id }
+        Control {
+            framework: Framework::CisAwsFoundations,
+            version,
+            id,
+        }
     }
     /// A Security Hub control that is mapped in NIST 800-53 r5 but not in FSBP.
     pub const fn nist(id: &'static str) -> Self {
-        Control { framework: Framework::Nist80053, version: "5", id }
+        Control {
+            framework: Framework::Nist80053,
+            version: "5",
+            id,
+        }
     }
 }
 
@@ -142,9 +154,13 @@ pub enum Outcome {
     Fail,
     /// The check could not be judged: an AWS call failed (throttled past retries, not
     /// supported, 4xx/5xx) or returned a value this version does not know. Never a pass.
-    Error { message: String },
+    Error {
+        message: String,
+    },
     /// The check does not apply here (not production, a stack output is missing).
-    Skipped { reason: String },
+    Skipped {
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -227,7 +243,15 @@ impl Report {
                 Outcome::Skipped { .. } => summary.skipped += 1,
             }
         }
-        Report { account_id, region, findings, summary, api_calls, api_calls_by_area: BTreeMap::new(), elapsed_ms: 0 }
+        Report {
+            account_id,
+            region,
+            findings,
+            summary,
+            api_calls,
+            api_calls_by_area: BTreeMap::new(),
+            elapsed_ms: 0,
+        }
     }
 
     /// True when any finding failed.

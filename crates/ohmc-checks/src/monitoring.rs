@@ -69,49 +69,89 @@ pub async fn run(settings: &MonitoringSettings) -> Vec<Finding> {
 
     let targets = async {
         match &prometheus {
-            Some(p) if !settings.required_jobs.is_empty() => {
-                Some(http.get_prometheus::<TargetsData>(&format!("{p}/api/v1/targets?state=active")).await)
-            }
+            Some(p) if !settings.required_jobs.is_empty() => Some(
+                http.get_prometheus::<TargetsData>(&format!("{p}/api/v1/targets?state=active"))
+                    .await,
+            ),
             _ => None,
         }
     };
     let rules = async {
         match &prometheus {
-            Some(p) if !settings.required_rule_groups.is_empty() => {
-                Some(http.get_prometheus::<RulesData>(&format!("{p}/api/v1/rules")).await)
-            }
+            Some(p) if !settings.required_rule_groups.is_empty() => Some(
+                http.get_prometheus::<RulesData>(&format!("{p}/api/v1/rules"))
+                    .await,
+            ),
             _ => None,
         }
     };
     let status = async {
         match &alertmanager {
-            Some(a) => Some(http.get_json::<AlertmanagerStatus>(&format!("{a}/api/v2/status")).await),
+            Some(a) => Some(
+                http.get_json::<AlertmanagerStatus>(&format!("{a}/api/v2/status"))
+                    .await,
+            ),
             None => None,
         }
     };
     let (targets, rules, status) = tokio::join!(targets, rules, status);
 
     let mut findings = Vec::new();
-    let prom_resource = prometheus.clone().unwrap_or_else(|| "prometheus".to_string());
+    let prom_resource = prometheus
+        .clone()
+        .unwrap_or_else(|| "prometheus".to_string());
     match targets {
-        None if prometheus.is_none() => findings.push(skipped(SCRAPE_JOBS_UP, &prom_resource, NO_PROMETHEUS_URL)),
-        None => findings.push(skipped(SCRAPE_JOBS_UP, &prom_resource, "the monitoring block lists no required_jobs")),
-        Some(Err(message)) => findings.extend(
-            settings.required_jobs.iter().map(|job| error(SCRAPE_JOBS_UP, &job_resource(job), job_expected(job), &message)),
-        ),
-        Some(Ok(data)) => findings.extend(judge_jobs(&settings.required_jobs, &data.active_targets)),
+        None if prometheus.is_none() => {
+            findings.push(skipped(SCRAPE_JOBS_UP, &prom_resource, NO_PROMETHEUS_URL))
+        }
+        None => findings.push(skipped(
+            SCRAPE_JOBS_UP,
+            &prom_resource,
+            "the monitoring block lists no required_jobs",
+        )),
+        Some(Err(message)) => findings.extend(settings.required_jobs.iter().map(|job| {
+            error(
+                SCRAPE_JOBS_UP,
+                &job_resource(job),
+                job_expected(job),
+                &message,
+            )
+        })),
+        Some(Ok(data)) => {
+            findings.extend(judge_jobs(&settings.required_jobs, &data.active_targets))
+        }
     }
     match rules {
-        None if prometheus.is_none() => findings.push(skipped(RULE_GROUPS_LOADED, &prom_resource, NO_PROMETHEUS_URL)),
-        None => findings.push(skipped(RULE_GROUPS_LOADED, &prom_resource, "the monitoring block lists no required_rule_groups")),
+        None if prometheus.is_none() => findings.push(skipped(
+            RULE_GROUPS_LOADED,
+            &prom_resource,
+            NO_PROMETHEUS_URL,
+        )),
+        None => findings.push(skipped(
+            RULE_GROUPS_LOADED,
+            &prom_resource,
+            "the monitoring block lists no required_rule_groups",
+        )),
         Some(Err(message)) => findings.extend(settings.required_rule_groups.iter().map(|group| {
-            error(RULE_GROUPS_LOADED, &group_resource(group), group_expected(group), &message)
+            error(
+                RULE_GROUPS_LOADED,
+                &group_resource(group),
+                group_expected(group),
+                &message,
+            )
         })),
-        Some(Ok(data)) => findings.extend(judge_rule_groups(&settings.required_rule_groups, &data.groups)),
+        Some(Ok(data)) => findings.extend(judge_rule_groups(
+            &settings.required_rule_groups,
+            &data.groups,
+        )),
     }
     match (status, &alertmanager) {
         (Some(result), Some(url)) => findings.push(judge_alertmanager(url, result)),
-        _ => findings.push(skipped(ALERTMANAGER_RECEIVERS, "alertmanager", "the monitoring block sets no alertmanager_url")),
+        _ => findings.push(skipped(
+            ALERTMANAGER_RECEIVERS,
+            "alertmanager",
+            "the monitoring block sets no alertmanager_url",
+        )),
     }
     findings
 }
@@ -141,7 +181,10 @@ fn group_expected(group: &str) -> String {
 // ---- Judging (pure) ----
 
 fn judge_jobs(required: &[String], targets: &[ApiTarget]) -> Vec<Finding> {
-    let mut seen: Vec<&str> = targets.iter().filter_map(|t| t.labels.get("job").map(String::as_str)).collect();
+    let mut seen: Vec<&str> = targets
+        .iter()
+        .filter_map(|t| t.labels.get("job").map(String::as_str))
+        .collect();
     seen.sort_unstable();
     seen.dedup();
     required
@@ -218,14 +261,19 @@ const ALERTMANAGER_EXPECTED: &str =
     "Alertmanager answers /api/v2/status; the root route's receiver and at least one receiver have an integration";
 
 fn judge_alertmanager(url: &str, status: Result<AlertmanagerStatus, String>) -> Finding {
-    let fail = |message: String| error(ALERTMANAGER_RECEIVERS, url, ALERTMANAGER_EXPECTED, &message);
+    let fail =
+        |message: String| error(ALERTMANAGER_RECEIVERS, url, ALERTMANAGER_EXPECTED, &message);
     let status = match status {
         Ok(s) => s,
         Err(message) => return fail(message),
     };
     let config = match AlertmanagerConfig::parse(&status.config.original) {
         Ok(c) => c,
-        Err(e) => return fail(format!("the configuration in /api/v2/status is not readable YAML: {e}")),
+        Err(e) => {
+            return fail(format!(
+                "the configuration in /api/v2/status is not readable YAML: {e}"
+            ))
+        }
     };
     let described: Vec<String> = config
         .receivers
@@ -235,8 +283,18 @@ fn judge_alertmanager(url: &str, status: Result<AlertmanagerStatus, String>) -> 
             false => format!("{} ({})", r.name, r.integrations.join(", ")),
         })
         .collect();
-    let integrations_of = |name: &str| config.receivers.iter().find(|r| r.name == name).map(|r| r.integrations.len());
-    let default_ok = config.default_receiver.as_deref().and_then(integrations_of).is_some_and(|n| n > 0);
+    let integrations_of = |name: &str| {
+        config
+            .receivers
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.integrations.len())
+    };
+    let default_ok = config
+        .default_receiver
+        .as_deref()
+        .and_then(integrations_of)
+        .is_some_and(|n| n > 0);
     let any_ok = config.receivers.iter().any(|r| !r.integrations.is_empty());
     let observed = format!(
         "cluster {}; root route receiver {}; receivers: {}",
@@ -244,7 +302,13 @@ fn judge_alertmanager(url: &str, status: Result<AlertmanagerStatus, String>) -> 
         config.default_receiver.as_deref().unwrap_or("(none)"),
         list_or_none(&described)
     );
-    finding(ALERTMANAGER_RECEIVERS, url, judge(default_ok && any_ok), ALERTMANAGER_EXPECTED, observed)
+    finding(
+        ALERTMANAGER_RECEIVERS,
+        url,
+        judge(default_ok && any_ok),
+        ALERTMANAGER_EXPECTED,
+        observed,
+    )
 }
 
 // ---- API shapes ----
@@ -280,7 +344,10 @@ struct ApiTarget {
 impl ApiTarget {
     /// The `instance` label, else the scrape URL.
     fn name(&self) -> String {
-        self.labels.get("instance").cloned().unwrap_or_else(|| self.scrape_url.clone())
+        self.labels
+            .get("instance")
+            .cloned()
+            .unwrap_or_else(|| self.scrape_url.clone())
     }
 }
 
@@ -356,19 +423,28 @@ impl AlertmanagerConfig {
             .receivers
             .iter()
             .map(|m| {
-                let name = m.get("name").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+                let name = m
+                    .get("name")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string();
                 let mut integrations: Vec<String> = m
                     .iter()
                     .filter_map(|(k, v)| {
                         let kind = k.as_str()?.strip_suffix("_configs")?;
-                        v.as_sequence().is_some_and(|s| !s.is_empty()).then(|| kind.to_string())
+                        v.as_sequence()
+                            .is_some_and(|s| !s.is_empty())
+                            .then(|| kind.to_string())
                     })
                     .collect();
                 integrations.sort();
                 Receiver { name, integrations }
             })
             .collect();
-        Ok(AlertmanagerConfig { default_receiver: raw.route.and_then(|r| r.receiver), receivers })
+        Ok(AlertmanagerConfig {
+            default_receiver: raw.route.and_then(|r| r.receiver),
+            receivers,
+        })
     }
 }
 
@@ -384,15 +460,19 @@ impl Http {
     fn new(timeout: Duration) -> Self {
         use hyper_rustls::ConfigBuilderExt;
         let builder = || {
-            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .expect("ring supports the default TLS versions")
+            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default TLS versions")
         };
         // Without native roots (a bare container) https URLs fail verification, which is
         // an Error finding; plain http still works.
         let tls = match builder().with_native_roots() {
             Ok(b) => b.with_no_client_auth(),
-            Err(_) => builder().with_root_certificates(rustls::RootCertStore::empty()).with_no_client_auth(),
+            Err(_) => builder()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth(),
         };
         let mut http = HttpConnector::new();
         http.enforce_http(false);
@@ -410,9 +490,14 @@ impl Http {
     async fn get_json<T: DeserializeOwned>(&self, url: &str) -> Result<T, String> {
         let (status, body) = self.get(url).await?;
         if !status.is_success() {
-            return Err(format!("GET {url}: HTTP {}: {}", status.as_u16(), snippet(&body)));
+            return Err(format!(
+                "GET {url}: HTTP {}: {}",
+                status.as_u16(),
+                snippet(&body)
+            ));
         }
-        serde_json::from_slice(&body).map_err(|e| format!("GET {url}: unexpected response ({e}): {}", snippet(&body)))
+        serde_json::from_slice(&body)
+            .map_err(|e| format!("GET {url}: unexpected response ({e}): {}", snippet(&body)))
     }
 
     /// A Prometheus API call: the envelope must say success and carry data.
@@ -420,31 +505,55 @@ impl Http {
         let (status, body) = self.get(url).await?;
         let envelope: Result<PrometheusEnvelope<T>, _> = serde_json::from_slice(&body);
         match envelope {
-            Ok(PrometheusEnvelope { status: s, data: Some(data), .. }) if s == "success" && status.is_success() => Ok(data),
+            Ok(PrometheusEnvelope {
+                status: s,
+                data: Some(data),
+                ..
+            }) if s == "success" && status.is_success() => Ok(data),
             Ok(e) if e.status == "error" => Err(format!(
                 "GET {url}: HTTP {}: {} {}",
                 status.as_u16(),
                 e.error_type.unwrap_or_default(),
                 e.error.unwrap_or_default()
             )),
-            Ok(_) => Err(format!("GET {url}: HTTP {}: no data in the answer: {}", status.as_u16(), snippet(&body))),
-            Err(e) if status.is_success() => Err(format!("GET {url}: unexpected response ({e}): {}", snippet(&body))),
-            Err(_) => Err(format!("GET {url}: HTTP {}: {}", status.as_u16(), snippet(&body))),
+            Ok(_) => Err(format!(
+                "GET {url}: HTTP {}: no data in the answer: {}",
+                status.as_u16(),
+                snippet(&body)
+            )),
+            Err(e) if status.is_success() => Err(format!(
+                "GET {url}: unexpected response ({e}): {}",
+                snippet(&body)
+            )),
+            Err(_) => Err(format!(
+                "GET {url}: HTTP {}: {}",
+                status.as_u16(),
+                snippet(&body)
+            )),
         }
     }
 
     async fn get(&self, url: &str) -> Result<(hyper::StatusCode, Bytes), String> {
-        let uri: hyper::Uri = url.parse().map_err(|e| format!("GET {url}: not a valid URL: {e}"))?;
+        let uri: hyper::Uri = url
+            .parse()
+            .map_err(|e| format!("GET {url}: not a valid URL: {e}"))?;
         if !matches!(uri.scheme_str(), Some("http" | "https")) {
             return Err(format!("GET {url}: only http and https URLs are supported"));
         }
         let request = hyper::Request::get(uri)
             .header(hyper::header::ACCEPT, "application/json")
-            .header(hyper::header::USER_AGENT, concat!("ohmc-infra/", env!("CARGO_PKG_VERSION")))
+            .header(
+                hyper::header::USER_AGENT,
+                concat!("ohmc-infra/", env!("CARGO_PKG_VERSION")),
+            )
             .body(Empty::<Bytes>::new())
             .map_err(|e| format!("GET {url}: {e}"))?;
         let call = async {
-            let response = self.client.request(request).await.map_err(|e| format!("GET {url}: {}", chain(&e)))?;
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| format!("GET {url}: {}", chain(&e)))?;
             let status = response.status();
             let body = Limited::new(response.into_body(), MAX_BODY_BYTES)
                 .collect()
@@ -489,7 +598,11 @@ mod tests {
 
     fn target(job: &str, instance: &str, health: &str, err: &str) -> ApiTarget {
         ApiTarget {
-            labels: [("job".to_string(), job.to_string()), ("instance".to_string(), instance.to_string())].into(),
+            labels: [
+                ("job".to_string(), job.to_string()),
+                ("instance".to_string(), instance.to_string()),
+            ]
+            .into(),
             scrape_url: format!("http://{instance}/metrics"),
             health: health.into(),
             last_error: err.into(),
@@ -507,15 +620,33 @@ mod tests {
         let required = ["node", "api", "absent", "new"].map(String::from);
         let got: Vec<(String, String, String)> = judge_jobs(&required, &targets)
             .into_iter()
-            .map(|f| (f.resource, f.outcome.label().to_string(), f.evidence.observed))
+            .map(|f| {
+                (
+                    f.resource,
+                    f.outcome.label().to_string(),
+                    f.evidence.observed,
+                )
+            })
             .collect();
         assert_eq!(
             got,
             [
-                ("prometheus-job:node", "fail", "1 of 2 target(s) not up: b:9100 down (connection refused)"),
+                (
+                    "prometheus-job:node",
+                    "fail",
+                    "1 of 2 target(s) not up: b:9100 down (connection refused)"
+                ),
                 ("prometheus-job:api", "pass", "1 target(s) up: c:80"),
-                ("prometheus-job:absent", "fail", "no active target has job=\"absent\" (jobs with targets: api, new, node)"),
-                ("prometheus-job:new", "fail", "1 of 1 target(s) not up: d:80 not scraped yet"),
+                (
+                    "prometheus-job:absent",
+                    "fail",
+                    "no active target has job=\"absent\" (jobs with targets: api, new, node)"
+                ),
+                (
+                    "prometheus-job:new",
+                    "fail",
+                    "1 of 1 target(s) not up: d:80 not scraped yet"
+                ),
             ]
             .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
         );
@@ -524,7 +655,10 @@ mod tests {
     #[test]
     fn unknown_health_is_an_error() {
         let f = judge_jobs(&["x".into()], &[target("x", "a", "sideways", "")]);
-        assert!(matches!(&f[0].outcome, Outcome::Error { message } if message.contains("\"sideways\"")), "{f:?}");
+        assert!(
+            matches!(&f[0].outcome, Outcome::Error { message } if message.contains("\"sideways\"")),
+            "{f:?}"
+        );
     }
 
     #[test]
@@ -533,21 +667,35 @@ mod tests {
             ApiGroup {
                 name: "ok".into(),
                 file: "/r/a.yml".into(),
-                rules: vec![ApiRule { name: "A".into(), health: "ok".into(), last_error: None }],
+                rules: vec![ApiRule {
+                    name: "A".into(),
+                    health: "ok".into(),
+                    last_error: None,
+                }],
             },
             ApiGroup {
                 name: "broken".into(),
                 file: "/r/b.yml".into(),
-                rules: vec![ApiRule { name: "B".into(), health: "err".into(), last_error: Some("many-to-many".into()) }],
+                rules: vec![ApiRule {
+                    name: "B".into(),
+                    health: "err".into(),
+                    last_error: Some("many-to-many".into()),
+                }],
             },
         ];
         let f = judge_rule_groups(&["ok", "broken", "gone"].map(String::from), &groups);
-        let got: Vec<_> = f.iter().map(|f| (f.outcome.label(), f.evidence.observed.as_str())).collect();
+        let got: Vec<_> = f
+            .iter()
+            .map(|f| (f.outcome.label(), f.evidence.observed.as_str()))
+            .collect();
         assert_eq!(
             got,
             [
                 ("pass", "loaded from /r/a.yml with 1 rule(s)"),
-                ("fail", "loaded from /r/b.yml; 1 of 1 rule(s) failing: B: many-to-many"),
+                (
+                    "fail",
+                    "loaded from /r/b.yml; 1 of 1 rule(s) failing: B: many-to-many"
+                ),
                 ("fail", "not loaded (groups loaded: broken, ok)"),
             ]
         );
@@ -558,19 +706,37 @@ mod tests {
         let yaml = "route:\n  receiver: team\nreceivers:\n- name: \"null\"\n- name: team\n  slack_configs:\n  - channel: x\n  email_configs:\n  - to: a@b\n  webhook_configs: []\n";
         let c = AlertmanagerConfig::parse(yaml).unwrap();
         assert_eq!(c.default_receiver.as_deref(), Some("team"));
-        assert_eq!(c.receivers[0], Receiver { name: "null".into(), integrations: vec![] });
+        assert_eq!(
+            c.receivers[0],
+            Receiver {
+                name: "null".into(),
+                integrations: vec![]
+            }
+        );
         assert_eq!(c.receivers[1].integrations, ["email", "slack"]);
 
         let status = |yaml: &str| AlertmanagerStatus {
-            cluster: ClusterStatus { status: "ready".into() },
-            config: ConfigStatus { original: yaml.into() },
+            cluster: ClusterStatus {
+                status: "ready".into(),
+            },
+            config: ConfigStatus {
+                original: yaml.into(),
+            },
         };
         let pass = judge_alertmanager("http://am", Ok(status(yaml)));
         assert_eq!(pass.outcome, Outcome::Pass);
         assert_eq!(pass.evidence.observed, "cluster ready; root route receiver team; receivers: null (no integration), team (email, slack)");
-        let blackhole = judge_alertmanager("http://am", Ok(status("route:\n  receiver: \"null\"\nreceivers:\n- name: \"null\"\n")));
+        let blackhole = judge_alertmanager(
+            "http://am",
+            Ok(status(
+                "route:\n  receiver: \"null\"\nreceivers:\n- name: \"null\"\n",
+            )),
+        );
         assert_eq!(blackhole.outcome, Outcome::Fail);
-        let err = judge_alertmanager("http://am", Err("GET http://am/api/v2/status: refused".into()));
+        let err = judge_alertmanager(
+            "http://am",
+            Err("GET http://am/api/v2/status: refused".into()),
+        );
         assert!(matches!(err.outcome, Outcome::Error { .. }));
     }
 
@@ -578,7 +744,11 @@ mod tests {
     async fn nothing_configured_is_skipped_and_bad_urls_are_errors() {
         let f = run(&MonitoringSettings::default()).await;
         assert_eq!(f.len(), 3);
-        assert!(f.iter().all(|f| matches!(f.outcome, Outcome::Skipped { .. })), "{f:?}");
+        assert!(
+            f.iter()
+                .all(|f| matches!(f.outcome, Outcome::Skipped { .. })),
+            "{f:?}"
+        );
 
         let settings = MonitoringSettings {
             prometheus_url: Some("ftp://example".into()),
@@ -589,6 +759,9 @@ mod tests {
         };
         let f = run(&settings).await;
         assert_eq!(f.len(), 3);
-        assert!(f.iter().all(|f| matches!(f.outcome, Outcome::Error { .. })), "{f:?}");
+        assert!(
+            f.iter().all(|f| matches!(f.outcome, Outcome::Error { .. })),
+            "{f:?}"
+        );
     }
 }

@@ -8,8 +8,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::env_vars;
 
 #[derive(Debug, Parser)]
-#[command(name = "ohmc-infra", version, about = "Plan, apply, verify, audit and drill the Oh My Coins infrastructure.")]
-#[command(after_help = "Exit codes: 0 success or no changes, 1 error, 2 changes present (plan, drift), 3 checks failed, 130 interrupted.")]
+#[command(
+    name = "ohmc-infra",
+    version,
+    about = "Plan, apply, verify, audit and drill the Oh My Coins infrastructure."
+)]
+#[command(
+    after_help = "Exit codes: 0 success or no changes, 1 error, 2 changes present (plan, drift), 3 checks failed, 130 interrupted."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -140,10 +146,12 @@ pub struct OutputArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Exit codes: 0 every check passed (waivers honoured), 3 a check failed (or a waiver expired), \
+#[command(
+    after_help = "Exit codes: 0 every check passed (waivers honoured), 3 a check failed (or a waiver expired), \
 1 an error: a check or a whole target could not be judged. An error wins over failures: a run that could not look \
 everywhere is incomplete, whatever else it found.\n\n\
---outputs may hold {environment}, {account} and {region}, e.g. --outputs 'outputs/{environment}-{region}.json'.")]
+--outputs may hold {environment}, {account} and {region}, e.g. --outputs 'outputs/{environment}-{region}.json'."
+)]
 pub struct AuditArgs {
     /// Environments to audit [default: every environment, unless --account or --discover-accounts is given]
     pub envs: Vec<String>,

@@ -16,7 +16,9 @@ use crate::cli::GlobalArgs;
 /// directory that has an `environments/` folder.
 pub fn root(global: &GlobalArgs) -> Result<PathBuf> {
     if let Some(root) = &global.root {
-        return root.canonicalize().with_context(|| format!("--root {}", root.display()));
+        return root
+            .canonicalize()
+            .with_context(|| format!("--root {}", root.display()));
     }
     let cwd = std::env::current_dir().context("reading the working directory")?;
     cwd.ancestors()
@@ -34,8 +36,12 @@ pub fn load_environment(root: &Path, name: &str) -> Result<Environment> {
 }
 
 pub fn state_dir(global: &GlobalArgs, root: &Path) -> Result<PathBuf> {
-    let dir = global.state_dir.clone().unwrap_or_else(|| root.join(".ohmc"));
-    private_fs::create_private_dir(&dir).with_context(|| format!("creating the state directory {}", dir.display()))?;
+    let dir = global
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| root.join(".ohmc"));
+    private_fs::create_private_dir(&dir)
+        .with_context(|| format!("creating the state directory {}", dir.display()))?;
     Ok(dir)
 }
 
@@ -47,8 +53,11 @@ pub async fn terraform(global: &GlobalArgs, root: &Path, state_dir: &Path) -> Re
             // point anywhere (or nowhere) on a build machine.
             let f = state_dir.join("terraformrc");
             if !f.exists() {
-                std::fs::write(&f, "# written by ohmc-infra: no provider installation overrides\n")
-                    .with_context(|| format!("writing {}", f.display()))?;
+                std::fs::write(
+                    &f,
+                    "# written by ohmc-infra: no provider installation overrides\n",
+                )
+                .with_context(|| format!("writing {}", f.display()))?;
             }
             f
         }

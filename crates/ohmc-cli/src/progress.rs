@@ -19,11 +19,21 @@ pub struct ProgressPrinter {
 impl ProgressPrinter {
     pub fn start(quiet: bool) -> ProgressPrinter {
         if quiet {
-            return ProgressPrinter { sender: None, task: None };
+            return ProgressPrinter {
+                sender: None,
+                task: None,
+            };
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = if std::io::stderr().is_terminal() { tokio::spawn(spinners(rx)) } else { tokio::spawn(lines(rx)) };
-        ProgressPrinter { sender: Some(tx), task: Some(task) }
+        let task = if std::io::stderr().is_terminal() {
+            tokio::spawn(spinners(rx))
+        } else {
+            tokio::spawn(lines(rx))
+        };
+        ProgressPrinter {
+            sender: Some(tx),
+            task: Some(task),
+        }
     }
 
     /// Stops accepting progress and waits until everything sent is printed.
@@ -40,20 +50,37 @@ pub fn describe(p: &Progress) -> Option<String> {
     Some(match p {
         Progress::StackStarted { stack, phase } => format!("[{stack}] {phase} started"),
         Progress::StackFinished { stack, phase, ok } => {
-            format!("[{stack}] {phase} {}", if *ok { "finished" } else { "failed" })
+            format!(
+                "[{stack}] {phase} {}",
+                if *ok { "finished" } else { "failed" }
+            )
         }
         Progress::Terraform { stack, event } => match event {
             UiEvent::ApplyStart { addr, action } => format!("[{stack}] {addr}: {action} started"),
-            UiEvent::ApplyProgress { addr, action, elapsed_seconds } => {
+            UiEvent::ApplyProgress {
+                addr,
+                action,
+                elapsed_seconds,
+            } => {
                 format!("[{stack}] {addr}: {action} still running ({elapsed_seconds}s)")
             }
-            UiEvent::ApplyComplete { addr, action, elapsed_seconds } => {
+            UiEvent::ApplyComplete {
+                addr,
+                action,
+                elapsed_seconds,
+            } => {
                 format!("[{stack}] {addr}: {action} complete ({elapsed_seconds}s)")
             }
-            UiEvent::ApplyErrored { addr, action, elapsed_seconds } => {
+            UiEvent::ApplyErrored {
+                addr,
+                action,
+                elapsed_seconds,
+            } => {
                 format!("[{stack}] {addr}: {action} FAILED ({elapsed_seconds}s)")
             }
-            UiEvent::Text(t) if t.contains("Acquiring state lock") => format!("[{stack}] waiting for the state lock"),
+            UiEvent::Text(t) if t.contains("Acquiring state lock") => {
+                format!("[{stack}] waiting for the state lock")
+            }
             _ => return None,
         },
     })
@@ -69,7 +96,8 @@ async fn lines(mut rx: mpsc::UnboundedReceiver<Progress>) {
 
 async fn spinners(mut rx: mpsc::UnboundedReceiver<Progress>) {
     let multi = MultiProgress::new();
-    let style = ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner());
+    let style = ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg} {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
     let mut bars: BTreeMap<String, ProgressBar> = BTreeMap::new();
     while let Some(p) = rx.recv().await {
         match &p {
@@ -90,10 +118,18 @@ async fn spinners(mut rx: mpsc::UnboundedReceiver<Progress>) {
                 }
             }
             Progress::Terraform { stack, event } => {
-                if let (Some(bar), UiEvent::ApplyStart { addr, action } | UiEvent::ApplyProgress { addr, action, .. }) = (bars.get(stack), event) {
+                if let (
+                    Some(bar),
+                    UiEvent::ApplyStart { addr, action }
+                    | UiEvent::ApplyProgress { addr, action, .. },
+                ) = (bars.get(stack), event)
+                {
                     bar.set_message(format!("{addr}: {action}"));
                 }
-                if matches!(event, UiEvent::ApplyComplete { .. } | UiEvent::ApplyErrored { .. }) {
+                if matches!(
+                    event,
+                    UiEvent::ApplyComplete { .. } | UiEvent::ApplyErrored { .. }
+                ) {
                     if let Some(line) = describe(&p) {
                         let _ = multi.println(line);
                     }

@@ -17,31 +17,60 @@ pub struct DrillClients {
 impl DrillClients {
     /// Clients for `sdk_config`'s region, plus `target_region` when given.
     pub fn new(sdk_config: &SdkConfig, target_region: Option<&str>) -> Self {
-        let region = sdk_config.region().map(|r| r.to_string()).unwrap_or_default();
+        let region = sdk_config
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
         let mut regions = vec![region.clone()];
         if let Some(t) = target_region.filter(|t| *t != region) {
             regions.push(t.to_owned());
         }
         // An endpoint override (an emulator, a VPC endpoint) needs path-style S3 addressing.
         let path_style = sdk_config.endpoint_url().is_some();
-        let mut clients = DrillClients { region, rds: Vec::new(), elasticache: Vec::new(), s3: Vec::new() };
+        let mut clients = DrillClients {
+            region,
+            rds: Vec::new(),
+            elasticache: Vec::new(),
+            s3: Vec::new(),
+        };
         for r in regions {
             let reg = Region::new(r.clone());
-            clients.rds.push((r.clone(), aws_sdk_rds::Client::from_conf(aws_sdk_rds::config::Builder::from(sdk_config).region(reg.clone()).build())));
+            clients.rds.push((
+                r.clone(),
+                aws_sdk_rds::Client::from_conf(
+                    aws_sdk_rds::config::Builder::from(sdk_config)
+                        .region(reg.clone())
+                        .build(),
+                ),
+            ));
             clients.elasticache.push((
                 r.clone(),
-                aws_sdk_elasticache::Client::from_conf(aws_sdk_elasticache::config::Builder::from(sdk_config).region(reg.clone()).build()),
+                aws_sdk_elasticache::Client::from_conf(
+                    aws_sdk_elasticache::config::Builder::from(sdk_config)
+                        .region(reg.clone())
+                        .build(),
+                ),
             ));
             clients.s3.push((
                 r.clone(),
-                aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk_config).region(reg).force_path_style(path_style).build()),
+                aws_sdk_s3::Client::from_conf(
+                    aws_sdk_s3::config::Builder::from(sdk_config)
+                        .region(reg)
+                        .force_path_style(path_style)
+                        .build(),
+                ),
             ));
         }
         clients
     }
 
     /// Build from ready clients for the source region (tests with `aws-smithy-mocks`).
-    pub fn from_clients(region: &str, rds: aws_sdk_rds::Client, elasticache: aws_sdk_elasticache::Client, s3: aws_sdk_s3::Client) -> Self {
+    pub fn from_clients(
+        region: &str,
+        rds: aws_sdk_rds::Client,
+        elasticache: aws_sdk_elasticache::Client,
+        s3: aws_sdk_s3::Client,
+    ) -> Self {
         DrillClients {
             region: region.to_owned(),
             rds: vec![(region.to_owned(), rds)],
@@ -95,7 +124,10 @@ impl<T> RegionList<T> for Vec<(String, T)> {
 }
 
 fn pick<'a, T>(list: &'a [(String, T)], region: &str) -> &'a T {
-    list.iter().find(|(r, _)| r == region).map(|(_, c)| c).unwrap_or(&list[0].1)
+    list.iter()
+        .find(|(r, _)| r == region)
+        .map(|(_, c)| c)
+        .unwrap_or(&list[0].1)
 }
 
 pub(crate) fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {

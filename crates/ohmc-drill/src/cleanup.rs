@@ -28,13 +28,21 @@ pub async fn cleanup(
     let started_at = Utc::now();
     let mut ledger = Ledger::open(state_dir, drill_id)?;
     let results = cleanup_ledger(clients, &mut ledger, events).await?;
-    Ok(CleanupReport { drill_id: drill_id.to_owned(), started_at, ended_at: Utc::now(), results })
+    Ok(CleanupReport {
+        drill_id: drill_id.to_owned(),
+        started_at,
+        ended_at: Utc::now(),
+        results,
+    })
 }
 
 /// Drills whose ledgers still list resources that may exist, oldest first:
 /// what `ohmc-infra dr-drill cleanup` without an id should offer.
 pub fn pending_drills(state_dir: &Path) -> Result<Vec<Ledger>, DrillError> {
-    Ok(Ledger::list(state_dir)?.into_iter().filter(Ledger::has_pending).collect())
+    Ok(Ledger::list(state_dir)?
+        .into_iter()
+        .filter(Ledger::has_pending)
+        .collect())
 }
 
 pub(crate) async fn cleanup_ledger(
@@ -43,7 +51,10 @@ pub(crate) async fn cleanup_ledger(
     events: EventSink<'_>,
 ) -> Result<Vec<CleanupResult>, DrillError> {
     let drill_id = ledger.drill_id().to_owned();
-    events(&DrillEvent::CleanupStarted { drill_id: drill_id.clone(), entries: ledger.entries().len() });
+    events(&DrillEvent::CleanupStarted {
+        drill_id: drill_id.clone(),
+        entries: ledger.entries().len(),
+    });
     let mut results = Vec::new();
     // Newest first: instances go before the snapshot copies they came from.
     for index in (0..ledger.entries().len()).rev() {
@@ -68,7 +79,9 @@ pub(crate) async fn cleanup_ledger(
             outcome,
             detail,
         };
-        events(&DrillEvent::Cleaned { result: result.clone() });
+        events(&DrillEvent::Cleaned {
+            result: result.clone(),
+        });
         results.push(result);
     }
     Ok(results)
@@ -78,22 +91,35 @@ pub(crate) async fn cleanup_ledger(
 fn refusal(drill_id: &str, tags: &[(String, String)]) -> Option<String> {
     match tags.iter().find(|(k, _)| k == DRILL_TAG_KEY) {
         Some((_, v)) if v == drill_id => None,
-        Some((_, v)) => Some(format!("tag {DRILL_TAG_KEY} is {v:?}, not {drill_id:?}: not this drill's resource")),
-        None => Some(format!("no {DRILL_TAG_KEY} tag: not a drill resource, left alone")),
+        Some((_, v)) => Some(format!(
+            "tag {DRILL_TAG_KEY} is {v:?}, not {drill_id:?}: not this drill's resource"
+        )),
+        None => Some(format!(
+            "no {DRILL_TAG_KEY} tag: not a drill resource, left alone"
+        )),
     }
 }
 
 type Outcome = (CleanupOutcome, Option<String>);
 
-async fn clean_one(clients: &DrillClients, drill_id: &str, e: &LedgerEntry) -> Result<Outcome, AwsFailure> {
+async fn clean_one(
+    clients: &DrillClients,
+    drill_id: &str,
+    e: &LedgerEntry,
+) -> Result<Outcome, AwsFailure> {
     if e.drill_id != drill_id {
-        return Ok((CleanupOutcome::Refused, Some(format!("ledger entry belongs to drill {}", e.drill_id))));
+        return Ok((
+            CleanupOutcome::Refused,
+            Some(format!("ledger entry belongs to drill {}", e.drill_id)),
+        ));
     }
     let id = e.identifier.as_str();
     match e.kind {
         ResourceKind::RdsInstance => {
             let c = clients.rds_in(&e.region);
-            let Some(inst) = rds::describe_instance(c, id).await? else { return Ok((CleanupOutcome::NotFound, None)) };
+            let Some(inst) = rds::describe_instance(c, id).await? else {
+                return Ok((CleanupOutcome::NotFound, None));
+            };
             let arn = inst.db_instance_arn().unwrap_or_default();
             if let Some(why) = refusal(drill_id, &rds::list_tags(c, arn).await?) {
                 return Ok((CleanupOutcome::Refused, Some(why)));
@@ -104,11 +130,15 @@ async fn clean_one(clients: &DrillClients, drill_id: &str, e: &LedgerEntry) -> R
                 }
                 rds::delete_instance(c, id).await?;
             }
-            Ok(gone_or_going(rds::describe_instance(c, id).await?.is_none()))
+            Ok(gone_or_going(
+                rds::describe_instance(c, id).await?.is_none(),
+            ))
         }
         ResourceKind::RdsSnapshot => {
             let c = clients.rds_in(&e.region);
-            let Some(snap) = rds::describe_snapshot(c, id).await? else { return Ok((CleanupOutcome::NotFound, None)) };
+            let Some(snap) = rds::describe_snapshot(c, id).await? else {
+                return Ok((CleanupOutcome::NotFound, None));
+            };
             let arn = snap.db_snapshot_arn().unwrap_or_default();
             if let Some(why) = refusal(drill_id, &rds::list_tags(c, arn).await?) {
                 return Ok((CleanupOutcome::Refused, Some(why)));
@@ -116,11 +146,15 @@ async fn clean_one(clients: &DrillClients, drill_id: &str, e: &LedgerEntry) -> R
             if snap.status() != Some("deleting") {
                 rds::delete_snapshot(c, id).await?;
             }
-            Ok(gone_or_going(rds::describe_snapshot(c, id).await?.is_none()))
+            Ok(gone_or_going(
+                rds::describe_snapshot(c, id).await?.is_none(),
+            ))
         }
         ResourceKind::RedisReplicationGroup => {
             let c = clients.elasticache_in(&e.region);
-            let Some(group) = redis::describe_group(c, id).await? else { return Ok((CleanupOutcome::NotFound, None)) };
+            let Some(group) = redis::describe_group(c, id).await? else {
+                return Ok((CleanupOutcome::NotFound, None));
+            };
             let arn = group.arn().unwrap_or_default();
             if let Some(why) = refusal(drill_id, &redis::list_tags(c, arn).await?) {
                 return Ok((CleanupOutcome::Refused, Some(why)));
@@ -132,7 +166,9 @@ async fn clean_one(clients: &DrillClients, drill_id: &str, e: &LedgerEntry) -> R
         }
         ResourceKind::S3Object => {
             let c = clients.s3_in(&e.region);
-            let Some((bucket, key)) = s3::split_url(id) else { return Ok(bad_url(id)) };
+            let Some((bucket, key)) = s3::split_url(id) else {
+                return Ok(bad_url(id));
+            };
             if !s3::exists(c, bucket, key).await? {
                 return Ok((CleanupOutcome::NotFound, None));
             }
@@ -146,7 +182,9 @@ async fn clean_one(clients: &DrillClients, drill_id: &str, e: &LedgerEntry) -> R
             // ElastiCache chose the object names under the drill's unique
             // prefix; each one is still deleted only if it carries the tag.
             let c = clients.s3_in(&e.region);
-            let Some((bucket, prefix)) = s3::split_url(id) else { return Ok(bad_url(id)) };
+            let Some((bucket, prefix)) = s3::split_url(id) else {
+                return Ok(bad_url(id));
+            };
             let keys = s3::list_prefix(c, bucket, prefix).await?;
             if keys.is_empty() {
                 return Ok((CleanupOutcome::NotFound, None));
@@ -159,7 +197,10 @@ async fn clean_one(clients: &DrillClients, drill_id: &str, e: &LedgerEntry) -> R
                 }
             }
             if refused.is_empty() {
-                Ok((CleanupOutcome::Deleted, Some(format!("{} object(s)", keys.len()))))
+                Ok((
+                    CleanupOutcome::Deleted,
+                    Some(format!("{} object(s)", keys.len())),
+                ))
             } else {
                 Ok((CleanupOutcome::Refused, Some(refused.join("; "))))
             }
@@ -168,14 +209,20 @@ async fn clean_one(clients: &DrillClients, drill_id: &str, e: &LedgerEntry) -> R
 }
 
 fn bad_url(id: &str) -> Outcome {
-    (CleanupOutcome::Failed, Some(format!("{id:?} is not an s3://bucket/key location")))
+    (
+        CleanupOutcome::Failed,
+        Some(format!("{id:?} is not an s3://bucket/key location")),
+    )
 }
 
 fn gone_or_going(gone: bool) -> Outcome {
     if gone {
         (CleanupOutcome::Deleted, None)
     } else {
-        (CleanupOutcome::DeletionRequested, Some("delete accepted; the service is still removing it".to_owned()))
+        (
+            CleanupOutcome::DeletionRequested,
+            Some("delete accepted; the service is still removing it".to_owned()),
+        )
     }
 }
 

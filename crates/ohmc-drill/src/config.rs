@@ -66,7 +66,11 @@ pub struct DrillConfig {
 impl DrillConfig {
     /// A config with the defaults of the environment format: RTO 1h, RPO 24h,
     /// timeout 2h, poll every 15 s, unverifiable checks fail.
-    pub fn new(environment: impl Into<String>, region: impl Into<String>, state_dir: impl Into<PathBuf>) -> Self {
+    pub fn new(
+        environment: impl Into<String>,
+        region: impl Into<String>,
+        state_dir: impl Into<PathBuf>,
+    ) -> Self {
         DrillConfig {
             environment: environment.into(),
             region: region.into(),
@@ -95,12 +99,20 @@ impl DrillConfig {
 
     pub(crate) fn check(&self) -> Result<(), DrillError> {
         let fail = |message: &str| {
-            Err(DrillError::Config { environment: self.environment.clone(), message: message.to_owned() })
+            Err(DrillError::Config {
+                environment: self.environment.clone(),
+                message: message.to_owned(),
+            })
         };
         if self.rds_instances.is_empty() && self.redis_replication_group.is_none() {
             return fail("the drill block names no rds_instances and no redis_replication_group");
         }
-        if self.environment.is_empty() || !self.environment.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if self.environment.is_empty()
+            || !self
+                .environment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
             return fail("the environment name must be letters, digits and '-'");
         }
         if self.poll_interval.is_zero() {
@@ -137,10 +149,21 @@ mod tests {
 
     #[test]
     fn durations_of_the_environment_format() {
-        assert_eq!(parse_duration("rpo", "24h").unwrap(), Duration::from_secs(86400));
-        assert_eq!(parse_duration("rpo", "7d").unwrap(), Duration::from_secs(7 * 86400));
-        assert_eq!(parse_duration("rto", "90s").unwrap(), Duration::from_secs(90));
-        let err = parse_duration("rto_target", "soon").unwrap_err().to_string();
+        assert_eq!(
+            parse_duration("rpo", "24h").unwrap(),
+            Duration::from_secs(86400)
+        );
+        assert_eq!(
+            parse_duration("rpo", "7d").unwrap(),
+            Duration::from_secs(7 * 86400)
+        );
+        assert_eq!(
+            parse_duration("rto", "90s").unwrap(),
+            Duration::from_secs(90)
+        );
+        let err = parse_duration("rto_target", "soon")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("rto_target") && err.contains("soon"), "{err}");
     }
 
@@ -149,7 +172,11 @@ mod tests {
         let mut c = DrillConfig::new("staging", "us-east-1", "/tmp/x");
         c.redis_replication_group = Some("r".into());
         c.target_region = Some("us-west-2".into());
-        assert!(c.check().unwrap_err().to_string().contains("redis_export_bucket"));
+        assert!(c
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("redis_export_bucket"));
         c.redis_export_bucket = Some("export".into());
         c.redis_import_bucket = Some("import".into());
         c.check().unwrap();

@@ -15,10 +15,17 @@ use serde::{Deserialize, Serialize};
 pub enum DrillError {
     /// The drill configuration is unusable (no data stores, bad duration...).
     #[error("invalid drill configuration for environment {environment}: {message}")]
-    Config { environment: String, message: String },
+    Config {
+        environment: String,
+        message: String,
+    },
     /// A duration string such as `"24h"` did not parse.
     #[error("invalid duration {value:?} for {field}: {message}")]
-    Duration { field: String, value: String, message: String },
+    Duration {
+        field: String,
+        value: String,
+        message: String,
+    },
     /// Reading or writing a ledger file failed.
     #[error("ledger {}: {source}", path.display())]
     Ledger {
@@ -31,7 +38,10 @@ pub enum DrillError {
     LedgerFormat { path: PathBuf, message: String },
     /// `cleanup(drill_id)` was asked for a drill that has no ledger.
     #[error("no ledger for drill {drill_id} under {}", state_dir.display())]
-    UnknownDrill { drill_id: String, state_dir: PathBuf },
+    UnknownDrill {
+        drill_id: String,
+        state_dir: PathBuf,
+    },
     /// A drill id that does not look like one (it is used in a file name).
     #[error("invalid drill id {0:?}")]
     InvalidDrillId(String),
@@ -56,7 +66,12 @@ pub struct AwsFailure {
 }
 
 impl AwsFailure {
-    pub(crate) fn from_sdk<E, R>(service: &str, operation: &str, resource: &str, err: &SdkError<E, R>) -> Self
+    pub(crate) fn from_sdk<E, R>(
+        service: &str,
+        operation: &str,
+        resource: &str,
+        err: &SdkError<E, R>,
+    ) -> Self
     where
         E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
         R: std::fmt::Debug,

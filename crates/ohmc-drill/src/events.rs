@@ -15,15 +15,38 @@ use crate::report::{CleanupResult, DrillStatus, StepOutcome, Validation};
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum DrillEvent {
     /// The drill has an id (and, unless dry run, a ledger).
-    Started { drill_id: String, ledger_path: Option<String> },
+    Started {
+        drill_id: String,
+        ledger_path: Option<String>,
+    },
     /// The recovery point chosen for one source.
-    RecoveryPointSelected { source: String, identifier: String, created_at: Option<DateTime<Utc>> },
-    StepStarted { name: String, resource: String },
-    StepFinished { name: String, resource: String, outcome: StepOutcome, detail: Option<String> },
+    RecoveryPointSelected {
+        source: String,
+        identifier: String,
+        created_at: Option<DateTime<Utc>>,
+    },
+    StepStarted {
+        name: String,
+        resource: String,
+    },
+    StepFinished {
+        name: String,
+        resource: String,
+        outcome: StepOutcome,
+        detail: Option<String>,
+    },
     /// Written to the ledger; the create call comes next.
-    LedgerRecorded { kind: ResourceKind, identifier: String, region: String },
+    LedgerRecorded {
+        kind: ResourceKind,
+        identifier: String,
+        region: String,
+    },
     /// The create call for a ledger entry returned.
-    ResourceCreated { kind: ResourceKind, identifier: String, region: String },
+    ResourceCreated {
+        kind: ResourceKind,
+        identifier: String,
+        region: String,
+    },
     /// One poll of a resource that is not available yet.
     Waiting {
         resource: String,
@@ -33,10 +56,19 @@ pub enum DrillEvent {
         #[serde(serialize_with = "millis")]
         timeout: Duration,
     },
-    Validated { validation: Validation },
-    CleanupStarted { drill_id: String, entries: usize },
-    Cleaned { result: CleanupResult },
-    Finished { status: DrillStatus },
+    Validated {
+        validation: Validation,
+    },
+    CleanupStarted {
+        drill_id: String,
+        entries: usize,
+    },
+    Cleaned {
+        result: CleanupResult,
+    },
+    Finished {
+        status: DrillStatus,
+    },
 }
 
 /// The callback type: called in order, from the drill's task. Keep it quick;

@@ -25,14 +25,21 @@ pub fn new_drill_id(environment: &str, at: DateTime<Utc>) -> String {
     let mut h = RandomState::new().build_hasher();
     h.write_u128(at.timestamp_nanos_opt().unwrap_or_default() as u128);
     h.write_u32(std::process::id());
-    format!("drill-{}-{}-{:04x}", environment.to_ascii_lowercase(), at.format("%Y%m%d%H%M%S"), h.finish() & 0xffff)
+    format!(
+        "drill-{}-{}-{:04x}",
+        environment.to_ascii_lowercase(),
+        at.format("%Y%m%d%H%M%S"),
+        h.finish() & 0xffff
+    )
 }
 
 /// A drill id is used in file names and resource names: letters, digits, '-'.
 pub fn validate_drill_id(id: &str) -> Result<(), DrillError> {
     let ok = id.starts_with("drill-")
         && id.len() <= 128
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !id.ends_with('-');
     if ok {
         Ok(())
@@ -67,7 +74,11 @@ pub(crate) fn resource_name(drill_id: &str, source: &str, max: usize) -> String 
 fn sanitize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        let c = if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' };
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '-'
+        };
         if !(c == '-' && out.ends_with('-')) {
             out.push(c);
         }
@@ -91,18 +102,27 @@ mod tests {
     }
 
     fn regex_like(id: &str) -> bool {
-        let rest = id.strip_prefix("drill-staging-20261127010203-").unwrap_or("");
+        let rest = id
+            .strip_prefix("drill-staging-20261127010203-")
+            .unwrap_or("");
         rest.len() == 4 && rest.chars().all(|c| c.is_ascii_hexdigit())
     }
 
     #[test]
     fn names_fit_the_service_limits() {
         let id = "drill-production-20261127010203-ab12";
-        assert_eq!(resource_name(id, "ohmc-prod-pg", RDS_ID_MAX), "drill-production-20261127010203-ab12-ohmc-prod-pg");
+        assert_eq!(
+            resource_name(id, "ohmc-prod-pg", RDS_ID_MAX),
+            "drill-production-20261127010203-ab12-ohmc-prod-pg"
+        );
         let redis = resource_name(id, "ohmc-production-redis", REDIS_ID_MAX);
         assert!(redis.len() <= 40, "{redis}");
         assert_eq!(redis, "dr261127010203ab12-ohmc-production-redis");
-        let long = resource_name(id, "a-very-long-replication-group-name-indeed", REDIS_ID_MAX);
+        let long = resource_name(
+            id,
+            "a-very-long-replication-group-name-indeed",
+            REDIS_ID_MAX,
+        );
         assert!(long.len() <= 40 && !long.ends_with('-'), "{long}");
     }
 }

@@ -126,12 +126,18 @@ impl Ledger {
             .recursive(true)
             .mode(0o700)
             .create(&dir)
-            .map_err(|source| DrillError::Ledger { path: dir.clone(), source })?;
+            .map_err(|source| DrillError::Ledger {
+                path: dir.clone(),
+                source,
+            })?;
         let path = Self::path_for(state_dir, drill_id);
         if path.exists() {
             return Err(DrillError::Ledger {
                 path,
-                source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "a ledger for this drill id exists"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "a ledger for this drill id exists",
+                ),
             });
         }
         let ledger = Ledger {
@@ -156,19 +162,31 @@ impl Ledger {
         validate_drill_id(drill_id)?;
         let path = Self::path_for(state_dir, drill_id);
         if !path.exists() {
-            return Err(DrillError::UnknownDrill { drill_id: drill_id.to_owned(), state_dir: state_dir.to_owned() });
+            return Err(DrillError::UnknownDrill {
+                drill_id: drill_id.to_owned(),
+                state_dir: state_dir.to_owned(),
+            });
         }
         Self::load(path)
     }
 
     fn load(path: PathBuf) -> Result<Self, DrillError> {
-        let text = fs::read_to_string(&path).map_err(|source| DrillError::Ledger { path: path.clone(), source })?;
-        let data: LedgerData = serde_json::from_str(&text)
-            .map_err(|e| DrillError::LedgerFormat { path: path.clone(), message: e.to_string() })?;
+        let text = fs::read_to_string(&path).map_err(|source| DrillError::Ledger {
+            path: path.clone(),
+            source,
+        })?;
+        let data: LedgerData =
+            serde_json::from_str(&text).map_err(|e| DrillError::LedgerFormat {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
         if data.schema_version != LEDGER_SCHEMA_VERSION {
             return Err(DrillError::LedgerFormat {
                 path,
-                message: format!("schema_version {} (expected {LEDGER_SCHEMA_VERSION})", data.schema_version),
+                message: format!(
+                    "schema_version {} (expected {LEDGER_SCHEMA_VERSION})",
+                    data.schema_version
+                ),
             });
         }
         Ok(Ledger { path, data })
@@ -184,13 +202,18 @@ impl Ledger {
         };
         let mut out = Vec::new();
         for entry in read {
-            let entry = entry.map_err(|source| DrillError::Ledger { path: dir.clone(), source })?;
+            let entry = entry.map_err(|source| DrillError::Ledger {
+                path: dir.clone(),
+                source,
+            })?;
             let name = entry.file_name();
             if name.to_string_lossy().ends_with(".ledger.json") {
                 out.push(Self::load(entry.path())?);
             }
         }
-        out.sort_by(|a, b| (a.data.started_at, &a.data.drill_id).cmp(&(b.data.started_at, &b.data.drill_id)));
+        out.sort_by(|a, b| {
+            (a.data.started_at, &a.data.drill_id).cmp(&(b.data.started_at, &b.data.drill_id))
+        });
         Ok(out)
     }
 
@@ -214,12 +237,20 @@ impl Ledger {
     /// been deleted or had its deletion accepted. Refused entries are someone
     /// else's resources and stay out of it.
     pub fn has_pending(&self) -> bool {
-        self.data.entries.iter().any(|e| matches!(e.state, EntryState::Intended | EntryState::Created))
+        self.data
+            .entries
+            .iter()
+            .any(|e| matches!(e.state, EntryState::Intended | EntryState::Created))
     }
 
     /// Record, durably, that `identifier` is about to be created. Returns the
     /// entry's index for [`Ledger::set_state`].
-    pub fn intend(&mut self, kind: ResourceKind, identifier: &str, region: &str) -> Result<usize, DrillError> {
+    pub fn intend(
+        &mut self,
+        kind: ResourceKind,
+        identifier: &str,
+        region: &str,
+    ) -> Result<usize, DrillError> {
         self.data.entries.push(LedgerEntry {
             kind,
             identifier: identifier.to_owned(),
@@ -234,7 +265,12 @@ impl Ledger {
     }
 
     /// Move entry `index` to `state`, remembering its ARN when known.
-    pub fn set_state(&mut self, index: usize, state: EntryState, arn: Option<&str>) -> Result<(), DrillError> {
+    pub fn set_state(
+        &mut self,
+        index: usize,
+        state: EntryState,
+        arn: Option<&str>,
+    ) -> Result<(), DrillError> {
         if let Some(e) = self.data.entries.get_mut(index) {
             e.state = state;
             if let Some(arn) = arn {
@@ -250,12 +286,21 @@ impl Ledger {
     }
 
     fn save(&self) -> Result<(), DrillError> {
-        let err = |source| DrillError::Ledger { path: self.path.clone(), source };
+        let err = |source| DrillError::Ledger {
+            path: self.path.clone(),
+            source,
+        };
         let dir = self.path.parent().unwrap_or(Path::new("."));
         let tmp = dir.join(format!(".{}.tmp", self.data.drill_id));
         let mut text = serde_json::to_vec_pretty(&self.data).expect("ledger serializes");
         text.push(b'\n');
-        let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(err)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(err)?;
         f.write_all(&text).map_err(err)?;
         f.sync_all().map_err(err)?;
         drop(f);
@@ -274,8 +319,11 @@ mod tests {
     fn entries_are_durable_and_private() {
         let tmp = tempfile::tempdir().unwrap();
         let id = "drill-staging-20261127010203-ab12";
-        let mut l = Ledger::create(tmp.path(), id, "staging", "us-east-1", None, Utc::now()).unwrap();
-        let i = l.intend(ResourceKind::RdsInstance, "drill-x-pg", "us-east-1").unwrap();
+        let mut l =
+            Ledger::create(tmp.path(), id, "staging", "us-east-1", None, Utc::now()).unwrap();
+        let i = l
+            .intend(ResourceKind::RdsInstance, "drill-x-pg", "us-east-1")
+            .unwrap();
         // Visible on disk before the create call would be made.
         let again = Ledger::open(tmp.path(), id).unwrap();
         assert_eq!(again.entries()[0].state, EntryState::Intended);
@@ -288,6 +336,9 @@ mod tests {
         assert_eq!(mode(l.path()), 0o600);
         assert!(Ledger::create(tmp.path(), id, "staging", "us-east-1", None, Utc::now()).is_err());
         assert_eq!(Ledger::list(tmp.path()).unwrap().len(), 1);
-        assert!(matches!(Ledger::open(tmp.path(), "drill-none-1"), Err(DrillError::UnknownDrill { .. })));
+        assert!(matches!(
+            Ledger::open(tmp.path(), "drill-none-1"),
+            Err(DrillError::UnknownDrill { .. })
+        ));
     }
 }

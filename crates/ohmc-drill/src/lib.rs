@@ -47,9 +47,9 @@ pub mod id;
 pub mod ledger;
 mod rds;
 mod redis;
-mod s3;
 pub mod render;
 pub mod report;
+mod s3;
 pub mod validate;
 
 pub use aws::DrillClients;

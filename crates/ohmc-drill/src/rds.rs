@@ -18,12 +18,27 @@ where
 }
 
 /// The instance, or `None` when RDS says it does not exist.
-pub(crate) async fn describe_instance(c: &Client, id: &str) -> Result<Option<DbInstance>, AwsFailure> {
-    match c.describe_db_instances().db_instance_identifier(id).send().await {
-        Ok(out) => Ok(out.db_instances().iter().find(|i| i.db_instance_identifier() == Some(id)).cloned()),
+pub(crate) async fn describe_instance(
+    c: &Client,
+    id: &str,
+) -> Result<Option<DbInstance>, AwsFailure> {
+    match c
+        .describe_db_instances()
+        .db_instance_identifier(id)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .db_instances()
+            .iter()
+            .find(|i| i.db_instance_identifier() == Some(id))
+            .cloned()),
         Err(e) => {
             let f = fail("DescribeDBInstances", id, &e);
-            if f.is_not_found() || e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) {
+            if f.is_not_found()
+                || e.as_service_error()
+                    .is_some_and(|s| s.is_db_instance_not_found_fault())
+            {
                 Ok(None)
             } else {
                 Err(f)
@@ -35,7 +50,11 @@ pub(crate) async fn describe_instance(c: &Client, id: &str) -> Result<Option<DbI
 /// The newest available snapshot of `instance`: manual and automated
 /// (the default listing) plus AWS Backup recovery points, which RDS lists as
 /// snapshot type `awsbackup` and restores through the same API.
-pub(crate) async fn newest_snapshot(c: &Client, region: &str, instance: &str) -> Result<Option<RecoveryPoint>, AwsFailure> {
+pub(crate) async fn newest_snapshot(
+    c: &Client,
+    region: &str,
+    instance: &str,
+) -> Result<Option<RecoveryPoint>, AwsFailure> {
     let mut all: Vec<DbSnapshot> = Vec::new();
     for snapshot_type in [None, Some("awsbackup")] {
         let mut pages = c
@@ -54,7 +73,10 @@ pub(crate) async fn newest_snapshot(c: &Client, region: &str, instance: &str) ->
         .filter(|s| s.status() == Some("available"))
         .filter(|s| s.db_instance_identifier() == Some(instance))
         .filter_map(|s| {
-            let created = s.original_snapshot_create_time().or(s.snapshot_create_time()).and_then(to_chrono)?;
+            let created = s
+                .original_snapshot_create_time()
+                .or(s.snapshot_create_time())
+                .and_then(to_chrono)?;
             Some((created, s))
         })
         .max_by(|a, b| a.0.cmp(&b.0));
@@ -72,8 +94,14 @@ pub(crate) async fn newest_snapshot(c: &Client, region: &str, instance: &str) ->
 
 pub(crate) fn tags(drill_id: &str, source: &str) -> Vec<Tag> {
     vec![
-        Tag::builder().key(crate::id::DRILL_TAG_KEY).value(drill_id).build(),
-        Tag::builder().key(crate::id::DRILL_SOURCE_TAG_KEY).value(source).build(),
+        Tag::builder()
+            .key(crate::id::DRILL_TAG_KEY)
+            .value(drill_id)
+            .build(),
+        Tag::builder()
+            .key(crate::id::DRILL_SOURCE_TAG_KEY)
+            .value(source)
+            .build(),
     ]
 }
 
@@ -95,7 +123,10 @@ pub(crate) async fn copy_snapshot(
         .send()
         .await
         .map_err(|e| fail("CopyDBSnapshot", target_id, &e))?;
-    Ok(out.db_snapshot().and_then(|s| s.db_snapshot_arn()).map(str::to_owned))
+    Ok(out
+        .db_snapshot()
+        .and_then(|s| s.db_snapshot_arn())
+        .map(str::to_owned))
 }
 
 pub(crate) struct RestoreRequest<'a> {
@@ -108,14 +139,21 @@ pub(crate) struct RestoreRequest<'a> {
 
 /// Restore a new instance from a snapshot, shaped like the source, with
 /// deletion protection explicitly off. Returns the new instance's ARN.
-pub(crate) async fn restore(c: &Client, r: RestoreRequest<'_>) -> Result<Option<String>, AwsFailure> {
+pub(crate) async fn restore(
+    c: &Client,
+    r: RestoreRequest<'_>,
+) -> Result<Option<String>, AwsFailure> {
     let mut req = c
         .restore_db_instance_from_db_snapshot()
         .db_instance_identifier(r.identifier)
         .db_snapshot_identifier(r.snapshot)
         .set_db_instance_class(r.source.db_instance_class().map(str::to_owned))
         .set_db_parameter_group_name(
-            r.source.db_parameter_groups().first().and_then(|p| p.db_parameter_group_name()).map(str::to_owned),
+            r.source
+                .db_parameter_groups()
+                .first()
+                .and_then(|p| p.db_parameter_group_name())
+                .map(str::to_owned),
         )
         .deletion_protection(false)
         .multi_az(false)
@@ -126,13 +164,29 @@ pub(crate) async fn restore(c: &Client, r: RestoreRequest<'_>) -> Result<Option<
         // Subnet group and security groups are regional: reuse them only in
         // the source region, so the restore sits on the same network.
         req = req
-            .set_db_subnet_group_name(r.source.db_subnet_group().and_then(|g| g.db_subnet_group_name()).map(str::to_owned))
+            .set_db_subnet_group_name(
+                r.source
+                    .db_subnet_group()
+                    .and_then(|g| g.db_subnet_group_name())
+                    .map(str::to_owned),
+            )
             .set_vpc_security_group_ids(non_empty(
-                r.source.vpc_security_groups().iter().filter_map(|g| g.vpc_security_group_id()).map(str::to_owned).collect(),
+                r.source
+                    .vpc_security_groups()
+                    .iter()
+                    .filter_map(|g| g.vpc_security_group_id())
+                    .map(str::to_owned)
+                    .collect(),
             ));
     }
-    let out = req.send().await.map_err(|e| fail("RestoreDBInstanceFromDBSnapshot", r.identifier, &e))?;
-    Ok(out.db_instance().and_then(|i| i.db_instance_arn()).map(str::to_owned))
+    let out = req
+        .send()
+        .await
+        .map_err(|e| fail("RestoreDBInstanceFromDBSnapshot", r.identifier, &e))?;
+    Ok(out
+        .db_instance()
+        .and_then(|i| i.db_instance_arn())
+        .map(str::to_owned))
 }
 
 /// `None` for an empty list: an empty list parameter is not "unset" to every API.
@@ -152,11 +206,21 @@ pub(crate) async fn disable_deletion_protection(c: &Client, id: &str) -> Result<
 }
 
 pub(crate) async fn list_tags(c: &Client, arn: &str) -> Result<Vec<(String, String)>, AwsFailure> {
-    let out = c.list_tags_for_resource().resource_name(arn).send().await.map_err(|e| fail("ListTagsForResource", arn, &e))?;
+    let out = c
+        .list_tags_for_resource()
+        .resource_name(arn)
+        .send()
+        .await
+        .map_err(|e| fail("ListTagsForResource", arn, &e))?;
     Ok(out
         .tag_list()
         .iter()
-        .map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned()))
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            )
+        })
         .collect())
 }
 
@@ -172,12 +236,27 @@ pub(crate) async fn delete_instance(c: &Client, id: &str) -> Result<(), AwsFailu
 }
 
 /// The snapshot, or `None` when RDS says it does not exist.
-pub(crate) async fn describe_snapshot(c: &Client, id: &str) -> Result<Option<DbSnapshot>, AwsFailure> {
-    match c.describe_db_snapshots().db_snapshot_identifier(id).send().await {
-        Ok(out) => Ok(out.db_snapshots().iter().find(|s| s.db_snapshot_identifier() == Some(id)).cloned()),
+pub(crate) async fn describe_snapshot(
+    c: &Client,
+    id: &str,
+) -> Result<Option<DbSnapshot>, AwsFailure> {
+    match c
+        .describe_db_snapshots()
+        .db_snapshot_identifier(id)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .db_snapshots()
+            .iter()
+            .find(|s| s.db_snapshot_identifier() == Some(id))
+            .cloned()),
         Err(e) => {
             let f = fail("DescribeDBSnapshots", id, &e);
-            if f.is_not_found() || e.as_service_error().is_some_and(|s| s.is_db_snapshot_not_found_fault()) {
+            if f.is_not_found()
+                || e.as_service_error()
+                    .is_some_and(|s| s.is_db_snapshot_not_found_fault())
+            {
                 Ok(None)
             } else {
                 Err(f)
@@ -187,7 +266,11 @@ pub(crate) async fn describe_snapshot(c: &Client, id: &str) -> Result<Option<DbS
 }
 
 pub(crate) async fn delete_snapshot(c: &Client, id: &str) -> Result<(), AwsFailure> {
-    c.delete_db_snapshot().db_snapshot_identifier(id).send().await.map_err(|e| fail("DeleteDBSnapshot", id, &e))?;
+    c.delete_db_snapshot()
+        .db_snapshot_identifier(id)
+        .send()
+        .await
+        .map_err(|e| fail("DeleteDBSnapshot", id, &e))?;
     Ok(())
 }
 
@@ -216,7 +299,9 @@ mod tests {
     #[tokio::test]
     async fn the_newest_available_point_wins_including_aws_backup() {
         let default_listing = mock!(Client::describe_db_snapshots)
-            .match_requests(|r| r.snapshot_type().is_none() && r.db_instance_identifier() == Some("pg"))
+            .match_requests(|r| {
+                r.snapshot_type().is_none() && r.db_instance_identifier() == Some("pg")
+            })
             .then_output(|| {
                 DescribeDbSnapshotsOutput::builder()
                     .db_snapshots(snap("rds:pg-2026-11-25", "automated", "available", 1_000))
@@ -231,8 +316,15 @@ mod tests {
                     .db_snapshots(snap("awsbackup:job-1234", "awsbackup", "available", 3_000))
                     .build()
             });
-        let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&default_listing, &backup_listing]);
-        let p = super::newest_snapshot(&client, "us-east-1", "pg").await.unwrap().unwrap();
+        let client = mock_client!(
+            aws_sdk_rds,
+            RuleMode::MatchAny,
+            [&default_listing, &backup_listing]
+        );
+        let p = super::newest_snapshot(&client, "us-east-1", "pg")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(p.identifier, "awsbackup:job-1234");
         assert_eq!(p.snapshot_type, "awsbackup");
         assert_eq!(p.created_at.unwrap().timestamp(), 3_000);
@@ -242,9 +334,14 @@ mod tests {
     #[tokio::test]
     async fn no_available_point_is_none_not_a_pass() {
         let listing = mock!(Client::describe_db_snapshots).then_output(|| {
-            DescribeDbSnapshotsOutput::builder().db_snapshots(snap("s", "manual", "creating", 1)).build()
+            DescribeDbSnapshotsOutput::builder()
+                .db_snapshots(snap("s", "manual", "creating", 1))
+                .build()
         });
         let client = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&listing]);
-        assert!(super::newest_snapshot(&client, "us-east-1", "pg").await.unwrap().is_none());
+        assert!(super::newest_snapshot(&client, "us-east-1", "pg")
+            .await
+            .unwrap()
+            .is_none());
     }
 }

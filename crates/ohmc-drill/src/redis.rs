@@ -18,12 +18,27 @@ where
     AwsFailure::from_sdk(SVC, op, res, e)
 }
 
-pub(crate) async fn describe_group(c: &Client, id: &str) -> Result<Option<ReplicationGroup>, AwsFailure> {
-    match c.describe_replication_groups().replication_group_id(id).send().await {
-        Ok(out) => Ok(out.replication_groups().iter().find(|g| g.replication_group_id() == Some(id)).cloned()),
+pub(crate) async fn describe_group(
+    c: &Client,
+    id: &str,
+) -> Result<Option<ReplicationGroup>, AwsFailure> {
+    match c
+        .describe_replication_groups()
+        .replication_group_id(id)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .replication_groups()
+            .iter()
+            .find(|g| g.replication_group_id() == Some(id))
+            .cloned()),
         Err(e) => {
             let f = fail("DescribeReplicationGroups", id, &e);
-            if f.is_not_found() || e.as_service_error().is_some_and(|s| s.is_replication_group_not_found_fault()) {
+            if f.is_not_found()
+                || e.as_service_error()
+                    .is_some_and(|s| s.is_replication_group_not_found_fault())
+            {
                 Ok(None)
             } else {
                 Err(f)
@@ -35,13 +50,26 @@ pub(crate) async fn describe_group(c: &Client, id: &str) -> Result<Option<Replic
 /// The first member cache cluster of a group: where engine version and
 /// parameter group live (the replication group does not return them).
 /// `Ok(None)` when the member cannot be described.
-pub(crate) async fn first_member(c: &Client, group: &ReplicationGroup) -> Result<Option<CacheCluster>, AwsFailure> {
-    let Some(member) = group.member_clusters().first() else { return Ok(None) };
-    match c.describe_cache_clusters().cache_cluster_id(member).send().await {
+pub(crate) async fn first_member(
+    c: &Client,
+    group: &ReplicationGroup,
+) -> Result<Option<CacheCluster>, AwsFailure> {
+    let Some(member) = group.member_clusters().first() else {
+        return Ok(None);
+    };
+    match c
+        .describe_cache_clusters()
+        .cache_cluster_id(member)
+        .send()
+        .await
+    {
         Ok(out) => Ok(out.cache_clusters().first().cloned()),
         Err(e) => {
             let f = fail("DescribeCacheClusters", member, &e);
-            if f.is_not_found() || e.as_service_error().is_some_and(|s| s.is_cache_cluster_not_found_fault()) {
+            if f.is_not_found()
+                || e.as_service_error()
+                    .is_some_and(|s| s.is_cache_cluster_not_found_fault())
+            {
                 Ok(None)
             } else {
                 Err(f)
@@ -64,9 +92,18 @@ pub(crate) struct RedisSnapshot {
 /// `NodeSnapshots[].SnapshotCreateTime`; a snapshot without one is still
 /// usable but its RPO cannot be measured. Among such snapshots, automatic
 /// ones are ordered by the time in their name and come before manual ones.
-pub(crate) async fn newest_snapshot(c: &Client, region: &str, group: &str) -> Result<Option<RedisSnapshot>, AwsFailure> {
+pub(crate) async fn newest_snapshot(
+    c: &Client,
+    region: &str,
+    group: &str,
+) -> Result<Option<RedisSnapshot>, AwsFailure> {
     let mut all = Vec::new();
-    let mut pages = c.describe_snapshots().replication_group_id(group).show_node_group_config(true).into_paginator().send();
+    let mut pages = c
+        .describe_snapshots()
+        .replication_group_id(group)
+        .show_node_group_config(true)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| fail("DescribeSnapshots", group, &e))?;
         all.extend(page.snapshots().iter().cloned());
@@ -76,7 +113,12 @@ pub(crate) async fn newest_snapshot(c: &Client, region: &str, group: &str) -> Re
         .filter(|s| s.snapshot_status() == Some("available"))
         .filter(|s| s.replication_group_id() == Some(group))
         .map(|s| {
-            let created = s.node_snapshots().iter().filter_map(|n| n.snapshot_create_time()).filter_map(to_chrono).min();
+            let created = s
+                .node_snapshots()
+                .iter()
+                .filter_map(|n| n.snapshot_create_time())
+                .filter_map(to_chrono)
+                .min();
             (created, s)
         })
         // Known times win; among unknown, the last listed (the API lists oldest first).
@@ -103,8 +145,14 @@ pub(crate) async fn newest_snapshot(c: &Client, region: &str, group: &str) -> Re
 
 pub(crate) fn tags(drill_id: &str, source: &str) -> Vec<Tag> {
     vec![
-        Tag::builder().key(crate::id::DRILL_TAG_KEY).value(drill_id).build(),
-        Tag::builder().key(crate::id::DRILL_SOURCE_TAG_KEY).value(source).build(),
+        Tag::builder()
+            .key(crate::id::DRILL_TAG_KEY)
+            .value(drill_id)
+            .build(),
+        Tag::builder()
+            .key(crate::id::DRILL_SOURCE_TAG_KEY)
+            .value(source)
+            .build(),
     ]
 }
 
@@ -134,13 +182,19 @@ pub(crate) struct RestoreRequest<'a> {
 /// Seed a new replication group from the snapshot, shaped like the source.
 /// Encryption settings are not carried by a snapshot, so they are passed from
 /// the source explicitly. Returns the group's ARN.
-pub(crate) async fn restore(c: &Client, r: RestoreRequest<'_>) -> Result<Option<String>, AwsFailure> {
+pub(crate) async fn restore(
+    c: &Client,
+    r: RestoreRequest<'_>,
+) -> Result<Option<String>, AwsFailure> {
     let cluster_mode = r.source.cluster_enabled() == Some(true);
     let member = r.source_member;
     let mut req = c
         .create_replication_group()
         .replication_group_id(r.identifier)
-        .replication_group_description(format!("ohmc DR drill {} of {}", r.drill_id, r.snapshot.point.source))
+        .replication_group_description(format!(
+            "ohmc DR drill {} of {}",
+            r.drill_id, r.snapshot.point.source
+        ))
         .engine(r.source.engine().unwrap_or("redis"))
         .set_engine_version(r.expected_engine_version.map(str::to_owned))
         .set_cache_parameter_group_name(r.expected_parameter_group.map(str::to_owned))
@@ -156,25 +210,46 @@ pub(crate) async fn restore(c: &Client, r: RestoreRequest<'_>) -> Result<Option<
         req = req
             .set_kms_key_id(r.source.kms_key_id().map(str::to_owned))
             .set_cache_subnet_group_name(
-                member.and_then(|m| m.cache_subnet_group_name()).map(str::to_owned).or(r.snapshot.subnet_group.clone()),
+                member
+                    .and_then(|m| m.cache_subnet_group_name())
+                    .map(str::to_owned)
+                    .or(r.snapshot.subnet_group.clone()),
             )
             .set_security_group_ids(member.and_then(|m| {
-                crate::rds::non_empty(m.security_groups().iter().filter_map(|g| g.security_group_id()).map(str::to_owned).collect())
+                crate::rds::non_empty(
+                    m.security_groups()
+                        .iter()
+                        .filter_map(|g| g.security_group_id())
+                        .map(str::to_owned)
+                        .collect(),
+                )
             }));
     }
     req = if cluster_mode {
-        req.set_num_node_groups(r.snapshot.num_node_groups).replicas_per_node_group(0)
+        req.set_num_node_groups(r.snapshot.num_node_groups)
+            .replicas_per_node_group(0)
     } else {
         // One node holds the whole data set: enough to prove the restore.
         req.num_cache_clusters(1)
     };
-    let out = req.send().await.map_err(|e| fail("CreateReplicationGroup", r.identifier, &e))?;
-    Ok(out.replication_group().and_then(|g| g.arn()).map(str::to_owned))
+    let out = req
+        .send()
+        .await
+        .map_err(|e| fail("CreateReplicationGroup", r.identifier, &e))?;
+    Ok(out
+        .replication_group()
+        .and_then(|g| g.arn())
+        .map(str::to_owned))
 }
 
 /// Export a snapshot to an S3 bucket in its region (`CopySnapshot` with
 /// `TargetBucket`); ElastiCache writes `<target_name>*.rdb` objects there.
-pub(crate) async fn export_snapshot(c: &Client, snapshot: &str, target_name: &str, bucket: &str) -> Result<Option<String>, AwsFailure> {
+pub(crate) async fn export_snapshot(
+    c: &Client,
+    snapshot: &str,
+    target_name: &str,
+    bucket: &str,
+) -> Result<Option<String>, AwsFailure> {
     c.copy_snapshot()
         .source_snapshot_name(snapshot)
         .target_snapshot_name(target_name)
@@ -188,10 +263,16 @@ pub(crate) async fn export_snapshot(c: &Client, snapshot: &str, target_name: &st
 /// A snapshot's status (`exporting` while an export runs), `None` if gone.
 pub(crate) async fn snapshot_status(c: &Client, name: &str) -> Result<Option<String>, AwsFailure> {
     match c.describe_snapshots().snapshot_name(name).send().await {
-        Ok(out) => Ok(out.snapshots().first().map(|s| s.snapshot_status().unwrap_or("unknown").to_owned())),
+        Ok(out) => Ok(out
+            .snapshots()
+            .first()
+            .map(|s| s.snapshot_status().unwrap_or("unknown").to_owned())),
         Err(e) => {
             let f = fail("DescribeSnapshots", name, &e);
-            if f.is_not_found() || e.as_service_error().is_some_and(|s| s.is_snapshot_not_found_fault()) {
+            if f.is_not_found()
+                || e.as_service_error()
+                    .is_some_and(|s| s.is_snapshot_not_found_fault())
+            {
                 Ok(None)
             } else {
                 Err(f)
@@ -201,11 +282,21 @@ pub(crate) async fn snapshot_status(c: &Client, name: &str) -> Result<Option<Str
 }
 
 pub(crate) async fn list_tags(c: &Client, arn: &str) -> Result<Vec<(String, String)>, AwsFailure> {
-    let out = c.list_tags_for_resource().resource_name(arn).send().await.map_err(|e| fail("ListTagsForResource", arn, &e))?;
+    let out = c
+        .list_tags_for_resource()
+        .resource_name(arn)
+        .send()
+        .await
+        .map_err(|e| fail("ListTagsForResource", arn, &e))?;
     Ok(out
         .tag_list()
         .iter()
-        .map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned()))
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            )
+        })
         .collect())
 }
 
@@ -227,7 +318,9 @@ pub(crate) async fn delete_group(c: &Client, id: &str) -> Result<(), AwsFailure>
 mod tests {
     use aws_sdk_elasticache::operation::describe_snapshots::DescribeSnapshotsOutput;
     use aws_sdk_elasticache::primitives::DateTime;
-    use aws_sdk_elasticache::types::{CacheCluster, CacheParameterGroupStatus, NodeSnapshot, ReplicationGroup, Snapshot};
+    use aws_sdk_elasticache::types::{
+        CacheCluster, CacheParameterGroupStatus, NodeSnapshot, ReplicationGroup, Snapshot,
+    };
     use aws_sdk_elasticache::Client;
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
@@ -242,7 +335,11 @@ mod tests {
             .engine_version("7.1")
             .cache_parameter_group_name("default.redis7");
         for t in node_times {
-            b = b.node_snapshots(NodeSnapshot::builder().snapshot_create_time(DateTime::from_secs(*t)).build());
+            b = b.node_snapshots(
+                NodeSnapshot::builder()
+                    .snapshot_create_time(DateTime::from_secs(*t))
+                    .build(),
+            );
         }
         b.build()
     }
@@ -251,12 +348,19 @@ mod tests {
     async fn snapshot_time_is_the_earliest_node_snapshot() {
         let listing = mock!(Client::describe_snapshots).then_output(|| {
             DescribeSnapshotsOutput::builder()
-                .snapshots(snapshot("automatic.redis-2026-11-25", "automated", &[5_000, 4_000]))
+                .snapshots(snapshot(
+                    "automatic.redis-2026-11-25",
+                    "automated",
+                    &[5_000, 4_000],
+                ))
                 .snapshots(snapshot("manual-old", "manual", &[1_000]))
                 .build()
         });
         let client = mock_client!(aws_sdk_elasticache, RuleMode::MatchAny, [&listing]);
-        let s = super::newest_snapshot(&client, "us-east-1", "redis").await.unwrap().unwrap();
+        let s = super::newest_snapshot(&client, "us-east-1", "redis")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(s.point.identifier, "automatic.redis-2026-11-25");
         assert_eq!(s.point.created_at.unwrap().timestamp(), 4_000);
         assert_eq!(s.engine_version.as_deref(), Some("7.1"));
@@ -266,7 +370,11 @@ mod tests {
         CacheCluster::builder()
             .cache_cluster_id("m-001")
             .engine_version(version)
-            .cache_parameter_group(CacheParameterGroupStatus::builder().cache_parameter_group_name(group).build())
+            .cache_parameter_group(
+                CacheParameterGroupStatus::builder()
+                    .cache_parameter_group_name(group)
+                    .build(),
+            )
             .build()
     }
 
@@ -278,14 +386,39 @@ mod tests {
             .transit_encryption_enabled(true)
             .member_clusters("m-001")
             .build();
-        let ok = crate::validate::redis("r", &g, &g, Some(&member("7.1", "default.redis7")), Some("7.1"), Some("default.redis7"));
-        assert!(ok.iter().all(|v| v.outcome == ValidationOutcome::Passed), "{ok:?}");
-        let bad = crate::validate::redis("r", &g, &g, Some(&member("6.2", "custom")), Some("7.1"), Some("default.redis7"));
-        let failed: Vec<_> = bad.iter().filter(|v| v.outcome == ValidationOutcome::Failed).map(|v| v.check.as_str()).collect();
+        let ok = crate::validate::redis(
+            "r",
+            &g,
+            &g,
+            Some(&member("7.1", "default.redis7")),
+            Some("7.1"),
+            Some("default.redis7"),
+        );
+        assert!(
+            ok.iter().all(|v| v.outcome == ValidationOutcome::Passed),
+            "{ok:?}"
+        );
+        let bad = crate::validate::redis(
+            "r",
+            &g,
+            &g,
+            Some(&member("6.2", "custom")),
+            Some("7.1"),
+            Some("default.redis7"),
+        );
+        let failed: Vec<_> = bad
+            .iter()
+            .filter(|v| v.outcome == ValidationOutcome::Failed)
+            .map(|v| v.check.as_str())
+            .collect();
         assert_eq!(failed, ["engine_version", "parameter_group"]);
-        let unknown = crate::validate::redis("r", &g, &g, None, Some("7.1"), Some("default.redis7"));
-        let unverified: Vec<_> =
-            unknown.iter().filter(|v| v.outcome == ValidationOutcome::Unverified).map(|v| v.check.as_str()).collect();
+        let unknown =
+            crate::validate::redis("r", &g, &g, None, Some("7.1"), Some("default.redis7"));
+        let unverified: Vec<_> = unknown
+            .iter()
+            .filter(|v| v.outcome == ValidationOutcome::Unverified)
+            .map(|v| v.check.as_str())
+            .collect();
         assert_eq!(unverified, ["engine_version", "parameter_group"]);
     }
 }

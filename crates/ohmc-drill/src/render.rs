@@ -28,13 +28,20 @@ fn status_word(s: DrillStatus) -> &'static str {
 }
 
 fn objective(o: &Objective) -> String {
-    let measured = o.measured_ms.map(fmt_ms).unwrap_or_else(|| "not measured".into());
+    let measured = o
+        .measured_ms
+        .map(fmt_ms)
+        .unwrap_or_else(|| "not measured".into());
     let verdict = match o.met {
         Some(true) => "met",
         Some(false) => "BREACHED",
         None => "-",
     };
-    format!("{measured} (target {}, {verdict}): {}", fmt_ms(o.target_ms), o.detail)
+    format!(
+        "{measured} (target {}, {verdict}): {}",
+        fmt_ms(o.target_ms),
+        o.detail
+    )
 }
 
 fn cleanup_word(o: CleanupOutcome) -> &'static str {
@@ -59,8 +66,15 @@ fn validation_word(o: ValidationOutcome) -> &'static str {
 /// Rows as aligned columns, two spaces apart, indented; the last column is not padded.
 fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> =
-        (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|x| x.chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|x| x.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     let mut s = String::new();
     for r in rows {
         let mut line = String::from(" ");
@@ -97,7 +111,13 @@ fn with_detail(head: String, detail: Option<&str>) -> String {
 /// Short aligned plain text for a terminal or a log.
 pub fn report_text(r: &DrillReport) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "drill {}  {}  ({})", r.drill_id, status_word(r.status), r.environment);
+    let _ = writeln!(
+        s,
+        "drill {}  {}  ({})",
+        r.drill_id,
+        status_word(r.status),
+        r.environment
+    );
     let region = match &r.target_region {
         Some(t) => format!("{} -> {t}", r.region),
         None => r.region.clone(),
@@ -116,12 +136,19 @@ pub fn report_text(r: &DrillReport) -> String {
             .recovery_points
             .iter()
             .map(|p| {
-                let copied = p.copied_to.as_ref().map(|c| format!(" -> {} ({})", c.identifier, c.region)).unwrap_or_default();
+                let copied = p
+                    .copied_to
+                    .as_ref()
+                    .map(|c| format!(" -> {} ({})", c.identifier, c.region))
+                    .unwrap_or_default();
                 vec![
                     p.source.clone(),
                     p.identifier.clone(),
                     p.snapshot_type.clone(),
-                    p.created_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "creation time unknown".into()) + &copied,
+                    p.created_at
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_else(|| "creation time unknown".into())
+                        + &copied,
                 ]
             })
             .collect();
@@ -129,8 +156,18 @@ pub fn report_text(r: &DrillReport) -> String {
     }
     if !r.plan.is_empty() {
         let _ = writeln!(s, "planned actions (nothing was created)");
-        let rows: Vec<Vec<String>> =
-            r.plan.iter().map(|a| vec![a.action.clone(), short(&a.resource, 60), a.region.clone(), a.detail.clone()]).collect();
+        let rows: Vec<Vec<String>> = r
+            .plan
+            .iter()
+            .map(|a| {
+                vec![
+                    a.action.clone(),
+                    short(&a.resource, 60),
+                    a.region.clone(),
+                    a.detail.clone(),
+                ]
+            })
+            .collect();
         s.push_str(&table(&rows));
     }
     if !r.steps.is_empty() {
@@ -144,7 +181,10 @@ pub fn report_text(r: &DrillReport) -> String {
                     st.name.clone(),
                     short(&st.resource, 60),
                     fmt_ms(ms),
-                    with_detail(format!("{:?}", st.outcome).to_lowercase(), st.detail.as_deref()),
+                    with_detail(
+                        format!("{:?}", st.outcome).to_lowercase(),
+                        st.detail.as_deref(),
+                    ),
                 ]
             })
             .collect();
@@ -161,7 +201,11 @@ pub fn report_text(r: &DrillReport) -> String {
                     v.check.clone(),
                     short(&v.resource, 60),
                     with_detail(
-                        format!("expected {}, got {}", v.expected.as_deref().unwrap_or("-"), v.actual.as_deref().unwrap_or("-")),
+                        format!(
+                            "expected {}, got {}",
+                            v.expected.as_deref().unwrap_or("-"),
+                            v.actual.as_deref().unwrap_or("-")
+                        ),
                         v.detail.as_deref(),
                     ),
                 ]
@@ -201,17 +245,40 @@ fn md_cell(s: &str) -> String {
 /// Markdown for a ticket or the DR evidence folder.
 pub fn report_markdown(r: &DrillReport) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# DR drill `{}`: {}\n", r.drill_id, status_word(r.status));
+    let _ = writeln!(
+        s,
+        "# DR drill `{}`: {}\n",
+        r.drill_id,
+        status_word(r.status)
+    );
     let _ = writeln!(s, "- Environment: `{}`", r.environment);
-    let _ = writeln!(s, "- Region: `{}`{}", r.region, r.target_region.as_deref().map(|t| format!(" → `{t}`")).unwrap_or_default());
-    let _ = writeln!(s, "- Started: {}  Ended: {}", r.started_at.to_rfc3339(), r.ended_at.to_rfc3339());
+    let _ = writeln!(
+        s,
+        "- Region: `{}`{}",
+        r.region,
+        r.target_region
+            .as_deref()
+            .map(|t| format!(" → `{t}`"))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        s,
+        "- Started: {}  Ended: {}",
+        r.started_at.to_rfc3339(),
+        r.ended_at.to_rfc3339()
+    );
     let _ = writeln!(s, "- Exit code: {}\n", r.exit_code());
-    let _ = writeln!(s, "| Objective | Measured | Target | Result | How |\n| --- | --- | --- | --- | --- |");
+    let _ = writeln!(
+        s,
+        "| Objective | Measured | Target | Result | How |\n| --- | --- | --- | --- | --- |"
+    );
     for (name, o) in [("RTO", &r.rto), ("RPO", &r.rpo)] {
         let _ = writeln!(
             s,
             "| {name} | {} | {} | {} | {} |",
-            o.measured_ms.map(fmt_ms).unwrap_or_else(|| "not measured".into()),
+            o.measured_ms
+                .map(fmt_ms)
+                .unwrap_or_else(|| "not measured".into()),
             fmt_ms(o.target_ms),
             match o.met {
                 Some(true) => "met",
@@ -235,14 +302,26 @@ pub fn report_markdown(r: &DrillReport) -> String {
             p.source,
             p.identifier,
             p.snapshot_type,
-            p.created_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "unknown".into()),
-            p.copied_to.as_ref().map(|c| format!("`{}` ({})", c.identifier, c.region)).unwrap_or_else(|| "-".into())
+            p.created_at
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_else(|| "unknown".into()),
+            p.copied_to
+                .as_ref()
+                .map(|c| format!("`{}` ({})", c.identifier, c.region))
+                .unwrap_or_else(|| "-".into())
         );
     }
     if !r.plan.is_empty() {
         let _ = writeln!(s, "\n## Planned actions (dry run)\n\n| Action | Resource | Region | Detail |\n| --- | --- | --- | --- |");
         for a in &r.plan {
-            let _ = writeln!(s, "| `{}` | `{}` | {} | {} |", a.action, md_cell(&a.resource), a.region, md_cell(&a.detail));
+            let _ = writeln!(
+                s,
+                "| `{}` | `{}` | {} | {} |",
+                a.action,
+                md_cell(&a.resource),
+                a.region,
+                md_cell(&a.detail)
+            );
         }
     }
     if !r.steps.is_empty() {
@@ -256,7 +335,10 @@ pub fn report_markdown(r: &DrillReport) -> String {
                 st.started_at.format("%H:%M:%S%.3f"),
                 st.ended_at.format("%H:%M:%S%.3f"),
                 st.outcome,
-                st.detail.as_deref().map(|d| format!(": {}", md_cell(d))).unwrap_or_default()
+                st.detail
+                    .as_deref()
+                    .map(|d| format!(": {}", md_cell(d)))
+                    .unwrap_or_default()
             );
         }
     }
@@ -268,14 +350,23 @@ pub fn report_markdown(r: &DrillReport) -> String {
                 "| `{}` | {} | {} | {} | {} |",
                 md_cell(&v.resource),
                 v.check,
-                v.expected.as_deref().map(md_cell).unwrap_or_else(|| "-".into()),
-                v.actual.as_deref().map(md_cell).unwrap_or_else(|| "-".into()),
+                v.expected
+                    .as_deref()
+                    .map(md_cell)
+                    .unwrap_or_else(|| "-".into()),
+                v.actual
+                    .as_deref()
+                    .map(md_cell)
+                    .unwrap_or_else(|| "-".into()),
                 validation_word(v.outcome)
             );
         }
     }
     if !r.cleanup.is_empty() {
-        let _ = writeln!(s, "\n## Cleanup\n\n| Resource | Kind | Region | Result |\n| --- | --- | --- | --- |");
+        let _ = writeln!(
+            s,
+            "\n## Cleanup\n\n| Resource | Kind | Region | Result |\n| --- | --- | --- | --- |"
+        );
         for c in &r.cleanup {
             let _ = writeln!(
                 s,
@@ -284,7 +375,10 @@ pub fn report_markdown(r: &DrillReport) -> String {
                 c.kind,
                 c.region,
                 cleanup_word(c.outcome),
-                c.detail.as_deref().map(|d| format!(": {}", md_cell(d))).unwrap_or_default()
+                c.detail
+                    .as_deref()
+                    .map(|d| format!(": {}", md_cell(d)))
+                    .unwrap_or_default()
             );
         }
     }
@@ -293,7 +387,11 @@ pub fn report_markdown(r: &DrillReport) -> String {
 
 /// Plain text for `cleanup`.
 pub fn cleanup_text(r: &CleanupReport) -> String {
-    let mut s = format!("cleanup of {}: {}\n", r.drill_id, if r.is_clean() { "clean" } else { "INCOMPLETE" });
+    let mut s = format!(
+        "cleanup of {}: {}\n",
+        r.drill_id,
+        if r.is_clean() { "clean" } else { "INCOMPLETE" }
+    );
     s.push_str(&cleanup_rows(&r.results));
     s
 }

@@ -158,7 +158,10 @@ pub enum CleanupOutcome {
 impl CleanupOutcome {
     /// True when nothing of this entry is left behind by the drill.
     pub fn is_clean(self) -> bool {
-        matches!(self, CleanupOutcome::Deleted | CleanupOutcome::DeletionRequested | CleanupOutcome::NotFound)
+        matches!(
+            self,
+            CleanupOutcome::Deleted | CleanupOutcome::DeletionRequested | CleanupOutcome::NotFound
+        )
     }
 }
 
@@ -232,6 +235,8 @@ impl DrillReport {
 
     /// True when cleanup left nothing behind (ignoring kept resources).
     pub fn cleanup_complete(&self) -> bool {
-        self.cleanup.iter().all(|c| c.outcome.is_clean() || c.outcome == CleanupOutcome::Kept)
+        self.cleanup
+            .iter()
+            .all(|c| c.outcome.is_clean() || c.outcome == CleanupOutcome::Kept)
     }
 }

@@ -25,12 +25,27 @@ pub(crate) fn split_url(url: &str) -> Option<(&str, &str)> {
 }
 
 /// Keys under `prefix`, sorted.
-pub(crate) async fn list_prefix(c: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, AwsFailure> {
+pub(crate) async fn list_prefix(
+    c: &Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, AwsFailure> {
     let mut keys = Vec::new();
-    let mut pages = c.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
+    let mut pages = c
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| fail("ListObjectsV2", &format!("s3://{bucket}/{prefix}"), &e))?;
-        keys.extend(page.contents().iter().filter_map(|o| o.key()).map(str::to_owned));
+        let page =
+            page.map_err(|e| fail("ListObjectsV2", &format!("s3://{bucket}/{prefix}"), &e))?;
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .map(str::to_owned),
+        );
     }
     keys.sort();
     Ok(keys)
@@ -53,7 +68,13 @@ fn drill_tagging(drill_id: &str, source: &str) -> Result<Tagging, AwsFailure> {
 }
 
 /// Tag an object ElastiCache exported, so cleanup can prove it is the drill's.
-pub(crate) async fn tag_object(c: &Client, bucket: &str, key: &str, drill_id: &str, source: &str) -> Result<(), AwsFailure> {
+pub(crate) async fn tag_object(
+    c: &Client,
+    bucket: &str,
+    key: &str,
+    drill_id: &str,
+    source: &str,
+) -> Result<(), AwsFailure> {
     c.put_object_tagging()
         .bucket(bucket)
         .key(key)
@@ -73,7 +94,13 @@ pub(crate) async fn copy_object(
     drill_id: &str,
     source: &str,
 ) -> Result<Option<String>, AwsFailure> {
-    let tagging = format!("{}={}&{}={}", enc(DRILL_TAG_KEY), enc(drill_id), enc(DRILL_SOURCE_TAG_KEY), enc(source));
+    let tagging = format!(
+        "{}={}&{}={}",
+        enc(DRILL_TAG_KEY),
+        enc(drill_id),
+        enc(DRILL_SOURCE_TAG_KEY),
+        enc(source)
+    );
     c.copy_object()
         .copy_source(format!("{from_bucket}/{}", enc_path(key)))
         .bucket(to_bucket)
@@ -103,7 +130,11 @@ pub(crate) async fn exists(c: &Client, bucket: &str, key: &str) -> Result<bool, 
     }
 }
 
-pub(crate) async fn tags(c: &Client, bucket: &str, key: &str) -> Result<Vec<(String, String)>, AwsFailure> {
+pub(crate) async fn tags(
+    c: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<(String, String)>, AwsFailure> {
     let out = c
         .get_object_tagging()
         .bucket(bucket)
@@ -111,7 +142,11 @@ pub(crate) async fn tags(c: &Client, bucket: &str, key: &str) -> Result<Vec<(Str
         .send()
         .await
         .map_err(|e| fail("GetObjectTagging", &format!("s3://{bucket}/{key}"), &e))?;
-    Ok(out.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
+    Ok(out
+        .tag_set()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect())
 }
 
 pub(crate) async fn delete(c: &Client, bucket: &str, key: &str) -> Result<(), AwsFailure> {

@@ -54,14 +54,44 @@ fn b(v: Option<bool>) -> Option<String> {
 }
 
 pub(crate) fn rds(id: &str, source: &DbInstance, restored: &DbInstance) -> Vec<Validation> {
-    let pg = |i: &DbInstance| i.db_parameter_groups().first().and_then(|p| p.db_parameter_group_name()).map(str::to_owned);
+    let pg = |i: &DbInstance| {
+        i.db_parameter_groups()
+            .first()
+            .and_then(|p| p.db_parameter_group_name())
+            .map(str::to_owned)
+    };
     vec![
-        check(id, "available", Some("available"), restored.db_instance_status()),
-        check(id, "encrypted", Some("true"), b(restored.storage_encrypted()).as_deref()),
+        check(
+            id,
+            "available",
+            Some("available"),
+            restored.db_instance_status(),
+        ),
+        check(
+            id,
+            "encrypted",
+            Some("true"),
+            b(restored.storage_encrypted()).as_deref(),
+        ),
         check(id, "engine", source.engine(), restored.engine()),
-        check(id, "engine_version", source.engine_version(), restored.engine_version()),
-        check(id, "parameter_group", pg(source).as_deref(), pg(restored).as_deref()),
-        check(id, "deletion_protection", Some("false"), b(restored.deletion_protection()).as_deref()),
+        check(
+            id,
+            "engine_version",
+            source.engine_version(),
+            restored.engine_version(),
+        ),
+        check(
+            id,
+            "parameter_group",
+            pg(source).as_deref(),
+            pg(restored).as_deref(),
+        ),
+        check(
+            id,
+            "deletion_protection",
+            Some("false"),
+            b(restored.deletion_protection()).as_deref(),
+        ),
     ]
 }
 
@@ -75,25 +105,46 @@ pub(crate) fn redis(
 ) -> Vec<Validation> {
     let mut out = vec![
         check(id, "available", Some("available"), restored.status()),
-        check(id, "encrypted_at_rest", Some("true"), b(restored.at_rest_encryption_enabled()).as_deref()),
+        check(
+            id,
+            "encrypted_at_rest",
+            Some("true"),
+            b(restored.at_rest_encryption_enabled()).as_deref(),
+        ),
         check(
             id,
             "encrypted_in_transit",
             b(source.transit_encryption_enabled()).as_deref(),
             b(restored.transit_encryption_enabled()).as_deref(),
         ),
-        check(id, "engine_version", expected_version, member.and_then(|m| m.engine_version())),
+        check(
+            id,
+            "engine_version",
+            expected_version,
+            member.and_then(|m| m.engine_version()),
+        ),
         check(
             id,
             "parameter_group",
             expected_parameter_group,
-            member.and_then(|m| m.cache_parameter_group()).and_then(|p| p.cache_parameter_group_name()),
+            member
+                .and_then(|m| m.cache_parameter_group())
+                .and_then(|p| p.cache_parameter_group_name()),
         ),
     ];
     if member.is_none() {
-        let first = restored.member_clusters().first().map(String::as_str).unwrap_or("(none listed)");
-        for v in out.iter_mut().filter(|v| v.check == "engine_version" || v.check == "parameter_group") {
-            v.detail = Some(format!("DescribeCacheClusters did not return member cluster {first}"));
+        let first = restored
+            .member_clusters()
+            .first()
+            .map(String::as_str)
+            .unwrap_or("(none listed)");
+        for v in out
+            .iter_mut()
+            .filter(|v| v.check == "engine_version" || v.check == "parameter_group")
+        {
+            v.detail = Some(format!(
+                "DescribeCacheClusters did not return member cluster {first}"
+            ));
         }
     }
     out
@@ -106,7 +157,12 @@ pub(crate) struct CommandTarget {
     pub redis: Option<(String, ReplicationGroup)>,
 }
 
-pub(crate) fn command_env(drill_id: &str, config: &DrillConfig, region: &str, t: &CommandTarget) -> Vec<(&'static str, String)> {
+pub(crate) fn command_env(
+    drill_id: &str,
+    config: &DrillConfig,
+    region: &str,
+    t: &CommandTarget,
+) -> Vec<(&'static str, String)> {
     let mut vars = vec![
         (env::ID, drill_id.to_owned()),
         (env::ENVIRONMENT, config.environment.clone()),
@@ -114,14 +170,20 @@ pub(crate) fn command_env(drill_id: &str, config: &DrillConfig, region: &str, t:
     ];
     let endpoint = |i: &DbInstance| {
         let e = i.endpoint();
-        (e.and_then(|e| e.address()).unwrap_or_default().to_owned(), e.and_then(|e| e.port()).unwrap_or_default())
+        (
+            e.and_then(|e| e.address()).unwrap_or_default().to_owned(),
+            e.and_then(|e| e.port()).unwrap_or_default(),
+        )
     };
     if let Some((id, inst)) = t.rds.first() {
         let (host, port) = endpoint(inst);
         vars.push((env::RDS_INSTANCE, id.clone()));
         vars.push((env::RDS_HOST, host));
         vars.push((env::RDS_PORT, port.to_string()));
-        vars.push((env::RDS_ENGINE, inst.engine().unwrap_or_default().to_owned()));
+        vars.push((
+            env::RDS_ENGINE,
+            inst.engine().unwrap_or_default().to_owned(),
+        ));
     }
     if !t.rds.is_empty() {
         let all: Vec<String> = t
@@ -139,9 +201,18 @@ pub(crate) fn command_env(drill_id: &str, config: &DrillConfig, region: &str, t:
             .configuration_endpoint()
             .or_else(|| g.node_groups().first().and_then(|n| n.primary_endpoint()));
         vars.push((env::REDIS_REPLICATION_GROUP, id.clone()));
-        vars.push((env::REDIS_HOST, ep.and_then(|e| e.address()).unwrap_or_default().to_owned()));
-        vars.push((env::REDIS_PORT, ep.and_then(|e| e.port()).unwrap_or_default().to_string()));
-        vars.push((env::REDIS_TLS, g.transit_encryption_enabled().unwrap_or(false).to_string()));
+        vars.push((
+            env::REDIS_HOST,
+            ep.and_then(|e| e.address()).unwrap_or_default().to_owned(),
+        ));
+        vars.push((
+            env::REDIS_PORT,
+            ep.and_then(|e| e.port()).unwrap_or_default().to_string(),
+        ));
+        vars.push((
+            env::REDIS_TLS,
+            g.transit_encryption_enabled().unwrap_or(false).to_string(),
+        ));
     }
     vars
 }
@@ -180,11 +251,23 @@ pub(crate) async fn run_command(
     let (outcome, actual, detail) = match output {
         Ok(out) => {
             let tail = tail(&out.stderr).or_else(|| tail(&out.stdout));
-            let code = out.status.code().map(|c| format!("exit {c}")).unwrap_or_else(|| "killed by a signal".into());
-            let outcome = if out.status.success() { ValidationOutcome::Passed } else { ValidationOutcome::Failed };
+            let code = out
+                .status
+                .code()
+                .map(|c| format!("exit {c}"))
+                .unwrap_or_else(|| "killed by a signal".into());
+            let outcome = if out.status.success() {
+                ValidationOutcome::Passed
+            } else {
+                ValidationOutcome::Failed
+            };
             (outcome, Some(code), tail)
         }
-        Err(e) => (ValidationOutcome::Failed, None, Some(format!("could not run sh: {e}"))),
+        Err(e) => (
+            ValidationOutcome::Failed,
+            None,
+            Some(format!("could not run sh: {e}")),
+        ),
     };
     Validation {
         resource: cmd.to_owned(),
@@ -201,7 +284,11 @@ struct GroupGuard(Option<u32>);
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
-        if let Some(pgid) = self.0.and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1) {
+        if let Some(pgid) = self
+            .0
+            .and_then(|p| i32::try_from(p).ok())
+            .filter(|p| *p > 1)
+        {
             // SAFETY: killpg only sends a signal; an already-gone group is ESRCH, ignored.
             unsafe {
                 libc::killpg(pgid, libc::SIGKILL);

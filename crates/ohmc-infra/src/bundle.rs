@@ -70,11 +70,17 @@ pub enum BundleError {
     #[error("{}: not a plan bundle ({reason})", .path.display())]
     Invalid { path: PathBuf, reason: String },
     #[error("{}: {source}", .path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
-    move |source| BundleError::Io { path: path.to_path_buf(), source }
+    move |source| BundleError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 pub fn sha256_bytes(bytes: &[u8]) -> String {
@@ -104,12 +110,19 @@ pub fn config_sha256(stack_dir: &Path) -> std::io::Result<String> {
             let entry = entry?;
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name == ".terraform" || name.ends_with(".tfstate") || name.ends_with(".tfstate.backup") || name.ends_with(".lock.info") {
+            if name == ".terraform"
+                || name.ends_with(".tfstate")
+                || name.ends_with(".tfstate.backup")
+                || name.ends_with(".lock.info")
+            {
                 continue;
             }
             if entry.file_type()?.is_dir() {
                 walk(&path, base, files)?;
-            } else if name.ends_with(".tf") || name.ends_with(".tf.json") || name == ".terraform.lock.hcl" {
+            } else if name.ends_with(".tf")
+                || name.ends_with(".tf.json")
+                || name == ".terraform.lock.hcl"
+            {
                 files.push(path.strip_prefix(base).unwrap_or(&path).to_path_buf());
             }
         }
@@ -135,7 +148,10 @@ pub fn bundle_sha256(stacks: &[StackPlanMeta]) -> String {
         .iter()
         .map(|s| {
             let summary = serde_json::to_string(&s.summary).expect("summary serialises");
-            format!("{}:{}:{}:{}\n", s.name, s.plan_sha256, s.changes_present, summary)
+            format!(
+                "{}:{}:{}:{}\n",
+                s.name, s.plan_sha256, s.changes_present, summary
+            )
         })
         .collect();
     sha256_bytes(joined.as_bytes())
@@ -169,30 +185,46 @@ impl Bundle {
         private_fs::write_private_file(&path, &json).map_err(io(&path))?;
         if let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) {
             let latest = parent.join(LATEST_FILE);
-            private_fs::write_private_file(&latest, name.to_string_lossy().as_bytes()).map_err(io(&latest))?;
+            private_fs::write_private_file(&latest, name.to_string_lossy().as_bytes())
+                .map_err(io(&latest))?;
         }
-        Ok(Bundle { dir: dir.to_path_buf(), meta })
+        Ok(Bundle {
+            dir: dir.to_path_buf(),
+            meta,
+        })
     }
 
     pub fn load(dir: &Path) -> Result<Bundle, BundleError> {
         let path = dir.join(BUNDLE_FILE);
         let bytes = std::fs::read(&path).map_err(io(&path))?;
         let meta: BundleMeta =
-            serde_json::from_slice(&bytes).map_err(|e| BundleError::Invalid { path: path.clone(), reason: e.to_string() })?;
+            serde_json::from_slice(&bytes).map_err(|e| BundleError::Invalid {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
         if meta.schema_version != BUNDLE_SCHEMA_VERSION {
             return Err(BundleError::Invalid {
                 path,
-                reason: format!("schema version {} (this tool reads {BUNDLE_SCHEMA_VERSION}); plan again", meta.schema_version),
+                reason: format!(
+                    "schema version {} (this tool reads {BUNDLE_SCHEMA_VERSION}); plan again",
+                    meta.schema_version
+                ),
             });
         }
-        Ok(Bundle { dir: dir.to_path_buf(), meta })
+        Ok(Bundle {
+            dir: dir.to_path_buf(),
+            meta,
+        })
     }
 
     /// The newest bundle planned for `env`.
     pub fn latest(state_dir: &Path, env: &str) -> Result<Bundle, BundleError> {
         let base = env_plans_dir(state_dir, env);
-        let name = std::fs::read_to_string(base.join(LATEST_FILE))
-            .map_err(|_| BundleError::NoBundle { env: env.to_string(), dir: base.clone() })?;
+        let name =
+            std::fs::read_to_string(base.join(LATEST_FILE)).map_err(|_| BundleError::NoBundle {
+                env: env.to_string(),
+                dir: base.clone(),
+            })?;
         Bundle::load(&base.join(name.trim()))
     }
 

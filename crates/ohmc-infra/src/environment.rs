@@ -19,13 +19,21 @@ pub const ENVIRONMENT_FILE: &str = "environment.hcl";
 #[derive(Debug, thiserror::Error)]
 pub enum EnvironmentError {
     #[error("{file}{}: {field}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
-    Invalid { file: PathBuf, line: Option<usize>, field: String, message: String },
+    Invalid {
+        file: PathBuf,
+        line: Option<usize>,
+        field: String,
+        message: String,
+    },
 
     #[error("unknown environment \"{name}\"; known environments: {}", if known.is_empty() { "(none)".to_string() } else { known.join(", ") })]
     Unknown { name: String, known: Vec<String> },
 
     #[error("reading {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -94,7 +102,10 @@ pub struct MonitoringBlock {
 }
 
 mod humantime_serde_opt {
-    pub fn serialize<S: serde::Serializer>(d: &Option<std::time::Duration>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        d: &Option<std::time::Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match d {
             Some(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
             None => s.serialize_none(),
@@ -125,8 +136,10 @@ impl Environment {
 
 /// The environments under a root's `environments/` folder, by name.
 pub fn discover(environments_dir: &Path) -> Result<Vec<String>, EnvironmentError> {
-    let entries = std::fs::read_dir(environments_dir)
-        .map_err(|source| EnvironmentError::Io { path: environments_dir.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(environments_dir).map_err(|source| EnvironmentError::Io {
+        path: environments_dir.to_path_buf(),
+        source,
+    })?;
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok())
         .filter(|e| e.path().join(ENVIRONMENT_FILE).is_file())
@@ -141,40 +154,91 @@ pub fn load(environments_dir: &Path, name: &str) -> Result<Environment, Environm
     let dir = environments_dir.join(name);
     let file = dir.join(ENVIRONMENT_FILE);
     if name.contains('/') || name.starts_with('.') || !file.is_file() {
-        return Err(EnvironmentError::Unknown { name: name.to_string(), known: discover(environments_dir).unwrap_or_default() });
+        return Err(EnvironmentError::Unknown {
+            name: name.to_string(),
+            known: discover(environments_dir).unwrap_or_default(),
+        });
     }
-    let text = std::fs::read_to_string(&file).map_err(|source| EnvironmentError::Io { path: file.clone(), source })?;
+    let text = std::fs::read_to_string(&file).map_err(|source| EnvironmentError::Io {
+        path: file.clone(),
+        source,
+    })?;
     parse(name, &dir, &file, &text)
 }
 
 /// Parses environment text. `dir` anchors the relative paths inside it.
-pub fn parse(name: &str, dir: &Path, file: &Path, text: &str) -> Result<Environment, EnvironmentError> {
+pub fn parse(
+    name: &str,
+    dir: &Path,
+    file: &Path,
+    text: &str,
+) -> Result<Environment, EnvironmentError> {
     let body: Body = hcl::parse(text).map_err(|e| syntax_error(file, text, e))?;
     let lines = LineIndex::new(text);
-    let r = Reader { file, lines: &lines };
+    let r = Reader {
+        file,
+        lines: &lines,
+    };
 
-    r.only_known(&body, "", &["description"], &["aws", "protection", "stack", "verify", "drill", "monitoring"])?;
+    r.only_known(
+        &body,
+        "",
+        &["description"],
+        &[
+            "aws",
+            "protection",
+            "stack",
+            "verify",
+            "drill",
+            "monitoring",
+        ],
+    )?;
     let description = r.opt_string(&body, "", "description")?.unwrap_or_default();
 
-    let aws_block = r.single_block(&body, "aws")?.ok_or_else(|| r.invalid("aws", "a required `aws { account_id, region }` block is missing"))?;
-    r.only_known(&aws_block.body, "aws", &["account_id", "region", "profile", "role_arn"], &[])?;
+    let aws_block = r.single_block(&body, "aws")?.ok_or_else(|| {
+        r.invalid(
+            "aws",
+            "a required `aws { account_id, region }` block is missing",
+        )
+    })?;
+    r.only_known(
+        &aws_block.body,
+        "aws",
+        &["account_id", "region", "profile", "role_arn"],
+        &[],
+    )?;
     let account_id = r.req_string(&aws_block.body, "aws", "account_id")?;
     if account_id.len() != 12 || !account_id.chars().all(|c| c.is_ascii_digit()) {
-        return Err(r.invalid("aws.account_id", &format!("\"{account_id}\" is not a 12-digit AWS account id")));
+        return Err(r.invalid(
+            "aws.account_id",
+            &format!("\"{account_id}\" is not a 12-digit AWS account id"),
+        ));
     }
     let region = r.req_string(&aws_block.body, "aws", "region")?;
     let role_arn = r.opt_string(&aws_block.body, "aws", "role_arn")?;
     if let Some(arn) = &role_arn {
         if !arn.starts_with("arn:") || !arn.contains(":role/") {
-            return Err(r.invalid("aws.role_arn", &format!("\"{arn}\" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")));
+            return Err(r.invalid(
+                "aws.role_arn",
+                &format!("\"{arn}\" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"),
+            ));
         }
     }
-    let aws = AwsSettings { account_id, region, profile: r.opt_string(&aws_block.body, "aws", "profile")?, role_arn };
+    let aws = AwsSettings {
+        account_id,
+        region,
+        profile: r.opt_string(&aws_block.body, "aws", "profile")?,
+        role_arn,
+    };
 
     let protection = match r.single_block(&body, "protection")? {
         Some(b) => {
             r.only_known(&b.body, "protection", &["require_approval"], &[])?;
-            Protection { require_approval: r.opt_bool(&b.body, "protection", "require_approval")?.unwrap_or(false) }
+            Protection {
+                require_approval: r
+                    .opt_bool(&b.body, "protection", "require_approval")?
+                    .unwrap_or(false),
+            }
         }
         None => Protection::default(),
     };
@@ -182,24 +246,53 @@ pub fn parse(name: &str, dir: &Path, file: &Path, text: &str) -> Result<Environm
     let mut stacks = Vec::new();
     for block in body.blocks().filter(|b| b.identifier.as_str() == "stack") {
         let Some(label) = block.labels.first().map(|l| l.as_str().to_string()) else {
-            return Err(r.invalid("stack", "a stack block needs a name: stack \"network\" { ... }"));
+            return Err(r.invalid(
+                "stack",
+                "a stack block needs a name: stack \"network\" { ... }",
+            ));
         };
         let ctx = format!("stack.{label}");
-        r.only_known(&block.body, &ctx, &["dir", "backend_config", "backend_values", "var_files", "depends_on"], &[])?;
+        r.only_known(
+            &block.body,
+            &ctx,
+            &[
+                "dir",
+                "backend_config",
+                "backend_values",
+                "var_files",
+                "depends_on",
+            ],
+            &[],
+        )?;
         let stack_dir = dir.join(r.req_string(&block.body, &ctx, "dir")?);
         if !stack_dir.is_dir() {
-            return Err(r.invalid(&format!("{ctx}.dir"), &format!("{} is not a directory", stack_dir.display())));
+            return Err(r.invalid(
+                &format!("{ctx}.dir"),
+                &format!("{} is not a directory", stack_dir.display()),
+            ));
         }
-        let backend_config = r.opt_string(&block.body, &ctx, "backend_config")?.map(|p| dir.join(p));
+        let backend_config = r
+            .opt_string(&block.body, &ctx, "backend_config")?
+            .map(|p| dir.join(p));
         if let Some(p) = &backend_config {
             if !p.is_file() {
-                return Err(r.invalid(&format!("{ctx}.backend_config"), &format!("{} does not exist", p.display())));
+                return Err(r.invalid(
+                    &format!("{ctx}.backend_config"),
+                    &format!("{} does not exist", p.display()),
+                ));
             }
         }
-        let var_files: Vec<PathBuf> = r.string_list(&block.body, &ctx, "var_files")?.into_iter().map(|p| dir.join(p)).collect();
+        let var_files: Vec<PathBuf> = r
+            .string_list(&block.body, &ctx, "var_files")?
+            .into_iter()
+            .map(|p| dir.join(p))
+            .collect();
         for p in &var_files {
             if !p.is_file() {
-                return Err(r.invalid(&format!("{ctx}.var_files"), &format!("{} does not exist", p.display())));
+                return Err(r.invalid(
+                    &format!("{ctx}.var_files"),
+                    &format!("{} does not exist", p.display()),
+                ));
             }
         }
         if stacks.iter().any(|s: &StackSpec| s.name == label) {
@@ -215,9 +308,13 @@ pub fn parse(name: &str, dir: &Path, file: &Path, text: &str) -> Result<Environm
         });
     }
     if stacks.is_empty() {
-        return Err(r.invalid("stack", "an environment needs at least one `stack \"NAME\" { dir = ... }` block"));
+        return Err(r.invalid(
+            "stack",
+            "an environment needs at least one `stack \"NAME\" { dir = ... }` block",
+        ));
     }
-    check_dependencies(&stacks).map_err(|(stack, message)| r.invalid(&format!("stack.{stack}.depends_on"), &message))?;
+    check_dependencies(&stacks)
+        .map_err(|(stack, message)| r.invalid(&format!("stack.{stack}.depends_on"), &message))?;
 
     let verify = match r.single_block(&body, "verify")? {
         None => None,
@@ -239,11 +336,19 @@ pub fn parse(name: &str, dir: &Path, file: &Path, text: &str) -> Result<Environm
             )?;
             Some(VerifyBlock {
                 domain_names: r.string_list(&b.body, c, "domain_names")?,
-                certificate_expiry_window_days: r.opt_u64(&b.body, c, "certificate_expiry_window_days")?,
+                certificate_expiry_window_days: r.opt_u64(
+                    &b.body,
+                    c,
+                    "certificate_expiry_window_days",
+                )?,
                 min_backup_retention_days: r.opt_u64(&b.body, c, "min_backup_retention_days")?,
                 required_waf_rule_groups: r.string_list(&b.body, c, "required_waf_rule_groups")?,
                 required_config_rules: r.string_list(&b.body, c, "required_config_rules")?,
-                guardduty_finding_frequency: r.opt_string(&b.body, c, "guardduty_finding_frequency")?,
+                guardduty_finding_frequency: r.opt_string(
+                    &b.body,
+                    c,
+                    "guardduty_finding_frequency",
+                )?,
                 rpo_target: r.opt_duration(&b.body, c, "rpo_target")?,
             })
         }
@@ -269,13 +374,21 @@ pub fn parse(name: &str, dir: &Path, file: &Path, text: &str) -> Result<Environm
             )?;
             Some(DrillBlock {
                 rds_instances: r.string_list(&b.body, c, "rds_instances")?,
-                redis_replication_group: r.opt_string(&b.body, c, "redis_replication_group")?.filter(|s| !s.is_empty()),
+                redis_replication_group: r
+                    .opt_string(&b.body, c, "redis_replication_group")?
+                    .filter(|s| !s.is_empty()),
                 rto_target: r.opt_duration(&b.body, c, "rto_target")?,
                 rpo_target: r.opt_duration(&b.body, c, "rpo_target")?,
                 timeout: r.opt_duration(&b.body, c, "timeout")?,
-                validation_command: r.opt_string(&b.body, c, "validation_command")?.filter(|s| !s.is_empty()),
-                redis_export_bucket: r.opt_string(&b.body, c, "redis_export_bucket")?.filter(|s| !s.is_empty()),
-                redis_import_bucket: r.opt_string(&b.body, c, "redis_import_bucket")?.filter(|s| !s.is_empty()),
+                validation_command: r
+                    .opt_string(&b.body, c, "validation_command")?
+                    .filter(|s| !s.is_empty()),
+                redis_export_bucket: r
+                    .opt_string(&b.body, c, "redis_export_bucket")?
+                    .filter(|s| !s.is_empty()),
+                redis_import_bucket: r
+                    .opt_string(&b.body, c, "redis_import_bucket")?
+                    .filter(|s| !s.is_empty()),
             })
         }
     };
@@ -283,7 +396,17 @@ pub fn parse(name: &str, dir: &Path, file: &Path, text: &str) -> Result<Environm
         None => None,
         Some(b) => {
             let c = "monitoring";
-            r.only_known(&b.body, c, &["prometheus_url", "alertmanager_url", "required_jobs", "required_rule_groups"], &[])?;
+            r.only_known(
+                &b.body,
+                c,
+                &[
+                    "prometheus_url",
+                    "alertmanager_url",
+                    "required_jobs",
+                    "required_rule_groups",
+                ],
+                &[],
+            )?;
             Some(MonitoringBlock {
                 prometheus_url: r.opt_string(&b.body, c, "prometheus_url")?,
                 alertmanager_url: r.opt_string(&b.body, c, "alertmanager_url")?,
@@ -313,11 +436,24 @@ fn check_dependencies(stacks: &[StackSpec]) -> Result<(), (String, String)> {
     for s in stacks {
         for d in &s.depends_on {
             if !names.contains(d.as_str()) {
-                return Err((s.name.clone(), format!("unknown stack \"{d}\"; stacks here: {}", names.iter().cloned().collect::<Vec<_>>().join(", "))));
+                return Err((
+                    s.name.clone(),
+                    format!(
+                        "unknown stack \"{d}\"; stacks here: {}",
+                        names.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
             }
         }
     }
-    crate::graph::topological_order(stacks).map(|_| ()).map_err(|cycle| (cycle[0].clone(), format!("dependency cycle: {}", cycle.join(" -> "))))
+    crate::graph::topological_order(stacks)
+        .map(|_| ())
+        .map_err(|cycle| {
+            (
+                cycle[0].clone(),
+                format!("dependency cycle: {}", cycle.join(" -> ")),
+            )
+        })
 }
 
 fn syntax_error(file: &Path, text: &str, err: hcl::Error) -> EnvironmentError {
@@ -329,7 +465,12 @@ fn syntax_error(file: &Path, text: &str, err: hcl::Error) -> EnvironmentError {
             field: "syntax".into(),
             message: e.message().to_string(),
         },
-        Ok(_) => EnvironmentError::Invalid { file: file.to_path_buf(), line: None, field: "syntax".into(), message: err.to_string() },
+        Ok(_) => EnvironmentError::Invalid {
+            file: file.to_path_buf(),
+            line: None,
+            field: "syntax".into(),
+            message: err.to_string(),
+        },
     }
 }
 
@@ -343,11 +484,17 @@ impl LineIndex {
         let mut lines = BTreeMap::new();
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
         if let Ok(body) = hcl::edit::parser::parse_body(text) {
-            fn walk(body: &hcl::edit::structure::Body, prefix: &str, line_of: &dyn Fn(usize) -> usize, out: &mut BTreeMap<String, usize>) {
+            fn walk(
+                body: &hcl::edit::structure::Body,
+                prefix: &str,
+                line_of: &dyn Fn(usize) -> usize,
+                out: &mut BTreeMap<String, usize>,
+            ) {
                 for structure in body.iter() {
                     if let Some(attr) = structure.as_attribute() {
                         if let Some(span) = attr.span() {
-                            out.entry(join(prefix, attr.key.as_str())).or_insert(line_of(span.start));
+                            out.entry(join(prefix, attr.key.as_str()))
+                                .or_insert(line_of(span.start));
                         }
                     } else if let Some(block) = structure.as_block() {
                         let mut path = join(prefix, block.ident.as_str());
@@ -405,7 +552,13 @@ impl Reader<'_> {
         }
     }
 
-    fn only_known(&self, body: &Body, ctx: &str, attrs: &[&str], blocks: &[&str]) -> Result<(), EnvironmentError> {
+    fn only_known(
+        &self,
+        body: &Body,
+        ctx: &str,
+        attrs: &[&str],
+        blocks: &[&str],
+    ) -> Result<(), EnvironmentError> {
         for a in body.attributes() {
             if !attrs.contains(&a.key.as_str()) {
                 return Err(self.invalid(
@@ -416,14 +569,25 @@ impl Reader<'_> {
         }
         for b in body.blocks() {
             if !blocks.contains(&b.identifier.as_str()) {
-                let expected = if blocks.is_empty() { "no blocks here".to_string() } else { format!("expected one of: {}", blocks.join(", ")) };
-                return Err(self.invalid(&join(ctx, b.identifier.as_str()), &format!("unknown block; {expected}")));
+                let expected = if blocks.is_empty() {
+                    "no blocks here".to_string()
+                } else {
+                    format!("expected one of: {}", blocks.join(", "))
+                };
+                return Err(self.invalid(
+                    &join(ctx, b.identifier.as_str()),
+                    &format!("unknown block; {expected}"),
+                ));
             }
         }
         Ok(())
     }
 
-    fn single_block<'b>(&self, body: &'b Body, ident: &str) -> Result<Option<&'b hcl::Block>, EnvironmentError> {
+    fn single_block<'b>(
+        &self,
+        body: &'b Body,
+        ident: &str,
+    ) -> Result<Option<&'b hcl::Block>, EnvironmentError> {
         let mut blocks = body.blocks().filter(|b| b.identifier.as_str() == ident);
         let first = blocks.next();
         if blocks.next().is_some() {
@@ -433,84 +597,150 @@ impl Reader<'_> {
     }
 
     fn expr<'b>(&self, body: &'b Body, key: &str) -> Option<&'b Expression> {
-        body.attributes().find(|a| a.key.as_str() == key).map(|a| &a.expr)
+        body.attributes()
+            .find(|a| a.key.as_str() == key)
+            .map(|a| &a.expr)
     }
 
-    fn opt_string(&self, body: &Body, ctx: &str, key: &str) -> Result<Option<String>, EnvironmentError> {
+    fn opt_string(
+        &self,
+        body: &Body,
+        ctx: &str,
+        key: &str,
+    ) -> Result<Option<String>, EnvironmentError> {
         match self.expr(body, key) {
             None | Some(Expression::Null) => Ok(None),
             Some(Expression::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(self.invalid(&join(ctx, key), &format!("expected a string, found {}", kind(other)))),
+            Some(other) => Err(self.invalid(
+                &join(ctx, key),
+                &format!("expected a string, found {}", kind(other)),
+            )),
         }
     }
 
     fn req_string(&self, body: &Body, ctx: &str, key: &str) -> Result<String, EnvironmentError> {
         self.opt_string(body, ctx, key)?
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| self.invalid(&join(ctx, key), "is required and must be a non-empty string"))
+            .ok_or_else(|| {
+                self.invalid(
+                    &join(ctx, key),
+                    "is required and must be a non-empty string",
+                )
+            })
     }
 
-    fn opt_bool(&self, body: &Body, ctx: &str, key: &str) -> Result<Option<bool>, EnvironmentError> {
+    fn opt_bool(
+        &self,
+        body: &Body,
+        ctx: &str,
+        key: &str,
+    ) -> Result<Option<bool>, EnvironmentError> {
         match self.expr(body, key) {
             None => Ok(None),
             Some(Expression::Bool(b)) => Ok(Some(*b)),
-            Some(other) => Err(self.invalid(&join(ctx, key), &format!("expected true or false, found {}", kind(other)))),
+            Some(other) => Err(self.invalid(
+                &join(ctx, key),
+                &format!("expected true or false, found {}", kind(other)),
+            )),
         }
     }
 
     fn opt_u64(&self, body: &Body, ctx: &str, key: &str) -> Result<Option<u64>, EnvironmentError> {
         match self.expr(body, key) {
             None => Ok(None),
-            Some(Expression::Number(n)) => {
-                n.as_u64().map(Some).ok_or_else(|| self.invalid(&join(ctx, key), "expected a whole, non-negative number"))
-            }
-            Some(other) => Err(self.invalid(&join(ctx, key), &format!("expected a number, found {}", kind(other)))),
+            Some(Expression::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
+                self.invalid(&join(ctx, key), "expected a whole, non-negative number")
+            }),
+            Some(other) => Err(self.invalid(
+                &join(ctx, key),
+                &format!("expected a number, found {}", kind(other)),
+            )),
         }
     }
 
-    fn opt_duration(&self, body: &Body, ctx: &str, key: &str) -> Result<Option<Duration>, EnvironmentError> {
+    fn opt_duration(
+        &self,
+        body: &Body,
+        ctx: &str,
+        key: &str,
+    ) -> Result<Option<Duration>, EnvironmentError> {
         match self.opt_string(body, ctx, key)? {
             None => Ok(None),
-            Some(s) => humantime::parse_duration(&s)
-                .map(Some)
-                .map_err(|e| self.invalid(&join(ctx, key), &format!("\"{s}\" is not a duration like \"30m\" or \"24h\": {e}"))),
+            Some(s) => humantime::parse_duration(&s).map(Some).map_err(|e| {
+                self.invalid(
+                    &join(ctx, key),
+                    &format!("\"{s}\" is not a duration like \"30m\" or \"24h\": {e}"),
+                )
+            }),
         }
     }
 
-    fn string_list(&self, body: &Body, ctx: &str, key: &str) -> Result<Vec<String>, EnvironmentError> {
+    fn string_list(
+        &self,
+        body: &Body,
+        ctx: &str,
+        key: &str,
+    ) -> Result<Vec<String>, EnvironmentError> {
         match self.expr(body, key) {
             None => Ok(Vec::new()),
             Some(Expression::Array(items)) => items
                 .iter()
                 .map(|item| match item {
                     Expression::String(s) => Ok(s.clone()),
-                    other => Err(self.invalid(&join(ctx, key), &format!("expected a list of strings, found an item that is {}", kind(other)))),
+                    other => Err(self.invalid(
+                        &join(ctx, key),
+                        &format!(
+                            "expected a list of strings, found an item that is {}",
+                            kind(other)
+                        ),
+                    )),
                 })
                 .collect(),
-            Some(other) => Err(self.invalid(&join(ctx, key), &format!("expected a list of strings, found {}", kind(other)))),
+            Some(other) => Err(self.invalid(
+                &join(ctx, key),
+                &format!("expected a list of strings, found {}", kind(other)),
+            )),
         }
     }
 
-    fn string_map(&self, body: &Body, ctx: &str, key: &str) -> Result<Vec<(String, String)>, EnvironmentError> {
+    fn string_map(
+        &self,
+        body: &Body,
+        ctx: &str,
+        key: &str,
+    ) -> Result<Vec<(String, String)>, EnvironmentError> {
         match self.expr(body, key) {
             None => Ok(Vec::new()),
-            Some(Expression::Object(obj)) => obj
-                .iter()
-                .map(|(k, v)| {
-                    let key_text = match k {
-                        hcl::ObjectKey::Identifier(i) => i.as_str().to_string(),
-                        hcl::ObjectKey::Expression(Expression::String(s)) => s.clone(),
-                        _ => return Err(self.invalid(&join(ctx, key), "map keys must be names or strings")),
-                    };
-                    match v {
-                        Expression::String(s) => Ok((key_text, s.clone())),
-                        Expression::Number(n) => Ok((key_text, n.to_string())),
-                        Expression::Bool(b) => Ok((key_text, b.to_string())),
-                        other => Err(self.invalid(&join(ctx, key), &format!("value of \"{key_text}\" must be a string, found {}", kind(other)))),
-                    }
-                })
-                .collect(),
-            Some(other) => Err(self.invalid(&join(ctx, key), &format!("expected a map of strings, found {}", kind(other)))),
+            Some(Expression::Object(obj)) => {
+                obj.iter()
+                    .map(|(k, v)| {
+                        let key_text = match k {
+                            hcl::ObjectKey::Identifier(i) => i.as_str().to_string(),
+                            hcl::ObjectKey::Expression(Expression::String(s)) => s.clone(),
+                            _ => {
+                                return Err(self
+                                    .invalid(&join(ctx, key), "map keys must be names or strings"))
+                            }
+                        };
+                        match v {
+                            Expression::String(s) => Ok((key_text, s.clone())),
+                            Expression::Number(n) => Ok((key_text, n.to_string())),
+                            Expression::Bool(b) => Ok((key_text, b.to_string())),
+                            other => Err(self.invalid(
+                                &join(ctx, key),
+                                &format!(
+                                    "value of \"{key_text}\" must be a string, found {}",
+                                    kind(other)
+                                ),
+                            )),
+                        }
+                    })
+                    .collect()
+            }
+            Some(other) => Err(self.invalid(
+                &join(ctx, key),
+                &format!("expected a map of strings, found {}", kind(other)),
+            )),
         }
     }
 }
@@ -576,7 +806,10 @@ drill {
         let env = parse("t", dir.path(), &dir.path().join(ENVIRONMENT_FILE), GOOD).unwrap();
         assert!(env.protection.require_approval);
         assert_eq!(env.stacks.len(), 2);
-        assert_eq!(env.stacks[0].backend_values, vec![("path".to_string(), "a.tfstate".to_string())]);
+        assert_eq!(
+            env.stacks[0].backend_values,
+            vec![("path".to_string(), "a.tfstate".to_string())]
+        );
         assert_eq!(env.stacks[1].depends_on, ["a"]);
         let drill = env.drill.unwrap();
         assert_eq!(drill.rpo_target, Some(Duration::from_secs(86400)));
@@ -586,7 +819,14 @@ drill {
 
     fn error_of(text: &str) -> String {
         let dir = env_dir();
-        parse("t", dir.path(), Path::new("environments/t/environment.hcl"), text).unwrap_err().to_string()
+        parse(
+            "t",
+            dir.path(),
+            Path::new("environments/t/environment.hcl"),
+            text,
+        )
+        .unwrap_err()
+        .to_string()
     }
 
     #[test]
@@ -598,24 +838,53 @@ drill {
     #[test]
     fn unknown_attribute_and_bad_reference() {
         let text = GOOD.replace("region     = \"us-east-1\"", "regoin     = \"us-east-1\"");
-        assert!(error_of(&text).starts_with("environments/t/environment.hcl:5: aws.regoin: unknown attribute"), "{}", error_of(&text));
+        assert!(
+            error_of(&text)
+                .starts_with("environments/t/environment.hcl:5: aws.regoin: unknown attribute"),
+            "{}",
+            error_of(&text)
+        );
         let text = GOOD.replace("depends_on = [\"a\"]", "depends_on = [\"x\"]");
-        assert!(error_of(&text).starts_with("environments/t/environment.hcl:17: stack.b.depends_on: unknown stack \"x\""), "{}", error_of(&text));
+        assert!(
+            error_of(&text).starts_with(
+                "environments/t/environment.hcl:17: stack.b.depends_on: unknown stack \"x\""
+            ),
+            "{}",
+            error_of(&text)
+        );
     }
 
     #[test]
     fn cycle_and_syntax_errors() {
-        let text = GOOD.replace("stack \"a\" {\n  dir", "stack \"a\" {\n  depends_on = [\"b\"]\n  dir");
-        assert!(error_of(&text).contains("dependency cycle"), "{}", error_of(&text));
+        let text = GOOD.replace(
+            "stack \"a\" {\n  dir",
+            "stack \"a\" {\n  depends_on = [\"b\"]\n  dir",
+        );
+        assert!(
+            error_of(&text).contains("dependency cycle"),
+            "{}",
+            error_of(&text)
+        );
         let text = GOOD.replace("region     = \"us-east-1\"", "region = ");
-        assert!(error_of(&text).starts_with("environments/t/environment.hcl:5: syntax:") || error_of(&text).starts_with("environments/t/environment.hcl:6: syntax:"), "{}", error_of(&text));
+        assert!(
+            error_of(&text).starts_with("environments/t/environment.hcl:5: syntax:")
+                || error_of(&text).starts_with("environments/t/environment.hcl:6: syntax:"),
+            "{}",
+            error_of(&text)
+        );
     }
 
     #[test]
     fn missing_required_and_bad_account() {
         let text = GOOD.replace("\"123456789012\"", "\"1234\"");
-        assert!(error_of(&text).contains("aws.account_id: \"1234\" is not a 12-digit AWS account id"));
+        assert!(
+            error_of(&text).contains("aws.account_id: \"1234\" is not a 12-digit AWS account id")
+        );
         let text = GOOD.replace("  dir            = \"stack\"\n", "");
-        assert!(error_of(&text).contains("stack.a.dir: is required"), "{}", error_of(&text));
+        assert!(
+            error_of(&text).contains("stack.a.dir: is required"),
+            "{}",
+            error_of(&text)
+        );
     }
 }

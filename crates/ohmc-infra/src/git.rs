@@ -24,7 +24,15 @@ pub fn git_state(root: &Path) -> GitState {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     match run(&["rev-parse", "HEAD"]) {
-        Some(commit) => GitState { commit: Some(commit), dirty: run(&["status", "--porcelain"]).map(|s| !s.is_empty()).unwrap_or(true) },
-        None => GitState { commit: None, dirty: false },
+        Some(commit) => GitState {
+            commit: Some(commit),
+            dirty: run(&["status", "--porcelain"])
+                .map(|s| !s.is_empty())
+                .unwrap_or(true),
+        },
+        None => GitState {
+            commit: None,
+            dirty: false,
+        },
     }
 }

@@ -54,7 +54,9 @@ pub enum StackOutcome<T, E> {
     Done(T),
     Failed(E),
     /// Not run because a stack it needs did not succeed.
-    Skipped { blocked_by: String },
+    Skipped {
+        blocked_by: String,
+    },
 }
 
 /// Runs `task` for every stack, dependencies first (or dependents first when
@@ -70,15 +72,25 @@ where
     F: Fn(StackSpec) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    let order = topological_order(stacks).unwrap_or_else(|_| stacks.iter().map(|s| s.name.clone()).collect());
+    let order = topological_order(stacks)
+        .unwrap_or_else(|_| stacks.iter().map(|s| s.name.clone()).collect());
     // What must finish before each stack may start.
-    let mut prerequisites: BTreeMap<String, Vec<String>> = stacks.iter().map(|s| (s.name.clone(), Vec::new())).collect();
+    let mut prerequisites: BTreeMap<String, Vec<String>> = stacks
+        .iter()
+        .map(|s| (s.name.clone(), Vec::new()))
+        .collect();
     for s in stacks {
         for d in &s.depends_on {
             if reverse {
-                prerequisites.entry(d.clone()).or_default().push(s.name.clone());
+                prerequisites
+                    .entry(d.clone())
+                    .or_default()
+                    .push(s.name.clone());
             } else {
-                prerequisites.entry(s.name.clone()).or_default().push(d.clone());
+                prerequisites
+                    .entry(s.name.clone())
+                    .or_default()
+                    .push(d.clone());
             }
         }
     }
@@ -96,14 +108,30 @@ where
                     continue;
                 }
                 let prereqs = &prerequisites[name];
-                if let Some(blocker) = prereqs.iter().find(|p| matches!(outcomes.get(*p), Some(StackOutcome::Failed(_)) | Some(StackOutcome::Skipped { .. }))) {
-                    outcomes.insert(name.clone(), StackOutcome::Skipped { blocked_by: blocker.clone() });
+                if let Some(blocker) = prereqs.iter().find(|p| {
+                    matches!(
+                        outcomes.get(*p),
+                        Some(StackOutcome::Failed(_)) | Some(StackOutcome::Skipped { .. })
+                    )
+                }) {
+                    outcomes.insert(
+                        name.clone(),
+                        StackOutcome::Skipped {
+                            blocked_by: blocker.clone(),
+                        },
+                    );
                     progressed = true;
                     continue;
                 }
-                let ready = prereqs.iter().all(|p| matches!(outcomes.get(p), Some(StackOutcome::Done(_))));
+                let ready = prereqs
+                    .iter()
+                    .all(|p| matches!(outcomes.get(p), Some(StackOutcome::Done(_))));
                 if ready && running.len() < parallelism {
-                    let spec = stacks.iter().find(|s| &s.name == name).expect("stack exists").clone();
+                    let spec = stacks
+                        .iter()
+                        .find(|s| &s.name == name)
+                        .expect("stack exists")
+                        .clone();
                     started.insert(name.clone());
                     let fut = task(spec);
                     let name = name.clone();
@@ -114,10 +142,13 @@ where
         match running.next().await {
             Some((name, result)) => {
                 started.remove(&name);
-                outcomes.insert(name, match result {
-                    Ok(v) => StackOutcome::Done(v),
-                    Err(e) => StackOutcome::Failed(e),
-                });
+                outcomes.insert(
+                    name,
+                    match result {
+                        Ok(v) => StackOutcome::Done(v),
+                        Err(e) => StackOutcome::Failed(e),
+                    },
+                );
             }
             None => break,
         }
@@ -126,7 +157,10 @@ where
     if reverse {
         order.reverse();
     }
-    order.into_iter().filter_map(|n| outcomes.remove(&n).map(|o| (n, o))).collect()
+    order
+        .into_iter()
+        .filter_map(|n| outcomes.remove(&n).map(|o| (n, o)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -147,21 +181,37 @@ mod tests {
 
     #[test]
     fn orders_and_finds_cycles() {
-        let stacks = vec![stack("app", &["data"]), stack("data", &["network"]), stack("network", &[])];
-        assert_eq!(topological_order(&stacks).unwrap(), ["network", "data", "app"]);
+        let stacks = vec![
+            stack("app", &["data"]),
+            stack("data", &["network"]),
+            stack("network", &[]),
+        ];
+        assert_eq!(
+            topological_order(&stacks).unwrap(),
+            ["network", "data", "app"]
+        );
         let cyclic = vec![stack("a", &["b"]), stack("b", &["a"])];
         assert_eq!(topological_order(&cyclic).unwrap_err(), ["a", "b", "a"]);
     }
 
     #[tokio::test]
     async fn failure_skips_only_dependents() {
-        let stacks = vec![stack("network", &[]), stack("data", &["network"]), stack("app", &["data"]), stack("edge", &["network"])];
+        let stacks = vec![
+            stack("network", &[]),
+            stack("data", &["network"]),
+            stack("app", &["data"]),
+            stack("edge", &["network"]),
+        ];
         let ran = Arc::new(Mutex::new(Vec::new()));
         let outcomes = run_in_order(&stacks, 2, false, |s| {
             let ran = ran.clone();
             async move {
                 ran.lock().unwrap().push(s.name.clone());
-                if s.name == "data" { Err("boom") } else { Ok(()) }
+                if s.name == "data" {
+                    Err("boom")
+                } else {
+                    Ok(())
+                }
             }
         })
         .await;
@@ -173,7 +223,15 @@ mod tests {
                 StackOutcome::Skipped { blocked_by } => format!("{n}: skipped ({blocked_by})"),
             })
             .collect();
-        assert_eq!(summary, ["network: done", "data: failed boom", "app: skipped (data)", "edge: done"]);
+        assert_eq!(
+            summary,
+            [
+                "network: done",
+                "data: failed boom",
+                "app: skipped (data)",
+                "edge: done"
+            ]
+        );
         assert_eq!(ran.lock().unwrap()[0], "network");
     }
 

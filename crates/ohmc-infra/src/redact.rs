@@ -27,7 +27,9 @@ impl Redactor {
             }
         }
         if let Ok(raw) = serde_json::from_slice::<serde_json::Value>(bytes) {
-            let declared = raw.pointer("/configuration/root_module/variables").and_then(|v| v.as_object());
+            let declared = raw
+                .pointer("/configuration/root_module/variables")
+                .and_then(|v| v.as_object());
             let values = raw.get("variables").and_then(|v| v.as_object());
             if let (Some(declared), Some(values)) = (declared, values) {
                 for (name, decl) in declared {
@@ -59,7 +61,8 @@ impl Redactor {
         // masked by the structural redaction instead. Longest first so a secret
         // containing another is replaced whole.
         self.secrets.retain(|s| s.len() >= 4);
-        self.secrets.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        self.secrets
+            .sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         self.secrets.dedup();
     }
 

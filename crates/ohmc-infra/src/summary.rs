@@ -50,24 +50,40 @@ impl PlanSummary {
             if action.is_destructive() {
                 s.destructive.push(rc.address.clone());
             }
-            s.changes.push(ChangeLine { address: rc.address.clone(), action: action.as_str().into(), reason: rc.action_reason.clone() });
+            s.changes.push(ChangeLine {
+                address: rc.address.clone(),
+                action: action.as_str().into(),
+                reason: rc.action_reason.clone(),
+            });
         }
         let mut drift: Vec<ChangeLine> = doc
             .resource_drift
             .iter()
-            .filter_map(|rc| rc.change.action().map(|a| ChangeLine { address: rc.address.clone(), action: a.as_str().into(), reason: None }))
+            .filter_map(|rc| {
+                rc.change.action().map(|a| ChangeLine {
+                    address: rc.address.clone(),
+                    action: a.as_str().into(),
+                    reason: None,
+                })
+            })
             .collect();
         for e in events {
             if let UiEvent::ResourceDrift(c) = e {
                 if !drift.iter().any(|d| d.address == c.resource.addr) {
-                    drift.push(ChangeLine { address: c.resource.addr.clone(), action: c.action.clone(), reason: None });
+                    drift.push(ChangeLine {
+                        address: c.resource.addr.clone(),
+                        action: c.action.clone(),
+                        reason: None,
+                    });
                 }
             }
         }
         drift.sort_by(|a, b| a.address.cmp(&b.address));
         s.drift = drift;
         for (name, change) in &doc.output_changes {
-            let Some(action) = change.action() else { continue };
+            let Some(action) = change.action() else {
+                continue;
+            };
             if matches!(action, Action::NoOp) {
                 continue;
             }

@@ -10,9 +10,17 @@ use crate::Result;
 
 /// The oldest Terraform this wrapper drives: `plan -json` streaming and
 /// `-refresh-only` arrived in 0.15, saved-plan JSON format 0.2 in 0.15.
-pub const MINIMUM_VERSION: Version = Version { major: 1, minor: 0, patch: 0 };
+pub const MINIMUM_VERSION: Version = Version {
+    major: 1,
+    minor: 0,
+    patch: 0,
+};
 /// Terraform promises compatibility within major version 1.
-pub const MAXIMUM_VERSION_EXCLUSIVE: Version = Version { major: 2, minor: 0, patch: 0 };
+pub const MAXIMUM_VERSION_EXCLUSIVE: Version = Version {
+    major: 2,
+    minor: 0,
+    patch: 0,
+};
 
 /// Ambient variables that inject arguments into every Terraform command.
 const AMBIENT_ARG_VARIABLES: &str = "TF_CLI_ARGS";
@@ -31,7 +39,11 @@ impl Version {
         let text = text.trim().trim_start_matches('v');
         let core = text.split(['-', '+']).next()?;
         let mut parts = core.split('.').map(|p| p.parse::<u64>());
-        Some(Version { major: parts.next()?.ok()?, minor: parts.next()?.ok()?, patch: parts.next().unwrap_or(Ok(0)).ok()? })
+        Some(Version {
+            major: parts.next()?.ok()?,
+            minor: parts.next()?.ok()?,
+            patch: parts.next().unwrap_or(Ok(0)).ok()?,
+        })
     }
 }
 
@@ -55,8 +67,18 @@ pub struct Features {
 
 impl Features {
     pub fn for_version(v: Version) -> Features {
-        let at_least = |major, minor, patch| v >= Version { major, minor, patch };
-        Features { init_json: at_least(1, 9, 0), refresh_only: at_least(0, 15, 4), json_ui: at_least(0, 15, 3) }
+        let at_least = |major, minor, patch| {
+            v >= Version {
+                major,
+                minor,
+                patch,
+            }
+        };
+        Features {
+            init_json: at_least(1, 9, 0),
+            refresh_only: at_least(0, 15, 4),
+            json_ui: at_least(0, 15, 3),
+        }
     }
 }
 
@@ -92,7 +114,10 @@ impl Terraform {
         refuse_ambient_cli_args(std::env::vars())?;
         let path = find_binary(&config)?;
         let fingerprint = binary_fingerprint(&path);
-        let cached = config.version_cache.as_deref().and_then(|c| read_cached_version(c, &fingerprint));
+        let cached = config
+            .version_cache
+            .as_deref()
+            .and_then(|c| read_cached_version(c, &fingerprint));
         let version = match cached {
             Some(v) => v,
             None => {
@@ -112,7 +137,12 @@ impl Terraform {
                 maximum: MAXIMUM_VERSION_EXCLUSIVE.to_string(),
             });
         }
-        Ok(Terraform { path, version, cli_config_file: config.cli_config_file, grace_period: config.grace_period })
+        Ok(Terraform {
+            path,
+            version,
+            cli_config_file: config.cli_config_file,
+            grace_period: config.grace_period,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -136,7 +166,9 @@ impl Terraform {
 /// `-auto-approve` or `-lock=false`) to the commands this tool builds.
 pub fn refuse_ambient_cli_args(vars: impl Iterator<Item = (String, String)>) -> Result<()> {
     for (name, value) in vars {
-        if (name == AMBIENT_ARG_VARIABLES || name.starts_with("TF_CLI_ARGS_")) && !value.trim().is_empty() {
+        if (name == AMBIENT_ARG_VARIABLES || name.starts_with("TF_CLI_ARGS_"))
+            && !value.trim().is_empty()
+        {
             return Err(TerraformError::AmbientCliArgs { name, value });
         }
     }
@@ -148,21 +180,43 @@ fn find_binary(config: &TerraformConfig) -> Result<PathBuf> {
         return if binary.is_file() {
             Ok(binary.clone())
         } else {
-            Err(TerraformError::NotFound { searched: binary.display().to_string() })
+            Err(TerraformError::NotFound {
+                searched: binary.display().to_string(),
+            })
         };
     }
-    let path_dirs = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default();
-    let candidates: Vec<PathBuf> =
-        config.search_dirs.iter().chain(path_dirs.iter()).map(|d| d.join("terraform")).collect();
-    candidates.iter().find(|c| c.is_file()).cloned().ok_or_else(|| TerraformError::NotFound {
-        searched: candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", "),
-    })
+    let path_dirs = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let candidates: Vec<PathBuf> = config
+        .search_dirs
+        .iter()
+        .chain(path_dirs.iter())
+        .map(|d| d.join("terraform"))
+        .collect();
+    candidates
+        .iter()
+        .find(|c| c.is_file())
+        .cloned()
+        .ok_or_else(|| TerraformError::NotFound {
+            searched: candidates
+                .iter()
+                .map(|c| c.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 fn binary_fingerprint(path: &Path) -> String {
     use std::os::unix::fs::MetadataExt;
     match std::fs::metadata(path) {
-        Ok(m) => format!("{} {} {}.{}", path.display(), m.len(), m.mtime(), m.mtime_nsec()),
+        Ok(m) => format!(
+            "{} {} {}.{}",
+            path.display(),
+            m.len(),
+            m.mtime(),
+            m.mtime_nsec()
+        ),
         Err(_) => String::new(),
     }
 }
@@ -186,8 +240,13 @@ async fn detect_version(path: &Path) -> Result<Version> {
         .output()
         .await?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    crate::commands::version::parse(&stdout)
-        .ok_or_else(|| TerraformError::Parse(format!("`{} version` printed no version: {}", path.display(), stdout.trim())))
+    crate::commands::version::parse(&stdout).ok_or_else(|| {
+        TerraformError::Parse(format!(
+            "`{} version` printed no version: {}",
+            path.display(),
+            stdout.trim()
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -196,9 +255,30 @@ mod tests {
 
     #[test]
     fn parses_versions() {
-        assert_eq!(Version::parse("1.0.3"), Some(Version { major: 1, minor: 0, patch: 3 }));
-        assert_eq!(Version::parse("v0.12.31"), Some(Version { major: 0, minor: 12, patch: 31 }));
-        assert_eq!(Version::parse("1.6.0-beta1"), Some(Version { major: 1, minor: 6, patch: 0 }));
+        assert_eq!(
+            Version::parse("1.0.3"),
+            Some(Version {
+                major: 1,
+                minor: 0,
+                patch: 3
+            })
+        );
+        assert_eq!(
+            Version::parse("v0.12.31"),
+            Some(Version {
+                major: 0,
+                minor: 12,
+                patch: 31
+            })
+        );
+        assert_eq!(
+            Version::parse("1.6.0-beta1"),
+            Some(Version {
+                major: 1,
+                minor: 6,
+                patch: 0
+            })
+        );
         assert_eq!(Version::parse("garbage"), None);
     }
 
@@ -214,7 +294,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = dir.path().join("cache");
         std::fs::write(&cache, "/x/terraform 10 1.2\n1.0.3\n").unwrap();
-        assert_eq!(read_cached_version(&cache, "/x/terraform 10 1.2"), Version::parse("1.0.3"));
+        assert_eq!(
+            read_cached_version(&cache, "/x/terraform 10 1.2"),
+            Version::parse("1.0.3")
+        );
         assert_eq!(read_cached_version(&cache, "/x/terraform 11 1.2"), None);
         assert_eq!(read_cached_version(&cache, ""), None);
     }
@@ -222,8 +305,14 @@ mod tests {
     #[test]
     fn refuses_ambient_cli_args() {
         let vars = vec![("TF_CLI_ARGS_apply".to_string(), "-auto-approve".to_string())];
-        assert!(matches!(refuse_ambient_cli_args(vars.into_iter()), Err(TerraformError::AmbientCliArgs { .. })));
-        let empty = vec![("TF_CLI_ARGS".to_string(), "".to_string()), ("PATH".to_string(), "/bin".to_string())];
+        assert!(matches!(
+            refuse_ambient_cli_args(vars.into_iter()),
+            Err(TerraformError::AmbientCliArgs { .. })
+        ));
+        let empty = vec![
+            ("TF_CLI_ARGS".to_string(), "".to_string()),
+            ("PATH".to_string(), "/bin".to_string()),
+        ];
         assert!(refuse_ambient_cli_args(empty.into_iter()).is_ok());
     }
 }

@@ -50,7 +50,10 @@ impl Diagnostic {
     }
 
     pub fn location(&self) -> Option<SourceLocation> {
-        self.range.as_ref().map(|r| SourceLocation { file: r.filename.clone(), line: r.start.line })
+        self.range.as_ref().map(|r| SourceLocation {
+            file: r.filename.clone(),
+            line: r.start.line,
+        })
     }
 }
 
@@ -62,7 +65,12 @@ impl fmt::Display for Diagnostic {
         }
         if let Some(snippet) = &self.snippet {
             if !snippet.code.is_empty() {
-                write!(f, "\n    {:>4} | {}", snippet.start_line, snippet.code.trim_end())?;
+                write!(
+                    f,
+                    "\n    {:>4} | {}",
+                    snippet.start_line,
+                    snippet.code.trim_end()
+                )?;
             }
         }
         if !self.detail.is_empty() {
@@ -119,19 +127,29 @@ pub fn parse_text(text: &str) -> Vec<Diagnostic> {
             ));
             continue;
         }
-        let Some((diag, detail)) = current.as_mut() else { continue };
+        let Some((diag, detail)) = current.as_mut() else {
+            continue;
+        };
         let trimmed = line.trim();
         if let Some(loc) = trimmed.strip_prefix("on ").and_then(parse_on_line) {
             if diag.range.is_none() {
-                diag.range = Some(Range { filename: loc.0, start: Pos { line: loc.1, column: 0 } });
+                diag.range = Some(Range {
+                    filename: loc.0,
+                    start: Pos {
+                        line: loc.1,
+                        column: 0,
+                    },
+                });
                 continue;
             }
         }
         if let Some(range) = &diag.range {
             let prefix = format!("{}:", range.start.line);
             if diag.snippet.is_none() && trimmed.starts_with(&prefix) {
-                diag.snippet =
-                    Some(Snippet { code: trimmed[prefix.len()..].trim().to_string(), start_line: range.start.line });
+                diag.snippet = Some(Snippet {
+                    code: trimmed[prefix.len()..].trim().to_string(),
+                    start_line: range.start.line,
+                });
                 continue;
             }
         }
@@ -154,7 +172,9 @@ pub fn classify(command: &str, code: i32, diags: Vec<Diagnostic>, stderr: &str) 
     for d in &errors {
         let summary = d.summary.as_str();
         let all_text = format!("{}\n{}", d.summary, d.detail);
-        if summary.contains("Error acquiring the state lock") || summary.contains("Error locking state") {
+        if summary.contains("Error acquiring the state lock")
+            || summary.contains("Error locking state")
+        {
             let lock = LockInfo::from_error_text(&d.detail)
                 .or_else(|| LockInfo::from_error_text(stderr))
                 .unwrap_or_default();
@@ -164,7 +184,10 @@ pub fn classify(command: &str, code: i32, diags: Vec<Diagnostic>, stderr: &str) 
             return TerraformError::StalePlan;
         }
         if summary.contains("No value for required variable") {
-            return TerraformError::MissingVariable { name: quoted_name(&d.detail).unwrap_or_default(), location: d.location() };
+            return TerraformError::MissingVariable {
+                name: quoted_name(&d.detail).unwrap_or_default(),
+                location: d.location(),
+            };
         }
         if summary.contains("Invalid value for variable") {
             return TerraformError::InvalidVariable {
@@ -180,7 +203,9 @@ pub fn classify(command: &str, code: i32, diags: Vec<Diagnostic>, stderr: &str) 
             || summary.contains("Incompatible provider version")
             || summary.contains("Failed to load plugin schemas")
         {
-            return TerraformError::ProviderUnavailable { detail: all_text.trim().to_string() };
+            return TerraformError::ProviderUnavailable {
+                detail: all_text.trim().to_string(),
+            };
         }
         if summary.contains("Backend initialization required")
             || summary.contains("Required plugins are not installed")
@@ -189,14 +214,20 @@ pub fn classify(command: &str, code: i32, diags: Vec<Diagnostic>, stderr: &str) 
             || summary.contains("Module not installed")
             || summary.contains("Backend configuration changed")
         {
-            return TerraformError::NotInitialized { detail: format!("{}: {}", d.summary, d.detail.trim()) };
+            return TerraformError::NotInitialized {
+                detail: format!("{}: {}", d.summary, d.detail.trim()),
+            };
         }
     }
     if stderr.contains("Saved plan is stale") {
         return TerraformError::StalePlan;
     }
     if errors.is_empty() {
-        return TerraformError::Failed { command: command.to_string(), code, stderr: stderr.trim().to_string() };
+        return TerraformError::Failed {
+            command: command.to_string(),
+            code,
+            stderr: stderr.trim().to_string(),
+        };
     }
     TerraformError::Diagnostics(diags)
 }
@@ -223,7 +254,10 @@ mod tests {
         assert_eq!(d.summary, "Unsupported block type");
         assert_eq!(d.location().unwrap().to_string(), "main.tf:3");
         assert_eq!(d.snippet.as_ref().unwrap().code, "resourc \"x\" \"y\" {");
-        assert_eq!(d.detail, "Blocks of type \"resourc\" are not expected here.");
+        assert_eq!(
+            d.detail,
+            "Blocks of type \"resourc\" are not expected here."
+        );
     }
 
     #[test]
@@ -253,7 +287,10 @@ mod tests {
     #[test]
     fn classifies_stale_plan_and_provider() {
         let stale = "╷\n│ Error: Saved plan is stale\n│ \n│ The given plan file can no longer be applied.\n╵\n";
-        assert!(matches!(classify("apply", 1, parse_text(stale), stale), TerraformError::StalePlan));
+        assert!(matches!(
+            classify("apply", 1, parse_text(stale), stale),
+            TerraformError::StalePlan
+        ));
         let provider = "╷\n│ Error: Failed to query available provider packages\n│ \n│ Could not retrieve the list of available versions for provider hashicorp/aws: no such host\n╵\n";
         assert!(matches!(
             classify("init", 1, parse_text(provider), provider),

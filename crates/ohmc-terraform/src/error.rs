@@ -28,7 +28,12 @@ pub enum TerraformError {
     NotFound { searched: String },
 
     #[error("terraform at {path} is version {found}, but ohmc-infra needs >= {minimum} and < {maximum}; install the pinned Terraform with scripts/install-tools or point --terraform / OHMC_TERRAFORM at a supported one")]
-    VersionUnsupported { path: PathBuf, found: String, minimum: String, maximum: String },
+    VersionUnsupported {
+        path: PathBuf,
+        found: String,
+        minimum: String,
+        maximum: String,
+    },
 
     #[error("{name} is set in the environment ({value:?}); it would change Terraform's arguments behind ohmc-infra's back, so unset it")]
     AmbientCliArgs { name: String, value: String },
@@ -40,10 +45,17 @@ pub enum TerraformError {
     NotInitialized { detail: String },
 
     #[error("no value for required variable \"{name}\"{}: set it in a var file or TF_VAR_{name}", location_suffix(.location))]
-    MissingVariable { name: String, location: Option<SourceLocation> },
+    MissingVariable {
+        name: String,
+        location: Option<SourceLocation>,
+    },
 
     #[error("invalid value for variable \"{name}\"{}: {message}", location_suffix(.location))]
-    InvalidVariable { name: String, location: Option<SourceLocation>, message: String },
+    InvalidVariable {
+        name: String,
+        location: Option<SourceLocation>,
+        message: String,
+    },
 
     #[error("the saved plan is stale: the state changed after the plan was made; plan again")]
     StalePlan,
@@ -58,7 +70,11 @@ pub enum TerraformError {
     Diagnostics(Vec<Diagnostic>),
 
     #[error("terraform {command} exited with status {code}: {stderr}")]
-    Failed { command: String, code: i32, stderr: String },
+    Failed {
+        command: String,
+        code: i32,
+        stderr: String,
+    },
 
     #[error("terraform {command} was interrupted")]
     Interrupted { command: String },
@@ -71,7 +87,10 @@ pub enum TerraformError {
 }
 
 fn location_suffix(location: &Option<SourceLocation>) -> String {
-    location.as_ref().map(|l| format!(" at {l}")).unwrap_or_default()
+    location
+        .as_ref()
+        .map(|l| format!(" at {l}"))
+        .unwrap_or_default()
 }
 
 fn render_diagnostics(diags: &[Diagnostic]) -> String {

@@ -41,23 +41,50 @@ pub struct ChangeSummary {
 /// A streaming UI event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UiEvent {
-    Version { terraform: String },
+    Version {
+        terraform: String,
+    },
     PlannedChange(ChangeEvent),
     ResourceDrift(ChangeEvent),
     ChangeSummary(ChangeSummary),
-    RefreshStart { addr: String },
-    RefreshComplete { addr: String },
-    ApplyStart { addr: String, action: String },
-    ApplyProgress { addr: String, action: String, elapsed_seconds: u64 },
-    ApplyComplete { addr: String, action: String, elapsed_seconds: u64 },
-    ApplyErrored { addr: String, action: String, elapsed_seconds: u64 },
+    RefreshStart {
+        addr: String,
+    },
+    RefreshComplete {
+        addr: String,
+    },
+    ApplyStart {
+        addr: String,
+        action: String,
+    },
+    ApplyProgress {
+        addr: String,
+        action: String,
+        elapsed_seconds: u64,
+    },
+    ApplyComplete {
+        addr: String,
+        action: String,
+        elapsed_seconds: u64,
+    },
+    ApplyErrored {
+        addr: String,
+        action: String,
+        elapsed_seconds: u64,
+    },
     /// Output values. Kept as names only: the streaming `outputs` message carries
     /// sensitive values in plaintext, and nothing downstream needs the values.
-    Outputs { names: Vec<String> },
+    Outputs {
+        names: Vec<String>,
+    },
     Diagnostic(Diagnostic),
-    Log { message: String },
+    Log {
+        message: String,
+    },
     /// A JSON message of a type this version does not model.
-    Other { kind: String },
+    Other {
+        kind: String,
+    },
     /// A line that was not a JSON object.
     Text(String),
 }
@@ -79,19 +106,40 @@ impl UiEvent {
         let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(trimmed) else {
             return UiEvent::Text(trimmed.to_string());
         };
-        let kind = obj.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+        let kind = obj
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let field = |name: &str| obj.get(name).cloned().unwrap_or(Value::Null);
         let hook = || serde_json::from_value::<Hook>(field("hook")).ok();
         let parsed = match kind.as_str() {
             "version" => Some(UiEvent::Version {
-                terraform: obj.get("terraform").and_then(Value::as_str).unwrap_or("").to_string(),
+                terraform: obj
+                    .get("terraform")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
             }),
-            "planned_change" => serde_json::from_value(field("change")).ok().map(UiEvent::PlannedChange),
-            "resource_drift" => serde_json::from_value(field("change")).ok().map(UiEvent::ResourceDrift),
-            "change_summary" => serde_json::from_value(field("changes")).ok().map(UiEvent::ChangeSummary),
-            "refresh_start" => hook().map(|h| UiEvent::RefreshStart { addr: h.resource.addr }),
-            "refresh_complete" => hook().map(|h| UiEvent::RefreshComplete { addr: h.resource.addr }),
-            "apply_start" => hook().map(|h| UiEvent::ApplyStart { addr: h.resource.addr, action: h.action }),
+            "planned_change" => serde_json::from_value(field("change"))
+                .ok()
+                .map(UiEvent::PlannedChange),
+            "resource_drift" => serde_json::from_value(field("change"))
+                .ok()
+                .map(UiEvent::ResourceDrift),
+            "change_summary" => serde_json::from_value(field("changes"))
+                .ok()
+                .map(UiEvent::ChangeSummary),
+            "refresh_start" => hook().map(|h| UiEvent::RefreshStart {
+                addr: h.resource.addr,
+            }),
+            "refresh_complete" => hook().map(|h| UiEvent::RefreshComplete {
+                addr: h.resource.addr,
+            }),
+            "apply_start" => hook().map(|h| UiEvent::ApplyStart {
+                addr: h.resource.addr,
+                action: h.action,
+            }),
             "apply_progress" => hook().map(|h| UiEvent::ApplyProgress {
                 addr: h.resource.addr,
                 action: h.action,
@@ -114,9 +162,15 @@ impl UiEvent {
                     .map(|m| m.keys().cloned().collect())
                     .unwrap_or_default(),
             }),
-            "diagnostic" => serde_json::from_value(field("diagnostic")).ok().map(UiEvent::Diagnostic),
+            "diagnostic" => serde_json::from_value(field("diagnostic"))
+                .ok()
+                .map(UiEvent::Diagnostic),
             "log" => Some(UiEvent::Log {
-                message: obj.get("@message").and_then(Value::as_str).unwrap_or("").to_string(),
+                message: obj
+                    .get("@message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
             }),
             _ => None,
         };
@@ -150,7 +204,12 @@ mod tests {
         let line = r#"{"type":"change_summary","changes":{"add":1,"change":2,"remove":3,"operation":"plan"}}"#;
         assert_eq!(
             UiEvent::parse_line(line),
-            UiEvent::ChangeSummary(ChangeSummary { add: 1, change: 2, remove: 3, operation: "plan".into() })
+            UiEvent::ChangeSummary(ChangeSummary {
+                add: 1,
+                change: 2,
+                remove: 3,
+                operation: "plan".into()
+            })
         );
     }
 
@@ -158,12 +217,22 @@ mod tests {
     fn outputs_keep_names_not_values() {
         let line = r#"{"type":"outputs","outputs":{"db_password":{"sensitive":true,"type":"string","value":"hunter2"}}}"#;
         let event = UiEvent::parse_line(line);
-        assert_eq!(event, UiEvent::Outputs { names: vec!["db_password".into()] });
+        assert_eq!(
+            event,
+            UiEvent::Outputs {
+                names: vec!["db_password".into()]
+            }
+        );
         assert!(!format!("{event:?}").contains("hunter2"));
     }
 
     #[test]
     fn unknown_types_are_kept() {
-        assert_eq!(UiEvent::parse_line(r#"{"type":"test_abstract"}"#), UiEvent::Other { kind: "test_abstract".into() });
+        assert_eq!(
+            UiEvent::parse_line(r#"{"type":"test_abstract"}"#),
+            UiEvent::Other {
+                kind: "test_abstract".into()
+            }
+        );
     }
 }

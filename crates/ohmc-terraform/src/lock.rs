@@ -28,7 +28,9 @@ impl LockInfo {
         let mut seen = false;
         for line in text.lines() {
             let line = line.trim_start_matches(['│', ' ', '\t']).trim();
-            let Some((key, value)) = line.split_once(':') else { continue };
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
             let value = value.trim().to_string();
             match key.trim() {
                 "ID" => info.id = value,
@@ -50,14 +52,21 @@ impl LockInfo {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum LockStatus {
     Released,
-    Held { info: LockInfo },
+    Held {
+        info: LockInfo,
+    },
     /// Remote backends keep their lock elsewhere; we cannot see it from here.
-    Unknown { reason: String },
+    Unknown {
+        reason: String,
+    },
 }
 
 /// The lock-info file Terraform's local backend writes next to a state file.
 pub fn local_lock_info_path(state_file: &Path) -> PathBuf {
-    let name = state_file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = state_file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     state_file.with_file_name(format!(".{name}.lock.info"))
 }
 
@@ -68,10 +77,17 @@ pub fn local_lock_status(state_file: &Path) -> LockStatus {
     match std::fs::read(&path) {
         Ok(bytes) => match serde_json::from_slice::<LockInfo>(&bytes) {
             Ok(info) => LockStatus::Held { info },
-            Err(_) => LockStatus::Held { info: LockInfo { path: path.display().to_string(), ..LockInfo::default() } },
+            Err(_) => LockStatus::Held {
+                info: LockInfo {
+                    path: path.display().to_string(),
+                    ..LockInfo::default()
+                },
+            },
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => LockStatus::Released,
-        Err(e) => LockStatus::Unknown { reason: format!("reading {}: {e}", path.display()) },
+        Err(e) => LockStatus::Unknown {
+            reason: format!("reading {}: {e}", path.display()),
+        },
     }
 }
 
@@ -91,6 +107,9 @@ mod tests {
 
     #[test]
     fn lock_info_path_is_hidden_sibling() {
-        assert_eq!(local_lock_info_path(Path::new("/a/b/terraform.tfstate")), PathBuf::from("/a/b/.terraform.tfstate.lock.info"));
+        assert_eq!(
+            local_lock_info_path(Path::new("/a/b/terraform.tfstate")),
+            PathBuf::from("/a/b/.terraform.tfstate.lock.info")
+        );
     }
 }

@@ -86,7 +86,11 @@ impl Change {
 
     /// The new value with sensitive parts replaced, and unknown parts marked.
     pub fn redacted_after(&self) -> Value {
-        let known = if self.after_unknown == Value::Bool(true) { Value::String("(known after apply)".into()) } else { self.after.clone() };
+        let known = if self.after_unknown == Value::Bool(true) {
+            Value::String("(known after apply)".into())
+        } else {
+            self.after.clone()
+        };
         redact(&known, &self.after_sensitive)
     }
 
@@ -138,10 +142,13 @@ impl PlanDocument {
         struct Probe {
             format_version: String,
         }
-        let probe: Probe = serde_json::from_slice(bytes).map_err(|e| TerraformError::Parse(format!("plan JSON: {e}")))?;
+        let probe: Probe = serde_json::from_slice(bytes)
+            .map_err(|e| TerraformError::Parse(format!("plan JSON: {e}")))?;
         let major = probe.format_version.split('.').next().unwrap_or("");
         if major != "0" && major != "1" {
-            return Err(TerraformError::PlanFormatUnsupported { found: probe.format_version });
+            return Err(TerraformError::PlanFormatUnsupported {
+                found: probe.format_version,
+            });
         }
         serde_json::from_slice(bytes).map_err(|e| TerraformError::Parse(format!("plan JSON: {e}")))
     }
@@ -159,7 +166,11 @@ impl PlanDocument {
     }
 
     pub fn destructive_addresses(&self) -> Vec<String> {
-        self.effective_changes().into_iter().filter(|(_, a)| a.is_destructive()).map(|(rc, _)| rc.address.clone()).collect()
+        self.effective_changes()
+            .into_iter()
+            .filter(|(_, a)| a.is_destructive())
+            .map(|(rc, _)| rc.address.clone())
+            .collect()
     }
 }
 
@@ -170,11 +181,28 @@ pub fn redact(value: &Value, mask: &Value) -> Value {
         (_, Value::Bool(true)) => Value::String(REDACTED.into()),
         (Value::Object(map), Value::Object(masks)) => Value::Object(
             map.iter()
-                .map(|(k, v)| (k.clone(), masks.get(k).map(|m| redact(v, m)).unwrap_or_else(|| v.clone())))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        masks
+                            .get(k)
+                            .map(|m| redact(v, m))
+                            .unwrap_or_else(|| v.clone()),
+                    )
+                })
                 .collect(),
         ),
         (Value::Array(items), Value::Array(masks)) => Value::Array(
-            items.iter().enumerate().map(|(i, v)| masks.get(i).map(|m| redact(v, m)).unwrap_or_else(|| v.clone())).collect(),
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    masks
+                        .get(i)
+                        .map(|m| redact(v, m))
+                        .unwrap_or_else(|| v.clone())
+                })
+                .collect(),
         ),
         _ => value.clone(),
     }
@@ -238,8 +266,14 @@ mod tests {
     #[test]
     fn folds_actions() {
         let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(Action::from_actions(&s(&["delete", "create"])), Some(Action::Replace));
-        assert_eq!(Action::from_actions(&s(&["create", "delete"])), Some(Action::Replace));
+        assert_eq!(
+            Action::from_actions(&s(&["delete", "create"])),
+            Some(Action::Replace)
+        );
+        assert_eq!(
+            Action::from_actions(&s(&["create", "delete"])),
+            Some(Action::Replace)
+        );
         assert_eq!(Action::from_actions(&s(&["update"])), Some(Action::Update));
         assert_eq!(Action::from_actions(&s(&["bogus"])), None);
         assert!(Action::Delete.is_destructive() && !Action::Update.is_destructive());
@@ -249,7 +283,10 @@ mod tests {
     fn redacts_by_mask() {
         let value = json!({"name": "a", "secret": "hunter2", "list": ["x", "y"]});
         let mask = json!({"secret": true, "list": [false, true]});
-        assert_eq!(redact(&value, &mask), json!({"name": "a", "secret": REDACTED, "list": ["x", REDACTED]}));
+        assert_eq!(
+            redact(&value, &mask),
+            json!({"name": "a", "secret": REDACTED, "list": ["x", REDACTED]})
+        );
         let mut secrets = Vec::new();
         sensitive_strings(&value, &mask, &mut secrets);
         secrets.sort();
@@ -258,7 +295,12 @@ mod tests {
 
     #[test]
     fn whole_value_sensitive_output() {
-        let change = Change { actions: vec!["create".into()], after: json!("s3cr3t"), after_sensitive: json!(true), ..Default::default() };
+        let change = Change {
+            actions: vec!["create".into()],
+            after: json!("s3cr3t"),
+            after_sensitive: json!(true),
+            ..Default::default()
+        };
         assert_eq!(change.redacted_after(), json!(REDACTED));
         assert!(change.is_sensitive());
     }

@@ -79,7 +79,12 @@ pub struct RunContext {
 
 impl RunContext {
     pub fn new(interrupt: Interrupt) -> RunContext {
-        RunContext { data_dir: None, extra_env: Vec::new(), interrupt, events: None }
+        RunContext {
+            data_dir: None,
+            extra_env: Vec::new(),
+            interrupt,
+            events: None,
+        }
     }
 }
 
@@ -206,10 +211,23 @@ impl Terraform {
             }
         };
         // Terraform has exited; whatever is left in the pipe is still its output.
-        while let Ok(Ok(Some(line))) = tokio::time::timeout(Duration::from_secs(5), stdout_lines.next_line()).await {
+        while let Ok(Ok(Some(line))) =
+            tokio::time::timeout(Duration::from_secs(5), stdout_lines.next_line()).await
+        {
             handle_line(line, &mut events, &mut stdout);
         }
-        let stderr = tokio::time::timeout(Duration::from_secs(5), stderr_task).await.ok().and_then(|r| r.ok()).unwrap_or_default();
-        Ok(RunOutput { code: status.code(), stdout, stderr, events, interrupts_sent: sent, escalated })
+        let stderr = tokio::time::timeout(Duration::from_secs(5), stderr_task)
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_default();
+        Ok(RunOutput {
+            code: status.code(),
+            stdout,
+            stderr,
+            events,
+            interrupts_sent: sent,
+            escalated,
+        })
     }
 }

@@ -10,24 +10,50 @@ async fn a_failed_restore_still_cleans_up_what_was_created_before_it() {
     let account = Account::new(&moto.endpoint()).await;
     account.seed().await;
     let before = account.inventory().await;
-    proxy.add_rule(FaultRule::action("CreateReplicationGroup", Fault::ServerError));
+    proxy.add_rule(FaultRule::action(
+        "CreateReplicationGroup",
+        Fault::ServerError,
+    ));
     let state = tempfile::tempdir().unwrap();
     let events = Events::default();
     let r = drill(&proxy.endpoint(), &config(state.path()), &events).await;
 
-    assert_eq!(r.status, DrillStatus::Error, "{}", ohmc_drill::render::report_text(&r));
+    assert_eq!(
+        r.status,
+        DrillStatus::Error,
+        "{}",
+        ohmc_drill::render::report_text(&r)
+    );
     assert_eq!(r.exit_code(), 1);
-    assert!(r.reasons[0].contains("CreateReplicationGroup"), "{:?}", r.reasons);
+    assert!(
+        r.reasons[0].contains("CreateReplicationGroup"),
+        "{:?}",
+        r.reasons
+    );
     assert!(proxy.injected() >= 1);
     // The RDS restore happened before the failure and was cleaned up; the
     // Redis entry was in the ledger (written before the call) and is found absent.
-    assert_eq!(events.created(), [(ResourceKind::RdsInstance, format!("{}-{PG}", r.drill_id))]);
+    assert_eq!(
+        events.created(),
+        [(ResourceKind::RdsInstance, format!("{}-{PG}", r.drill_id))]
+    );
     let outcomes: Vec<_> = r.cleanup.iter().map(|c| (c.kind, c.outcome)).collect();
     assert_eq!(
         outcomes,
-        [(ResourceKind::RedisReplicationGroup, CleanupOutcome::NotFound), (ResourceKind::RdsInstance, CleanupOutcome::Deleted)]
+        [
+            (
+                ResourceKind::RedisReplicationGroup,
+                CleanupOutcome::NotFound
+            ),
+            (ResourceKind::RdsInstance, CleanupOutcome::Deleted)
+        ]
     );
-    let deletes: Vec<_> = proxy.calls().into_iter().filter(|c| c.action.starts_with("Delete")).map(|c| c.action).collect();
+    let deletes: Vec<_> = proxy
+        .calls()
+        .into_iter()
+        .filter(|c| c.action.starts_with("Delete"))
+        .map(|c| c.action)
+        .collect();
     assert_eq!(deletes, ["DeleteDBInstance"]);
     assert_eq!(account.inventory().await, before);
 }
@@ -43,17 +69,37 @@ async fn a_failed_delete_is_reported_and_a_later_cleanup_finishes_the_job() {
     let state = tempfile::tempdir().unwrap();
     let r = drill(&proxy.endpoint(), &config(state.path()), &Events::default()).await;
     // The targets were met, but a resource is left behind: that is an error.
-    assert_eq!(r.status, DrillStatus::Error, "{}", ohmc_drill::render::report_text(&r));
+    assert_eq!(
+        r.status,
+        DrillStatus::Error,
+        "{}",
+        ohmc_drill::render::report_text(&r)
+    );
     assert_eq!(r.exit_code(), 1);
-    let failed: Vec<_> = r.cleanup.iter().filter(|c| c.outcome == CleanupOutcome::Failed).map(|c| c.kind).collect();
+    let failed: Vec<_> = r
+        .cleanup
+        .iter()
+        .filter(|c| c.outcome == CleanupOutcome::Failed)
+        .map(|c| c.kind)
+        .collect();
     assert_eq!(failed, [ResourceKind::RdsInstance]);
-    assert!(r.reasons.iter().any(|w| w.contains("DeleteDBInstance")), "{:?}", r.reasons);
+    assert!(
+        r.reasons.iter().any(|w| w.contains("DeleteDBInstance")),
+        "{:?}",
+        r.reasons
+    );
     assert_eq!(ohmc_drill::pending_drills(state.path()).unwrap().len(), 1);
 
     proxy.clear_rules();
     let clients = DrillClients::new(&sdk(&proxy.endpoint(), REGION).await, None);
-    let done = ohmc_drill::cleanup(&clients, state.path(), &r.drill_id, &ohmc_drill::no_events).await.unwrap();
-    assert!(done.is_clean(), "{}", ohmc_drill::render::cleanup_text(&done));
+    let done = ohmc_drill::cleanup(&clients, state.path(), &r.drill_id, &ohmc_drill::no_events)
+        .await
+        .unwrap();
+    assert!(
+        done.is_clean(),
+        "{}",
+        ohmc_drill::render::cleanup_text(&done)
+    );
     assert_eq!(account.inventory().await, before);
     assert!(ohmc_drill::pending_drills(state.path()).unwrap().is_empty());
 }
@@ -71,15 +117,37 @@ async fn cancellation_mid_drill_cleans_up() {
     let notify = Arc::new(tokio::sync::Notify::new());
     let n = notify.clone();
     let sink = move |e: &DrillEvent| {
-        if matches!(e, DrillEvent::ResourceCreated { kind: ResourceKind::RdsInstance, .. }) {
+        if matches!(
+            e,
+            DrillEvent::ResourceCreated {
+                kind: ResourceKind::RdsInstance,
+                ..
+            }
+        ) {
             n.notify_one();
         }
     };
-    let r = ohmc_drill::run_drill(&clients, &c, &sink, notify.notified()).await.unwrap();
-    assert_eq!(r.status, DrillStatus::Cancelled, "{}", ohmc_drill::render::report_text(&r));
-    assert!(r.steps.iter().any(|s| s.outcome == ohmc_drill::report::StepOutcome::Cancelled), "{:?}", r.steps);
+    let r = ohmc_drill::run_drill(&clients, &c, &sink, notify.notified())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status,
+        DrillStatus::Cancelled,
+        "{}",
+        ohmc_drill::render::report_text(&r)
+    );
+    assert!(
+        r.steps
+            .iter()
+            .any(|s| s.outcome == ohmc_drill::report::StepOutcome::Cancelled),
+        "{:?}",
+        r.steps
+    );
     assert_cleanup_clean(&r);
-    assert!(r.cleanup.iter().any(|c| c.kind == ResourceKind::RdsInstance && c.outcome == CleanupOutcome::Deleted));
+    assert!(r
+        .cleanup
+        .iter()
+        .any(|c| c.kind == ResourceKind::RdsInstance && c.outcome == CleanupOutcome::Deleted));
     assert_eq!(account.inventory().await, before);
 }
 
@@ -98,7 +166,10 @@ const CHILD_STATE: &str = "OHMC_DRILL_CHILD_STATE";
 
 #[tokio::test]
 async fn drill_child_process() {
-    let (Some(endpoint), Some(state)) = (std::env::var_os(CHILD_ENDPOINT), std::env::var_os(CHILD_STATE)) else {
+    let (Some(endpoint), Some(state)) = (
+        std::env::var_os(CHILD_ENDPOINT),
+        std::env::var_os(CHILD_STATE),
+    ) else {
         return;
     };
     let state = PathBuf::from(state);
@@ -108,7 +179,13 @@ async fn drill_child_process() {
         if let DrillEvent::Started { drill_id, .. } = e {
             std::fs::write(state.join("child-drill-id"), drill_id).unwrap();
         }
-        if matches!(e, DrillEvent::ResourceCreated { kind: ResourceKind::RedisReplicationGroup, .. }) {
+        if matches!(
+            e,
+            DrillEvent::ResourceCreated {
+                kind: ResourceKind::RedisReplicationGroup,
+                ..
+            }
+        ) {
             std::fs::write(&marker, "paused").unwrap();
             loop {
                 std::thread::sleep(Duration::from_secs(3600));
@@ -132,9 +209,18 @@ async fn sigkill_mid_drill_then_cleanup_leaves_no_drill_resources() {
     let log = std::fs::File::create(&log_path).unwrap();
     // /proc/self/exe, not current_exe(): it still runs this binary when a
     // concurrent `cargo test` has replaced the file on disk.
-    let exe = if Path::new("/proc/self/exe").exists() { PathBuf::from("/proc/self/exe") } else { std::env::current_exe().unwrap() };
+    let exe = if Path::new("/proc/self/exe").exists() {
+        PathBuf::from("/proc/self/exe")
+    } else {
+        std::env::current_exe().unwrap()
+    };
     let mut child = std::process::Command::new(exe)
-        .args(["drill::failures::drill_child_process", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "drill::failures::drill_child_process",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENDPOINT, moto.endpoint())
         .env(CHILD_STATE, state.path())
         .stdout(log.try_clone().unwrap())
@@ -147,21 +233,36 @@ async fn sigkill_mid_drill_then_cleanup_leaves_no_drill_resources() {
         if let Some(status) = child.try_wait().unwrap() {
             panic!("the child drill exited early: {status}\n{}", log());
         }
-        assert!(Instant::now() < deadline, "the child drill never reached the pause point\n{}", log());
+        assert!(
+            Instant::now() < deadline,
+            "the child drill never reached the pause point\n{}",
+            log()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     child.kill().unwrap(); // SIGKILL on Unix
     let status = child.wait().unwrap();
-    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc::SIGKILL));
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL)
+    );
 
     let drill_id = std::fs::read_to_string(state.path().join("child-drill-id")).unwrap();
     let left = account.drill_resources(&drill_id).await;
-    assert!(left.contains(&format!("rds-instance {drill_id}-{PG}")), "{left:?}");
-    assert!(left.iter().any(|r| r.starts_with("redis-group ")), "both restores exist after the kill: {left:?}");
+    assert!(
+        left.contains(&format!("rds-instance {drill_id}-{PG}")),
+        "{left:?}"
+    );
+    assert!(
+        left.iter().any(|r| r.starts_with("redis-group ")),
+        "both restores exist after the kill: {left:?}"
+    );
     assert_eq!(ohmc_drill::pending_drills(state.path()).unwrap().len(), 1);
 
     let clients = DrillClients::new(&sdk(&moto.endpoint(), REGION).await, None);
-    let r = ohmc_drill::cleanup(&clients, state.path(), &drill_id, &ohmc_drill::no_events).await.unwrap();
+    let r = ohmc_drill::cleanup(&clients, state.path(), &drill_id, &ohmc_drill::no_events)
+        .await
+        .unwrap();
     assert!(r.is_clean(), "{}", ohmc_drill::render::cleanup_text(&r));
     assert_eq!(r.results.len(), 2);
     assert!(account.drill_resources(&drill_id).await.is_empty());

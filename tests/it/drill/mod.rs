@@ -22,7 +22,10 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_elasticache::types::Tag as EcTag;
 use aws_sdk_rds::types::Tag as RdsTag;
 use ohmc_drill::report::{CleanupOutcome, ValidationOutcome};
-use ohmc_drill::{DrillClients, DrillConfig, DrillEvent, DrillReport, DrillStatus, Ledger, ResourceKind, Unverifiable};
+use ohmc_drill::{
+    DrillClients, DrillConfig, DrillEvent, DrillReport, DrillStatus, Ledger, ResourceKind,
+    Unverifiable,
+};
 
 use crate::harness::moto::MotoServer;
 use crate::harness::proxy::{Fault, FaultProxy, FaultRule};
@@ -45,7 +48,9 @@ async fn sdk(endpoint: &str, region: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .endpoint_url(endpoint)
-        .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "moto"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "moto",
+        ))
         .load()
         .await
 }
@@ -58,12 +63,18 @@ struct Account {
 impl Account {
     async fn new(endpoint: &str) -> Self {
         let c = sdk(endpoint, REGION).await;
-        Account { rds: aws_sdk_rds::Client::new(&c), ec: aws_sdk_elasticache::Client::new(&c) }
+        Account {
+            rds: aws_sdk_rds::Client::new(&c),
+            ec: aws_sdk_elasticache::Client::new(&c),
+        }
     }
 
     /// The staging data stores with one snapshot each, plus decoys.
     async fn seed(&self) {
-        for (id, tags) in [(PG, vec![]), (DECOY_PG, vec![rds_tag("Name", "drill-staging-postgres")])] {
+        for (id, tags) in [
+            (PG, vec![]),
+            (DECOY_PG, vec![rds_tag("Name", "drill-staging-postgres")]),
+        ] {
             self.rds
                 .create_db_instance()
                 .db_instance_identifier(id)
@@ -82,7 +93,13 @@ impl Account {
                 .await
                 .unwrap();
         }
-        self.rds.create_db_snapshot().db_instance_identifier(PG).db_snapshot_identifier("pg-manual-1").send().await.unwrap();
+        self.rds
+            .create_db_snapshot()
+            .db_instance_identifier(PG)
+            .db_snapshot_identifier("pg-manual-1")
+            .send()
+            .await
+            .unwrap();
         for id in [REDIS, DECOY_REDIS] {
             self.ec
                 .create_replication_group()
@@ -99,27 +116,67 @@ impl Account {
                 .await
                 .unwrap();
         }
-        self.ec.create_snapshot().replication_group_id(REDIS).snapshot_name("redis-manual-1").send().await.unwrap();
+        self.ec
+            .create_snapshot()
+            .replication_group_id(REDIS)
+            .snapshot_name("redis-manual-1")
+            .send()
+            .await
+            .unwrap();
     }
 
     /// Everything that exists, by kind: ids (and tag sets) sorted. Resources
     /// being deleted are left out (see the module comment).
     async fn inventory(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for i in self.rds.describe_db_instances().send().await.unwrap().db_instances() {
+        for i in self
+            .rds
+            .describe_db_instances()
+            .send()
+            .await
+            .unwrap()
+            .db_instances()
+        {
             if i.db_instance_status() != Some("deleting") {
-                out.push(format!("rds-instance {}", i.db_instance_identifier().unwrap()));
+                out.push(format!(
+                    "rds-instance {}",
+                    i.db_instance_identifier().unwrap()
+                ));
             }
         }
-        for s in self.rds.describe_db_snapshots().send().await.unwrap().db_snapshots() {
-            out.push(format!("rds-snapshot {}", s.db_snapshot_identifier().unwrap()));
+        for s in self
+            .rds
+            .describe_db_snapshots()
+            .send()
+            .await
+            .unwrap()
+            .db_snapshots()
+        {
+            out.push(format!(
+                "rds-snapshot {}",
+                s.db_snapshot_identifier().unwrap()
+            ));
         }
-        for g in self.ec.describe_replication_groups().send().await.unwrap().replication_groups() {
+        for g in self
+            .ec
+            .describe_replication_groups()
+            .send()
+            .await
+            .unwrap()
+            .replication_groups()
+        {
             if g.status() != Some("deleting") {
                 out.push(format!("redis-group {}", g.replication_group_id().unwrap()));
             }
         }
-        for s in self.ec.describe_snapshots().send().await.unwrap().snapshots() {
+        for s in self
+            .ec
+            .describe_snapshots()
+            .send()
+            .await
+            .unwrap()
+            .snapshots()
+        {
             out.push(format!("redis-snapshot {}", s.snapshot_name().unwrap()));
         }
         out.sort();
@@ -128,7 +185,11 @@ impl Account {
 
     /// Resources (in any state but deleting) whose name or tags mention `drill_id`.
     async fn drill_resources(&self, drill_id: &str) -> Vec<String> {
-        self.inventory().await.into_iter().filter(|r| r.contains(drill_id) || r.contains(&compact(drill_id))).collect()
+        self.inventory()
+            .await
+            .into_iter()
+            .filter(|r| r.contains(drill_id) || r.contains(&compact(drill_id)))
+            .collect()
     }
 }
 
@@ -168,7 +229,9 @@ impl Events {
             .unwrap()
             .iter()
             .filter_map(|e| match e {
-                DrillEvent::ResourceCreated { kind, identifier, .. } => Some((*kind, identifier.clone())),
+                DrillEvent::ResourceCreated {
+                    kind, identifier, ..
+                } => Some((*kind, identifier.clone())),
                 _ => None,
             })
             .collect()
@@ -176,14 +239,26 @@ impl Events {
 }
 
 async fn drill(endpoint: &str, config: &DrillConfig, events: &Events) -> DrillReport {
-    let clients = DrillClients::new(&sdk(endpoint, REGION).await, config.target_region.as_deref());
+    let clients = DrillClients::new(
+        &sdk(endpoint, REGION).await,
+        config.target_region.as_deref(),
+    );
     let sink = events.sink();
-    ohmc_drill::run_drill(&clients, config, &sink, std::future::pending()).await.expect("drill report")
+    ohmc_drill::run_drill(&clients, config, &sink, std::future::pending())
+        .await
+        .expect("drill report")
 }
 
 fn assert_cleanup_clean(r: &DrillReport) {
     assert!(!r.cleanup.is_empty(), "no cleanup results");
     for c in &r.cleanup {
-        assert!(c.outcome.is_clean(), "cleanup of {} {}: {:?} {:?}", c.kind, c.identifier, c.outcome, c.detail);
+        assert!(
+            c.outcome.is_clean(),
+            "cleanup of {} {}: {:?} {:?}",
+            c.kind,
+            c.identifier,
+            c.outcome,
+            c.detail
+        );
     }
 }

@@ -17,7 +17,12 @@ async fn dry_run_makes_only_read_calls() {
     c.validation_command = Some("touch should-not-run".into());
     let r = drill(&proxy.endpoint(), &c, &Events::default()).await;
 
-    assert_eq!(r.status, DrillStatus::Planned, "{}", ohmc_drill::render::report_text(&r));
+    assert_eq!(
+        r.status,
+        DrillStatus::Planned,
+        "{}",
+        ohmc_drill::render::report_text(&r)
+    );
     assert_eq!(r.exit_code(), 0);
     let calls = proxy.calls();
     assert!(!calls.is_empty());
@@ -30,12 +35,23 @@ async fn dry_run_makes_only_read_calls() {
         );
     }
     let actions: Vec<_> = r.plan.iter().map(|a| a.action.as_str()).collect();
-    for a in ["rds:RestoreDBInstanceFromDBSnapshot", "elasticache:CreateReplicationGroup", "rds:DeleteDBInstance", "exec"] {
+    for a in [
+        "rds:RestoreDBInstanceFromDBSnapshot",
+        "elasticache:CreateReplicationGroup",
+        "rds:DeleteDBInstance",
+        "exec",
+    ] {
         assert!(actions.contains(&a), "plan lacks {a}: {actions:?}");
     }
-    assert!(r.rpo.measured_ms.is_some(), "a dry run still reports the RPO the recovery points would give");
+    assert!(
+        r.rpo.measured_ms.is_some(),
+        "a dry run still reports the RPO the recovery points would give"
+    );
     assert!(r.cleanup.is_empty() && r.ledger_path.is_none());
-    assert!(!Ledger::dir(state.path()).exists(), "a dry run writes no ledger");
+    assert!(
+        !Ledger::dir(state.path()).exists(),
+        "a dry run writes no ledger"
+    );
     assert_eq!(account.inventory().await, before);
 }
 
@@ -74,13 +90,26 @@ async fn cleanup_never_touches_untagged_foreign_or_unlisted_resources() {
         .create_replication_group()
         .replication_group_id(untagged_redis)
         .replication_group_description("someone else's")
-        .tags(EcTag::builder().key("ohmc:drill-id-not").value(drill_id).build())
+        .tags(
+            EcTag::builder()
+                .key("ohmc:drill-id-not")
+                .value(drill_id)
+                .build(),
+        )
         .send()
         .await
         .unwrap();
 
     let state = tempfile::tempdir().unwrap();
-    let mut ledger = Ledger::create(state.path(), drill_id, "staging", REGION, None, chrono::Utc::now()).unwrap();
+    let mut ledger = Ledger::create(
+        state.path(),
+        drill_id,
+        "staging",
+        REGION,
+        None,
+        chrono::Utc::now(),
+    )
+    .unwrap();
     for (kind, id) in [
         (ResourceKind::RdsInstance, untagged),
         (ResourceKind::RdsInstance, foreign),
@@ -88,11 +117,19 @@ async fn cleanup_never_touches_untagged_foreign_or_unlisted_resources() {
         (ResourceKind::RedisReplicationGroup, untagged_redis),
     ] {
         let i = ledger.intend(kind, id, REGION).unwrap();
-        ledger.set_state(i, ohmc_drill::ledger::EntryState::Created, None).unwrap();
+        ledger
+            .set_state(i, ohmc_drill::ledger::EntryState::Created, None)
+            .unwrap();
     }
     let clients = DrillClients::new(&sdk(&moto.endpoint(), REGION).await, None);
-    let r = ohmc_drill::cleanup(&clients, state.path(), drill_id, &ohmc_drill::no_events).await.unwrap();
-    let outcomes: Vec<_> = r.results.iter().map(|c| (c.identifier.as_str(), c.outcome)).collect();
+    let r = ohmc_drill::cleanup(&clients, state.path(), drill_id, &ohmc_drill::no_events)
+        .await
+        .unwrap();
+    let outcomes: Vec<_> = r
+        .results
+        .iter()
+        .map(|c| (c.identifier.as_str(), c.outcome))
+        .collect();
     assert_eq!(
         outcomes,
         [
@@ -105,7 +142,10 @@ async fn cleanup_never_touches_untagged_foreign_or_unlisted_resources() {
     assert!(!r.is_clean() && r.exit_code() == 1);
     let inv = account.inventory().await;
     for id in [untagged, foreign, unlisted] {
-        assert!(inv.contains(&format!("rds-instance {id}")), "{id} was touched: {inv:?}");
+        assert!(
+            inv.contains(&format!("rds-instance {id}")),
+            "{id} was touched: {inv:?}"
+        );
     }
     assert!(inv.contains(&format!("redis-group {untagged_redis}")));
     assert!(!inv.contains(&format!("rds-instance {ours}")));
@@ -113,7 +153,16 @@ async fn cleanup_never_touches_untagged_foreign_or_unlisted_resources() {
         assert!(inv.contains(&format!("rds-instance {id}")));
     }
     // A second run re-reads the tags, refuses the same three again and touches nothing else.
-    let again = ohmc_drill::cleanup(&clients, state.path(), drill_id, &ohmc_drill::no_events).await.unwrap();
-    assert_eq!(again.results.iter().filter(|c| c.outcome == CleanupOutcome::Refused).count(), 3);
+    let again = ohmc_drill::cleanup(&clients, state.path(), drill_id, &ohmc_drill::no_events)
+        .await
+        .unwrap();
+    assert_eq!(
+        again
+            .results
+            .iter()
+            .filter(|c| c.outcome == CleanupOutcome::Refused)
+            .count(),
+        3
+    );
     assert_eq!(account.inventory().await, inv);
 }

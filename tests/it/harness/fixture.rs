@@ -34,8 +34,15 @@ impl Run {
 }
 
 pub fn provider_cli_config() -> PathBuf {
-    let config = tools_bin().parent().expect("tools dir").join("terraformrc-test");
-    assert!(config.exists(), "{} is missing: run scripts/build-test-provider", config.display());
+    let config = tools_bin()
+        .parent()
+        .expect("tools dir")
+        .join("terraformrc-test");
+    assert!(
+        config.exists(),
+        "{} is missing: run scripts/build-test-provider",
+        config.display()
+    );
     config
 }
 
@@ -54,7 +61,10 @@ pub fn copy_dir(from: &Path, to: &Path) {
 
 /// Fails the test if a sensitive fixture value leaked.
 pub fn assert_no_canary(what: &str, text: &str) {
-    assert!(!text.contains(CANARY), "a sensitive value leaked into {what}:\n{text}");
+    assert!(
+        !text.contains(CANARY),
+        "a sensitive value leaked into {what}:\n{text}"
+    );
 }
 
 impl Fixture {
@@ -65,7 +75,12 @@ impl Fixture {
         let store = dir.path().join("store");
         std::fs::create_dir_all(&store).unwrap();
         let state_dir = dir.path().join("state");
-        Fixture { _dir: dir, root, store, state_dir }
+        Fixture {
+            _dir: dir,
+            root,
+            store,
+            state_dir,
+        }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -111,13 +126,23 @@ impl Fixture {
     /// Runs and asserts the exit code, showing everything when it differs.
     pub fn run_ok(&self, args: &[&str], code: i32) -> Run {
         let run = self.run(args);
-        assert_eq!(run.code, code, "ohmc-infra {} exited {}:\nstdout:\n{}\nstderr:\n{}", args.join(" "), run.code, run.stdout, run.stderr);
+        assert_eq!(
+            run.code,
+            code,
+            "ohmc-infra {} exited {}:\nstdout:\n{}\nstderr:\n{}",
+            args.join(" "),
+            run.code,
+            run.stdout,
+            run.stderr
+        );
         run
     }
 
     /// Replaces what differs between runs so output compares as a snapshot.
     pub fn normalise(&self, text: &str) -> String {
-        let text = text.replace(&self.root.display().to_string(), "[ROOT]").replace(&self.state_dir.display().to_string(), "[STATE]");
+        let text = text
+            .replace(&self.root.display().to_string(), "[ROOT]")
+            .replace(&self.state_dir.display().to_string(), "[STATE]");
         let rules = [
             (r"[0-9a-f]{64}", "[SHA256]"),
             (r"\d{8}T\d{6}Z(-\d+)?", "[STAMP]"),
@@ -127,7 +152,10 @@ impl Fixture {
         ];
         let mut text = text.to_string();
         for (pattern, replacement) in rules {
-            text = Regex::new(pattern).unwrap().replace_all(&text, replacement).into_owned();
+            text = Regex::new(pattern)
+                .unwrap()
+                .replace_all(&text, replacement)
+                .into_owned();
         }
         text
     }
@@ -139,7 +167,8 @@ impl Fixture {
             .filter_map(|e| e.ok())
             .filter(|e| e.path().extension().and_then(|x| x.to_str()) == Some("json"))
             .map(|e| {
-                let v: serde_json::Value = serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+                let v: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
                 v["name"].as_str().unwrap_or("?").to_string()
             })
             .collect();
@@ -153,13 +182,26 @@ impl Fixture {
         let out = Command::new(tool("terraform"))
             .args(["state", "list"])
             .current_dir(self.path(stack_dir))
-            .env("TF_DATA_DIR", self.state_dir.join("tfdata").join(env).join(stack_name_of(stack_dir, env, self)))
+            .env(
+                "TF_DATA_DIR",
+                self.state_dir
+                    .join("tfdata")
+                    .join(env)
+                    .join(stack_name_of(stack_dir, env, self)),
+            )
             .env("TF_CLI_CONFIG_FILE", provider_cli_config())
             .env("OHMCTEST_STORE_DIR", &self.store)
             .output()
             .unwrap();
-        assert!(out.status.success(), "state list: {}", String::from_utf8_lossy(&out.stderr));
-        let mut list: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+        assert!(
+            out.status.success(),
+            "state list: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut list: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
         list.sort();
         list
     }
@@ -167,17 +209,25 @@ impl Fixture {
     /// The bundle directory `plan` printed.
     pub fn bundle_of(run: &Run) -> String {
         let re = Regex::new(r"Bundle: (\S+) \(sha256 ([0-9a-f]{64})\)").unwrap();
-        re.captures(&run.stdout).unwrap_or_else(|| panic!("no bundle in:\n{}", run.stdout))[1].to_string()
+        re.captures(&run.stdout)
+            .unwrap_or_else(|| panic!("no bundle in:\n{}", run.stdout))[1]
+            .to_string()
     }
 
     pub fn bundle_sha_of(run: &Run) -> String {
         let re = Regex::new(r"Bundle: (\S+) \(sha256 ([0-9a-f]{64})\)").unwrap();
-        re.captures(&run.stdout).unwrap_or_else(|| panic!("no bundle in:\n{}", run.stdout))[2].to_string()
+        re.captures(&run.stdout)
+            .unwrap_or_else(|| panic!("no bundle in:\n{}", run.stdout))[2]
+            .to_string()
     }
 }
 
 /// Fixtures name each stack after the single stack they hold ("app"), except
 /// the chain fixture where the stack name is given explicitly.
 fn stack_name_of(stack_dir: &str, _env: &str, _f: &Fixture) -> String {
-    Path::new(stack_dir).file_name().unwrap().to_string_lossy().into_owned()
+    Path::new(stack_dir)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
 }

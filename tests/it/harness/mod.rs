@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 
 /// The repository root (the workspace), whatever directory the test runs in.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 /// Where `scripts/install-tools` puts the pinned tools.
@@ -27,7 +30,11 @@ pub fn tools_bin() -> PathBuf {
 /// a test that silently skips its judge proves nothing.
 pub fn tool(name: &str) -> PathBuf {
     let path = tools_bin().join(name);
-    assert!(path.exists(), "{} is missing: run scripts/install-tools", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/install-tools",
+        path.display()
+    );
     path
 }
 

@@ -39,7 +39,9 @@ impl MotoServer {
             for (k, v) in env {
                 cmd.env(k, v);
             }
-            let child = cmd.spawn().unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
+            let child = cmd
+                .spawn()
+                .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
             let mut server = MotoServer { child, port };
             match server.wait_ready(Duration::from_secs(30)) {
                 Ok(()) => return server,
@@ -59,7 +61,10 @@ impl MotoServer {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(format!("no answer on port {} within {timeout:?}", self.port));
+                return Err(format!(
+                    "no answer on port {} within {timeout:?}",
+                    self.port
+                ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -82,13 +87,20 @@ impl MotoServer {
 
     /// Makes generated ids repeatable (`POST /moto-api/seed?a=N`).
     pub fn seed(&self, n: u64) {
-        let (status, body) = http(self.port, "POST", &format!("/moto-api/seed?a={n}"), "").expect("moto seed");
+        let (status, body) =
+            http(self.port, "POST", &format!("/moto-api/seed?a={n}"), "").expect("moto seed");
         assert_eq!(status, 200, "moto seed: {body}");
     }
 
     /// A raw request to the server (for APIs the tests have no SDK crate for, such as
     /// EC2 DescribeSubnets): `(status, body)`.
-    pub fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String) {
         http_with(self.port, method, path, headers, body).expect("moto request")
     }
 }
@@ -102,14 +114,23 @@ impl Drop for MotoServer {
 
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 fn http(port: u16, method: &str, path: &str, body: &str) -> Result<(u16, String), String> {
     http_with(port, method, path, &[], body)
 }
 
-fn http_with(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Result<(u16, String), String> {
+fn http_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<(u16, String), String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(30))).ok();
     let mut req = format!(
@@ -129,7 +150,15 @@ fn http_with(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body
         .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("bad response: {}", text.chars().take(80).collect::<String>()))?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        .ok_or_else(|| {
+            format!(
+                "bad response: {}",
+                text.chars().take(80).collect::<String>()
+            )
+        })?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }

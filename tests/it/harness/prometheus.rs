@@ -102,29 +102,51 @@ impl MonitoringStack {
         for (name, yaml) in &options.rules {
             std::fs::write(rules.join(name), yaml).unwrap();
         }
-        let expected_groups = options.rules.iter().map(|(_, y)| y.matches("- name:").count()).sum::<usize>();
+        let expected_groups = options
+            .rules
+            .iter()
+            .map(|(_, y)| y.matches("- name:").count())
+            .sum::<usize>();
         let am_config = dir.path().join("alertmanager.yml");
         std::fs::write(&am_config, &options.alertmanager_config).unwrap();
 
-        let alertmanager = start_server("prometheus-alertmanager", &dir.path().join("alertmanager.log"), |port| {
-            let mut cmd = Command::new(tool("prometheus-alertmanager"));
-            cmd.arg(format!("--config.file={}", am_config.display()))
-                .arg(format!("--storage.path={}", dir.path().join("alertmanager-data").display()))
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                // No gossip: it would bind 9094 and collide with parallel tests.
-                .arg("--cluster.listen-address=");
-            cmd
-        });
+        let alertmanager = start_server(
+            "prometheus-alertmanager",
+            &dir.path().join("alertmanager.log"),
+            |port| {
+                let mut cmd = Command::new(tool("prometheus-alertmanager"));
+                cmd.arg(format!("--config.file={}", am_config.display()))
+                    .arg(format!(
+                        "--storage.path={}",
+                        dir.path().join("alertmanager-data").display()
+                    ))
+                    .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                    // No gossip: it would bind 9094 and collide with parallel tests.
+                    .arg("--cluster.listen-address=");
+                cmd
+            },
+        );
         let prometheus = start_server("prometheus", &dir.path().join("prometheus.log"), |port| {
             let config = dir.path().join(format!("prometheus-{port}.yml"));
-            std::fs::write(&config, prometheus_config(port, CLOSED_PORT, &rules, alertmanager.port)).unwrap();
+            std::fs::write(
+                &config,
+                prometheus_config(port, CLOSED_PORT, &rules, alertmanager.port),
+            )
+            .unwrap();
             let mut cmd = Command::new(tool("prometheus"));
             cmd.arg(format!("--config.file={}", config.display()))
-                .arg(format!("--storage.tsdb.path={}", dir.path().join(format!("prometheus-data-{port}")).display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.path().join(format!("prometheus-data-{port}")).display()
+                ))
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"));
             cmd
         });
-        let stack = MonitoringStack { prometheus, alertmanager, _dir: dir };
+        let stack = MonitoringStack {
+            prometheus,
+            alertmanager,
+            _dir: dir,
+        };
         stack.wait_scraped_and_loaded(expected_groups, Duration::from_secs(60));
         stack
     }
@@ -143,7 +165,13 @@ impl MonitoringStack {
     pub fn logs(&self) -> String {
         [&self.prometheus, &self.alertmanager]
             .iter()
-            .map(|s| format!("--- {} ---\n{}", s.name, std::fs::read_to_string(&s.log).unwrap_or_default()))
+            .map(|s| {
+                format!(
+                    "--- {} ---\n{}",
+                    s.name,
+                    std::fs::read_to_string(&s.log).unwrap_or_default()
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -161,7 +189,9 @@ impl MonitoringStack {
                     && b.matches("\"health\":\"").count() == 2
                     && !b.contains("\"health\":\"unknown\"")
             });
-            let loaded = rules.as_ref().is_some_and(|(s, b)| *s == 200 && b.matches("\"file\":").count() == groups);
+            let loaded = rules
+                .as_ref()
+                .is_some_and(|(s, b)| *s == 200 && b.matches("\"file\":").count() == groups);
             if scraped && loaded {
                 return;
             }
@@ -212,7 +242,12 @@ fn start_server(name: &'static str, log: &Path, command: impl Fn(u16) -> Command
             .stderr(out)
             .spawn()
             .unwrap_or_else(|e| panic!("starting {name}: {e}"));
-        let mut server = Server { name, child, port, log: log.to_path_buf() };
+        let mut server = Server {
+            name,
+            child,
+            port,
+            log: log.to_path_buf(),
+        };
         match wait_ready(&mut server, Duration::from_secs(30)) {
             Ok(()) => return server,
             Err(e) => last = format!("{e}\n{}", std::fs::read_to_string(log).unwrap_or_default()),
@@ -231,7 +266,10 @@ fn wait_ready(server: &mut Server, timeout: Duration) -> Result<(), String> {
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(format!("{} not ready on port {} within {timeout:?}", server.name, server.port));
+            return Err(format!(
+                "{} not ready on port {} within {timeout:?}",
+                server.name, server.port
+            ));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -241,11 +279,19 @@ fn wait_ready(server: &mut Server, timeout: Duration) -> Result<(), String> {
 pub fn get(port: u16, path: &str) -> Result<(u16, String), String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").map_err(|e| e.to_string())?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n")
+        .map_err(|e| e.to_string())?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&raw);
-    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| format!("bad response: {text}"))?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("bad response: {text}"))?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }

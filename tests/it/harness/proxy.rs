@@ -14,10 +14,10 @@
 //! proxy.add_rule(FaultRule::action("RestoreDBInstanceFromDBSnapshot", Fault::ServerError));
 //! ```
 
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use http_body_util::{BodyExt, Full};
 use std::sync::{Arc, Mutex};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -48,13 +48,26 @@ pub struct FaultRule {
 
 impl FaultRule {
     pub fn all(fault: Fault) -> Self {
-        FaultRule { service: None, action: None, fault, percent: 100, offset: 0, matched: 0 }
+        FaultRule {
+            service: None,
+            action: None,
+            fault,
+            percent: 100,
+            offset: 0,
+            matched: 0,
+        }
     }
     pub fn service(service: &str, fault: Fault) -> Self {
-        FaultRule { service: Some(service.to_string()), ..Self::all(fault) }
+        FaultRule {
+            service: Some(service.to_string()),
+            ..Self::all(fault)
+        }
     }
     pub fn action(action: &str, fault: Fault) -> Self {
-        FaultRule { action: Some(action.to_string()), ..Self::all(fault) }
+        FaultRule {
+            action: Some(action.to_string()),
+            ..Self::all(fault)
+        }
     }
     /// Fault only this percentage of the matching calls.
     pub fn share(mut self, percent: u32) -> Self {
@@ -67,7 +80,9 @@ impl FaultRule {
     }
 
     fn hits(&mut self, service: &str, action: &str) -> bool {
-        if self.service.as_deref().is_some_and(|s| s != service) || self.action.as_deref().is_some_and(|a| a != action) {
+        if self.service.as_deref().is_some_and(|s| s != service)
+            || self.action.as_deref().is_some_and(|a| a != action)
+        {
             return false;
         }
         let n = self.matched + self.offset;
@@ -104,19 +119,28 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Starts a proxy forwarding to `upstream` (`http://127.0.0.1:PORT`).
     pub async fn start(upstream: &str) -> Self {
-        let upstream = upstream.trim_start_matches("http://").trim_end_matches('/').to_string();
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let port = listener.local_addr().expect("proxy addr").port();
         let state: Arc<Mutex<State>> = Arc::default();
         let st = state.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let st = st.clone();
                 let upstream = upstream.clone();
                 tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |req| handle(req, st.clone(), upstream.clone()));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                    let svc = hyper::service::service_fn(move |req| {
+                        handle(req, st.clone(), upstream.clone())
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
                 });
             }
         });
@@ -147,7 +171,13 @@ impl FaultProxy {
 
     /// How many requests had a fault injected.
     pub fn injected(&self) -> usize {
-        self.state.lock().unwrap().calls.iter().filter(|c| c.injected.is_some()).count()
+        self.state
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|c| c.injected.is_some())
+            .count()
     }
 }
 
@@ -159,14 +189,21 @@ impl Drop for FaultProxy {
 
 type Resp = Response<Full<Bytes>>;
 
-async fn handle(req: Request<Incoming>, state: Arc<Mutex<State>>, upstream: String) -> Result<Resp, hyper::Error> {
+async fn handle(
+    req: Request<Incoming>,
+    state: Arc<Mutex<State>>,
+    upstream: String,
+) -> Result<Resp, hyper::Error> {
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
     let service = service_of(&parts.headers);
     let action = action_of(&service, &parts.method, &parts.uri, &parts.headers, &body);
     let injected = {
         let mut st = state.lock().unwrap();
-        let fault = st.rules.iter_mut().find_map(|r| r.hits(&service, &action).then_some(r.fault));
+        let fault = st
+            .rules
+            .iter_mut()
+            .find_map(|r| r.hits(&service, &action).then_some(r.fault));
         st.calls.push(ProxyCall {
             service: service.clone(),
             action: action.clone(),
@@ -177,17 +214,31 @@ async fn handle(req: Request<Incoming>, state: Arc<Mutex<State>>, upstream: Stri
         fault
     };
     if let Some(fault) = injected {
-        return Ok(fault_response(fault, protocol_of(&service, &parts.headers, &parts.uri, &body)));
+        return Ok(fault_response(
+            fault,
+            protocol_of(&service, &parts.headers, &parts.uri, &body),
+        ));
     }
     match forward(&upstream, parts, body).await {
         Ok(r) => Ok(r),
-        Err(e) => Ok(Response::builder().status(502).body(Full::new(Bytes::from(format!("proxy: {e}")))).unwrap()),
+        Err(e) => Ok(Response::builder()
+            .status(502)
+            .body(Full::new(Bytes::from(format!("proxy: {e}"))))
+            .unwrap()),
     }
 }
 
-async fn forward(upstream: &str, parts: hyper::http::request::Parts, body: Bytes) -> Result<Resp, String> {
-    let stream = TcpStream::connect(upstream).await.map_err(|e| e.to_string())?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+async fn forward(
+    upstream: &str,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+) -> Result<Resp, String> {
+    let stream = TcpStream::connect(upstream)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
     tokio::spawn(conn);
     let mut req = Request::from_parts(parts, Full::new(body));
     req.headers_mut().remove(hyper::header::TRANSFER_ENCODING);
@@ -196,7 +247,9 @@ async fn forward(upstream: &str, parts: hyper::http::request::Parts, body: Bytes
     let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
     parts.headers.remove(hyper::header::TRANSFER_ENCODING);
     parts.headers.remove(hyper::header::CONNECTION);
-    parts.headers.insert(hyper::header::CONTENT_LENGTH, body.len().into());
+    parts
+        .headers
+        .insert(hyper::header::CONTENT_LENGTH, body.len().into());
     Ok(Response::from_parts(parts, Full::new(body)))
 }
 
@@ -212,10 +265,18 @@ fn service_of(headers: &hyper::HeaderMap) -> String {
 }
 
 fn form_action(s: &str) -> Option<String> {
-    s.split('&').find_map(|kv| kv.strip_prefix("Action=")).map(str::to_string)
+    s.split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .map(str::to_string)
 }
 
-fn action_of(service: &str, method: &hyper::Method, uri: &hyper::Uri, headers: &hyper::HeaderMap, body: &[u8]) -> String {
+fn action_of(
+    service: &str,
+    method: &hyper::Method,
+    uri: &hyper::Uri,
+    headers: &hyper::HeaderMap,
+    body: &[u8],
+) -> String {
     if let Some(t) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         return t.rsplit('.').next().unwrap_or(t).to_string();
     }
@@ -225,12 +286,21 @@ fn action_of(service: &str, method: &hyper::Method, uri: &hyper::Uri, headers: &
     if let Some(a) = std::str::from_utf8(body).ok().and_then(form_action) {
         return a;
     }
-    rest_action(service, method.as_str(), uri.path(), uri.query().unwrap_or(""))
+    rest_action(
+        service,
+        method.as_str(),
+        uri.path(),
+        uri.query().unwrap_or(""),
+    )
 }
 
 /// REST operations the tests use, by method and path; others as `METHOD /path`.
 fn rest_action(service: &str, method: &str, path: &str, query: &str) -> String {
-    let seg: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let seg: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     let name = match (service, method, seg.as_slice()) {
         ("route53", "GET", [_, "hostedzone"]) => "ListHostedZones",
         ("route53", "POST", [_, "hostedzone"]) => "CreateHostedZone",
@@ -249,7 +319,9 @@ fn rest_action(service: &str, method: &str, path: &str, query: &str) -> String {
         ("backup", "GET", ["backup-vaults", _]) => "DescribeBackupVault",
         ("backup", "PUT", ["backup-vaults", _]) => "CreateBackupVault",
         ("backup", "PUT", ["backup-vaults", _, "vault-lock"]) => "PutBackupVaultLockConfiguration",
-        ("backup", "GET", ["backup-vaults", _, "recovery-points"]) => "ListRecoveryPointsByBackupVault",
+        ("backup", "GET", ["backup-vaults", _, "recovery-points"]) => {
+            "ListRecoveryPointsByBackupVault"
+        }
         ("guardduty", "POST", ["detector"]) => "CreateDetector",
         ("guardduty", "GET", ["detector", _]) => "GetDetector",
         ("guardduty", "POST", ["detector", _, "findings"]) => "ListFindings",
@@ -268,10 +340,20 @@ enum Protocol {
     RestJson,
 }
 
-fn protocol_of(service: &str, headers: &hyper::HeaderMap, uri: &hyper::Uri, body: &[u8]) -> Protocol {
+fn protocol_of(
+    service: &str,
+    headers: &hyper::HeaderMap,
+    uri: &hyper::Uri,
+    body: &[u8],
+) -> Protocol {
     if headers.contains_key("x-amz-target") {
         Protocol::Json
-    } else if uri.query().and_then(form_action).is_some() || std::str::from_utf8(body).ok().and_then(form_action).is_some() {
+    } else if uri.query().and_then(form_action).is_some()
+        || std::str::from_utf8(body)
+            .ok()
+            .and_then(form_action)
+            .is_some()
+    {
         Protocol::Query
     } else if service == "s3" {
         Protocol::S3
@@ -292,7 +374,11 @@ fn fault_response(fault: Fault, protocol: Protocol) -> Resp {
             "<ErrorResponse><Error><Type>{}</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>",
             if status >= 500 { "Receiver" } else { "Sender" }
         );
-        Response::builder().status(status).header("content-type", "text/xml").body(Full::new(Bytes::from(body))).unwrap()
+        Response::builder()
+            .status(status)
+            .header("content-type", "text/xml")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap()
     };
     match (protocol, fault) {
         (Protocol::Json, _) => {
@@ -315,12 +401,24 @@ fn fault_response(fault: Fault, protocol: Protocol) -> Resp {
                 .body(Full::new(Bytes::from(body)))
                 .unwrap()
         }
-        (Protocol::Query | Protocol::RestXmlRoute53, Fault::Throttle) => xml_error(400, "Throttling"),
-        (Protocol::Query | Protocol::RestXmlRoute53, Fault::ServerError) => xml_error(500, "InternalFailure"),
+        (Protocol::Query | Protocol::RestXmlRoute53, Fault::Throttle) => {
+            xml_error(400, "Throttling")
+        }
+        (Protocol::Query | Protocol::RestXmlRoute53, Fault::ServerError) => {
+            xml_error(500, "InternalFailure")
+        }
         (Protocol::S3, _) => {
-            let (status, code) = if fault == Fault::Throttle { (503, "SlowDown") } else { (500, "InternalError") };
+            let (status, code) = if fault == Fault::Throttle {
+                (503, "SlowDown")
+            } else {
+                (500, "InternalError")
+            };
             let body = format!("<Error><Code>{code}</Code><Message>{message}</Message><RequestId>proxy</RequestId></Error>");
-            Response::builder().status(status).header("content-type", "application/xml").body(Full::new(Bytes::from(body))).unwrap()
+            Response::builder()
+                .status(status)
+                .header("content-type", "application/xml")
+                .body(Full::new(Bytes::from(body)))
+                .unwrap()
         }
     }
 }

@@ -35,7 +35,11 @@ pub struct SeedTarget {
 impl SeedTarget {
     /// moto's default account.
     pub async fn default_account(endpoint: &str, region: &str) -> Self {
-        SeedTarget { cfg: sdk(endpoint, region).await, account: super::moto::MOTO_ACCOUNT.into(), region: region.into() }
+        SeedTarget {
+            cfg: sdk(endpoint, region).await,
+            account: super::moto::MOTO_ACCOUNT.into(),
+            region: region.into(),
+        }
     }
 
     /// Another account: STS AssumeRole into `arn:aws:iam::ACCOUNT:role/ROLE`.
@@ -49,9 +53,24 @@ impl SeedTarget {
             .await
             .expect("assume role");
         let c = out.credentials().expect("credentials");
-        let creds = Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_string()), None, "assumed");
-        let cfg = base.into_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds)).build();
-        SeedTarget { cfg, account: account.into(), region: region.into() }
+        let creds = Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            None,
+            "assumed",
+        );
+        let cfg = base
+            .into_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(creds),
+            )
+            .build();
+        SeedTarget {
+            cfg,
+            account: account.into(),
+            region: region.into(),
+        }
     }
 }
 
@@ -80,7 +99,11 @@ pub async fn baseline(t: &SeedTarget, flaws: Flaws) -> Map<String, Value> {
 
     // CloudTrail and its bucket.
     let bucket = format!("ohmc-trail-{acct}-{region}");
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&t.cfg).force_path_style(true).build());
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&t.cfg)
+            .force_path_style(true)
+            .build(),
+    );
     let mut create = s3.create_bucket().bucket(&bucket);
     if region != "us-east-1" {
         create = create.create_bucket_configuration(
@@ -111,7 +134,9 @@ pub async fn baseline(t: &SeedTarget, flaws: Flaws) -> Map<String, Value> {
         .is_multi_region_trail(true)
         .enable_log_file_validation(!flaws.trail_without_validation)
         .kms_key_id(&kms)
-        .cloud_watch_logs_log_group_arn(format!("arn:aws:logs:{region}:{acct}:log-group:ohmc-cloudtrail:*"))
+        .cloud_watch_logs_log_group_arn(format!(
+            "arn:aws:logs:{region}:{acct}:log-group:ohmc-cloudtrail:*"
+        ))
         .cloud_watch_logs_role_arn(format!("arn:aws:iam::{acct}:role/ohmc-cloudtrail-logs"))
         .send()
         .await
@@ -124,8 +149,18 @@ pub async fn baseline(t: &SeedTarget, flaws: Flaws) -> Map<String, Value> {
         .create_detector()
         .enable(true)
         .finding_publishing_frequency(gdt::FindingPublishingFrequency::FifteenMinutes)
-        .features(gdt::DetectorFeatureConfiguration::builder().name(gdt::DetectorFeature::EksAuditLogs).status(gdt::FeatureStatus::Enabled).build())
-        .features(gdt::DetectorFeatureConfiguration::builder().name(gdt::DetectorFeature::RdsLoginEvents).status(gdt::FeatureStatus::Enabled).build())
+        .features(
+            gdt::DetectorFeatureConfiguration::builder()
+                .name(gdt::DetectorFeature::EksAuditLogs)
+                .status(gdt::FeatureStatus::Enabled)
+                .build(),
+        )
+        .features(
+            gdt::DetectorFeatureConfiguration::builder()
+                .name(gdt::DetectorFeature::RdsLoginEvents)
+                .status(gdt::FeatureStatus::Enabled)
+                .build(),
+        )
         .send()
         .await
         .expect("create detector");
@@ -140,7 +175,12 @@ pub async fn baseline(t: &SeedTarget, flaws: Flaws) -> Map<String, Value> {
             cfgt::ConfigurationRecorder::builder()
                 .name("default")
                 .role_arn(format!("arn:aws:iam::{acct}:role/ohmc-config"))
-                .recording_group(cfgt::RecordingGroup::builder().all_supported(true).include_global_resource_types(true).build())
+                .recording_group(
+                    cfgt::RecordingGroup::builder()
+                        .all_supported(true)
+                        .include_global_resource_types(true)
+                        .build(),
+                )
                 .build(),
         )
         .send()
@@ -148,11 +188,21 @@ pub async fn baseline(t: &SeedTarget, flaws: Flaws) -> Map<String, Value> {
         .unwrap();
     config
         .put_delivery_channel()
-        .delivery_channel(cfgt::DeliveryChannel::builder().name("default").s3_bucket_name(&bucket).build())
+        .delivery_channel(
+            cfgt::DeliveryChannel::builder()
+                .name("default")
+                .s3_bucket_name(&bucket)
+                .build(),
+        )
         .send()
         .await
         .unwrap();
-    config.start_configuration_recorder().configuration_recorder_name("default").send().await.unwrap();
+    config
+        .start_configuration_recorder()
+        .configuration_recorder_name("default")
+        .send()
+        .await
+        .unwrap();
 
     // WAF: a web ACL with a managed rule group and a rate rule, logging on.
     use aws_sdk_wafv2::types::*;
@@ -164,11 +214,19 @@ pub async fn baseline(t: &SeedTarget, flaws: Flaws) -> Map<String, Value> {
             .statement(
                 Statement::builder()
                     .managed_rule_group_statement(
-                        ManagedRuleGroupStatement::builder().vendor_name("AWS").name("AWSManagedRulesCommonRuleSet").build().unwrap(),
+                        ManagedRuleGroupStatement::builder()
+                            .vendor_name("AWS")
+                            .name("AWSManagedRulesCommonRuleSet")
+                            .build()
+                            .unwrap(),
                     )
                     .build(),
             )
-            .override_action(OverrideAction::builder().none(NoneAction::builder().build()).build())
+            .override_action(
+                OverrideAction::builder()
+                    .none(NoneAction::builder().build())
+                    .build(),
+            )
             .visibility_config(visibility("common"))
             .build()
             .unwrap(),
@@ -178,11 +236,19 @@ pub async fn baseline(t: &SeedTarget, flaws: Flaws) -> Map<String, Value> {
             .statement(
                 Statement::builder()
                     .rate_based_statement(
-                        RateBasedStatement::builder().limit(2000).aggregate_key_type(RateBasedStatementAggregateKeyType::Ip).build().unwrap(),
+                        RateBasedStatement::builder()
+                            .limit(2000)
+                            .aggregate_key_type(RateBasedStatementAggregateKeyType::Ip)
+                            .build()
+                            .unwrap(),
                     )
                     .build(),
             )
-            .action(RuleAction::builder().block(BlockAction::builder().build()).build())
+            .action(
+                RuleAction::builder()
+                    .block(BlockAction::builder().build())
+                    .build(),
+            )
             .visibility_config(visibility("rate-limit"))
             .build()
             .unwrap(),
@@ -191,7 +257,11 @@ pub async fn baseline(t: &SeedTarget, flaws: Flaws) -> Map<String, Value> {
         .create_web_acl()
         .name("ohmc")
         .scope(Scope::Regional)
-        .default_action(DefaultAction::builder().allow(AllowAction::builder().build()).build())
+        .default_action(
+            DefaultAction::builder()
+                .allow(AllowAction::builder().build())
+                .build(),
+        )
         .set_rules(Some(rules))
         .visibility_config(visibility("ohmc"))
         .send()
@@ -202,7 +272,9 @@ pub async fn baseline(t: &SeedTarget, flaws: Flaws) -> Map<String, Value> {
         .logging_configuration(
             LoggingConfiguration::builder()
                 .resource_arn(&acl_arn)
-                .log_destination_configs(format!("arn:aws:logs:{region}:{acct}:log-group:aws-waf-logs-ohmc"))
+                .log_destination_configs(format!(
+                    "arn:aws:logs:{region}:{acct}:log-group:aws-waf-logs-ohmc"
+                ))
                 .build()
                 .unwrap(),
         )
@@ -239,7 +311,13 @@ pub async fn baseline(t: &SeedTarget, flaws: Flaws) -> Map<String, Value> {
     // Backup: an encrypted vault and a daily plan.
     use aws_sdk_backup::types as bt;
     let backup = aws_sdk_backup::Client::new(&t.cfg);
-    backup.create_backup_vault().backup_vault_name("ohmc").encryption_key_arn(&kms).send().await.unwrap();
+    backup
+        .create_backup_vault()
+        .backup_vault_name("ohmc")
+        .encryption_key_arn(&kms)
+        .send()
+        .await
+        .unwrap();
     let plan = backup
         .create_backup_plan()
         .backup_plan(

@@ -19,7 +19,10 @@ async fn verify_benchmark() {
             .map(|i| {
                 Change::builder()
                     .action(ChangeAction::Create)
-                    .resource_record_set(Seeder::cname(&format!("svc{}.staging.ohmycoins.io", batch * 100 + i), &st.alb_dns))
+                    .resource_record_set(Seeder::cname(
+                        &format!("svc{}.staging.ohmycoins.io", batch * 100 + i),
+                        &st.alb_dns,
+                    ))
                     .build()
                     .unwrap()
             })
@@ -28,13 +31,20 @@ async fn verify_benchmark() {
             .r53
             .change_resource_record_sets()
             .hosted_zone_id(&st.zone_id)
-            .change_batch(ChangeBatch::builder().set_changes(Some(changes)).build().unwrap())
+            .change_batch(
+                ChangeBatch::builder()
+                    .set_changes(Some(changes))
+                    .build()
+                    .unwrap(),
+            )
             .send()
             .await
             .unwrap();
     }
     for i in 0..19 {
-        seeder.request_cert(&[&format!("c{i}.staging.ohmycoins.io")]).await;
+        seeder
+            .request_cert(&[&format!("c{i}.staging.ohmycoins.io")])
+            .await;
     }
     for i in 0..4 {
         seeder
@@ -42,7 +52,11 @@ async fn verify_benchmark() {
             .create_web_acl()
             .name(format!("extra-{i}"))
             .scope(aws_sdk_wafv2::types::Scope::Regional)
-            .default_action(aws_sdk_wafv2::types::DefaultAction::builder().allow(aws_sdk_wafv2::types::AllowAction::builder().build()).build())
+            .default_action(
+                aws_sdk_wafv2::types::DefaultAction::builder()
+                    .allow(aws_sdk_wafv2::types::AllowAction::builder().build())
+                    .build(),
+            )
             .set_rules(Some(Seeder::waf_rules(&MANAGED_GROUPS, true, true)))
             .visibility_config(visibility("extra", true))
             .send()
@@ -60,7 +74,11 @@ async fn verify_benchmark() {
         let (acm, cert) = (acm.clone(), cert.clone());
         tasks.push(tokio::spawn(async move {
             for _ in 0..n / 8 {
-                acm.describe_certificate().certificate_arn(&cert).send().await.unwrap();
+                acm.describe_certificate()
+                    .certificate_arn(&cert)
+                    .send()
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -78,14 +96,22 @@ async fn verify_benchmark() {
     eprintln!("verify: {total} calls in {wall:.2}s = {:.0} calls/s; {floor:.2}s at the ceiling; ratio {:.2}", total as f64 / wall, wall / floor);
     for (area, calls) in &report.api_calls_by_area {
         let list: Vec<String> = calls.iter().map(|(a, n)| format!("{a} x{n}")).collect();
-        eprintln!("  {:<10} {:>3} calls: {}", area.name(), calls.values().sum::<u64>(), list.join(", "));
+        eprintln!(
+            "  {:<10} {:>3} calls: {}",
+            area.name(),
+            calls.values().sum::<u64>(),
+            list.join(", ")
+        );
     }
     assert_eq!(report.summary.fail, 0, "the seeded account is compliant");
 
     // The scaled resources (records, certificates, web ACLs) live in areas moto
     // implements; without the SDK's retries of moto's unimplemented APIs the run
     // is measured against the ceiling alone.
-    let scaled = RunOptions { areas: Some([Area::Dns, Area::Acm, Area::Waf].into()), ..Default::default() };
+    let scaled = RunOptions {
+        areas: Some([Area::Dns, Area::Acm, Area::Waf].into()),
+        ..Default::default()
+    };
     let report = run_checks(&ctx, &expectations(&st, false), &scaled).await;
     let total: u64 = report.api_calls.values().sum();
     let wall = report.elapsed_ms as f64 / 1000.0;

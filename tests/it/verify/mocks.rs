@@ -19,7 +19,10 @@ fn sts() -> ClientOverride {
 
 /// A context whose endpoint answers nothing: every client used must be mocked.
 async fn mocked_context(overrides: Vec<ClientOverride>) -> AwsContext {
-    let mut ctx = AwsContext::load(options("http://127.0.0.1:9")).await.unwrap().with_client(sts());
+    let mut ctx = AwsContext::load(options("http://127.0.0.1:9"))
+        .await
+        .unwrap()
+        .with_client(sts());
     for o in overrides {
         ctx = ctx.with_client(o);
     }
@@ -41,12 +44,18 @@ fn outputs() -> Map<String, Value> {
 }
 
 fn only(area: Area) -> RunOptions {
-    RunOptions { areas: Some([area].into()), ..Default::default() }
+    RunOptions {
+        areas: Some([area].into()),
+        ..Default::default()
+    }
 }
 
 fn lines(report: &Report) -> String {
-    let mut l: Vec<String> =
-        report.findings.iter().map(|f| format!("{} {} {}", f.check_id, f.resource, f.outcome.label())).collect();
+    let mut l: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| format!("{} {} {}", f.check_id, f.resource, f.outcome.label()))
+        .collect();
     l.sort();
     l.join("\n")
 }
@@ -57,7 +66,12 @@ fn dt(t: chrono::DateTime<chrono::Utc>) -> aws_smithy_types::DateTime {
 
 /// The Backup client: plan, vault, selections and recovery points. Selections and
 /// recovery points are what moto lacks (ListBackupSelections 500, ListRecoveryPoints 404).
-fn backup_client(selection_resources: Vec<String>, newest_point_age_h: Option<i64>, locked: bool, key: Option<&'static str>) -> aws_sdk_backup::Client {
+fn backup_client(
+    selection_resources: Vec<String>,
+    newest_point_age_h: Option<i64>,
+    locked: bool,
+    key: Option<&'static str>,
+) -> aws_sdk_backup::Client {
     use aws_sdk_backup::operation::*;
     use aws_sdk_backup::types::*;
     let plan = mock!(aws_sdk_backup::Client::get_backup_plan).then_output(|| {
@@ -137,7 +151,11 @@ fn backup_client(selection_resources: Vec<String>, newest_point_age_h: Option<i6
         }
         out.build()
     });
-    mock_client!(aws_sdk_backup, RuleMode::MatchAny, [&plan, &list_sel, &get_sel, &vault, &points])
+    mock_client!(
+        aws_sdk_backup,
+        RuleMode::MatchAny,
+        [&plan, &list_sel, &get_sel, &vault, &points]
+    )
 }
 
 /// Mocked (moto lacks ListBackupSelections/ListRecoveryPointsByBackupVault): a
@@ -146,7 +164,12 @@ fn backup_client(selection_resources: Vec<String>, newest_point_age_h: Option<i6
 async fn backup_all_pass_mocked() {
     let client = backup_client(vec![DB_ARN.into()], Some(3), true, Some(KMS_KEY));
     let ctx = mocked_context(vec![ClientOverride::Backup(client)]).await;
-    let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), true), &only(Area::Backup)).await;
+    let report = run_checks(
+        &ctx,
+        &Expectations::new(outputs(), settings(), true),
+        &only(Area::Backup),
+    )
+    .await;
     assert_eq!(
         lines(&report),
         "backup.cross_region_copy arn:aws:backup:us-east-1:123456789012:backup-plan:8d1a6c0e-2f43-4b9c-9c1e-3f6f1b2a7d55 pass
@@ -161,19 +184,42 @@ backup.vault_lock arn:aws:backup:us-east-1:123456789012:backup-vault:ohmc-stagin
 /// Mocked: a wildcard selection covers the instance.
 #[tokio::test]
 async fn backup_wildcard_selection_mocked() {
-    let client = backup_client(vec!["arn:aws:rds:*:*:db:*".into()], Some(3), false, Some(KMS_KEY));
+    let client = backup_client(
+        vec!["arn:aws:rds:*:*:db:*".into()],
+        Some(3),
+        false,
+        Some(KMS_KEY),
+    );
     let ctx = mocked_context(vec![ClientOverride::Backup(client)]).await;
-    let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::Backup)).await;
-    assert_eq!(outcome_of(&report, "backup.selection_covers_rds")[0].outcome, Outcome::Pass);
+    let report = run_checks(
+        &ctx,
+        &Expectations::new(outputs(), settings(), false),
+        &only(Area::Backup),
+    )
+    .await;
+    assert_eq!(
+        outcome_of(&report, "backup.selection_covers_rds")[0].outcome,
+        Outcome::Pass
+    );
 }
 
 /// Mocked: the selection covers another resource, the newest point is 30h old (RPO
 /// 24h), the vault has no KMS key and is unlocked in production.
 #[tokio::test]
 async fn backup_failures_mocked() {
-    let client = backup_client(vec!["arn:aws:dynamodb:us-east-1:123456789012:table/ohmc".into()], Some(30), false, None);
+    let client = backup_client(
+        vec!["arn:aws:dynamodb:us-east-1:123456789012:table/ohmc".into()],
+        Some(30),
+        false,
+        None,
+    );
     let ctx = mocked_context(vec![ClientOverride::Backup(client)]).await;
-    let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), true), &only(Area::Backup)).await;
+    let report = run_checks(
+        &ctx,
+        &Expectations::new(outputs(), settings(), true),
+        &only(Area::Backup),
+    )
+    .await;
     assert_eq!(
         lines(&report),
         "backup.cross_region_copy arn:aws:backup:us-east-1:123456789012:backup-plan:8d1a6c0e-2f43-4b9c-9c1e-3f6f1b2a7d55 pass
@@ -184,7 +230,11 @@ backup.vault_encrypted arn:aws:backup:us-east-1:123456789012:backup-vault:ohmc-s
 backup.vault_lock arn:aws:backup:us-east-1:123456789012:backup-vault:ohmc-staging fail"
     );
     let rpo = outcome_of(&report, "backup.recovery_point_within_rpo")[0];
-    assert!(rpo.evidence.observed.contains("(30h old)"), "{:?}", rpo.evidence);
+    assert!(
+        rpo.evidence.observed.contains("(30h old)"),
+        "{:?}",
+        rpo.evidence
+    );
 }
 
 /// Mocked: no recovery point at all is a Fail.
@@ -192,7 +242,12 @@ backup.vault_lock arn:aws:backup:us-east-1:123456789012:backup-vault:ohmc-stagin
 async fn backup_no_recovery_point_mocked() {
     let client = backup_client(vec![DB_ARN.into()], None, false, Some(KMS_KEY));
     let ctx = mocked_context(vec![ClientOverride::Backup(client)]).await;
-    let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::Backup)).await;
+    let report = run_checks(
+        &ctx,
+        &Expectations::new(outputs(), settings(), false),
+        &only(Area::Backup),
+    )
+    .await;
     let rpo = outcome_of(&report, "backup.recovery_point_within_rpo")[0];
     assert_eq!(rpo.outcome, Outcome::Fail);
     assert_eq!(rpo.evidence.observed, "no completed recovery point");
@@ -210,16 +265,26 @@ fn guardduty_client(finding_types: Vec<&'static str>) -> aws_sdk_guardduty::Clie
             .features(DetectorFeatureConfigurationResult::builder().name(DetectorFeatureResult::RdsLoginEvents).status(FeatureStatus::Enabled).build())
             .build()
     });
-    let ids: Vec<String> = (0..finding_types.len()).map(|i| format!("finding{i:030}")).collect();
+    let ids: Vec<String> = (0..finding_types.len())
+        .map(|i| format!("finding{i:030}"))
+        .collect();
     let ids2 = ids.clone();
     let list = mock!(aws_sdk_guardduty::Client::list_findings)
         .match_requests(|req| {
             // The check asks only for unarchived findings of severity >= 7.
-            let c = req.finding_criteria().and_then(|c| c.criterion()).cloned().unwrap_or_default();
+            let c = req
+                .finding_criteria()
+                .and_then(|c| c.criterion())
+                .cloned()
+                .unwrap_or_default();
             c.get("severity").and_then(|s| s.greater_than_or_equal()) == Some(7)
                 && c.get("service.archived").map(|a| a.equals()) == Some(&["false".to_string()][..])
         })
-        .then_output(move || list_findings::ListFindingsOutput::builder().set_finding_ids(Some(ids.clone())).build());
+        .then_output(move || {
+            list_findings::ListFindingsOutput::builder()
+                .set_finding_ids(Some(ids.clone()))
+                .build()
+        });
     let get = mock!(aws_sdk_guardduty::Client::get_findings).then_output(move || {
         let mut out = get_findings::GetFindingsOutput::builder();
         for (id, t) in ids2.iter().zip(finding_types.iter()) {
@@ -247,7 +312,12 @@ fn guardduty_client(finding_types: Vec<&'static str>) -> aws_sdk_guardduty::Clie
 #[tokio::test]
 async fn guardduty_no_findings_mocked() {
     let ctx = mocked_context(vec![ClientOverride::GuardDuty(guardduty_client(vec![]))]).await;
-    let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::GuardDuty)).await;
+    let report = run_checks(
+        &ctx,
+        &Expectations::new(outputs(), settings(), false),
+        &only(Area::GuardDuty),
+    )
+    .await;
     assert_eq!(
         lines(&report),
         "guardduty.detector_enabled arn:aws:guardduty:us-east-1:123456789012:detector/12abc34d567e8fa901bc2d34e56789f0 pass
@@ -265,7 +335,12 @@ async fn guardduty_high_findings_mocked() {
         "UnauthorizedAccess:EC2/SSHBruteForce",
     ];
     let ctx = mocked_context(vec![ClientOverride::GuardDuty(guardduty_client(types))]).await;
-    let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::GuardDuty)).await;
+    let report = run_checks(
+        &ctx,
+        &Expectations::new(outputs(), settings(), false),
+        &only(Area::GuardDuty),
+    )
+    .await;
     let high = outcome_of(&report, "guardduty.no_high_findings")[0];
     assert_eq!(high.outcome, Outcome::Fail);
     assert_eq!(
@@ -283,7 +358,12 @@ fn config_client(compliance: Vec<(&'static str, &'static str)>) -> aws_sdk_confi
                 ConfigurationRecorder::builder()
                     .name("default")
                     .role_arn("arn:aws:iam::123456789012:role/ohmc-config")
-                    .recording_group(RecordingGroup::builder().all_supported(true).include_global_resource_types(true).build())
+                    .recording_group(
+                        RecordingGroup::builder()
+                            .all_supported(true)
+                            .include_global_resource_types(true)
+                            .build(),
+                    )
                     .build(),
             )
             .build()
@@ -297,43 +377,77 @@ fn config_client(compliance: Vec<(&'static str, &'static str)>) -> aws_sdk_confi
     });
     let chan = mock!(aws_sdk_config::Client::describe_delivery_channels).then_output(|| {
         describe_delivery_channels::DescribeDeliveryChannelsOutput::builder()
-            .delivery_channels(DeliveryChannel::builder().name("default").s3_bucket_name("ohmc-config").build())
+            .delivery_channels(
+                DeliveryChannel::builder()
+                    .name("default")
+                    .s3_bucket_name("ohmc-config")
+                    .build(),
+            )
             .build()
     });
     let rules = mock!(aws_sdk_config::Client::describe_config_rules).then_output(|| {
         let mut out = describe_config_rules::DescribeConfigRulesOutput::builder();
-        for (name, id) in [("cloudtrail-enabled", "abc123"), ("rds-storage-encrypted", "def456")] {
+        for (name, id) in [
+            ("cloudtrail-enabled", "abc123"),
+            ("rds-storage-encrypted", "def456"),
+        ] {
             out = out.config_rules(
                 ConfigRule::builder()
                     .config_rule_name(name)
-                    .config_rule_arn(format!("arn:aws:config:us-east-1:123456789012:config-rule/config-rule-{id}"))
-                    .source(Source::builder().owner(Owner::Aws).source_identifier("X").build().unwrap())
+                    .config_rule_arn(format!(
+                        "arn:aws:config:us-east-1:123456789012:config-rule/config-rule-{id}"
+                    ))
+                    .source(
+                        Source::builder()
+                            .owner(Owner::Aws)
+                            .source_identifier("X")
+                            .build()
+                            .unwrap(),
+                    )
                     .build(),
             );
         }
         out.build()
     });
-    let comp = mock!(aws_sdk_config::Client::describe_compliance_by_config_rule).then_output(move || {
-        let mut out = describe_compliance_by_config_rule::DescribeComplianceByConfigRuleOutput::builder();
-        for (name, kind) in &compliance {
-            out = out.compliance_by_config_rules(
-                ComplianceByConfigRule::builder()
-                    .config_rule_name(*name)
-                    .compliance(Compliance::builder().compliance_type(ComplianceType::from(*kind)).build())
-                    .build(),
-            );
-        }
-        out.build()
-    });
-    mock_client!(aws_sdk_config, RuleMode::MatchAny, [&rec, &status, &chan, &rules, &comp])
+    let comp =
+        mock!(aws_sdk_config::Client::describe_compliance_by_config_rule).then_output(move || {
+            let mut out =
+                describe_compliance_by_config_rule::DescribeComplianceByConfigRuleOutput::builder();
+            for (name, kind) in &compliance {
+                out = out.compliance_by_config_rules(
+                    ComplianceByConfigRule::builder()
+                        .config_rule_name(*name)
+                        .compliance(
+                            Compliance::builder()
+                                .compliance_type(ComplianceType::from(*kind))
+                                .build(),
+                        )
+                        .build(),
+                );
+            }
+            out.build()
+        });
+    mock_client!(
+        aws_sdk_config,
+        RuleMode::MatchAny,
+        [&rec, &status, &chan, &rules, &comp]
+    )
 }
 
 /// Mocked (moto answers DescribeComplianceByConfigRule with 500): both rules COMPLIANT.
 #[tokio::test]
 async fn config_compliance_reported_mocked() {
-    let client = config_client(vec![("cloudtrail-enabled", "COMPLIANT"), ("rds-storage-encrypted", "COMPLIANT")]);
+    let client = config_client(vec![
+        ("cloudtrail-enabled", "COMPLIANT"),
+        ("rds-storage-encrypted", "COMPLIANT"),
+    ]);
     let ctx = mocked_context(vec![ClientOverride::Config(client)]).await;
-    let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::Config)).await;
+    let report = run_checks(
+        &ctx,
+        &Expectations::new(outputs(), settings(), false),
+        &only(Area::Config),
+    )
+    .await;
     assert_eq!(
         lines(&report),
         "config.delivery_channel arn:aws:config:us-east-1:123456789012:delivery-channel pass
@@ -349,18 +463,39 @@ config.rule_compliance_reported arn:aws:config:us-east-1:123456789012:config-rul
 /// naming the value (never a panic, never a pass).
 #[tokio::test]
 async fn config_compliance_failures_mocked() {
-    let client = config_client(vec![("cloudtrail-enabled", "NON_COMPLIANT"), ("rds-storage-encrypted", "SOMEWHAT_COMPLIANT")]);
+    let client = config_client(vec![
+        ("cloudtrail-enabled", "NON_COMPLIANT"),
+        ("rds-storage-encrypted", "SOMEWHAT_COMPLIANT"),
+    ]);
     let ctx = mocked_context(vec![ClientOverride::Config(client)]).await;
-    let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::Config)).await;
+    let report = run_checks(
+        &ctx,
+        &Expectations::new(outputs(), settings(), false),
+        &only(Area::Config),
+    )
+    .await;
     let c = outcome_of(&report, "config.rule_compliance_reported");
     assert_eq!(c[0].outcome, Outcome::Fail);
-    assert_eq!(c[1].outcome, Outcome::Error { message: "unknown value \"SOMEWHAT_COMPLIANT\" for ComplianceType".into() });
+    assert_eq!(
+        c[1].outcome,
+        Outcome::Error {
+            message: "unknown value \"SOMEWHAT_COMPLIANT\" for ComplianceType".into()
+        }
+    );
 
     let client = config_client(vec![]);
     let ctx = mocked_context(vec![ClientOverride::Config(client)]).await;
-    let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::Config)).await;
+    let report = run_checks(
+        &ctx,
+        &Expectations::new(outputs(), settings(), false),
+        &only(Area::Config),
+    )
+    .await;
     for f in outcome_of(&report, "config.rule_compliance_reported") {
-        assert_eq!((f.outcome.clone(), f.evidence.observed.as_str()), (Outcome::Fail, "no compliance reported"));
+        assert_eq!(
+            (f.outcome.clone(), f.evidence.observed.as_str()),
+            (Outcome::Fail, "no compliance reported")
+        );
     }
 }
 
@@ -384,24 +519,58 @@ async fn acm_unknown_values_and_throttling_mocked() {
             )
             .build()
     });
-    let ctx = mocked_context(vec![ClientOverride::Acm(mock_client!(aws_sdk_acm, RuleMode::MatchAny, [&cert]))]).await;
-    let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::Acm)).await;
+    let ctx = mocked_context(vec![ClientOverride::Acm(mock_client!(
+        aws_sdk_acm,
+        RuleMode::MatchAny,
+        [&cert]
+    ))])
+    .await;
+    let report = run_checks(
+        &ctx,
+        &Expectations::new(outputs(), settings(), false),
+        &only(Area::Acm),
+    )
+    .await;
     let status = &outcome_of(&report, "acm.certificate_issued_covers_names")[0].outcome;
-    assert_eq!(status, &Outcome::Error { message: "unknown value \"QUANTUM_PENDING\" for certificate Status".into() });
+    assert_eq!(
+        status,
+        &Outcome::Error {
+            message: "unknown value \"QUANTUM_PENDING\" for certificate Status".into()
+        }
+    );
     let key = &outcome_of(&report, "acm.certificate_key_strength")[0].outcome;
-    assert_eq!(key, &Outcome::Error { message: "unknown value \"ML_DSA_65\" for KeyAlgorithm".into() });
-    assert_eq!(outcome_of(&report, "acm.certificate_not_expiring")[0].outcome, Outcome::Pass);
+    assert_eq!(
+        key,
+        &Outcome::Error {
+            message: "unknown value \"ML_DSA_65\" for KeyAlgorithm".into()
+        }
+    );
+    assert_eq!(
+        outcome_of(&report, "acm.certificate_not_expiring")[0].outcome,
+        Outcome::Pass
+    );
 
     let throttled = mock!(aws_sdk_acm::Client::describe_certificate).then_http_response(|| {
         aws_smithy_runtime_api::http::Response::new(
             aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
-            aws_smithy_types::body::SdkBody::from(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#),
+            aws_smithy_types::body::SdkBody::from(
+                r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+            ),
         )
     });
     let client = mock_client!(aws_sdk_acm, RuleMode::MatchAny, [&throttled], |c| c
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3).with_initial_backoff(Duration::from_millis(1))));
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1))
+        ));
     let ctx = mocked_context(vec![ClientOverride::Acm(client)]).await;
-    let report = run_checks(&ctx, &Expectations::new(outputs(), settings(), false), &only(Area::Acm)).await;
+    let report = run_checks(
+        &ctx,
+        &Expectations::new(outputs(), settings(), false),
+        &only(Area::Acm),
+    )
+    .await;
     assert_eq!(throttled.num_calls(), 3, "retried up to max attempts");
     for f in &report.findings {
         if f.check_id == "acm.certificate_in_use_by_listener" {
@@ -409,7 +578,11 @@ async fn acm_unknown_values_and_throttling_mocked() {
         }
         assert_eq!(
             f.outcome,
-            Outcome::Error { message: "acm:DescribeCertificate failed: HTTP 400 ThrottlingException: Rate exceeded".into() },
+            Outcome::Error {
+                message:
+                    "acm:DescribeCertificate failed: HTTP 400 ThrottlingException: Rate exceeded"
+                        .into()
+            },
             "{}",
             f.check_id
         );

@@ -16,14 +16,13 @@ mod faults;
 mod mocks;
 mod seed;
 
-
 use crate::harness::moto::{MotoServer, MOTO_ACCOUNT};
 use crate::harness::proxy::{Fault, FaultProxy, FaultRule};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use ohmc_checks::{
-    run_checks, Area, AwsContext, ClientOverride, ContextOptions, Expectations, Finding, Outcome, Report,
-    RunOptions, VerifySettings,
+    run_checks, Area, AwsContext, ClientOverride, ContextOptions, Expectations, Finding, Outcome,
+    Report, RunOptions, VerifySettings,
 };
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
@@ -111,9 +110,16 @@ fn snapshot(report: &Report, st: &Staging) -> String {
 /// Compares with the expected lines, printing the whole actual snapshot on mismatch.
 #[track_caller]
 fn assert_snapshot(name: &str, actual: &str, expected: &str) {
-    let expected: Vec<&str> = expected.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let expected: Vec<&str> = expected
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let expected = expected.join("\n");
-    assert!(actual == expected, "scenario {name}: snapshot differs\n--- expected\n{expected}\n--- actual\n{actual}\n");
+    assert!(
+        actual == expected,
+        "scenario {name}: snapshot differs\n--- expected\n{expected}\n--- actual\n{actual}\n"
+    );
 }
 
 fn expectations(st: &Staging, production: bool) -> Expectations {
@@ -210,7 +216,12 @@ waf.web_acl_has_rules arn:aws:wafv2:us-east-1:123456789012:regional/webacl/gone/
 /// Applies line overrides (`check_id resource outcome`, same first two fields) to the
 /// baseline, adds new lines, and removes lines given as `-check_id resource`.
 fn baseline_with(changes: &str) -> String {
-    let mut lines: Vec<String> = BASELINE.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
+    let mut lines: Vec<String> = BASELINE
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
     for change in changes.lines().map(str::trim).filter(|l| !l.is_empty()) {
         if let Some(gone) = change.strip_prefix('-') {
             lines.retain(|l| !l.starts_with(&format!("{gone} ")));
@@ -230,7 +241,11 @@ async fn run(ctx: &AwsContext, exp: &Expectations) -> Report {
 }
 
 fn outcome_of<'a>(report: &'a Report, id: &str) -> Vec<&'a Finding> {
-    report.findings.iter().filter(|f| f.check_id == id).collect()
+    report
+        .findings
+        .iter()
+        .filter(|f| f.check_id == id)
+        .collect()
 }
 
 /// Every scenario against one moto server, reset and re-seeded between scenarios.
@@ -268,7 +283,11 @@ async fn verify_moto_scenarios() {
     let report = scenario!("compliant staging", production = false, |st| {}, BASELINE);
     assert_eq!(report.account_id.as_deref(), Some(MOTO_ACCOUNT));
     let issued = outcome_of(&report, "acm.certificate_issued_covers_names")[0];
-    assert!(issued.evidence.observed.starts_with("ISSUED"), "{:?}", issued.evidence);
+    assert!(
+        issued.evidence.observed.starts_with("ISSUED"),
+        "{:?}",
+        issued.evidence
+    );
     let sel = outcome_of(&report, "backup.selection_covers_rds")[0];
     assert!(
         matches!(&sel.outcome, Outcome::Error { message } if message.starts_with("backup:ListBackupSelections failed: HTTP 500")),
@@ -276,16 +295,29 @@ async fn verify_moto_scenarios() {
         sel.outcome
     );
     let gd = outcome_of(&report, "guardduty.no_high_findings")[0];
-    assert!(matches!(&gd.outcome, Outcome::Error { message } if message.contains("HTTP 404")), "{:?}", gd.outcome);
+    assert!(
+        matches!(&gd.outcome, Outcome::Error { message } if message.contains("HTTP 404")),
+        "{:?}",
+        gd.outcome
+    );
     let skipped = outcome_of(&report, "rds.deletion_protection")[0];
-    assert!(matches!(&skipped.outcome, Outcome::Skipped { reason } if reason.contains("production")));
+    assert!(
+        matches!(&skipped.outcome, Outcome::Skipped { reason } if reason.contains("production"))
+    );
     // Findings come sorted by area, check id, resource; serialisable.
-    let keys: Vec<_> = report.findings.iter().map(|f| (f.area, f.check_id.clone(), f.resource.clone())).collect();
+    let keys: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| (f.area, f.check_id.clone(), f.resource.clone()))
+        .collect();
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);
     let json = serde_json::to_value(&report).unwrap();
-    assert_eq!(json["findings"].as_array().unwrap().len(), report.findings.len());
+    assert_eq!(
+        json["findings"].as_array().unwrap().len(),
+        report.findings.len()
+    );
 
     // DNS: a missing record (the alias check then sees no target).
     scenario!("dns missing record", production = false, |st| {
@@ -310,30 +342,91 @@ async fn verify_moto_scenarios() {
     "));
 
     // DNS: the alias check normalises case, trailing dot and `dualstack.`.
-    scenario!("dns alias normalisation", production = false, |st| {
-        seeder
-            .record(&st.zone_id, aws_sdk_route53::types::ChangeAction::Upsert,
-                Seeder::alias("staging.ohmycoins.io", &st.alb_zone, &format!("DUALSTACK.{}.", st.alb_dns.to_uppercase())))
-            .await;
-    }, BASELINE);
+    scenario!(
+        "dns alias normalisation",
+        production = false,
+        |st| {
+            seeder
+                .record(
+                    &st.zone_id,
+                    aws_sdk_route53::types::ChangeAction::Upsert,
+                    Seeder::alias(
+                        "staging.ohmycoins.io",
+                        &st.alb_zone,
+                        &format!("DUALSTACK.{}.", st.alb_dns.to_uppercase()),
+                    ),
+                )
+                .await;
+        },
+        BASELINE
+    );
 
     // DNS: records pointing at a deleted load balancer and a bucket that does not exist.
-    let report = scenario!("dns dangling records", production = false, |st| {
-        seeder.record(&st.zone_id, aws_sdk_route53::types::ChangeAction::Create,
-            Seeder::cname("old.staging.ohmycoins.io", "ohmc-old-1234567890.us-east-1.elb.amazonaws.com")).await;
-        seeder.record(&st.zone_id, aws_sdk_route53::types::ChangeAction::Create,
-            Seeder::cname("assets.staging.ohmycoins.io", "ohmc-old-assets.s3.amazonaws.com")).await;
-        seeder.record(&st.zone_id, aws_sdk_route53::types::ChangeAction::Create,
-            Seeder::cname("logs.staging.ohmycoins.io", &format!("{TRAIL_BUCKET}.s3.amazonaws.com"))).await;
-        // An alias to a load balancer deleted after the record was made.
-        let (old_arn, old_dns, old_zone) = seeder.load_balancer("ohmc-legacy", &st.subnets).await;
-        seeder.record(&st.zone_id, aws_sdk_route53::types::ChangeAction::Create,
-            Seeder::alias("legacy.staging.ohmycoins.io", &old_zone, &format!("dualstack.{old_dns}"))).await;
-        seeder.elb.delete_load_balancer().load_balancer_arn(old_arn).send().await.unwrap();
-    }, baseline_with("
+    let report = scenario!(
+        "dns dangling records",
+        production = false,
+        |st| {
+            seeder
+                .record(
+                    &st.zone_id,
+                    aws_sdk_route53::types::ChangeAction::Create,
+                    Seeder::cname(
+                        "old.staging.ohmycoins.io",
+                        "ohmc-old-1234567890.us-east-1.elb.amazonaws.com",
+                    ),
+                )
+                .await;
+            seeder
+                .record(
+                    &st.zone_id,
+                    aws_sdk_route53::types::ChangeAction::Create,
+                    Seeder::cname(
+                        "assets.staging.ohmycoins.io",
+                        "ohmc-old-assets.s3.amazonaws.com",
+                    ),
+                )
+                .await;
+            seeder
+                .record(
+                    &st.zone_id,
+                    aws_sdk_route53::types::ChangeAction::Create,
+                    Seeder::cname(
+                        "logs.staging.ohmycoins.io",
+                        &format!("{TRAIL_BUCKET}.s3.amazonaws.com"),
+                    ),
+                )
+                .await;
+            // An alias to a load balancer deleted after the record was made.
+            let (old_arn, old_dns, old_zone) =
+                seeder.load_balancer("ohmc-legacy", &st.subnets).await;
+            seeder
+                .record(
+                    &st.zone_id,
+                    aws_sdk_route53::types::ChangeAction::Create,
+                    Seeder::alias(
+                        "legacy.staging.ohmycoins.io",
+                        &old_zone,
+                        &format!("dualstack.{old_dns}"),
+                    ),
+                )
+                .await;
+            seeder
+                .elb
+                .delete_load_balancer()
+                .load_balancer_arn(old_arn)
+                .send()
+                .await
+                .unwrap();
+        },
+        baseline_with(
+            "
         dns.no_dangling_records arn:aws:route53:::hostedzone/<zone> fail
-    "));
-    let dangling = &outcome_of(&report, "dns.no_dangling_records")[0].evidence.observed;
+    "
+        )
+    );
+    let dangling = &outcome_of(&report, "dns.no_dangling_records")[0]
+        .evidence
+        .observed;
     assert_eq!(
         dangling,
         "dangling: assets.staging.ohmycoins.io CNAME -> bucket ohmc-old-assets; \
@@ -342,99 +435,217 @@ async fn verify_moto_scenarios() {
     );
 
     // ACM: a certificate that does not cover api.staging (no wildcard) and is not on the listener.
-    scenario!("acm names not covered", production = false, |st| {
-        st.cert_arn = seeder.request_cert(&["staging.ohmycoins.io"]).await;
-        st.outputs.insert("certificate_arn".into(), json!(st.cert_arn));
-    }, baseline_with("
+    scenario!(
+        "acm names not covered",
+        production = false,
+        |st| {
+            st.cert_arn = seeder.request_cert(&["staging.ohmycoins.io"]).await;
+            st.outputs
+                .insert("certificate_arn".into(), json!(st.cert_arn));
+        },
+        baseline_with(
+            "
         acm.certificate_issued_covers_names <cert> fail
         acm.certificate_in_use_by_listener <cert> fail
-    "));
+    "
+        )
+    );
 
     // ACM: an imported RSA-1024 certificate (ACM.2), covering the names, on the listener.
-    scenario!("acm weak key", production = false, |st| {
-        st.cert_arn = seeder.import_cert(1024, 365).await;
-        attach_cert(&seeder, &mut st).await;
-    }, baseline_with("
+    scenario!(
+        "acm weak key",
+        production = false,
+        |st| {
+            st.cert_arn = seeder.import_cert(1024, 365).await;
+            attach_cert(&seeder, &mut st).await;
+        },
+        baseline_with(
+            "
         acm.certificate_key_strength <cert> fail
-    "));
+    "
+        )
+    );
 
     // ACM: an imported certificate expiring in 10 days, inside the 30-day window (ACM.1).
-    scenario!("acm expiring", production = false, |st| {
-        st.cert_arn = seeder.import_cert(2048, 10).await;
-        attach_cert(&seeder, &mut st).await;
-    }, baseline_with("
+    scenario!(
+        "acm expiring",
+        production = false,
+        |st| {
+            st.cert_arn = seeder.import_cert(2048, 10).await;
+            attach_cert(&seeder, &mut st).await;
+        },
+        baseline_with(
+            "
         acm.certificate_not_expiring <cert> fail
-    "));
+    "
+        )
+    );
 
     // WAF: the web ACL is not associated with the ALB.
-    scenario!("waf not associated", production = false, |st| {
-        seeder.waf.disassociate_web_acl().resource_arn(&st.alb_arn).send().await.unwrap();
-    }, baseline_with("
+    scenario!(
+        "waf not associated",
+        production = false,
+        |st| {
+            seeder
+                .waf
+                .disassociate_web_acl()
+                .resource_arn(&st.alb_arn)
+                .send()
+                .await
+                .unwrap();
+        },
+        baseline_with(
+            "
         waf.web_acl_associated <web-acl> fail
-    "));
+    "
+        )
+    );
 
     // WAF: the stack's web ACL has no rules at all (WAF.10); its own metrics are on.
     // (moto's UpdateWebACL ignores an empty rule list, so this is a new ACL.)
-    scenario!("waf no rules", production = false, |st| {
-        let (arn, _) = seeder.web_acl("ohmc-empty", Vec::new(), &st.alb_arn).await;
-        st.acl_arn = arn;
-        st.outputs.insert("web_acl_arn".into(), json!(st.acl_arn));
-    }, baseline_with("
+    scenario!(
+        "waf no rules",
+        production = false,
+        |st| {
+            let (arn, _) = seeder.web_acl("ohmc-empty", Vec::new(), &st.alb_arn).await;
+            st.acl_arn = arn;
+            st.outputs.insert("web_acl_arn".into(), json!(st.acl_arn));
+        },
+        baseline_with(
+            "
         waf.web_acl_has_rules <web-acl> fail
         waf.managed_rule_groups <web-acl> fail
         waf.rate_based_rule <web-acl> fail
-    "));
+    "
+        )
+    );
 
     // WAF: a managed group missing and no rate-based rule.
-    scenario!("waf missing groups", production = false, |st| {
-        seeder.update_acl(&st, Seeder::waf_rules(&MANAGED_GROUPS[..2], false, true)).await;
-    }, baseline_with("
+    scenario!(
+        "waf missing groups",
+        production = false,
+        |st| {
+            seeder
+                .update_acl(&st, Seeder::waf_rules(&MANAGED_GROUPS[..2], false, true))
+                .await;
+        },
+        baseline_with(
+            "
         waf.managed_rule_groups <web-acl> fail
         waf.rate_based_rule <web-acl> fail
-    "));
+    "
+        )
+    );
 
     // WAF: CloudWatch metrics off on the managed rules (WAF.12).
-    scenario!("waf metrics off", production = false, |st| {
-        seeder.update_acl(&st, Seeder::waf_rules(&MANAGED_GROUPS, true, false)).await;
-    }, baseline_with("
+    scenario!(
+        "waf metrics off",
+        production = false,
+        |st| {
+            seeder
+                .update_acl(&st, Seeder::waf_rules(&MANAGED_GROUPS, true, false))
+                .await;
+        },
+        baseline_with(
+            "
         waf.cloudwatch_metrics <web-acl> fail
-    "));
+    "
+        )
+    );
 
     // WAF: logging removed.
-    scenario!("waf logging off", production = false, |st| {
-        seeder.waf.delete_logging_configuration().resource_arn(&st.acl_arn).send().await.unwrap();
-    }, baseline_with("
+    scenario!(
+        "waf logging off",
+        production = false,
+        |st| {
+            seeder
+                .waf
+                .delete_logging_configuration()
+                .resource_arn(&st.acl_arn)
+                .send()
+                .await
+                .unwrap();
+        },
+        baseline_with(
+            "
         waf.logging_enabled <web-acl> fail
-    "));
+    "
+        )
+    );
 
     // Backup: a weekly rule keeping 3 days misses the 24h RPO and the 7-day retention.
-    scenario!("backup weak plan", production = false, |st| {
-        st.plan_id = seeder.backup_plan("ohmc-weekly", "cron(0 5 ? * SUN *)", 3, None).await;
-        st.outputs.insert("backup_plan_id".into(), json!(st.plan_id));
-    }, baseline_with("
+    scenario!(
+        "backup weak plan",
+        production = false,
+        |st| {
+            st.plan_id = seeder
+                .backup_plan("ohmc-weekly", "cron(0 5 ? * SUN *)", 3, None)
+                .await;
+            st.outputs
+                .insert("backup_plan_id".into(), json!(st.plan_id));
+        },
+        baseline_with(
+            "
         backup.plan_rules arn:aws:backup:us-east-1:123456789012:backup-plan:<plan> fail
-    "));
+    "
+        )
+    );
 
     // Production: no vault lock, no cross-region copy, no deletion protection.
-    scenario!("production without lock, copy, deletion protection", production = true, |st| {}, baseline_with("
+    scenario!(
+        "production without lock, copy, deletion protection",
+        production = true,
+        |st| {},
+        baseline_with(
+            "
         backup.vault_lock arn:aws:backup:us-east-1:123456789012:backup-vault:ohmc-staging fail
         backup.cross_region_copy arn:aws:backup:us-east-1:123456789012:backup-plan:<plan> fail
         rds.deletion_protection arn:aws:rds:us-east-1:123456789012:db:ohmc-staging-postgres fail
-    "));
+    "
+        )
+    );
 
     // Production, compliant: vault locked, copy to us-west-2, deletion protection on.
-    scenario!("production compliant", production = true, |st| {
-        seeder.backup.put_backup_vault_lock_configuration().backup_vault_name("ohmc-staging").min_retention_days(7).send().await.unwrap();
-        st.plan_id = seeder
-            .backup_plan("ohmc-production", "cron(0 5 ? * * *)", 35, Some("arn:aws:backup:us-west-2:123456789012:backup-vault:ohmc-dr"))
-            .await;
-        st.outputs.insert("backup_plan_id".into(), json!(st.plan_id));
-        seeder.rds.modify_db_instance().db_instance_identifier(DB_ID).deletion_protection(true).apply_immediately(true).send().await.unwrap();
-    }, baseline_with("
+    scenario!(
+        "production compliant",
+        production = true,
+        |st| {
+            seeder
+                .backup
+                .put_backup_vault_lock_configuration()
+                .backup_vault_name("ohmc-staging")
+                .min_retention_days(7)
+                .send()
+                .await
+                .unwrap();
+            st.plan_id = seeder
+                .backup_plan(
+                    "ohmc-production",
+                    "cron(0 5 ? * * *)",
+                    35,
+                    Some("arn:aws:backup:us-west-2:123456789012:backup-vault:ohmc-dr"),
+                )
+                .await;
+            st.outputs
+                .insert("backup_plan_id".into(), json!(st.plan_id));
+            seeder
+                .rds
+                .modify_db_instance()
+                .db_instance_identifier(DB_ID)
+                .deletion_protection(true)
+                .apply_immediately(true)
+                .send()
+                .await
+                .unwrap();
+        },
+        baseline_with(
+            "
         backup.vault_lock arn:aws:backup:us-east-1:123456789012:backup-vault:ohmc-staging pass
         backup.cross_region_copy arn:aws:backup:us-east-1:123456789012:backup-plan:<plan> pass
         rds.deletion_protection arn:aws:rds:us-east-1:123456789012:db:ohmc-staging-postgres pass
-    "));
+    "
+        )
+    );
 
     // Config: the recorder is stopped.
     scenario!("config recorder stopped", production = false, |st| {
@@ -473,12 +684,28 @@ async fn verify_moto_scenarios() {
     "));
 
     // GuardDuty: the detector is disabled and publishes every six hours.
-    scenario!("guardduty disabled", production = false, |st| {
-        seeder.gd.update_detector().detector_id(&st.detector_id).enable(false)
-            .finding_publishing_frequency(aws_sdk_guardduty::types::FindingPublishingFrequency::SixHours).send().await.unwrap();
-    }, baseline_with("
+    scenario!(
+        "guardduty disabled",
+        production = false,
+        |st| {
+            seeder
+                .gd
+                .update_detector()
+                .detector_id(&st.detector_id)
+                .enable(false)
+                .finding_publishing_frequency(
+                    aws_sdk_guardduty::types::FindingPublishingFrequency::SixHours,
+                )
+                .send()
+                .await
+                .unwrap();
+        },
+        baseline_with(
+            "
         guardduty.detector_enabled arn:aws:guardduty:us-east-1:123456789012:detector/<detector> fail
-    "));
+    "
+        )
+    );
 
     // GuardDuty: RDS protection off.
     scenario!("guardduty feature off", production = false, |st| {
@@ -513,11 +740,24 @@ async fn verify_moto_scenarios() {
     "));
 
     // CloudTrail: the bucket's public access block is gone.
-    scenario!("cloudtrail bucket public", production = false, |st| {
-        seeder.s3.delete_public_access_block().bucket(TRAIL_BUCKET).send().await.unwrap();
-    }, baseline_with("
+    scenario!(
+        "cloudtrail bucket public",
+        production = false,
+        |st| {
+            seeder
+                .s3
+                .delete_public_access_block()
+                .bucket(TRAIL_BUCKET)
+                .send()
+                .await
+                .unwrap();
+        },
+        baseline_with(
+            "
         cloudtrail.bucket_public_access_blocked arn:aws:s3:::ohmc-staging-cloudtrail fail
-    "));
+    "
+        )
+    );
 
     // RDS: an unencrypted instance keeping backups one day, and one that does not exist.
     scenario!("rds unencrypted, short retention, missing", production = false, |st| {
@@ -538,8 +778,11 @@ async fn verify_moto_scenarios() {
 
     // Stack outputs naming resources that do not exist: Fail (never Pass), with the
     // "not found" errors AWS documents read as absence.
-    let report = scenario!("outputs name missing resources", production = true, |st| {
-        for (k, v) in [
+    let report = scenario!(
+        "outputs name missing resources",
+        production = true,
+        |st| {
+            for (k, v) in [
             ("certificate_arn", json!("arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000")),
             ("web_acl_arn", json!("arn:aws:wafv2:us-east-1:123456789012:regional/webacl/gone/11111111-1111-1111-1111-111111111111")),
             ("backup_plan_id", json!("22222222-2222-2222-2222-222222222222")),
@@ -552,16 +795,34 @@ async fn verify_moto_scenarios() {
         ] {
             st.outputs.insert(k.into(), v);
         }
-    }, MISSING_RESOURCES);
-    for f in report.findings.iter().filter(|f| !matches!(f.area, Area::Dns | Area::Config)) {
-        assert_ne!(f.outcome, Outcome::Pass, "{} {} passed on a missing resource", f.check_id, f.resource);
+        },
+        MISSING_RESOURCES
+    );
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| !matches!(f.area, Area::Dns | Area::Config))
+    {
+        assert_ne!(
+            f.outcome,
+            Outcome::Pass,
+            "{} {} passed on a missing resource",
+            f.check_id,
+            f.resource
+        );
     }
 
     // Missing stack outputs: the checks needing them are Skipped, naming the output.
-    let report = scenario!("missing outputs", production = false, |st| {
-        st.outputs.remove("web_acl_arn");
-        st.outputs.insert("guardduty_detector_id".into(), Value::Null);
-    }, baseline_with("
+    let report = scenario!(
+        "missing outputs",
+        production = false,
+        |st| {
+            st.outputs.remove("web_acl_arn");
+            st.outputs
+                .insert("guardduty_detector_id".into(), Value::Null);
+        },
+        baseline_with(
+            "
         -waf.cloudwatch_metrics
         -waf.logging_enabled
         -waf.managed_rule_groups
@@ -580,9 +841,16 @@ async fn verify_moto_scenarios() {
         guardduty.detector_enabled output:guardduty_detector_id skipped
         guardduty.no_high_findings output:guardduty_detector_id skipped
         guardduty.protection_features output:guardduty_detector_id skipped
-    "));
+    "
+        )
+    );
     let waf = outcome_of(&report, "waf.web_acl_has_rules")[0];
-    assert_eq!(waf.outcome, Outcome::Skipped { reason: "stack output `web_acl_arn` is missing".into() });
+    assert_eq!(
+        waf.outcome,
+        Outcome::Skipped {
+            reason: "stack output `web_acl_arn` is missing".into()
+        }
+    );
 }
 
 /// The catalog lists every check with its controls and the benchmark versions.
@@ -590,9 +858,22 @@ async fn verify_moto_scenarios() {
 fn verify_catalog_controls() {
     let cat = ohmc_checks::catalog();
     assert!(cat.len() >= 30, "{} checks", cat.len());
-    let by_id = |id: &str| cat.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("{id} missing"));
-    let ids = |id: &str| by_id(id).controls.iter().map(|c| c.to_string()).collect::<Vec<_>>();
-    assert_eq!(ids("cloudtrail.multi_region_logging"), ["CloudTrail.1", "CIS 3.1 (v1.4.0)", "CIS 3.1 (v3.0.0)"]);
+    let by_id = |id: &str| {
+        cat.iter()
+            .find(|c| c.id == id)
+            .unwrap_or_else(|| panic!("{id} missing"))
+    };
+    let ids = |id: &str| {
+        by_id(id)
+            .controls
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids("cloudtrail.multi_region_logging"),
+        ["CloudTrail.1", "CIS 3.1 (v1.4.0)", "CIS 3.1 (v3.0.0)"]
+    );
     assert_eq!(ids("acm.certificate_not_expiring"), ["ACM.1"]);
     assert_eq!(ids("acm.certificate_key_strength"), ["ACM.2"]);
     assert_eq!(ids("waf.web_acl_has_rules"), ["WAF.10"]);
@@ -600,9 +881,15 @@ fn verify_catalog_controls() {
     assert_eq!(ids("rds.deletion_protection"), ["RDS.8"]);
     assert_eq!(ids("rds.backup_retention"), ["RDS.11"]);
     assert_eq!(ids("guardduty.detector_enabled"), ["GuardDuty.1"]);
-    assert_eq!(ids("config.recorder_all_resources"), ["Config.1", "CIS 3.5 (v1.4.0)", "CIS 3.3 (v3.0.0)"]);
+    assert_eq!(
+        ids("config.recorder_all_resources"),
+        ["Config.1", "CIS 3.5 (v1.4.0)", "CIS 3.3 (v3.0.0)"]
+    );
     for area in Area::ALL {
-        assert!(cat.iter().filter(|c| c.area == area).count() >= 3, "{area} has fewer than 3 checks");
+        assert!(
+            cat.iter().filter(|c| c.area == area).count() >= 3,
+            "{area} has fewer than 3 checks"
+        );
     }
 }
 
@@ -616,12 +903,21 @@ async fn verify_assumes_role_into_other_account() {
     let mut opts = options(&moto.endpoint());
     opts.role_arn = Some("arn:aws:iam::111111111111:role/ohmc-audit".into());
     let ctx = AwsContext::load(opts).await.unwrap();
-    let runopts = RunOptions { areas: Some([Area::Rds].into()), ..Default::default() };
+    let runopts = RunOptions {
+        areas: Some([Area::Rds].into()),
+        ..Default::default()
+    };
     let report = run_checks(&ctx, &expectations(&st, false), &runopts).await;
     assert_eq!(report.account_id.as_deref(), Some("111111111111"));
     let enc = outcome_of(&report, "rds.storage_encrypted")[0];
-    assert_eq!(enc.resource, "arn:aws:rds:us-east-1:111111111111:db:ohmc-staging-postgres");
-    assert_eq!((enc.outcome.clone(), enc.evidence.observed.as_str()), (Outcome::Fail, "no DB instance ohmc-staging-postgres"));
+    assert_eq!(
+        enc.resource,
+        "arn:aws:rds:us-east-1:111111111111:db:ohmc-staging-postgres"
+    );
+    assert_eq!(
+        (enc.outcome.clone(), enc.evidence.observed.as_str()),
+        (Outcome::Fail, "no DB instance ohmc-staging-postgres")
+    );
 
     // A malformed role ARN is refused before any call.
     let mut bad = options(&moto.endpoint());
@@ -638,15 +934,35 @@ async fn verify_assumes_role_into_other_account() {
 async fn verify_acm_pending_validation() {
     let moto = MotoServer::start_with_env(&[("MOTO_ACM_VALIDATION_WAIT", "3600")]);
     let seeder = Seeder::new(&moto.endpoint()).await;
-    let arn = seeder.request_cert(&["staging.ohmycoins.io", "*.staging.ohmycoins.io"]).await;
-    let outputs = json!({ "certificate_arn": arn }).as_object().unwrap().clone();
+    let arn = seeder
+        .request_cert(&["staging.ohmycoins.io", "*.staging.ohmycoins.io"])
+        .await;
+    let outputs = json!({ "certificate_arn": arn })
+        .as_object()
+        .unwrap()
+        .clone();
     let ctx = context(&moto.endpoint()).await;
-    let runopts = RunOptions { areas: Some([Area::Acm].into()), ..Default::default() };
-    let report = run_checks(&ctx, &Expectations::new(outputs, settings(), false), &runopts).await;
+    let runopts = RunOptions {
+        areas: Some([Area::Acm].into()),
+        ..Default::default()
+    };
+    let report = run_checks(
+        &ctx,
+        &Expectations::new(outputs, settings(), false),
+        &runopts,
+    )
+    .await;
     let got: Vec<String> = report
         .findings
         .iter()
-        .map(|f| format!("{} {} {}", f.check_id, f.outcome.label(), f.evidence.observed))
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f.check_id,
+                f.outcome.label(),
+                f.evidence.observed
+            )
+        })
         .collect();
     assert_eq!(
         got[..3],
@@ -656,5 +972,9 @@ async fn verify_acm_pending_validation() {
             "acm.certificate_key_strength pass RSA_2048",
         ]
     );
-    assert!(got[3].starts_with("acm.certificate_not_expiring pass NotAfter "), "{}", got[3]);
+    assert!(
+        got[3].starts_with("acm.certificate_not_expiring pass NotAfter "),
+        "{}",
+        got[3]
+    );
 }

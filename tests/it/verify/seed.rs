@@ -54,7 +54,11 @@ impl Seeder {
             config: aws_sdk_config::Client::new(&cfg),
             gd: aws_sdk_guardduty::Client::new(&cfg),
             ct: aws_sdk_cloudtrail::Client::new(&cfg),
-            s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&cfg).force_path_style(true).build()),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&cfg)
+                    .force_path_style(true)
+                    .build(),
+            ),
             rds: aws_sdk_rds::Client::new(&cfg),
         }
     }
@@ -65,18 +69,36 @@ impl Seeder {
         let (status, body) = moto.raw(
             "POST",
             "/",
-            &[("Authorization", auth), ("Content-Type", "application/x-www-form-urlencoded")],
+            &[
+                ("Authorization", auth),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
             "Action=DescribeSubnets&Version=2016-11-15",
         );
         assert_eq!(status, 200, "DescribeSubnets: {body}");
         let re = regex::Regex::new(r"<subnetId>(subnet-[0-9a-f]+)</subnetId>").unwrap();
-        let subnets: Vec<String> = re.captures_iter(&body).map(|c| c[1].to_string()).take(2).collect();
+        let subnets: Vec<String> = re
+            .captures_iter(&body)
+            .map(|c| c[1].to_string())
+            .take(2)
+            .collect();
         assert_eq!(subnets.len(), 2, "moto default subnets: {body}");
         subnets
     }
 
-    pub(super) async fn load_balancer(&self, name: &str, subnets: &[String]) -> (String, String, String) {
-        let out = self.elb.create_load_balancer().name(name).set_subnets(Some(subnets.to_vec())).send().await.unwrap();
+    pub(super) async fn load_balancer(
+        &self,
+        name: &str,
+        subnets: &[String],
+    ) -> (String, String, String) {
+        let out = self
+            .elb
+            .create_load_balancer()
+            .name(name)
+            .set_subnets(Some(subnets.to_vec()))
+            .send()
+            .await
+            .unwrap();
         let lb = &out.load_balancers()[0];
         (
             lb.load_balancer_arn().unwrap().to_string(),
@@ -111,14 +133,25 @@ impl Seeder {
         out.certificate_arn().unwrap().to_string()
     }
 
-    pub(super) async fn record(&self, zone: &str, action: aws_sdk_route53::types::ChangeAction, rrset: aws_sdk_route53::types::ResourceRecordSet) {
+    pub(super) async fn record(
+        &self,
+        zone: &str,
+        action: aws_sdk_route53::types::ChangeAction,
+        rrset: aws_sdk_route53::types::ResourceRecordSet,
+    ) {
         use aws_sdk_route53::types::{Change, ChangeBatch};
         self.r53
             .change_resource_record_sets()
             .hosted_zone_id(zone)
             .change_batch(
                 ChangeBatch::builder()
-                    .changes(Change::builder().action(action).resource_record_set(rrset).build().unwrap())
+                    .changes(
+                        Change::builder()
+                            .action(action)
+                            .resource_record_set(rrset)
+                            .build()
+                            .unwrap(),
+                    )
                     .build()
                     .unwrap(),
             )
@@ -127,12 +160,23 @@ impl Seeder {
             .unwrap();
     }
 
-    pub(super) fn alias(name: &str, zone: &str, dns: &str) -> aws_sdk_route53::types::ResourceRecordSet {
+    pub(super) fn alias(
+        name: &str,
+        zone: &str,
+        dns: &str,
+    ) -> aws_sdk_route53::types::ResourceRecordSet {
         use aws_sdk_route53::types::{AliasTarget, ResourceRecordSet, RrType};
         ResourceRecordSet::builder()
             .name(name)
             .r#type(RrType::A)
-            .alias_target(AliasTarget::builder().hosted_zone_id(zone).dns_name(dns).evaluate_target_health(false).build().unwrap())
+            .alias_target(
+                AliasTarget::builder()
+                    .hosted_zone_id(zone)
+                    .dns_name(dns)
+                    .evaluate_target_health(false)
+                    .build()
+                    .unwrap(),
+            )
             .build()
             .unwrap()
     }
@@ -148,7 +192,11 @@ impl Seeder {
             .unwrap()
     }
 
-    pub(super) fn waf_rules(groups: &[&str], rate: bool, metrics: bool) -> Vec<aws_sdk_wafv2::types::Rule> {
+    pub(super) fn waf_rules(
+        groups: &[&str],
+        rate: bool,
+        metrics: bool,
+    ) -> Vec<aws_sdk_wafv2::types::Rule> {
         use aws_sdk_wafv2::types::*;
         let mut rules = Vec::new();
         for (i, g) in groups.iter().enumerate() {
@@ -158,10 +206,20 @@ impl Seeder {
                     .priority(i as i32)
                     .statement(
                         Statement::builder()
-                            .managed_rule_group_statement(ManagedRuleGroupStatement::builder().vendor_name("AWS").name(*g).build().unwrap())
+                            .managed_rule_group_statement(
+                                ManagedRuleGroupStatement::builder()
+                                    .vendor_name("AWS")
+                                    .name(*g)
+                                    .build()
+                                    .unwrap(),
+                            )
                             .build(),
                     )
-                    .override_action(OverrideAction::builder().none(NoneAction::builder().build()).build())
+                    .override_action(
+                        OverrideAction::builder()
+                            .none(NoneAction::builder().build())
+                            .build(),
+                    )
                     .visibility_config(visibility(g, metrics))
                     .build()
                     .unwrap(),
@@ -183,7 +241,11 @@ impl Seeder {
                             )
                             .build(),
                     )
-                    .action(RuleAction::builder().block(BlockAction::builder().build()).build())
+                    .action(
+                        RuleAction::builder()
+                            .block(BlockAction::builder().build())
+                            .build(),
+                    )
                     .visibility_config(visibility("rate-limit", true))
                     .build()
                     .unwrap(),
@@ -192,31 +254,56 @@ impl Seeder {
         rules
     }
 
-/// A regional web ACL with the rules, associated with the ALB, logging on.
-    pub(super) async fn web_acl(&self, name: &str, rules: Vec<aws_sdk_wafv2::types::Rule>, alb_arn: &str) -> (String, String) {
+    /// A regional web ACL with the rules, associated with the ALB, logging on.
+    pub(super) async fn web_acl(
+        &self,
+        name: &str,
+        rules: Vec<aws_sdk_wafv2::types::Rule>,
+        alb_arn: &str,
+    ) -> (String, String) {
         use aws_sdk_wafv2::types::*;
         let acl = self
             .waf
             .create_web_acl()
             .name(name)
             .scope(Scope::Regional)
-            .default_action(DefaultAction::builder().allow(AllowAction::builder().build()).build())
+            .default_action(
+                DefaultAction::builder()
+                    .allow(AllowAction::builder().build())
+                    .build(),
+            )
             .set_rules(Some(rules))
             .visibility_config(visibility(name, true))
             .send()
             .await
             .unwrap();
         let summary = acl.summary().unwrap();
-        let (acl_arn, acl_id) = (summary.arn().unwrap().to_string(), summary.id().unwrap().to_string());
+        let (acl_arn, acl_id) = (
+            summary.arn().unwrap().to_string(),
+            summary.id().unwrap().to_string(),
+        );
         // AWS replaces an existing association; moto keeps the first, so drop it first.
-        self.waf.disassociate_web_acl().resource_arn(alb_arn).send().await.ok();
-        self.waf.associate_web_acl().web_acl_arn(&acl_arn).resource_arn(alb_arn).send().await.unwrap();
+        self.waf
+            .disassociate_web_acl()
+            .resource_arn(alb_arn)
+            .send()
+            .await
+            .ok();
+        self.waf
+            .associate_web_acl()
+            .web_acl_arn(&acl_arn)
+            .resource_arn(alb_arn)
+            .send()
+            .await
+            .unwrap();
         self.waf
             .put_logging_configuration()
             .logging_configuration(
                 LoggingConfiguration::builder()
                     .resource_arn(&acl_arn)
-                    .log_destination_configs(format!("arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-{name}"))
+                    .log_destination_configs(format!(
+                        "arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-{name}"
+                    ))
                     .build()
                     .unwrap(),
             )
@@ -228,14 +315,26 @@ impl Seeder {
 
     pub(super) async fn update_acl(&self, st: &Staging, rules: Vec<aws_sdk_wafv2::types::Rule>) {
         use aws_sdk_wafv2::types::*;
-        let got = self.waf.get_web_acl().name(&st.acl_name).scope(Scope::Regional).id(&st.acl_id).send().await.unwrap();
+        let got = self
+            .waf
+            .get_web_acl()
+            .name(&st.acl_name)
+            .scope(Scope::Regional)
+            .id(&st.acl_id)
+            .send()
+            .await
+            .unwrap();
         self.waf
             .update_web_acl()
             .name(&st.acl_name)
             .scope(Scope::Regional)
             .id(&st.acl_id)
             .lock_token(got.lock_token().unwrap())
-            .default_action(DefaultAction::builder().allow(AllowAction::builder().build()).build())
+            .default_action(
+                DefaultAction::builder()
+                    .allow(AllowAction::builder().build())
+                    .build(),
+            )
             .set_rules(Some(rules))
             .visibility_config(visibility("ohmc-staging", true))
             .send()
@@ -243,7 +342,13 @@ impl Seeder {
             .unwrap();
     }
 
-    pub(super) async fn backup_plan(&self, name: &str, schedule: &str, keep_days: i64, copy_to: Option<&str>) -> String {
+    pub(super) async fn backup_plan(
+        &self,
+        name: &str,
+        schedule: &str,
+        keep_days: i64,
+        copy_to: Option<&str>,
+    ) -> String {
         use aws_sdk_backup::types::*;
         let mut rule = BackupRuleInput::builder()
             .rule_name("daily")
@@ -251,19 +356,36 @@ impl Seeder {
             .schedule_expression(schedule)
             .lifecycle(Lifecycle::builder().delete_after_days(keep_days).build());
         if let Some(dest) = copy_to {
-            rule = rule.copy_actions(CopyAction::builder().destination_backup_vault_arn(dest).build().unwrap());
+            rule = rule.copy_actions(
+                CopyAction::builder()
+                    .destination_backup_vault_arn(dest)
+                    .build()
+                    .unwrap(),
+            );
         }
         let out = self
             .backup
             .create_backup_plan()
-            .backup_plan(BackupPlanInput::builder().backup_plan_name(name).rules(rule.build().unwrap()).build().unwrap())
+            .backup_plan(
+                BackupPlanInput::builder()
+                    .backup_plan_name(name)
+                    .rules(rule.build().unwrap())
+                    .build()
+                    .unwrap(),
+            )
             .send()
             .await
             .unwrap();
         out.backup_plan_id().unwrap().to_string()
     }
 
-    pub(super) async fn db(&self, id: &str, encrypted: bool, retention: i32, deletion_protection: bool) {
+    pub(super) async fn db(
+        &self,
+        id: &str,
+        encrypted: bool,
+        retention: i32,
+        deletion_protection: bool,
+    ) {
         self.rds
             .create_db_instance()
             .db_instance_identifier(id)
@@ -281,13 +403,19 @@ impl Seeder {
     }
 
     pub(super) async fn trail(&self, name: &str, full: bool) -> String {
-        let mut req = self.ct.create_trail().name(name).s3_bucket_name(TRAIL_BUCKET);
+        let mut req = self
+            .ct
+            .create_trail()
+            .name(name)
+            .s3_bucket_name(TRAIL_BUCKET);
         if full {
             req = req
                 .is_multi_region_trail(true)
                 .enable_log_file_validation(true)
                 .kms_key_id(KMS_KEY)
-                .cloud_watch_logs_log_group_arn("arn:aws:logs:us-east-1:123456789012:log-group:ohmc-cloudtrail:*")
+                .cloud_watch_logs_log_group_arn(
+                    "arn:aws:logs:us-east-1:123456789012:log-group:ohmc-cloudtrail:*",
+                )
                 .cloud_watch_logs_role_arn("arn:aws:iam::123456789012:role/ohmc-cloudtrail-logs");
         }
         let out = req.send().await.unwrap();
@@ -300,7 +428,9 @@ impl Seeder {
         let subnets = Self::default_subnets(moto);
         let (alb_arn, alb_dns, alb_zone) = self.load_balancer("ohmc-staging", &subnets).await;
 
-        let cert_arn = self.request_cert(&["staging.ohmycoins.io", "*.staging.ohmycoins.io"]).await;
+        let cert_arn = self
+            .request_cert(&["staging.ohmycoins.io", "*.staging.ohmycoins.io"])
+            .await;
         use aws_sdk_elasticloadbalancingv2::types as elbt;
         let listener = self
             .elb
@@ -308,11 +438,19 @@ impl Seeder {
             .load_balancer_arn(&alb_arn)
             .protocol(elbt::ProtocolEnum::Https)
             .port(443)
-            .certificates(elbt::Certificate::builder().certificate_arn(&cert_arn).build())
+            .certificates(
+                elbt::Certificate::builder()
+                    .certificate_arn(&cert_arn)
+                    .build(),
+            )
             .default_actions(
                 elbt::Action::builder()
                     .r#type(elbt::ActionTypeEnum::FixedResponse)
-                    .fixed_response_config(elbt::FixedResponseActionConfig::builder().status_code("200").build())
+                    .fixed_response_config(
+                        elbt::FixedResponseActionConfig::builder()
+                            .status_code("200")
+                            .build(),
+                    )
                     .build(),
             )
             .send()
@@ -320,19 +458,54 @@ impl Seeder {
             .unwrap();
         let listener_arn = listener.listeners()[0].listener_arn().unwrap().to_string();
 
-        let zone = self.r53.create_hosted_zone().name("staging.ohmycoins.io").caller_reference("ohmc-seed").send().await.unwrap();
-        let zone_id = zone.hosted_zone().unwrap().id().trim_start_matches("/hostedzone/").to_string();
+        let zone = self
+            .r53
+            .create_hosted_zone()
+            .name("staging.ohmycoins.io")
+            .caller_reference("ohmc-seed")
+            .send()
+            .await
+            .unwrap();
+        let zone_id = zone
+            .hosted_zone()
+            .unwrap()
+            .id()
+            .trim_start_matches("/hostedzone/")
+            .to_string();
         for d in DOMAINS {
-            self.record(&zone_id, aws_sdk_route53::types::ChangeAction::Create, Self::alias(d, &alb_zone, &format!("dualstack.{alb_dns}")))
-                .await;
+            self.record(
+                &zone_id,
+                aws_sdk_route53::types::ChangeAction::Create,
+                Self::alias(d, &alb_zone, &format!("dualstack.{alb_dns}")),
+            )
+            .await;
         }
 
-        let (acl_arn, acl_id) = self.web_acl("ohmc-staging", Self::waf_rules(&MANAGED_GROUPS, true, true), &alb_arn).await;
+        let (acl_arn, acl_id) = self
+            .web_acl(
+                "ohmc-staging",
+                Self::waf_rules(&MANAGED_GROUPS, true, true),
+                &alb_arn,
+            )
+            .await;
 
-        self.backup.create_backup_vault().backup_vault_name("ohmc-staging").encryption_key_arn(KMS_KEY).send().await.unwrap();
-        let plan_id = self.backup_plan("ohmc-staging", "cron(0 5 ? * * *)", 35, None).await;
+        self.backup
+            .create_backup_vault()
+            .backup_vault_name("ohmc-staging")
+            .encryption_key_arn(KMS_KEY)
+            .send()
+            .await
+            .unwrap();
+        let plan_id = self
+            .backup_plan("ohmc-staging", "cron(0 5 ? * * *)", 35, None)
+            .await;
 
-        self.s3.create_bucket().bucket(TRAIL_BUCKET).send().await.unwrap();
+        self.s3
+            .create_bucket()
+            .bucket(TRAIL_BUCKET)
+            .send()
+            .await
+            .unwrap();
         self.s3
             .put_public_access_block()
             .bucket(TRAIL_BUCKET)
@@ -356,7 +529,12 @@ impl Seeder {
                 cfgt::ConfigurationRecorder::builder()
                     .name("default")
                     .role_arn("arn:aws:iam::123456789012:role/ohmc-config")
-                    .recording_group(cfgt::RecordingGroup::builder().all_supported(true).include_global_resource_types(true).build())
+                    .recording_group(
+                        cfgt::RecordingGroup::builder()
+                            .all_supported(true)
+                            .include_global_resource_types(true)
+                            .build(),
+                    )
                     .build(),
             )
             .send()
@@ -364,18 +542,37 @@ impl Seeder {
             .unwrap();
         self.config
             .put_delivery_channel()
-            .delivery_channel(cfgt::DeliveryChannel::builder().name("default").s3_bucket_name(TRAIL_BUCKET).build())
+            .delivery_channel(
+                cfgt::DeliveryChannel::builder()
+                    .name("default")
+                    .s3_bucket_name(TRAIL_BUCKET)
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
-        self.config.start_configuration_recorder().configuration_recorder_name("default").send().await.unwrap();
-        for (name, id) in [("cloudtrail-enabled", "CLOUD_TRAIL_ENABLED"), ("rds-storage-encrypted", "RDS_STORAGE_ENCRYPTED")] {
+        self.config
+            .start_configuration_recorder()
+            .configuration_recorder_name("default")
+            .send()
+            .await
+            .unwrap();
+        for (name, id) in [
+            ("cloudtrail-enabled", "CLOUD_TRAIL_ENABLED"),
+            ("rds-storage-encrypted", "RDS_STORAGE_ENCRYPTED"),
+        ] {
             self.config
                 .put_config_rule()
                 .config_rule(
                     cfgt::ConfigRule::builder()
                         .config_rule_name(name)
-                        .source(cfgt::Source::builder().owner(cfgt::Owner::Aws).source_identifier(id).build().unwrap())
+                        .source(
+                            cfgt::Source::builder()
+                                .owner(cfgt::Owner::Aws)
+                                .source_identifier(id)
+                                .build()
+                                .unwrap(),
+                        )
                         .build(),
                 )
                 .send()
@@ -389,8 +586,18 @@ impl Seeder {
             .create_detector()
             .enable(true)
             .finding_publishing_frequency(gdt::FindingPublishingFrequency::FifteenMinutes)
-            .features(gdt::DetectorFeatureConfiguration::builder().name(gdt::DetectorFeature::EksAuditLogs).status(gdt::FeatureStatus::Enabled).build())
-            .features(gdt::DetectorFeatureConfiguration::builder().name(gdt::DetectorFeature::RdsLoginEvents).status(gdt::FeatureStatus::Enabled).build())
+            .features(
+                gdt::DetectorFeatureConfiguration::builder()
+                    .name(gdt::DetectorFeature::EksAuditLogs)
+                    .status(gdt::FeatureStatus::Enabled)
+                    .build(),
+            )
+            .features(
+                gdt::DetectorFeatureConfiguration::builder()
+                    .name(gdt::DetectorFeature::RdsLoginEvents)
+                    .status(gdt::FeatureStatus::Enabled)
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
@@ -464,35 +671,54 @@ sys.stdout.write("----SPLIT----")
 sys.stdout.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()).decode())
 "#
     );
-    let out = std::process::Command::new(&python).arg("-c").arg(script).output().expect("python for certificates");
-    assert!(out.status.success(), "make_cert: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("python for certificates");
+    assert!(
+        out.status.success(),
+        "make_cert: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let (cert, key) = text.split_once("----SPLIT----").unwrap();
     (cert.as_bytes().to_vec(), key.as_bytes().to_vec())
 }
-
 
 /// Makes `st.cert_arn` the stack's certificate, served by a new HTTPS listener that
 /// becomes the stack's listener. (moto's ModifyListener does not update the
 /// certificate's InUseBy; CreateListener does.)
 pub(super) async fn attach_cert(seeder: &Seeder, st: &mut Staging) {
     use aws_sdk_elasticloadbalancingv2::types as elbt;
-    st.outputs.insert("certificate_arn".into(), json!(st.cert_arn));
+    st.outputs
+        .insert("certificate_arn".into(), json!(st.cert_arn));
     let out = seeder
         .elb
         .create_listener()
         .load_balancer_arn(&st.alb_arn)
         .protocol(elbt::ProtocolEnum::Https)
         .port(8443)
-        .certificates(elbt::Certificate::builder().certificate_arn(&st.cert_arn).build())
+        .certificates(
+            elbt::Certificate::builder()
+                .certificate_arn(&st.cert_arn)
+                .build(),
+        )
         .default_actions(
             elbt::Action::builder()
                 .r#type(elbt::ActionTypeEnum::FixedResponse)
-                .fixed_response_config(elbt::FixedResponseActionConfig::builder().status_code("200").build())
+                .fixed_response_config(
+                    elbt::FixedResponseActionConfig::builder()
+                        .status_code("200")
+                        .build(),
+                )
                 .build(),
         )
         .send()
         .await
         .unwrap();
-    st.outputs.insert("https_listener_arn".into(), json!(out.listeners()[0].listener_arn().unwrap()));
+    st.outputs.insert(
+        "https_listener_arn".into(),
+        json!(out.listeners()[0].listener_arn().unwrap()),
+    );
 }

@@ -11,12 +11,23 @@ pub fn human(report: &AuditReport, verbose: bool) -> String {
         let _ = writeln!(
             out,
             "{} (account {}, {}): {} pass, {} fail, {} waived, {} error, {} skipped",
-            t.environment, t.account_id, t.region, t.summary.pass, t.summary.fail, t.summary.waived, t.summary.error, t.summary.skipped
+            t.environment,
+            t.account_id,
+            t.region,
+            t.summary.pass,
+            t.summary.fail,
+            t.summary.waived,
+            t.summary.error,
+            t.summary.skipped
         );
         let rows: Vec<_> = report
             .findings
             .iter()
-            .filter(|f| f.environment == t.environment && f.account_id == t.account_id && f.region == t.region)
+            .filter(|f| {
+                f.environment == t.environment
+                    && f.account_id == t.account_id
+                    && f.region == t.region
+            })
             .filter(|f| verbose || !matches!(f.status, Status::Pass | Status::Skipped))
             .collect();
         let w_check = rows.iter().map(|f| f.check_id.len()).max().unwrap_or(0);
@@ -28,16 +39,28 @@ pub fn human(report: &AuditReport, verbose: bool) -> String {
                 f.status.label().to_uppercase(),
                 f.check_id,
                 f.resource,
-                if controls.is_empty() { String::new() } else { format!("  [{}]", controls.join(", ")) }
+                if controls.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", controls.join(", "))
+                }
             );
             match f.status {
                 Status::Fail => {
-                    let _ = writeln!(out, "          expected {}; observed {}", f.evidence.expected, f.evidence.observed);
+                    let _ = writeln!(
+                        out,
+                        "          expected {}; observed {}",
+                        f.evidence.expected, f.evidence.observed
+                    );
                     let _ = writeln!(out, "          fix: {}", f.remediation);
                 }
                 Status::Waived => {
                     if let Some(w) = &f.waiver {
-                        let _ = writeln!(out, "          waived until {} by {} ({}): {}", w.expires, w.owner, w.source, w.reason);
+                        let _ = writeln!(
+                            out,
+                            "          waived until {} by {} ({}): {}",
+                            w.expires, w.owner, w.source, w.reason
+                        );
                     }
                 }
                 Status::Skipped => {
@@ -49,16 +72,35 @@ pub fn human(report: &AuditReport, verbose: bool) -> String {
     }
     // Audit-level findings (expired waivers) have no region.
     for f in report.findings.iter().filter(|f| f.region.is_empty()) {
-        let _ = writeln!(out, "{}: FAIL {} {}: {}", f.environment, f.check_id, f.resource, f.message.as_deref().unwrap_or(""));
+        let _ = writeln!(
+            out,
+            "{}: FAIL {} {}: {}",
+            f.environment,
+            f.check_id,
+            f.resource,
+            f.message.as_deref().unwrap_or("")
+        );
     }
     let errors: Vec<_> = report.error_findings().collect();
     if !errors.is_empty() || !report.errors.is_empty() {
         let _ = writeln!(out, "\nErrors (could not be judged; never a pass):");
         for e in &report.errors {
-            let _ = writeln!(out, "  {} (account {}, {}): {}", e.environment, e.account_id, e.region, e.message);
+            let _ = writeln!(
+                out,
+                "  {} (account {}, {}): {}",
+                e.environment, e.account_id, e.region, e.message
+            );
         }
         for f in errors {
-            let _ = writeln!(out, "  {} {} {} {}: {}", f.environment, f.region, f.check_id, f.resource, f.message.as_deref().unwrap_or(""));
+            let _ = writeln!(
+                out,
+                "  {} {} {} {}: {}",
+                f.environment,
+                f.region,
+                f.check_id,
+                f.resource,
+                f.message.as_deref().unwrap_or("")
+            );
         }
     }
     if !report.warnings.is_empty() {

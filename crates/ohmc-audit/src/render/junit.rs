@@ -19,7 +19,10 @@ pub fn junit(report: &AuditReport) -> Result<String, quick_junit::SerializeError
         suites.len() - 1
     };
     for t in &report.targets {
-        suite_for(&mut suites, format!("{} {} {}", t.environment, t.account_id, t.region));
+        suite_for(
+            &mut suites,
+            format!("{} {} {}", t.environment, t.account_id, t.region),
+        );
     }
     for f in &report.findings {
         let name = if f.region.is_empty() {
@@ -32,7 +35,11 @@ pub fn junit(report: &AuditReport) -> Result<String, quick_junit::SerializeError
             Status::Pass => TestCaseStatus::success(),
             Status::Fail => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(f.message.clone().unwrap_or_else(|| format!("observed {}", f.evidence.observed)));
+                s.set_message(
+                    f.message
+                        .clone()
+                        .unwrap_or_else(|| format!("observed {}", f.evidence.observed)),
+                );
                 s.set_type("fail");
                 s.set_description(format!(
                     "expected: {}\nobserved: {}\nremediation: {}",
@@ -54,7 +61,10 @@ pub fn junit(report: &AuditReport) -> Result<String, quick_junit::SerializeError
             Status::Waived => {
                 let mut s = TestCaseStatus::skipped();
                 if let Some(w) = &f.waiver {
-                    s.set_message(format!("waived until {} by {}: {}", w.expires, w.owner, w.reason));
+                    s.set_message(format!(
+                        "waived until {} by {}: {}",
+                        w.expires, w.owner, w.reason
+                    ));
                 }
                 s.set_type("waived");
                 s
@@ -64,12 +74,18 @@ pub fn junit(report: &AuditReport) -> Result<String, quick_junit::SerializeError
         let mut case = TestCase::new(format!("{} {}", f.check_id, f.resource), status);
         case.set_classname(f.check_id.clone());
         for c in &f.controls {
-            case.add_property(quick_junit::Property::new(format!("control.{}", c.framework), c.display()));
+            case.add_property(quick_junit::Property::new(
+                format!("control.{}", c.framework),
+                c.display(),
+            ));
         }
         suites[i].1.add_test_case(case);
     }
     for e in &report.errors {
-        let i = suite_for(&mut suites, format!("{} {} {}", e.environment, e.account_id, e.region));
+        let i = suite_for(
+            &mut suites,
+            format!("{} {} {}", e.environment, e.account_id, e.region),
+        );
         let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
         s.set_message(e.message.clone());
         s.set_type("target-error");

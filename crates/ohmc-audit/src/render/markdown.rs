@@ -29,31 +29,53 @@ pub fn markdown(report: &AuditReport) -> String {
         s.error,
         s.skipped
     );
-    let _ = writeln!(out, "| environment | account | region | pass | fail | waived | error | skipped |");
-    let _ = writeln!(out, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |");
+    let _ = writeln!(
+        out,
+        "| environment | account | region | pass | fail | waived | error | skipped |"
+    );
+    let _ = writeln!(
+        out,
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"
+    );
     for t in &report.targets {
         let m = t.summary;
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            cell(&t.environment), t.account_id, t.region, m.pass, m.fail, m.waived, m.error, m.skipped
+            cell(&t.environment),
+            t.account_id,
+            t.region,
+            m.pass,
+            m.fail,
+            m.waived,
+            m.error,
+            m.skipped
         );
     }
     let section = |out: &mut String, title: &str, status: Status| {
-        let rows: Vec<_> = report.findings.iter().filter(|f| f.status == status).collect();
+        let rows: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.status == status)
+            .collect();
         if rows.is_empty() {
             return;
         }
         let _ = writeln!(out, "\n### {title}\n");
-        let _ = writeln!(out, "| environment | region | check | controls | resource | detail |");
+        let _ = writeln!(
+            out,
+            "| environment | region | check | controls | resource | detail |"
+        );
         let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- |");
         for f in rows {
             let controls: Vec<String> = f.controls.iter().map(|c| c.display()).collect();
             let detail = match status {
-                Status::Fail => f
-                    .message
-                    .clone()
-                    .unwrap_or_else(|| format!("expected {}; observed {}", f.evidence.expected, f.evidence.observed)),
+                Status::Fail => f.message.clone().unwrap_or_else(|| {
+                    format!(
+                        "expected {}; observed {}",
+                        f.evidence.expected, f.evidence.observed
+                    )
+                }),
                 Status::Waived => f
                     .waiver
                     .as_ref()
@@ -78,7 +100,14 @@ pub fn markdown(report: &AuditReport) -> String {
     if !report.errors.is_empty() {
         let _ = writeln!(out, "\n### Targets not audited\n");
         for e in &report.errors {
-            let _ = writeln!(out, "- **{}** (account {}, {}): {}", cell(&e.environment), e.account_id, e.region, cell(&e.message));
+            let _ = writeln!(
+                out,
+                "- **{}** (account {}, {}): {}",
+                cell(&e.environment),
+                e.account_id,
+                e.region,
+                cell(&e.message)
+            );
         }
     }
     section(&mut out, "Waived", Status::Waived);

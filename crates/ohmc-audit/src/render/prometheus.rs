@@ -58,11 +58,16 @@ impl PrometheusOptions {
             .find(|l| l.starts_with("ohmc_compliance_audit_last_success_timestamp_seconds "))
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse().ok());
-        PrometheusOptions { previous_last_success }
+        PrometheusOptions {
+            previous_last_success,
+        }
     }
 }
 
-pub fn prometheus(report: &AuditReport, opts: PrometheusOptions) -> Result<String, std::fmt::Error> {
+pub fn prometheus(
+    report: &AuditReport,
+    opts: PrometheusOptions,
+) -> Result<String, std::fmt::Error> {
     let mut registry = Registry::default();
     let status = Family::<StatusLabels, Gauge>::default();
     registry.register(
@@ -104,13 +109,26 @@ pub fn prometheus(report: &AuditReport, opts: PrometheusOptions) -> Result<Strin
             .set(2);
     }
     let counts = Family::<CountLabels, Gauge>::default();
-    registry.register("ohmc_compliance_findings", "Findings of the last audit run by environment and status", counts.clone());
+    registry.register(
+        "ohmc_compliance_findings",
+        "Findings of the last audit run by environment and status",
+        counts.clone(),
+    );
     for f in &report.findings {
-        counts.get_or_create(&CountLabels { environment: f.environment.clone(), status: f.status.label().into() }).inc();
+        counts
+            .get_or_create(&CountLabels {
+                environment: f.environment.clone(),
+                status: f.status.label().into(),
+            })
+            .inc();
     }
     let duration = Gauge::<f64, AtomicU64>::default();
     duration.set(report.duration_ms as f64 / 1000.0);
-    registry.register("ohmc_compliance_audit_duration_seconds", "Wall time of the last audit run", duration);
+    registry.register(
+        "ohmc_compliance_audit_duration_seconds",
+        "Wall time of the last audit run",
+        duration,
+    );
     let last_success = match report.verdict() {
         Verdict::Error => opts.previous_last_success,
         _ => Some(report.started_at.timestamp() as f64 + report.duration_ms as f64 / 1000.0),

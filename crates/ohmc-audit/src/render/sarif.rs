@@ -11,8 +11,9 @@
 use std::collections::BTreeMap;
 
 use serde_sarif::sarif::{
-    ArtifactLocation, Location, LogicalLocation, Message, MultiformatMessageString, PhysicalLocation, PropertyBag,
-    Region, ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent,
+    ArtifactLocation, Location, LogicalLocation, Message, MultiformatMessageString,
+    PhysicalLocation, PropertyBag, Region, ReportingDescriptor, Result as SarifResult, ResultLevel,
+    Run, Sarif, Suppression, Tool, ToolComponent,
 };
 
 use crate::model::{AuditFinding, AuditReport, Status};
@@ -45,17 +46,30 @@ fn rules() -> Vec<ReportingDescriptor> {
                 .chain(c.controls.iter().map(|k| k.to_string()))
                 .collect();
             let mut extra = BTreeMap::new();
-            extra.insert("security-severity".to_string(), serde_json::json!(security_severity(c.severity)));
+            extra.insert(
+                "security-severity".to_string(),
+                serde_json::json!(security_severity(c.severity)),
+            );
             extra.insert(
                 "controls".to_string(),
-                serde_json::to_value(c.controls.iter().map(crate::model::ControlRef::from_control).collect::<Vec<_>>())
-                    .unwrap_or_default(),
+                serde_json::to_value(
+                    c.controls
+                        .iter()
+                        .map(crate::model::ControlRef::from_control)
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap_or_default(),
             );
             ReportingDescriptor::builder()
                 .id(c.id)
                 .name(c.id.replace('.', "/"))
                 .short_description(MultiformatMessageString::builder().text(c.title).build())
-                .properties(PropertyBag::builder().tags(tags).additional_properties(extra).build())
+                .properties(
+                    PropertyBag::builder()
+                        .tags(tags)
+                        .additional_properties(extra)
+                        .build(),
+                )
                 .build()
         })
         .collect();
@@ -63,7 +77,11 @@ fn rules() -> Vec<ReportingDescriptor> {
         ReportingDescriptor::builder()
             .id(crate::waivers::EXPIRED_WAIVER_CHECK)
             .name("audit/waiver_expired")
-            .short_description(MultiformatMessageString::builder().text("Every waiver is within its expiry date").build())
+            .short_description(
+                MultiformatMessageString::builder()
+                    .text("Every waiver is within its expiry date")
+                    .build(),
+            )
             .build(),
     );
     out
@@ -80,7 +98,12 @@ fn result(f: &AuditFinding, rule_index: Option<usize>) -> SarifResult {
     let text = match f.status {
         Status::Error => format!(
             "{} could not be judged for {} in {} ({}, {}): {}",
-            f.check_id, f.resource, f.environment, f.account_id, f.region, f.message.as_deref().unwrap_or("")
+            f.check_id,
+            f.resource,
+            f.environment,
+            f.account_id,
+            f.region,
+            f.message.as_deref().unwrap_or("")
         ),
         _ => format!(
             "{} fails for {} in {} ({}, {}): expected {}; observed {}. {}",
@@ -97,7 +120,11 @@ fn result(f: &AuditFinding, rule_index: Option<usize>) -> SarifResult {
     let location = Location::builder()
         .physical_location(
             PhysicalLocation::builder()
-                .artifact_location(ArtifactLocation::builder().uri(artifact_uri(&f.environment)).build())
+                .artifact_location(
+                    ArtifactLocation::builder()
+                        .uri(artifact_uri(&f.environment))
+                        .build(),
+                )
                 .region(Region::builder().start_line(1).build())
                 .build(),
         )
@@ -113,7 +140,10 @@ fn result(f: &AuditFinding, rule_index: Option<usize>) -> SarifResult {
     props.insert("environment".to_string(), serde_json::json!(f.environment));
     props.insert("account_id".to_string(), serde_json::json!(f.account_id));
     props.insert("region".to_string(), serde_json::json!(f.region));
-    props.insert("controls".to_string(), serde_json::to_value(&f.controls).unwrap_or_default());
+    props.insert(
+        "controls".to_string(),
+        serde_json::to_value(&f.controls).unwrap_or_default(),
+    );
     let base = SarifResult::builder()
         .rule_id(f.check_id.clone())
         .level(level)
@@ -121,13 +151,20 @@ fn result(f: &AuditFinding, rule_index: Option<usize>) -> SarifResult {
         .locations(vec![location])
         .partial_fingerprints(fingerprints)
         .properties(PropertyBag::builder().additional_properties(props).build());
-    let suppressions = f.waiver.as_ref().filter(|_| f.status == Status::Waived).map(|w| {
-        vec![Suppression::builder()
-            .kind(serde_json::json!("external"))
-            .status(serde_json::json!("accepted"))
-            .justification(format!("{} (owner {}, expires {}, {})", w.reason, w.owner, w.expires, w.source))
-            .build()]
-    });
+    let suppressions = f
+        .waiver
+        .as_ref()
+        .filter(|_| f.status == Status::Waived)
+        .map(|w| {
+            vec![Suppression::builder()
+                .kind(serde_json::json!("external"))
+                .status(serde_json::json!("accepted"))
+                .justification(format!(
+                    "{} (owner {}, expires {}, {})",
+                    w.reason, w.owner, w.expires, w.source
+                ))
+                .build()]
+        });
     match (rule_index, suppressions) {
         (Some(i), Some(s)) => base.rule_index(i as i64).suppressions(s).build(),
         (Some(i), None) => base.rule_index(i as i64).build(),
@@ -139,7 +176,11 @@ fn result(f: &AuditFinding, rule_index: Option<usize>) -> SarifResult {
 /// The SARIF log: one run, tool `ohmc-infra`.
 pub fn sarif(report: &AuditReport) -> Result<String, serde_json::Error> {
     let rules = rules();
-    let index: BTreeMap<String, usize> = rules.iter().enumerate().map(|(i, r)| (r.id.clone(), i)).collect();
+    let index: BTreeMap<String, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.clone(), i))
+        .collect();
     let results: Vec<SarifResult> = report
         .findings
         .iter()
@@ -147,9 +188,15 @@ pub fn sarif(report: &AuditReport) -> Result<String, serde_json::Error> {
         .map(|f| result(f, index.get(&f.check_id).copied()))
         .collect();
     let mut run_props = BTreeMap::new();
-    run_props.insert("benchmarks".to_string(), serde_json::to_value(&report.benchmarks)?);
+    run_props.insert(
+        "benchmarks".to_string(),
+        serde_json::to_value(&report.benchmarks)?,
+    );
     run_props.insert("summary".to_string(), serde_json::to_value(report.summary)?);
-    run_props.insert("target_errors".to_string(), serde_json::to_value(&report.errors)?);
+    run_props.insert(
+        "target_errors".to_string(),
+        serde_json::to_value(&report.errors)?,
+    );
     let driver = ToolComponent::builder()
         .name(report.tool.name.clone())
         .version(report.tool.version.clone())
@@ -160,7 +207,11 @@ pub fn sarif(report: &AuditReport) -> Result<String, serde_json::Error> {
     let run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .results(results)
-        .properties(PropertyBag::builder().additional_properties(run_props).build())
+        .properties(
+            PropertyBag::builder()
+                .additional_properties(run_props)
+                .build(),
+        )
         .build();
     let log = Sarif::builder()
         .schema(serde_sarif::sarif::SCHEMA_URL)

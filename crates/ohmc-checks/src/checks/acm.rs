@@ -23,7 +23,11 @@ pub(crate) struct CertFacts {
 
 impl From<&aws_sdk_acm::types::CertificateDetail> for CertFacts {
     fn from(c: &aws_sdk_acm::types::CertificateDetail) -> Self {
-        let mut names: Vec<String> = c.domain_name().into_iter().map(|s| s.to_ascii_lowercase()).collect();
+        let mut names: Vec<String> = c
+            .domain_name()
+            .into_iter()
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
         for san in c.subject_alternative_names() {
             let san = san.to_ascii_lowercase();
             if !names.contains(&san) {
@@ -31,7 +35,10 @@ impl From<&aws_sdk_acm::types::CertificateDetail> for CertFacts {
             }
         }
         CertFacts {
-            status: c.status().map(|s| s.as_str().to_string()).unwrap_or_else(|| "(none)".into()),
+            status: c
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|| "(none)".into()),
             names,
             not_after: c.not_after().and_then(to_chrono),
             key_algorithm: c.key_algorithm().map(|k| k.as_str().to_string()),
@@ -47,24 +54,37 @@ pub(crate) fn covers(cert_name: &str, host: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     match cert_name.strip_prefix("*.") {
         Some(base) => match host.split_once('.') {
-            Some((label, rest)) => !label.is_empty() && label != "*" && rest == base || host == cert_name,
+            Some((label, rest)) => {
+                !label.is_empty() && label != "*" && rest == base || host == cert_name
+            }
             None => false,
         },
         None => cert_name == host,
     }
 }
 
-const KNOWN_STATUSES: [&str; 7] =
-    ["PENDING_VALIDATION", "ISSUED", "INACTIVE", "EXPIRED", "VALIDATION_TIMED_OUT", "REVOKED", "FAILED"];
+const KNOWN_STATUSES: [&str; 7] = [
+    "PENDING_VALIDATION",
+    "ISSUED",
+    "INACTIVE",
+    "EXPIRED",
+    "VALIDATION_TIMED_OUT",
+    "REVOKED",
+    "FAILED",
+];
 
 /// Judges key strength: RSA >= 2048 or EC passes; unknown algorithms are errors.
 pub(crate) fn key_outcome(alg: Option<&str>) -> Outcome {
     match alg {
-        None => Outcome::Error { message: "certificate has no key algorithm".into() },
+        None => Outcome::Error {
+            message: "certificate has no key algorithm".into(),
+        },
         Some(a) if a.starts_with("EC_") => Outcome::Pass,
         Some(a) => match a.strip_prefix("RSA_").and_then(|b| b.parse::<u32>().ok()) {
             Some(bits) => judge(bits >= 2048),
-            None => Outcome::Error { message: format!("unknown value {a:?} for KeyAlgorithm") },
+            None => Outcome::Error {
+                message: format!("unknown value {a:?} for KeyAlgorithm"),
+            },
         },
     }
 }
@@ -75,41 +95,69 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     };
     let described = {
         let _p = r.permit("acm").await;
-        r.ctx.acm(None).describe_certificate().certificate_arn(arn).send().await
+        r.ctx
+            .acm(None)
+            .describe_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
     };
     let cert = match described {
         Ok(out) => match out.certificate() {
             Some(c) => CertFacts::from(c),
             None => {
                 let m = "acm:DescribeCertificate returned no certificate";
-                return [ISSUED, EXPIRY, KEY, IN_USE].iter().map(|id| super::error(id, arn, "", m)).collect();
+                return [ISSUED, EXPIRY, KEY, IN_USE]
+                    .iter()
+                    .map(|id| super::error(id, arn, "", m))
+                    .collect();
             }
         },
         Err(e) if super::error_code(&e) == Some("ResourceNotFoundException") => {
             return [ISSUED, EXPIRY, KEY, IN_USE]
                 .iter()
-                .map(|id| finding(id, arn, Outcome::Fail, "the certificate exists", "no such certificate"))
+                .map(|id| {
+                    finding(
+                        id,
+                        arn,
+                        Outcome::Fail,
+                        "the certificate exists",
+                        "no such certificate",
+                    )
+                })
                 .collect();
         }
         Err(e) => {
             let m = call_error("acm:DescribeCertificate", &e);
-            return [ISSUED, EXPIRY, KEY, IN_USE].iter().map(|id| super::error(id, arn, "", &m)).collect();
+            return [ISSUED, EXPIRY, KEY, IN_USE]
+                .iter()
+                .map(|id| super::error(id, arn, "", &m))
+                .collect();
         }
     };
     let mut out = Vec::new();
 
     // Issued and covering every name.
     let domains = &r.exp.settings.domain_names;
-    let uncovered: Vec<&String> = domains.iter().filter(|d| !cert.names.iter().any(|n| covers(n, d))).collect();
+    let uncovered: Vec<&String> = domains
+        .iter()
+        .filter(|d| !cert.names.iter().any(|n| covers(n, d)))
+        .collect();
     let expected = format!("ISSUED, covering {}", list_or_none(domains));
     let observed = format!(
         "{}, names {}{}",
         cert.status,
         list_or_none(&cert.names),
-        if uncovered.is_empty() { String::new() } else { format!("; not covered: {}", list_or_none(&uncovered)) }
+        if uncovered.is_empty() {
+            String::new()
+        } else {
+            format!("; not covered: {}", list_or_none(&uncovered))
+        }
     );
     let outcome = if !KNOWN_STATUSES.contains(&cert.status.as_str()) {
-        Outcome::Error { message: format!("unknown value {:?} for certificate Status", cert.status) }
+        Outcome::Error {
+            message: format!("unknown value {:?} for certificate Status", cert.status),
+        }
     } else {
         judge(cert.status == "ISSUED" && uncovered.is_empty())
     };
@@ -126,10 +174,19 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
                 arn,
                 judge(na - r.now > chrono::Duration::days(window as i64)),
                 expected,
-                format!("NotAfter {} ({days} days left)", na.format("%Y-%m-%dT%H:%M:%SZ")),
+                format!(
+                    "NotAfter {} ({days} days left)",
+                    na.format("%Y-%m-%dT%H:%M:%SZ")
+                ),
             ));
         }
-        None => out.push(finding(EXPIRY, arn, Outcome::Fail, expected, format!("no NotAfter (status {})", cert.status))),
+        None => out.push(finding(
+            EXPIRY,
+            arn,
+            Outcome::Fail,
+            expected,
+            format!("no NotAfter (status {})", cert.status),
+        )),
     }
 
     // Key strength (ACM.2).
@@ -138,12 +195,18 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
         arn,
         key_outcome(cert.key_algorithm.as_deref()),
         "RSA_2048 or stronger, or EC",
-        cert.key_algorithm.clone().unwrap_or_else(|| "(none)".into()),
+        cert.key_algorithm
+            .clone()
+            .unwrap_or_else(|| "(none)".into()),
     ));
 
     // Served by the HTTPS listener.
     match r.exp.output_str(outputs::HTTPS_LISTENER_ARN) {
-        None => out.push(skipped(IN_USE, arn, format!("stack output `{}` is missing", outputs::HTTPS_LISTENER_ARN))),
+        None => out.push(skipped(
+            IN_USE,
+            arn,
+            format!("stack output `{}` is missing", outputs::HTTPS_LISTENER_ARN),
+        )),
         Some(listener) => out.push(in_use(r, arn, listener, &cert).await),
     }
     out
@@ -151,10 +214,15 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
 
 async fn in_use(r: &Run<'_>, arn: &str, listener: &str, cert: &CertFacts) -> Finding {
     let alb = r.exp.output_str(outputs::ALB_ARN);
-    let expected = format!("attached to {listener}; InUseBy lists the listener or its load balancer");
+    let expected =
+        format!("attached to {listener}; InUseBy lists the listener or its load balancer");
     let client = r.ctx.elbv2(None);
     let mut attached = Vec::new();
-    let mut pages = client.describe_listener_certificates().listener_arn(listener).into_paginator().send();
+    let mut pages = client
+        .describe_listener_certificates()
+        .listener_arn(listener)
+        .into_paginator()
+        .send();
     loop {
         let page = {
             let _p = r.permit("elasticloadbalancing").await;
@@ -162,23 +230,46 @@ async fn in_use(r: &Run<'_>, arn: &str, listener: &str, cert: &CertFacts) -> Fin
         };
         match page {
             None => break,
-            Some(Ok(p)) => attached.extend(p.certificates().iter().filter_map(|c| c.certificate_arn()).map(str::to_string)),
+            Some(Ok(p)) => attached.extend(
+                p.certificates()
+                    .iter()
+                    .filter_map(|c| c.certificate_arn())
+                    .map(str::to_string),
+            ),
             Some(Err(e)) => {
                 if super::error_code(&e) == Some("ListenerNotFound") {
-                    return finding(IN_USE, arn, Outcome::Fail, expected, format!("listener {listener} does not exist"));
+                    return finding(
+                        IN_USE,
+                        arn,
+                        Outcome::Fail,
+                        expected,
+                        format!("listener {listener} does not exist"),
+                    );
                 }
-                return super::error(IN_USE, arn, expected, &call_error("elasticloadbalancing:DescribeListenerCertificates", &e));
+                return super::error(
+                    IN_USE,
+                    arn,
+                    expected,
+                    &call_error("elasticloadbalancing:DescribeListenerCertificates", &e),
+                );
             }
         }
     }
     let on_listener = attached.iter().any(|a| a == arn);
-    let in_use_by = cert.in_use_by.iter().any(|u| u == listener || Some(u.as_str()) == alb);
+    let in_use_by = cert
+        .in_use_by
+        .iter()
+        .any(|u| u == listener || Some(u.as_str()) == alb);
     finding(
         IN_USE,
         arn,
         judge(on_listener && in_use_by),
         expected,
-        format!("listener certificates: {}; InUseBy: {}", list_or_none(&attached), list_or_none(&cert.in_use_by)),
+        format!(
+            "listener certificates: {}; InUseBy: {}",
+            list_or_none(&attached),
+            list_or_none(&cert.in_use_by)
+        ),
     )
 }
 
@@ -200,6 +291,9 @@ mod tests {
         assert_eq!(key_outcome(Some("RSA_1024")), Outcome::Fail);
         assert_eq!(key_outcome(Some("RSA_2048")), Outcome::Pass);
         assert_eq!(key_outcome(Some("EC_secp384r1")), Outcome::Pass);
-        assert!(matches!(key_outcome(Some("PQ_9000")), Outcome::Error { .. }));
+        assert!(matches!(
+            key_outcome(Some("PQ_9000")),
+            Outcome::Error { .. }
+        ));
     }
 }

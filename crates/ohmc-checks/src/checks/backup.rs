@@ -3,7 +3,10 @@
 //! production), production copies to another region, and the newest recovery point of
 //! each instance is within the RPO target.
 
-use super::{call_error, error_code, finding, judge, list_or_none, missing_output, not_production, to_chrono, Run};
+use super::{
+    call_error, error_code, finding, judge, list_or_none, missing_output, not_production,
+    to_chrono, Run,
+};
 use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
 use chrono::{DateTime, Utc};
@@ -32,7 +35,11 @@ impl From<&aws_sdk_backup::types::BackupRule> for RuleFacts {
             name: r.rule_name().to_string(),
             schedule: r.schedule_expression().unwrap_or("").to_string(),
             delete_after_days: r.lifecycle().and_then(|l| l.delete_after_days()),
-            copy_destinations: r.copy_actions().iter().map(|c| c.destination_backup_vault_arn().to_string()).collect(),
+            copy_destinations: r
+                .copy_actions()
+                .iter()
+                .map(|c| c.destination_backup_vault_arn().to_string())
+                .collect(),
         }
     }
 }
@@ -54,7 +61,9 @@ pub(crate) fn schedule_interval(expr: &str) -> Option<Duration> {
     }
     let inner = expr.strip_prefix("cron(")?.strip_suffix(')')?;
     let f: Vec<&str> = inner.split_whitespace().collect();
-    let [_min, hour, dom, month, dow, _year] = f.as_slice() else { return None };
+    let [_min, hour, dom, month, dow, _year] = f.as_slice() else {
+        return None;
+    };
     let wild = |s: &str| s == "*" || s == "?";
     if !wild(month) {
         return Some(Duration::from_secs(366 * 86400));
@@ -79,7 +88,13 @@ pub(crate) fn schedule_interval(expr: &str) -> Option<Duration> {
         }
         max_circular_gap(&hours, 24)?
     };
-    Some(Duration::from_secs(if day_gap_h == 24 { hour_gap_h } else { day_gap_h } * 3600))
+    Some(Duration::from_secs(
+        if day_gap_h == 24 {
+            hour_gap_h
+        } else {
+            day_gap_h
+        } * 3600,
+    ))
 }
 
 fn weekdays(field: &str) -> Option<Vec<u64>> {
@@ -88,7 +103,10 @@ fn weekdays(field: &str) -> Option<Vec<u64>> {
         if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(s)) {
             return Some(i as u64);
         }
-        s.parse::<u64>().ok().filter(|d| (1..=7).contains(d)).map(|d| d - 1)
+        s.parse::<u64>()
+            .ok()
+            .filter(|d| (1..=7).contains(d))
+            .map(|d| d - 1)
     };
     let mut out = Vec::new();
     for part in field.split(',') {
@@ -151,23 +169,37 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     let db_ids = r.exp.output_list(outputs::RDS_INSTANCE_IDS);
     let db_arns: Option<Vec<String>> = db_ids.as_ref().map(|ids| {
-        ids.iter().map(|id| format!("arn:aws:rds:{}:{}:db:{id}", r.region, r.account)).collect()
+        ids.iter()
+            .map(|id| format!("arn:aws:rds:{}:{}:db:{id}", r.region, r.account))
+            .collect()
     });
 
     // Plan: rules, selections, cross-region copy.
     match r.exp.output_str(outputs::BACKUP_PLAN_ID) {
-        None => out.extend(missing_output(&[PLAN, SELECTION, COPY], outputs::BACKUP_PLAN_ID)),
+        None => out.extend(missing_output(
+            &[PLAN, SELECTION, COPY],
+            outputs::BACKUP_PLAN_ID,
+        )),
         Some(plan_id) => {
-            let (plan, sel) = tokio::join!(plan_findings(r, plan_id), selections(r, plan_id, db_arns.as_deref()));
+            let (plan, sel) = tokio::join!(
+                plan_findings(r, plan_id),
+                selections(r, plan_id, db_arns.as_deref())
+            );
             out.extend(plan);
             out.extend(sel);
         }
     }
     // Vault: encryption, lock, recovery points.
     match r.exp.output_str(outputs::BACKUP_VAULT_NAME) {
-        None => out.extend(missing_output(&[ENCRYPTED, LOCK, RPO], outputs::BACKUP_VAULT_NAME)),
+        None => out.extend(missing_output(
+            &[ENCRYPTED, LOCK, RPO],
+            outputs::BACKUP_VAULT_NAME,
+        )),
         Some(vault) => {
-            let (v, p) = tokio::join!(vault_findings(r, vault), recovery_points(r, vault, db_arns.as_deref()));
+            let (v, p) = tokio::join!(
+                vault_findings(r, vault),
+                recovery_points(r, vault, db_arns.as_deref())
+            );
             out.extend(v);
             out.extend(p);
         }
@@ -176,17 +208,37 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
 }
 
 async fn plan_findings(r: &Run<'_>, plan_id: &str) -> Vec<Finding> {
-    let resource = format!("arn:aws:backup:{}:{}:backup-plan:{plan_id}", r.region, r.account);
+    let resource = format!(
+        "arn:aws:backup:{}:{}:backup-plan:{plan_id}",
+        r.region, r.account
+    );
     let got = {
         let _p = r.permit("backup").await;
-        r.ctx.backup(None).get_backup_plan().backup_plan_id(plan_id).send().await
+        r.ctx
+            .backup(None)
+            .get_backup_plan()
+            .backup_plan_id(plan_id)
+            .send()
+            .await
     };
     let out = match got {
         Ok(o) => o,
         Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {
-            let mut v = vec![finding(PLAN, &resource, Outcome::Fail, "the backup plan exists", "no such backup plan")];
+            let mut v = vec![finding(
+                PLAN,
+                &resource,
+                Outcome::Fail,
+                "the backup plan exists",
+                "no such backup plan",
+            )];
             v.push(if r.exp.production {
-                finding(COPY, &resource, Outcome::Fail, "the backup plan exists", "no such backup plan")
+                finding(
+                    COPY,
+                    &resource,
+                    Outcome::Fail,
+                    "the backup plan exists",
+                    "no such backup plan",
+                )
             } else {
                 not_production(COPY, &resource)
             });
@@ -195,12 +247,19 @@ async fn plan_findings(r: &Run<'_>, plan_id: &str) -> Vec<Finding> {
         Err(e) => {
             let m = call_error("backup:GetBackupPlan", &e);
             let mut v = vec![super::error(PLAN, &resource, "", &m)];
-            v.push(if r.exp.production { super::error(COPY, &resource, "", &m) } else { not_production(COPY, &resource) });
+            v.push(if r.exp.production {
+                super::error(COPY, &resource, "", &m)
+            } else {
+                not_production(COPY, &resource)
+            });
             return v;
         }
     };
     let resource = out.backup_plan_arn().unwrap_or(&resource).to_string();
-    let rules: Vec<RuleFacts> = out.backup_plan().map(|p| p.rules().iter().map(RuleFacts::from).collect()).unwrap_or_default();
+    let rules: Vec<RuleFacts> = out
+        .backup_plan()
+        .map(|p| p.rules().iter().map(RuleFacts::from).collect())
+        .unwrap_or_default();
     let rpo = r.exp.settings.rpo_target;
     let min_days = r.exp.settings.min_backup_retention_days as i64;
 
@@ -212,30 +271,57 @@ async fn plan_findings(r: &Run<'_>, plan_id: &str) -> Vec<Finding> {
         if interval.is_none() {
             unknown.push(format!("{}: {:?}", rule.name, rule.schedule));
         }
-        let keep_ok = rule.delete_after_days.map(|d| d >= min_days).unwrap_or(true);
+        let keep_ok = rule
+            .delete_after_days
+            .map(|d| d >= min_days)
+            .unwrap_or(true);
         let freq_ok = interval.map(|i| i <= rpo).unwrap_or(false);
         ok |= keep_ok && freq_ok;
         described.push(format!(
             "{}: {} (every {}), keep {}",
             rule.name,
             rule.schedule,
-            interval.map(|i| format!("{}h", i.as_secs() / 3600)).unwrap_or_else(|| "?".into()),
-            rule.delete_after_days.map(|d| format!("{d}d")).unwrap_or_else(|| "forever".into())
+            interval
+                .map(|i| format!("{}h", i.as_secs() / 3600))
+                .unwrap_or_else(|| "?".into()),
+            rule.delete_after_days
+                .map(|d| format!("{d}d"))
+                .unwrap_or_else(|| "forever".into())
         ));
     }
-    let expected = format!("a rule running at least every {}h and keeping at least {min_days}d", rpo.as_secs() / 3600);
+    let expected = format!(
+        "a rule running at least every {}h and keeping at least {min_days}d",
+        rpo.as_secs() / 3600
+    );
     let outcome = if !ok && !unknown.is_empty() {
-        Outcome::Error { message: format!("unknown value for ScheduleExpression: {}", unknown.join(", ")) }
+        Outcome::Error {
+            message: format!(
+                "unknown value for ScheduleExpression: {}",
+                unknown.join(", ")
+            ),
+        }
     } else {
         judge(ok)
     };
-    let mut v = vec![finding(PLAN, &resource, outcome, expected, format!("rules: {}", list_or_none(&described)))];
+    let mut v = vec![finding(
+        PLAN,
+        &resource,
+        outcome,
+        expected,
+        format!("rules: {}", list_or_none(&described)),
+    )];
 
     if !r.exp.production {
         v.push(not_production(COPY, &resource));
     } else {
-        let dests: Vec<&String> = rules.iter().flat_map(|r| r.copy_destinations.iter()).collect();
-        let other: Vec<&&String> = dests.iter().filter(|d| region_of(d).is_some_and(|reg| reg != r.region)).collect();
+        let dests: Vec<&String> = rules
+            .iter()
+            .flat_map(|r| r.copy_destinations.iter())
+            .collect();
+        let other: Vec<&&String> = dests
+            .iter()
+            .filter(|d| region_of(d).is_some_and(|reg| reg != r.region))
+            .collect();
         v.push(finding(
             COPY,
             &resource,
@@ -271,10 +357,19 @@ async fn selections(r: &Run<'_>, plan_id: &str, db_arns: Option<&[String]>) -> V
     let Some(db_arns) = db_arns else {
         return missing_output(&[SELECTION], outputs::RDS_INSTANCE_IDS);
     };
-    let fail_all = |m: String| db_arns.iter().map(|a| super::error(SELECTION, a, "", &m)).collect::<Vec<_>>();
+    let fail_all = |m: String| {
+        db_arns
+            .iter()
+            .map(|a| super::error(SELECTION, a, "", &m))
+            .collect::<Vec<_>>()
+    };
     let client = r.ctx.backup(None);
     let mut ids = Vec::new();
-    let mut pages = client.list_backup_selections().backup_plan_id(plan_id).into_paginator().send();
+    let mut pages = client
+        .list_backup_selections()
+        .backup_plan_id(plan_id)
+        .into_paginator()
+        .send();
     loop {
         let page = {
             let _p = r.permit("backup").await;
@@ -282,7 +377,12 @@ async fn selections(r: &Run<'_>, plan_id: &str, db_arns: Option<&[String]>) -> V
         };
         match page {
             None => break,
-            Some(Ok(p)) => ids.extend(p.backup_selections_list().iter().filter_map(|s| s.selection_id()).map(str::to_string)),
+            Some(Ok(p)) => ids.extend(
+                p.backup_selections_list()
+                    .iter()
+                    .filter_map(|s| s.selection_id())
+                    .map(str::to_string),
+            ),
             Some(Err(e)) => return fail_all(call_error("backup:ListBackupSelections", &e)),
         }
     }
@@ -290,10 +390,19 @@ async fn selections(r: &Run<'_>, plan_id: &str, db_arns: Option<&[String]>) -> V
     for id in ids {
         let got = {
             let _p = r.permit("backup").await;
-            client.get_backup_selection().backup_plan_id(plan_id).selection_id(&id).send().await
+            client
+                .get_backup_selection()
+                .backup_plan_id(plan_id)
+                .selection_id(&id)
+                .send()
+                .await
         };
         match got {
-            Ok(o) => sels.push(o.backup_selection().map(SelectionFacts::from).unwrap_or_default()),
+            Ok(o) => sels.push(
+                o.backup_selection()
+                    .map(SelectionFacts::from)
+                    .unwrap_or_default(),
+            ),
             Err(e) => return fail_all(call_error("backup:GetBackupSelection", &e)),
         }
     }
@@ -303,7 +412,10 @@ async fn selections(r: &Run<'_>, plan_id: &str, db_arns: Option<&[String]>) -> V
         .map(|db| {
             let covering: Vec<&String> = sels
                 .iter()
-                .filter(|s| s.resources.iter().any(|p| glob(p, db)) && !s.not_resources.iter().any(|p| glob(p, db)))
+                .filter(|s| {
+                    s.resources.iter().any(|p| glob(p, db))
+                        && !s.not_resources.iter().any(|p| glob(p, db))
+                })
                 .map(|s| &s.name)
                 .collect();
             let tag_note = if covering.is_empty() && sels.iter().any(|s| s.tag_based) {
@@ -316,24 +428,48 @@ async fn selections(r: &Run<'_>, plan_id: &str, db_arns: Option<&[String]>) -> V
                 db,
                 judge(!covering.is_empty()),
                 format!("a selection of plan {plan_id} lists {db} (or a matching wildcard)"),
-                format!("selections: {}; covering: {}{tag_note}", list_or_none(&names), list_or_none(&covering)),
+                format!(
+                    "selections: {}; covering: {}{tag_note}",
+                    list_or_none(&names),
+                    list_or_none(&covering)
+                ),
             )
         })
         .collect()
 }
 
 async fn vault_findings(r: &Run<'_>, vault: &str) -> Vec<Finding> {
-    let resource = format!("arn:aws:backup:{}:{}:backup-vault:{vault}", r.region, r.account);
+    let resource = format!(
+        "arn:aws:backup:{}:{}:backup-vault:{vault}",
+        r.region, r.account
+    );
     let got = {
         let _p = r.permit("backup").await;
-        r.ctx.backup(None).describe_backup_vault().backup_vault_name(vault).send().await
+        r.ctx
+            .backup(None)
+            .describe_backup_vault()
+            .backup_vault_name(vault)
+            .send()
+            .await
     };
     let v = match got {
         Ok(v) => v,
         Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {
-            let mut out = vec![finding(ENCRYPTED, &resource, Outcome::Fail, "the vault exists", "no such vault")];
+            let mut out = vec![finding(
+                ENCRYPTED,
+                &resource,
+                Outcome::Fail,
+                "the vault exists",
+                "no such vault",
+            )];
             out.push(if r.exp.production {
-                finding(LOCK, &resource, Outcome::Fail, "the vault exists", "no such vault")
+                finding(
+                    LOCK,
+                    &resource,
+                    Outcome::Fail,
+                    "the vault exists",
+                    "no such vault",
+                )
             } else {
                 not_production(LOCK, &resource)
             });
@@ -342,7 +478,11 @@ async fn vault_findings(r: &Run<'_>, vault: &str) -> Vec<Finding> {
         Err(e) => {
             let m = call_error("backup:DescribeBackupVault", &e);
             let mut out = vec![super::error(ENCRYPTED, &resource, "", &m)];
-            out.push(if r.exp.production { super::error(LOCK, &resource, "", &m) } else { not_production(LOCK, &resource) });
+            out.push(if r.exp.production {
+                super::error(LOCK, &resource, "", &m)
+            } else {
+                not_production(LOCK, &resource)
+            });
             return out;
         }
     };
@@ -364,7 +504,9 @@ async fn vault_findings(r: &Run<'_>, vault: &str) -> Vec<Finding> {
             "vault lock on",
             format!(
                 "Locked: {locked}, MinRetentionDays: {}",
-                v.min_retention_days().map(|d| d.to_string()).unwrap_or_else(|| "(none)".into())
+                v.min_retention_days()
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "(none)".into())
             ),
         ));
     } else {
@@ -380,7 +522,12 @@ async fn recovery_points(r: &Run<'_>, vault: &str, db_arns: Option<&[String]>) -
     let mut newest: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
     let mut unknown_status = Vec::new();
     let client = r.ctx.backup(None);
-    let mut pages = client.list_recovery_points_by_backup_vault().backup_vault_name(vault).by_resource_type("RDS").into_paginator().send();
+    let mut pages = client
+        .list_recovery_points_by_backup_vault()
+        .backup_vault_name(vault)
+        .by_resource_type("RDS")
+        .into_paginator()
+        .send();
     loop {
         let page = {
             let _p = r.permit("backup").await;
@@ -391,14 +538,28 @@ async fn recovery_points(r: &Run<'_>, vault: &str, db_arns: Option<&[String]>) -
             Some(Ok(p)) => {
                 for rp in p.recovery_points() {
                     let status = rp.status().map(|s| s.as_str()).unwrap_or("");
-                    if !["COMPLETED", "PARTIAL", "DELETING", "EXPIRED", "AVAILABLE", "STOPPED", "CREATING"].contains(&status) {
+                    if ![
+                        "COMPLETED",
+                        "PARTIAL",
+                        "DELETING",
+                        "EXPIRED",
+                        "AVAILABLE",
+                        "STOPPED",
+                        "CREATING",
+                    ]
+                    .contains(&status)
+                    {
                         unknown_status.push(status.to_string());
                         continue;
                     }
                     if !matches!(status, "COMPLETED" | "AVAILABLE") {
                         continue;
                     }
-                    let (Some(arn), Some(created)) = (rp.resource_arn(), rp.creation_date().and_then(to_chrono)) else { continue };
+                    let (Some(arn), Some(created)) =
+                        (rp.resource_arn(), rp.creation_date().and_then(to_chrono))
+                    else {
+                        continue;
+                    };
                     let e = newest.entry(arn.to_string()).or_insert(created);
                     if created > *e {
                         *e = created;
@@ -407,7 +568,10 @@ async fn recovery_points(r: &Run<'_>, vault: &str, db_arns: Option<&[String]>) -
             }
             Some(Err(e)) => {
                 let m = call_error("backup:ListRecoveryPointsByBackupVault", &e);
-                return db_arns.iter().map(|a| super::error(RPO, a, "", &m)).collect();
+                return db_arns
+                    .iter()
+                    .map(|a| super::error(RPO, a, "", &m))
+                    .collect();
             }
         }
     }
@@ -415,17 +579,36 @@ async fn recovery_points(r: &Run<'_>, vault: &str, db_arns: Option<&[String]>) -
     db_arns
         .iter()
         .map(|db| {
-            let suffix = db.rsplit_once(":db:").map(|(_, id)| format!(":db:{id}")).unwrap_or_default();
-            let latest = newest.iter().filter(|(arn, _)| arn.ends_with(&suffix)).map(|(_, t)| *t).max();
-            let expected = format!("a completed recovery point in {vault} younger than {}h", rpo.as_secs() / 3600);
+            let suffix = db
+                .rsplit_once(":db:")
+                .map(|(_, id)| format!(":db:{id}"))
+                .unwrap_or_default();
+            let latest = newest
+                .iter()
+                .filter(|(arn, _)| arn.ends_with(&suffix))
+                .map(|(_, t)| *t)
+                .max();
+            let expected = format!(
+                "a completed recovery point in {vault} younger than {}h",
+                rpo.as_secs() / 3600
+            );
             match latest {
                 None if !unknown_status.is_empty() => super::error(
                     RPO,
                     db,
                     expected,
-                    &format!("unknown value for recovery point Status: {}", unknown_status.join(", ")),
+                    &format!(
+                        "unknown value for recovery point Status: {}",
+                        unknown_status.join(", ")
+                    ),
                 ),
-                None => finding(RPO, db, Outcome::Fail, expected, "no completed recovery point"),
+                None => finding(
+                    RPO,
+                    db,
+                    Outcome::Fail,
+                    expected,
+                    "no completed recovery point",
+                ),
                 Some(t) => {
                     let age = r.now - t;
                     let ok = age.to_std().map(|a| a <= rpo).unwrap_or(true);
@@ -434,7 +617,11 @@ async fn recovery_points(r: &Run<'_>, vault: &str, db_arns: Option<&[String]>) -
                         db,
                         judge(ok),
                         expected,
-                        format!("newest {} ({}h old)", t.format("%Y-%m-%dT%H:%M:%SZ"), age.num_hours()),
+                        format!(
+                            "newest {} ({}h old)",
+                            t.format("%Y-%m-%dT%H:%M:%SZ"),
+                            age.num_hours()
+                        ),
                     )
                 }
             }
@@ -463,7 +650,13 @@ mod tests {
     fn globs() {
         assert!(glob("arn:aws:rds:*:*:db:*", "arn:aws:rds:us-east-1:1:db:x"));
         assert!(glob("*", "anything"));
-        assert!(!glob("arn:aws:rds:*:*:cluster:*", "arn:aws:rds:us-east-1:1:db:x"));
-        assert!(glob("arn:aws:rds:us-east-1:1:db:x", "arn:aws:rds:us-east-1:1:db:x"));
+        assert!(!glob(
+            "arn:aws:rds:*:*:cluster:*",
+            "arn:aws:rds:us-east-1:1:db:x"
+        ));
+        assert!(glob(
+            "arn:aws:rds:us-east-1:1:db:x",
+            "arn:aws:rds:us-east-1:1:db:x"
+        ));
     }
 }

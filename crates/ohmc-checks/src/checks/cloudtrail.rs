@@ -30,7 +30,10 @@ impl From<&aws_sdk_cloudtrail::types::Trail> for TrailFacts {
             multi_region: t.is_multi_region_trail().unwrap_or(false),
             kms_key: t.kms_key_id().filter(|k| !k.is_empty()).map(str::to_string),
             validation: t.log_file_validation_enabled().unwrap_or(false),
-            log_group: t.cloud_watch_logs_log_group_arn().filter(|k| !k.is_empty()).map(str::to_string),
+            log_group: t
+                .cloud_watch_logs_log_group_arn()
+                .filter(|k| !k.is_empty())
+                .map(str::to_string),
             bucket: t.s3_bucket_name().map(str::to_string),
         }
     }
@@ -38,7 +41,9 @@ impl From<&aws_sdk_cloudtrail::types::Trail> for TrailFacts {
 
 /// Whether the event selectors include read and write management events. No selectors
 /// at all is CloudTrail's default: all management events.
-pub(crate) fn management_events(out: &aws_sdk_cloudtrail::operation::get_event_selectors::GetEventSelectorsOutput) -> bool {
+pub(crate) fn management_events(
+    out: &aws_sdk_cloudtrail::operation::get_event_selectors::GetEventSelectorsOutput,
+) -> bool {
     let basic = out.event_selectors();
     let advanced = out.advanced_event_selectors();
     if basic.is_empty() && advanced.is_empty() {
@@ -46,11 +51,15 @@ pub(crate) fn management_events(out: &aws_sdk_cloudtrail::operation::get_event_s
     }
     let basic_ok = basic.iter().any(|s| {
         s.include_management_events().unwrap_or(true)
-            && s.read_write_type().map(|t| t.as_str() == "All").unwrap_or(true)
+            && s.read_write_type()
+                .map(|t| t.as_str() == "All")
+                .unwrap_or(true)
     });
     let advanced_ok = advanced.iter().any(|s| {
         let fields = s.field_selectors();
-        let management = fields.iter().any(|f| f.field() == "eventCategory" && f.equals().iter().any(|v| v == "Management"));
+        let management = fields
+            .iter()
+            .any(|f| f.field() == "eventCategory" && f.equals().iter().any(|v| v == "Management"));
         let read_only_filtered = fields.iter().any(|f| f.field() == "readOnly");
         management && !read_only_filtered
     });
@@ -59,9 +68,15 @@ pub(crate) fn management_events(out: &aws_sdk_cloudtrail::operation::get_event_s
 
 pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     let Some(name) = r.exp.output_str(outputs::CLOUDTRAIL_NAME) else {
-        return missing_output(&[LOGGING, KMS, VALIDATION, CW, BUCKET], outputs::CLOUDTRAIL_NAME);
+        return missing_output(
+            &[LOGGING, KMS, VALIDATION, CW, BUCKET],
+            outputs::CLOUDTRAIL_NAME,
+        );
     };
-    let output_bucket = r.exp.output_str(outputs::CLOUDTRAIL_BUCKET_NAME).map(str::to_string);
+    let output_bucket = r
+        .exp
+        .output_str(outputs::CLOUDTRAIL_BUCKET_NAME)
+        .map(str::to_string);
     let fallback = format!("arn:aws:cloudtrail:{}:{}:trail/{name}", r.region, r.account);
     let trail_checks = [LOGGING, KMS, VALIDATION, CW];
     let client = r.ctx.cloudtrail(None);
@@ -70,10 +85,17 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
         client.describe_trails().trail_name_list(name).send().await
     };
     let trail = match got {
-        Ok(o) => o.trail_list().iter().find(|t| t.name() == Some(name) || t.trail_arn() == Some(name)).map(TrailFacts::from),
+        Ok(o) => o
+            .trail_list()
+            .iter()
+            .find(|t| t.name() == Some(name) || t.trail_arn() == Some(name))
+            .map(TrailFacts::from),
         Err(e) => {
             let m = call_error("cloudtrail:DescribeTrails", &e);
-            let mut out: Vec<Finding> = trail_checks.iter().map(|id| super::error(id, &fallback, "", &m)).collect();
+            let mut out: Vec<Finding> = trail_checks
+                .iter()
+                .map(|id| super::error(id, &fallback, "", &m))
+                .collect();
             // The bucket is still checked when the stack names it; otherwise it is unknown.
             out.push(match &output_bucket {
                 Some(b) => bucket_pab(r, b).await,
@@ -85,26 +107,57 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     let Some(t) = trail else {
         let mut out: Vec<Finding> = trail_checks
             .iter()
-            .map(|id| finding(id, &fallback, Outcome::Fail, "the trail exists", format!("no trail named {name}")))
+            .map(|id| {
+                finding(
+                    id,
+                    &fallback,
+                    Outcome::Fail,
+                    "the trail exists",
+                    format!("no trail named {name}"),
+                )
+            })
             .collect();
         out.push(match &output_bucket {
             Some(b) => bucket_pab(r, b).await,
-            None => finding(BUCKET, &fallback, Outcome::Fail, "the trail exists", format!("no trail named {name}")),
+            None => finding(
+                BUCKET,
+                &fallback,
+                Outcome::Fail,
+                "the trail exists",
+                format!("no trail named {name}"),
+            ),
         });
         return out;
     };
-    let arn = if t.arn.is_empty() { fallback.clone() } else { t.arn.clone() };
+    let arn = if t.arn.is_empty() {
+        fallback.clone()
+    } else {
+        t.arn.clone()
+    };
     let mut out = Vec::new();
 
     // Multi-region and logging management events (CloudTrail.1).
     let (status, selectors) = {
         let _p = r.permit("cloudtrail").await;
-        tokio::join!(client.get_trail_status().name(&arn).send(), client.get_event_selectors().trail_name(&arn).send())
+        tokio::join!(
+            client.get_trail_status().name(&arn).send(),
+            client.get_event_selectors().trail_name(&arn).send()
+        )
     };
     let expected = "multi-region, logging, read/write management events";
     out.push(match (status, selectors) {
-        (Err(e), _) => super::error(LOGGING, &arn, expected, &call_error("cloudtrail:GetTrailStatus", &e)),
-        (_, Err(e)) => super::error(LOGGING, &arn, expected, &call_error("cloudtrail:GetEventSelectors", &e)),
+        (Err(e), _) => super::error(
+            LOGGING,
+            &arn,
+            expected,
+            &call_error("cloudtrail:GetTrailStatus", &e),
+        ),
+        (_, Err(e)) => super::error(
+            LOGGING,
+            &arn,
+            expected,
+            &call_error("cloudtrail:GetEventSelectors", &e),
+        ),
         (Ok(s), Ok(sel)) => {
             let logging = s.is_logging().unwrap_or(false);
             let mgmt = management_events(&sel);
@@ -113,24 +166,49 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
                 &arn,
                 judge(t.multi_region && logging && mgmt),
                 expected,
-                format!("multi-region: {}, logging: {logging}, management events: {mgmt}", t.multi_region),
+                format!(
+                    "multi-region: {}, logging: {logging}, management events: {mgmt}",
+                    t.multi_region
+                ),
             )
         }
     });
 
-    out.push(finding(KMS, &arn, judge(t.kms_key.is_some()), "KmsKeyId set", format!("KmsKeyId: {}", t.kms_key.as_deref().unwrap_or("(none)"))));
-    out.push(finding(VALIDATION, &arn, judge(t.validation), "LogFileValidationEnabled", format!("LogFileValidationEnabled: {}", t.validation)));
+    out.push(finding(
+        KMS,
+        &arn,
+        judge(t.kms_key.is_some()),
+        "KmsKeyId set",
+        format!("KmsKeyId: {}", t.kms_key.as_deref().unwrap_or("(none)")),
+    ));
+    out.push(finding(
+        VALIDATION,
+        &arn,
+        judge(t.validation),
+        "LogFileValidationEnabled",
+        format!("LogFileValidationEnabled: {}", t.validation),
+    ));
     out.push(finding(
         CW,
         &arn,
         judge(t.log_group.is_some()),
         "CloudWatchLogsLogGroupArn set",
-        format!("CloudWatchLogsLogGroupArn: {}", t.log_group.as_deref().unwrap_or("(none)")),
+        format!(
+            "CloudWatchLogsLogGroupArn: {}",
+            t.log_group.as_deref().unwrap_or("(none)")
+        ),
     ));
 
     // The bucket: from the stack output, else from the trail.
     out.push(match output_bucket.or(t.bucket.clone()) {
-        None => super::skipped(BUCKET, &arn, format!("stack output `{}` is missing and the trail names no bucket", outputs::CLOUDTRAIL_BUCKET_NAME)),
+        None => super::skipped(
+            BUCKET,
+            &arn,
+            format!(
+                "stack output `{}` is missing and the trail names no bucket",
+                outputs::CLOUDTRAIL_BUCKET_NAME
+            ),
+        ),
         Some(b) => bucket_pab(r, &b).await,
     });
     out
@@ -138,10 +216,16 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
 
 async fn bucket_pab(r: &Run<'_>, bucket: &str) -> Finding {
     let resource = format!("arn:aws:s3:::{bucket}");
-    let expected = "BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets all true";
+    let expected =
+        "BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets all true";
     let got = {
         let _p = r.permit("s3").await;
-        r.ctx.s3(None).get_public_access_block().bucket(bucket).send().await
+        r.ctx
+            .s3(None)
+            .get_public_access_block()
+            .bucket(bucket)
+            .send()
+            .await
     };
     match got {
         Ok(o) => {
@@ -150,15 +234,38 @@ async fn bucket_pab(r: &Run<'_>, bucket: &str) -> Finding {
                 ("BlockPublicAcls", c.and_then(|c| c.block_public_acls())),
                 ("IgnorePublicAcls", c.and_then(|c| c.ignore_public_acls())),
                 ("BlockPublicPolicy", c.and_then(|c| c.block_public_policy())),
-                ("RestrictPublicBuckets", c.and_then(|c| c.restrict_public_buckets())),
+                (
+                    "RestrictPublicBuckets",
+                    c.and_then(|c| c.restrict_public_buckets()),
+                ),
             ];
-            let observed: Vec<String> = flags.iter().map(|(n, v)| format!("{n}: {}", v.unwrap_or(false))).collect();
-            finding(BUCKET, resource, judge(flags.iter().all(|(_, v)| *v == Some(true))), expected, observed.join(", "))
+            let observed: Vec<String> = flags
+                .iter()
+                .map(|(n, v)| format!("{n}: {}", v.unwrap_or(false)))
+                .collect();
+            finding(
+                BUCKET,
+                resource,
+                judge(flags.iter().all(|(_, v)| *v == Some(true))),
+                expected,
+                observed.join(", "),
+            )
         }
-        Err(e) if error_code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => {
-            finding(BUCKET, resource, Outcome::Fail, expected, "no public access block configuration")
+        Err(e) if error_code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => finding(
+            BUCKET,
+            resource,
+            Outcome::Fail,
+            expected,
+            "no public access block configuration",
+        ),
+        Err(e) if error_code(&e) == Some("NoSuchBucket") => {
+            finding(BUCKET, resource, Outcome::Fail, expected, "no such bucket")
         }
-        Err(e) if error_code(&e) == Some("NoSuchBucket") => finding(BUCKET, resource, Outcome::Fail, expected, "no such bucket"),
-        Err(e) => super::error(BUCKET, &resource, expected, &call_error("s3:GetPublicAccessBlock", &e)),
+        Err(e) => super::error(
+            BUCKET,
+            &resource,
+            expected,
+            &call_error("s3:GetPublicAccessBlock", &e),
+        ),
     }
 }

@@ -27,7 +27,9 @@ impl From<&aws_sdk_config::types::ConfigurationRecorder> for RecorderFacts {
         RecorderFacts {
             name: r.name().unwrap_or("").to_string(),
             all_supported: group.map(|g| g.all_supported()).unwrap_or(false),
-            include_global: group.map(|g| g.include_global_resource_types()).unwrap_or(false),
+            include_global: group
+                .map(|g| g.include_global_resource_types())
+                .unwrap_or(false),
             recording: false,
         }
     }
@@ -41,7 +43,10 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
 }
 
 fn recorder_arn(r: &Run<'_>, name: &str) -> String {
-    format!("arn:aws:config:{}:{}:configuration-recorder/{name}", r.region, r.account)
+    format!(
+        "arn:aws:config:{}:{}:configuration-recorder/{name}",
+        r.region, r.account
+    )
 }
 
 async fn recorder(r: &Run<'_>) -> Vec<Finding> {
@@ -53,26 +58,66 @@ async fn recorder(r: &Run<'_>) -> Vec<Finding> {
     let client = r.ctx.config(None);
     let got = {
         let _p = r.permit("config").await;
-        client.describe_configuration_recorders().configuration_recorder_names(name).send().await
+        client
+            .describe_configuration_recorders()
+            .configuration_recorder_names(name)
+            .send()
+            .await
     };
     let mut facts = match got {
         Ok(o) => match o.configuration_recorders().first() {
             Some(rec) => RecorderFacts::from(rec),
-            None => return vec![finding(RECORDER, &resource, Outcome::Fail, expected, "no such recorder")],
+            None => {
+                return vec![finding(
+                    RECORDER,
+                    &resource,
+                    Outcome::Fail,
+                    expected,
+                    "no such recorder",
+                )]
+            }
         },
         Err(e) if error_code(&e) == Some("NoSuchConfigurationRecorderException") => {
-            return vec![finding(RECORDER, &resource, Outcome::Fail, expected, "no such recorder")]
+            return vec![finding(
+                RECORDER,
+                &resource,
+                Outcome::Fail,
+                expected,
+                "no such recorder",
+            )]
         }
-        Err(e) => return vec![super::error(RECORDER, &resource, expected, &call_error("config:DescribeConfigurationRecorders", &e))],
+        Err(e) => {
+            return vec![super::error(
+                RECORDER,
+                &resource,
+                expected,
+                &call_error("config:DescribeConfigurationRecorders", &e),
+            )]
+        }
     };
     let got = {
         let _p = r.permit("config").await;
-        client.describe_configuration_recorder_status().configuration_recorder_names(name).send().await
+        client
+            .describe_configuration_recorder_status()
+            .configuration_recorder_names(name)
+            .send()
+            .await
     };
     match got {
-        Ok(o) => facts.recording = o.configuration_recorders_status().first().map(|s| s.recording()).unwrap_or(false),
+        Ok(o) => {
+            facts.recording = o
+                .configuration_recorders_status()
+                .first()
+                .map(|s| s.recording())
+                .unwrap_or(false)
+        }
         Err(e) => {
-            return vec![super::error(RECORDER, &resource, expected, &call_error("config:DescribeConfigurationRecorderStatus", &e))]
+            return vec![super::error(
+                RECORDER,
+                &resource,
+                expected,
+                &call_error("config:DescribeConfigurationRecorderStatus", &e),
+            )]
         }
     }
     vec![finding(
@@ -96,22 +141,44 @@ async fn channel(r: &Run<'_>) -> Finding {
     };
     match got {
         Ok(o) => {
-            let names: Vec<String> = o.delivery_channels().iter().filter_map(|c| c.name()).map(str::to_string).collect();
-            let buckets: Vec<String> = o.delivery_channels().iter().filter_map(|c| c.s3_bucket_name()).map(str::to_string).collect();
+            let names: Vec<String> = o
+                .delivery_channels()
+                .iter()
+                .filter_map(|c| c.name())
+                .map(str::to_string)
+                .collect();
+            let buckets: Vec<String> = o
+                .delivery_channels()
+                .iter()
+                .filter_map(|c| c.s3_bucket_name())
+                .map(str::to_string)
+                .collect();
             finding(
                 CHANNEL,
                 &resource,
                 judge(!names.is_empty()),
                 expected,
-                format!("channels: {}; buckets: {}", list_or_none(&names), list_or_none(&buckets)),
+                format!(
+                    "channels: {}; buckets: {}",
+                    list_or_none(&names),
+                    list_or_none(&buckets)
+                ),
             )
         }
-        Err(e) => super::error(CHANNEL, &resource, expected, &call_error("config:DescribeDeliveryChannels", &e)),
+        Err(e) => super::error(
+            CHANNEL,
+            &resource,
+            expected,
+            &call_error("config:DescribeDeliveryChannels", &e),
+        ),
     }
 }
 
 fn rule_resource(r: &Run<'_>, name: &str) -> String {
-    format!("arn:aws:config:{}:{}:config-rule/{name}", r.region, r.account)
+    format!(
+        "arn:aws:config:{}:{}:config-rule/{name}",
+        r.region, r.account
+    )
 }
 
 async fn rules(r: &Run<'_>) -> Vec<Finding> {
@@ -136,7 +203,10 @@ async fn rules(r: &Run<'_>) -> Vec<Finding> {
             Some(Ok(p)) => {
                 for rule in p.config_rules() {
                     if let Some(n) = rule.config_rule_name() {
-                        existing.insert(n.to_string(), rule.config_rule_arn().unwrap_or("").to_string());
+                        existing.insert(
+                            n.to_string(),
+                            rule.config_rule_arn().unwrap_or("").to_string(),
+                        );
                     }
                 }
             }
@@ -146,31 +216,50 @@ async fn rules(r: &Run<'_>) -> Vec<Finding> {
                     .iter()
                     .flat_map(|n| {
                         let res = rule_resource(r, n);
-                        [super::error(RULES, &res, "", &m), super::error(COMPLIANCE, &res, "", &m)]
+                        [
+                            super::error(RULES, &res, "", &m),
+                            super::error(COMPLIANCE, &res, "", &m),
+                        ]
                     })
                     .collect();
             }
         }
     }
     let mut out = Vec::new();
-    let present: Vec<String> = required.iter().filter(|n| existing.contains_key(*n)).cloned().collect();
+    let present: Vec<String> = required
+        .iter()
+        .filter(|n| existing.contains_key(*n))
+        .cloned()
+        .collect();
     for name in required {
         out.push(finding(
             RULES,
             rule_resource(r, name),
             judge(existing.contains_key(name)),
             format!("Config rule {name} exists"),
-            if existing.contains_key(name) { "present".to_string() } else { "no such rule".to_string() },
+            if existing.contains_key(name) {
+                "present".to_string()
+            } else {
+                "no such rule".to_string()
+            },
         ));
     }
     for name in required.iter().filter(|n| !existing.contains_key(*n)) {
-        out.push(skipped(COMPLIANCE, &rule_resource(r, name), "the rule does not exist (see config.required_rules_exist)"));
+        out.push(skipped(
+            COMPLIANCE,
+            &rule_resource(r, name),
+            "the rule does not exist (see config.required_rules_exist)",
+        ));
     }
     if present.is_empty() {
         return out;
     }
     let mut compliance: BTreeMap<String, String> = BTreeMap::new();
-    let mut pages = client.describe_compliance_by_config_rule().set_config_rule_names(Some(present.clone())).into_paginator().send();
+    let mut pages = client
+        .describe_compliance_by_config_rule()
+        .set_config_rule_names(Some(present.clone()))
+        .into_paginator()
+        .send();
     loop {
         let page = {
             let _p = r.permit("config").await;
@@ -180,7 +269,10 @@ async fn rules(r: &Run<'_>) -> Vec<Finding> {
             None => break,
             Some(Ok(p)) => {
                 for c in p.compliance_by_config_rules() {
-                    let kind = c.compliance().and_then(|c| c.compliance_type()).map(|t| t.as_str().to_string());
+                    let kind = c
+                        .compliance()
+                        .and_then(|c| c.compliance_type())
+                        .map(|t| t.as_str().to_string());
                     if let (Some(n), Some(k)) = (c.config_rule_name(), kind) {
                         compliance.insert(n.to_string(), k);
                     }
@@ -188,7 +280,11 @@ async fn rules(r: &Run<'_>) -> Vec<Finding> {
             }
             Some(Err(e)) => {
                 let m = call_error("config:DescribeComplianceByConfigRule", &e);
-                out.extend(present.iter().map(|n| super::error(COMPLIANCE, &rule_resource(r, n), "", &m)));
+                out.extend(
+                    present
+                        .iter()
+                        .map(|n| super::error(COMPLIANCE, &rule_resource(r, n), "", &m)),
+                );
                 return out;
             }
         }
@@ -201,8 +297,19 @@ async fn rules(r: &Run<'_>) -> Vec<Finding> {
             Some(k @ ("NON_COMPLIANT" | "INSUFFICIENT_DATA" | "NOT_APPLICABLE")) => {
                 finding(COMPLIANCE, res, Outcome::Fail, expected, k)
             }
-            Some(other) => super::error(COMPLIANCE, &res, expected, &format!("unknown value {other:?} for ComplianceType")),
-            None => finding(COMPLIANCE, res, Outcome::Fail, expected, "no compliance reported"),
+            Some(other) => super::error(
+                COMPLIANCE,
+                &res,
+                expected,
+                &format!("unknown value {other:?} for ComplianceType"),
+            ),
+            None => finding(
+                COMPLIANCE,
+                res,
+                Outcome::Fail,
+                expected,
+                "no compliance reported",
+            ),
         };
         out.push(f);
     }

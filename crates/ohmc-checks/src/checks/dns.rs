@@ -39,8 +39,14 @@ impl From<&aws_sdk_route53::types::ResourceRecordSet> for Record {
 
 /// Lower case, no trailing dot, no `dualstack.` prefix, `\052` as `*`.
 pub(crate) fn normalise(name: &str) -> String {
-    let n = name.trim().trim_end_matches('.').to_ascii_lowercase().replace("\\052", "*");
-    n.strip_prefix("dualstack.").map(str::to_string).unwrap_or(n)
+    let n = name
+        .trim()
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+        .replace("\\052", "*");
+    n.strip_prefix("dualstack.")
+        .map(str::to_string)
+        .unwrap_or(n)
 }
 
 fn zone_id(raw: &str) -> String {
@@ -48,7 +54,10 @@ fn zone_id(raw: &str) -> String {
 }
 
 fn record_resource(zone: &str, name: &str) -> String {
-    format!("arn:aws:route53:::hostedzone/{zone}/recordset/{}", normalise(name))
+    format!(
+        "arn:aws:route53:::hostedzone/{zone}/recordset/{}",
+        normalise(name)
+    )
 }
 
 pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
@@ -57,17 +66,38 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     };
     let zone = zone_id(raw_zone);
     let zone_arn = format!("arn:aws:route53:::hostedzone/{zone}");
-    let domains: Vec<String> = r.exp.settings.domain_names.iter().map(|d| normalise(d)).collect();
+    let domains: Vec<String> = r
+        .exp
+        .settings
+        .domain_names
+        .iter()
+        .map(|d| normalise(d))
+        .collect();
 
     let records = match list_records(r, &zone).await {
         Ok(records) => records,
         Err(message) => {
             let mut out = Vec::new();
             for d in &domains {
-                out.push(super::error(EXISTS, &record_resource(&zone, d), "record exists", &message));
-                out.push(super::error(ALIAS, &record_resource(&zone, d), "alias to the ALB", &message));
+                out.push(super::error(
+                    EXISTS,
+                    &record_resource(&zone, d),
+                    "record exists",
+                    &message,
+                ));
+                out.push(super::error(
+                    ALIAS,
+                    &record_resource(&zone, d),
+                    "alias to the ALB",
+                    &message,
+                ));
             }
-            out.push(super::error(DANGLING, &zone_arn, "no dangling records", &message));
+            out.push(super::error(
+                DANGLING,
+                &zone_arn,
+                "no dangling records",
+                &message,
+            ));
             return out;
         }
     };
@@ -90,14 +120,29 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
             &resource,
             judge(!found.is_empty()),
             format!("an A, AAAA or CNAME record for {d}"),
-            if found.is_empty() { "no such record".to_string() } else { format!("records: {}", list_or_none(&types)) },
+            if found.is_empty() {
+                "no such record".to_string()
+            } else {
+                format!("records: {}", list_or_none(&types))
+            },
         ));
         match &alb {
-            None => out.push(skipped(ALIAS, &resource, format!("stack output `{}` is missing", outputs::ALB_DNS_NAME))),
+            None => out.push(skipped(
+                ALIAS,
+                &resource,
+                format!("stack output `{}` is missing", outputs::ALB_DNS_NAME),
+            )),
             Some(alb) => {
                 let targets: Vec<String> = found
                     .iter()
-                    .map(|r| normalise(r.alias.as_deref().or(r.cname.as_deref()).unwrap_or("(plain record)")))
+                    .map(|r| {
+                        normalise(
+                            r.alias
+                                .as_deref()
+                                .or(r.cname.as_deref())
+                                .unwrap_or("(plain record)"),
+                        )
+                    })
                     .collect();
                 let ok = !targets.is_empty() && targets.iter().all(|t| t == alb);
                 out.push(finding(
@@ -123,16 +168,29 @@ async fn list_records(r: &Run<'_>, zone: &str) -> Result<Vec<Record>, String> {
     loop {
         let mut req = client.list_resource_record_sets().hosted_zone_id(zone);
         if let Some((name, rtype, ident)) = next.take() {
-            req = req.start_record_name(name).start_record_type(rtype).set_start_record_identifier(ident);
+            req = req
+                .start_record_name(name)
+                .start_record_type(rtype)
+                .set_start_record_identifier(ident);
         }
         let page = {
             let _p = r.permit("route53").await;
-            req.send().await.map_err(|e| call_error("route53:ListResourceRecordSets", &e))?
+            req.send()
+                .await
+                .map_err(|e| call_error("route53:ListResourceRecordSets", &e))?
         };
         records.extend(page.resource_record_sets().iter().map(Record::from));
-        match (page.is_truncated(), page.next_record_name(), page.next_record_type()) {
+        match (
+            page.is_truncated(),
+            page.next_record_name(),
+            page.next_record_type(),
+        ) {
             (true, Some(name), Some(rtype)) => {
-                next = Some((name.to_string(), rtype.clone(), page.next_record_identifier().map(str::to_string)))
+                next = Some((
+                    name.to_string(),
+                    rtype.clone(),
+                    page.next_record_identifier().map(str::to_string),
+                ))
             }
             _ => break,
         }
@@ -168,8 +226,13 @@ pub(crate) fn target_of(rec: &Record) -> Option<Target> {
 }
 
 async fn dangling(r: &Run<'_>, zone_arn: &str, records: &[Record]) -> Finding {
-    let targets: Vec<(&Record, Target)> = records.iter().filter_map(|rec| target_of(rec).map(|t| (rec, t))).collect();
-    let need_lbs = targets.iter().any(|(_, t)| matches!(t, Target::LoadBalancer(_)));
+    let targets: Vec<(&Record, Target)> = records
+        .iter()
+        .filter_map(|rec| target_of(rec).map(|t| (rec, t)))
+        .collect();
+    let need_lbs = targets
+        .iter()
+        .any(|(_, t)| matches!(t, Target::LoadBalancer(_)));
     let need_buckets = targets.iter().any(|(_, t)| matches!(t, Target::Bucket(_)));
     let expected = "every ELB/S3 alias or CNAME target exists in this account";
 
@@ -184,11 +247,19 @@ async fn dangling(r: &Run<'_>, zone_arn: &str, records: &[Record]) -> Finding {
             };
             match page {
                 None => break,
-                Some(Ok(p)) => {
-                    lbs.extend(p.load_balancers().iter().filter_map(|lb| lb.dns_name()).map(normalise))
-                }
+                Some(Ok(p)) => lbs.extend(
+                    p.load_balancers()
+                        .iter()
+                        .filter_map(|lb| lb.dns_name())
+                        .map(normalise),
+                ),
                 Some(Err(e)) => {
-                    return super::error(DANGLING, zone_arn, expected, &call_error("elasticloadbalancing:DescribeLoadBalancers", &e))
+                    return super::error(
+                        DANGLING,
+                        zone_arn,
+                        expected,
+                        &call_error("elasticloadbalancing:DescribeLoadBalancers", &e),
+                    )
                 }
             }
         }
@@ -204,8 +275,20 @@ async fn dangling(r: &Run<'_>, zone_arn: &str, records: &[Record]) -> Finding {
             };
             match page {
                 None => break,
-                Some(Ok(p)) => buckets.extend(p.buckets().iter().filter_map(|b| b.name()).map(|n| n.to_ascii_lowercase())),
-                Some(Err(e)) => return super::error(DANGLING, zone_arn, expected, &call_error("s3:ListBuckets", &e)),
+                Some(Ok(p)) => buckets.extend(
+                    p.buckets()
+                        .iter()
+                        .filter_map(|b| b.name())
+                        .map(|n| n.to_ascii_lowercase()),
+                ),
+                Some(Err(e)) => {
+                    return super::error(
+                        DANGLING,
+                        zone_arn,
+                        expected,
+                        &call_error("s3:ListBuckets", &e),
+                    )
+                }
             }
         }
     }
@@ -226,7 +309,17 @@ async fn dangling(r: &Run<'_>, zone_arn: &str, records: &[Record]) -> Finding {
     } else {
         format!("dangling: {}", dangling.join("; "))
     };
-    finding(DANGLING, zone_arn, if dangling.is_empty() { Outcome::Pass } else { Outcome::Fail }, expected, observed)
+    finding(
+        DANGLING,
+        zone_arn,
+        if dangling.is_empty() {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        },
+        expected,
+        observed,
+    )
 }
 
 #[cfg(test)]
@@ -234,33 +327,62 @@ mod tests {
     use super::*;
 
     fn rec(name: &str, alias: Option<&str>, cname: Option<&str>) -> Record {
-        Record { name: normalise(name), rtype: "A".into(), alias: alias.map(Into::into), cname: cname.map(Into::into) }
+        Record {
+            name: normalise(name),
+            rtype: "A".into(),
+            alias: alias.map(Into::into),
+            cname: cname.map(Into::into),
+        }
     }
 
     #[test]
     fn normalises_case_dot_and_dualstack() {
-        assert_eq!(normalise("DualStack.My-ALB-1.us-east-1.ELB.amazonaws.com."), "my-alb-1.us-east-1.elb.amazonaws.com");
+        assert_eq!(
+            normalise("DualStack.My-ALB-1.us-east-1.ELB.amazonaws.com."),
+            "my-alb-1.us-east-1.elb.amazonaws.com"
+        );
         assert_eq!(normalise("\\052.example.com."), "*.example.com");
     }
 
     #[test]
     fn classifies_targets() {
         assert_eq!(
-            target_of(&rec("a.example.com", Some("dualstack.x-1.us-east-1.elb.amazonaws.com."), None)),
-            Some(Target::LoadBalancer("x-1.us-east-1.elb.amazonaws.com".into()))
+            target_of(&rec(
+                "a.example.com",
+                Some("dualstack.x-1.us-east-1.elb.amazonaws.com."),
+                None
+            )),
+            Some(Target::LoadBalancer(
+                "x-1.us-east-1.elb.amazonaws.com".into()
+            ))
         );
         assert_eq!(
-            target_of(&rec("static.example.com", Some("s3-website-us-east-1.amazonaws.com."), None)),
+            target_of(&rec(
+                "static.example.com",
+                Some("s3-website-us-east-1.amazonaws.com."),
+                None
+            )),
             Some(Target::Bucket("static.example.com".into()))
         );
         assert_eq!(
-            target_of(&rec("cdn.example.com", None, Some("old-assets.s3.amazonaws.com"))),
+            target_of(&rec(
+                "cdn.example.com",
+                None,
+                Some("old-assets.s3.amazonaws.com")
+            )),
             Some(Target::Bucket("old-assets".into()))
         );
         assert_eq!(
-            target_of(&rec("w.example.com", None, Some("my-site.s3-website.eu-west-1.amazonaws.com"))),
+            target_of(&rec(
+                "w.example.com",
+                None,
+                Some("my-site.s3-website.eu-west-1.amazonaws.com")
+            )),
             Some(Target::Bucket("my-site".into()))
         );
-        assert_eq!(target_of(&rec("x.example.com", None, Some("example.org"))), None);
+        assert_eq!(
+            target_of(&rec("x.example.com", None, Some("example.org"))),
+            None
+        );
     }
 }

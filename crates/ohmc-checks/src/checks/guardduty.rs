@@ -30,8 +30,13 @@ impl From<&aws_sdk_guardduty::operation::get_detector::GetDetectorOutput> for De
             }
         }
         DetectorFacts {
-            status: d.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
-            frequency: d.finding_publishing_frequency().map(|f| f.as_str().to_string()),
+            status: d
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            frequency: d
+                .finding_publishing_frequency()
+                .map(|f| f.as_str().to_string()),
             features,
         }
     }
@@ -54,39 +59,91 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
 async fn detector(r: &Run<'_>, id: &str, resource: &str) -> Vec<Finding> {
     let got = {
         let _p = r.permit("guardduty").await;
-        r.ctx.guardduty(None).get_detector().detector_id(id).send().await
+        r.ctx
+            .guardduty(None)
+            .get_detector()
+            .detector_id(id)
+            .send()
+            .await
     };
     let d = match got {
         Ok(o) => DetectorFacts::from(&o),
-        Err(e) if matches!(error_code(&e), Some("BadRequestException")) && e.raw_response().is_some_and(|r| r.status().as_u16() == 400) => {
+        Err(e)
+            if matches!(error_code(&e), Some("BadRequestException"))
+                && e.raw_response().is_some_and(|r| r.status().as_u16() == 400) =>
+        {
             // GuardDuty answers an unknown detector id with 400 BadRequestException.
             return vec![
-                finding(ENABLED, resource, Outcome::Fail, "the detector exists", format!("detector {id} not found")),
-                finding(FEATURES, resource, Outcome::Fail, "the detector exists", format!("detector {id} not found")),
+                finding(
+                    ENABLED,
+                    resource,
+                    Outcome::Fail,
+                    "the detector exists",
+                    format!("detector {id} not found"),
+                ),
+                finding(
+                    FEATURES,
+                    resource,
+                    Outcome::Fail,
+                    "the detector exists",
+                    format!("detector {id} not found"),
+                ),
             ];
         }
         Err(e) => {
             let m = call_error("guardduty:GetDetector", &e);
-            return vec![super::error(ENABLED, resource, "", &m), super::error(FEATURES, resource, "", &m)];
+            return vec![
+                super::error(ENABLED, resource, "", &m),
+                super::error(FEATURES, resource, "", &m),
+            ];
         }
     };
     let want = r.exp.settings.guardduty_finding_frequency.as_deref();
     let known = ["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"];
     let freq = d.frequency.clone().unwrap_or_else(|| "(none)".into());
-    let expected = format!("ENABLED{}", want.map(|w| format!(", publishing every {w}")).unwrap_or_default());
+    let expected = format!(
+        "ENABLED{}",
+        want.map(|w| format!(", publishing every {w}"))
+            .unwrap_or_default()
+    );
     let observed = format!("{}, frequency {freq}", d.status);
     let enabled = if !["ENABLED", "DISABLED"].contains(&d.status.as_str()) {
-        super::error(ENABLED, resource, expected, &format!("unknown value {:?} for detector Status", d.status))
+        super::error(
+            ENABLED,
+            resource,
+            expected,
+            &format!("unknown value {:?} for detector Status", d.status),
+        )
     } else if d.frequency.as_deref().is_some_and(|f| !known.contains(&f)) {
-        super::error(ENABLED, resource, expected, &format!("unknown value {freq:?} for FindingPublishingFrequency"))
+        super::error(
+            ENABLED,
+            resource,
+            expected,
+            &format!("unknown value {freq:?} for FindingPublishingFrequency"),
+        )
     } else {
-        finding(ENABLED, resource, judge(d.status == "ENABLED" && (want.is_none() || want == d.frequency.as_deref())), expected, observed)
+        finding(
+            ENABLED,
+            resource,
+            judge(d.status == "ENABLED" && (want.is_none() || want == d.frequency.as_deref())),
+            expected,
+            observed,
+        )
     };
     let states: Vec<String> = REQUIRED_FEATURES
         .iter()
-        .map(|f| format!("{f}={}", d.features.get(*f).map(String::as_str).unwrap_or("absent")))
+        .map(|f| {
+            format!(
+                "{f}={}",
+                d.features.get(*f).map(String::as_str).unwrap_or("absent")
+            )
+        })
         .collect();
-    let off: Vec<&str> = REQUIRED_FEATURES.iter().copied().filter(|f| d.features.get(*f).map(String::as_str) != Some("ENABLED")).collect();
+    let off: Vec<&str> = REQUIRED_FEATURES
+        .iter()
+        .copied()
+        .filter(|f| d.features.get(*f).map(String::as_str) != Some("ENABLED"))
+        .collect();
     let features = finding(
         FEATURES,
         resource,
@@ -101,12 +158,23 @@ async fn high_findings(r: &Run<'_>, id: &str, resource: &str) -> Finding {
     use aws_sdk_guardduty::types::{Condition, FindingCriteria};
     let expected = "no active (unarchived) finding with severity >= 7";
     let criteria = FindingCriteria::builder()
-        .criterion("severity", Condition::builder().greater_than_or_equal(7).build())
-        .criterion("service.archived", Condition::builder().equals("false").build())
+        .criterion(
+            "severity",
+            Condition::builder().greater_than_or_equal(7).build(),
+        )
+        .criterion(
+            "service.archived",
+            Condition::builder().equals("false").build(),
+        )
         .build();
     let client = r.ctx.guardduty(None);
     let mut ids = Vec::new();
-    let mut pages = client.list_findings().detector_id(id).finding_criteria(criteria).into_paginator().send();
+    let mut pages = client
+        .list_findings()
+        .detector_id(id)
+        .finding_criteria(criteria)
+        .into_paginator()
+        .send();
     loop {
         let page = {
             let _p = r.permit("guardduty").await;
@@ -115,7 +183,14 @@ async fn high_findings(r: &Run<'_>, id: &str, resource: &str) -> Finding {
         match page {
             None => break,
             Some(Ok(p)) => ids.extend(p.finding_ids().iter().cloned()),
-            Some(Err(e)) => return super::error(HIGH, resource, expected, &call_error("guardduty:ListFindings", &e)),
+            Some(Err(e)) => {
+                return super::error(
+                    HIGH,
+                    resource,
+                    expected,
+                    &call_error("guardduty:ListFindings", &e),
+                )
+            }
         }
     }
     if ids.is_empty() {
@@ -125,17 +200,37 @@ async fn high_findings(r: &Run<'_>, id: &str, resource: &str) -> Finding {
     for chunk in ids.chunks(50) {
         let got = {
             let _p = r.permit("guardduty").await;
-            client.get_findings().detector_id(id).set_finding_ids(Some(chunk.to_vec())).send().await
+            client
+                .get_findings()
+                .detector_id(id)
+                .set_finding_ids(Some(chunk.to_vec()))
+                .send()
+                .await
         };
         match got {
             Ok(o) => {
                 for f in o.findings() {
-                    *types.entry(f.r#type().unwrap_or("(unknown type)").to_string()).or_insert(0) += 1;
+                    *types
+                        .entry(f.r#type().unwrap_or("(unknown type)").to_string())
+                        .or_insert(0) += 1;
                 }
             }
-            Err(e) => return super::error(HIGH, resource, expected, &call_error("guardduty:GetFindings", &e)),
+            Err(e) => {
+                return super::error(
+                    HIGH,
+                    resource,
+                    expected,
+                    &call_error("guardduty:GetFindings", &e),
+                )
+            }
         }
     }
     let list: Vec<String> = types.iter().map(|(t, n)| format!("{t} x{n}")).collect();
-    finding(HIGH, resource, Outcome::Fail, expected, format!("{} findings: {}", ids.len(), list_or_none(&list)))
+    finding(
+        HIGH,
+        resource,
+        Outcome::Fail,
+        expected,
+        format!("{} findings: {}", ids.len(), list_or_none(&list)),
+    )
 }

@@ -42,11 +42,29 @@ impl<'a> Run<'a> {
         per_service: usize,
     ) -> Self {
         let services = [
-            "route53", "acm", "wafv2", "elasticloadbalancing", "backup", "config", "guardduty",
-            "cloudtrail", "s3", "rds",
+            "route53",
+            "acm",
+            "wafv2",
+            "elasticloadbalancing",
+            "backup",
+            "config",
+            "guardduty",
+            "cloudtrail",
+            "s3",
+            "rds",
         ];
-        let limits = services.iter().map(|s| (*s, Semaphore::new(per_service.max(1)))).collect();
-        Run { ctx, exp, now, account, region: ctx.region().to_string(), limits }
+        let limits = services
+            .iter()
+            .map(|s| (*s, Semaphore::new(per_service.max(1))))
+            .collect();
+        Run {
+            ctx,
+            exp,
+            now,
+            account,
+            region: ctx.region().to_string(),
+            limits,
+        }
     }
 
     /// Waits for a call slot of the service.
@@ -83,7 +101,10 @@ pub(crate) fn finding(
         severity,
         resource: resource.into(),
         outcome,
-        evidence: Evidence { expected, observed: observed.into() },
+        evidence: Evidence {
+            expected,
+            observed: observed.into(),
+        },
         remediation: remediation.to_string(),
     }
 }
@@ -98,27 +119,56 @@ pub(crate) fn judge(ok: bool) -> Outcome {
 }
 
 /// An Error finding.
-pub(crate) fn error(id: &str, resource: &str, expected: impl Into<String>, message: &str) -> Finding {
-    finding(id, resource, Outcome::Error { message: message.to_string() }, expected, "")
+pub(crate) fn error(
+    id: &str,
+    resource: &str,
+    expected: impl Into<String>,
+    message: &str,
+) -> Finding {
+    finding(
+        id,
+        resource,
+        Outcome::Error {
+            message: message.to_string(),
+        },
+        expected,
+        "",
+    )
 }
 
 /// A Skipped finding.
 pub(crate) fn skipped(id: &str, resource: &str, reason: impl Into<String>) -> Finding {
-    finding(id, resource, Outcome::Skipped { reason: reason.into() }, "", "")
+    finding(
+        id,
+        resource,
+        Outcome::Skipped {
+            reason: reason.into(),
+        },
+        "",
+        "",
+    )
 }
 
 /// Skipped findings for checks whose stack output is missing.
 pub(crate) fn missing_output(ids: &[&str], output: &str) -> Vec<Finding> {
     ids.iter()
         .map(|id| {
-            skipped(id, &format!("output:{output}"), format!("stack output `{output}` is missing"))
+            skipped(
+                id,
+                &format!("output:{output}"),
+                format!("stack output `{output}` is missing"),
+            )
         })
         .collect()
 }
 
 /// Skipped findings for production-only checks outside production.
 pub(crate) fn not_production(id: &str, resource: &str) -> Finding {
-    skipped(id, resource, "production-only expectation; this environment is not production")
+    skipped(
+        id,
+        resource,
+        "production-only expectation; this environment is not production",
+    )
 }
 
 /// Describes a failed call: action, HTTP status, error code and message. Throttling
@@ -183,6 +233,10 @@ pub(crate) fn list_or_none<S: AsRef<str>>(items: &[S]) -> String {
     if items.is_empty() {
         "none".to_string()
     } else {
-        items.iter().map(|s| s.as_ref()).collect::<Vec<_>>().join(", ")
+        items
+            .iter()
+            .map(|s| s.as_ref())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }

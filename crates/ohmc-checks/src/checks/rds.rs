@@ -34,14 +34,22 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
         return missing_output(&[ENCRYPTED, DELETION, RETENTION], outputs::RDS_INSTANCE_IDS);
     };
     let per_db = ids.iter().map(|id| instance(r, id));
-    futures::future::join_all(per_db).await.into_iter().flatten().collect()
+    futures::future::join_all(per_db)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 async fn instance(r: &Run<'_>, id: &str) -> Vec<Finding> {
     let fallback = format!("arn:aws:rds:{}:{}:db:{id}", r.region, r.account);
     let client = r.ctx.rds(None);
     let mut found = None;
-    let mut pages = client.describe_db_instances().db_instance_identifier(id).into_paginator().send();
+    let mut pages = client
+        .describe_db_instances()
+        .db_instance_identifier(id)
+        .into_paginator()
+        .send();
     loop {
         let page = {
             let _p = r.permit("rds").await;
@@ -50,37 +58,82 @@ async fn instance(r: &Run<'_>, id: &str) -> Vec<Finding> {
         match page {
             None => break,
             Some(Ok(p)) => {
-                if let Some(d) = p.db_instances().iter().find(|d| d.db_instance_identifier() == Some(id)) {
+                if let Some(d) = p
+                    .db_instances()
+                    .iter()
+                    .find(|d| d.db_instance_identifier() == Some(id))
+                {
                     found = Some(DbFacts::from(d));
                 }
             }
             Some(Err(e)) if error_code(&e) == Some("DBInstanceNotFound") => break,
             Some(Err(e)) => {
                 let m = call_error("rds:DescribeDBInstances", &e);
-                let mut out = vec![super::error(ENCRYPTED, &fallback, "", &m), super::error(RETENTION, &fallback, "", &m)];
-                out.push(if r.exp.production { super::error(DELETION, &fallback, "", &m) } else { not_production(DELETION, &fallback) });
+                let mut out = vec![
+                    super::error(ENCRYPTED, &fallback, "", &m),
+                    super::error(RETENTION, &fallback, "", &m),
+                ];
+                out.push(if r.exp.production {
+                    super::error(DELETION, &fallback, "", &m)
+                } else {
+                    not_production(DELETION, &fallback)
+                });
                 return out;
             }
         }
     }
     let Some(d) = found else {
         let mut out = vec![
-            finding(ENCRYPTED, &fallback, Outcome::Fail, "the instance exists", format!("no DB instance {id}")),
-            finding(RETENTION, &fallback, Outcome::Fail, "the instance exists", format!("no DB instance {id}")),
+            finding(
+                ENCRYPTED,
+                &fallback,
+                Outcome::Fail,
+                "the instance exists",
+                format!("no DB instance {id}"),
+            ),
+            finding(
+                RETENTION,
+                &fallback,
+                Outcome::Fail,
+                "the instance exists",
+                format!("no DB instance {id}"),
+            ),
         ];
         out.push(if r.exp.production {
-            finding(DELETION, &fallback, Outcome::Fail, "the instance exists", format!("no DB instance {id}"))
+            finding(
+                DELETION,
+                &fallback,
+                Outcome::Fail,
+                "the instance exists",
+                format!("no DB instance {id}"),
+            )
         } else {
             not_production(DELETION, &fallback)
         });
         return out;
     };
-    let arn = if d.arn.is_empty() { fallback } else { d.arn.clone() };
+    let arn = if d.arn.is_empty() {
+        fallback
+    } else {
+        d.arn.clone()
+    };
     let min = r.exp.settings.min_backup_retention_days as i32;
     vec![
-        finding(ENCRYPTED, &arn, judge(d.encrypted), "StorageEncrypted", format!("StorageEncrypted: {}", d.encrypted)),
+        finding(
+            ENCRYPTED,
+            &arn,
+            judge(d.encrypted),
+            "StorageEncrypted",
+            format!("StorageEncrypted: {}", d.encrypted),
+        ),
         if r.exp.production {
-            finding(DELETION, &arn, judge(d.deletion_protection), "DeletionProtection", format!("DeletionProtection: {}", d.deletion_protection))
+            finding(
+                DELETION,
+                &arn,
+                judge(d.deletion_protection),
+                "DeletionProtection",
+                format!("DeletionProtection: {}", d.deletion_protection),
+            )
         } else {
             not_production(DELETION, &arn)
         },

@@ -62,8 +62,13 @@ impl From<&aws_sdk_wafv2::types::Rule> for RuleFacts {
             managed_group: st
                 .and_then(|s| s.managed_rule_group_statement())
                 .map(|m| (m.vendor_name().to_string(), m.name().to_string())),
-            rate_based: st.map(|s| s.rate_based_statement().is_some()).unwrap_or(false),
-            metrics: rule.visibility_config().map(|v| v.cloud_watch_metrics_enabled()).unwrap_or(false),
+            rate_based: st
+                .map(|s| s.rate_based_statement().is_some())
+                .unwrap_or(false),
+            metrics: rule
+                .visibility_config()
+                .map(|v| v.cloud_watch_metrics_enabled())
+                .unwrap_or(false),
         }
     }
 }
@@ -72,7 +77,10 @@ impl From<&aws_sdk_wafv2::types::WebAcl> for AclFacts {
     fn from(acl: &aws_sdk_wafv2::types::WebAcl) -> Self {
         AclFacts {
             rules: acl.rules().iter().map(RuleFacts::from).collect(),
-            metrics: acl.visibility_config().map(|v| v.cloud_watch_metrics_enabled()).unwrap_or(false),
+            metrics: acl
+                .visibility_config()
+                .map(|v| v.cloud_watch_metrics_enabled())
+                .unwrap_or(false),
         }
     }
 }
@@ -94,20 +102,37 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
         Some(id) => {
             let got = {
                 let _p = r.permit("wafv2").await;
-                r.ctx.wafv2(None).get_web_acl().scope(id.scope.clone()).name(&id.name).id(&id.id).send().await
+                r.ctx
+                    .wafv2(None)
+                    .get_web_acl()
+                    .scope(id.scope.clone())
+                    .name(&id.name)
+                    .id(&id.id)
+                    .send()
+                    .await
             };
             match got {
                 Ok(o) => match o.web_acl() {
                     Some(acl) => AclFacts::from(acl),
                     None => {
-                        out.extend(all[1..5].iter().map(|id| super::error(id, arn, "", "wafv2:GetWebACL returned no web ACL")));
+                        out.extend(all[1..5].iter().map(|id| {
+                            super::error(id, arn, "", "wafv2:GetWebACL returned no web ACL")
+                        }));
                         out.push(logging(r, arn).await);
                         return out;
                     }
                 },
                 Err(e) => {
                     if error_code(&e) == Some("WAFNonexistentItemException") {
-                        out.extend(all[1..].iter().map(|id| finding(id, arn, Outcome::Fail, "the web ACL exists", "no such web ACL")));
+                        out.extend(all[1..].iter().map(|id| {
+                            finding(
+                                id,
+                                arn,
+                                Outcome::Fail,
+                                "the web ACL exists",
+                                "no such web ACL",
+                            )
+                        }));
                         return out;
                     }
                     let m = call_error("wafv2:GetWebACL", &e);
@@ -120,11 +145,21 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     };
 
     let names: Vec<String> = acl.rules.iter().map(|r| r.name.clone()).collect();
-    out.push(finding(HAS_RULES, arn, judge(!acl.rules.is_empty()), "at least one rule", format!("rules: {}", list_or_none(&names))));
+    out.push(finding(
+        HAS_RULES,
+        arn,
+        judge(!acl.rules.is_empty()),
+        "at least one rule",
+        format!("rules: {}", list_or_none(&names)),
+    ));
 
     let required = &r.exp.settings.required_waf_rule_groups;
     if required.is_empty() {
-        out.push(skipped(MANAGED, arn, "verify.required_waf_rule_groups is empty"));
+        out.push(skipped(
+            MANAGED,
+            arn,
+            "verify.required_waf_rule_groups is empty",
+        ));
     } else {
         let present: Vec<String> = acl
             .rules
@@ -139,14 +174,34 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
             arn,
             judge(missing.is_empty()),
             format!("AWS managed groups {}", list_or_none(required)),
-            format!("present: {}; missing: {}", list_or_none(&present), list_or_none(&missing)),
+            format!(
+                "present: {}; missing: {}",
+                list_or_none(&present),
+                list_or_none(&missing)
+            ),
         ));
     }
 
-    let rate: Vec<String> = acl.rules.iter().filter(|r| r.rate_based).map(|r| r.name.clone()).collect();
-    out.push(finding(RATE, arn, judge(!rate.is_empty()), "a rate-based rule", format!("rate-based rules: {}", list_or_none(&rate))));
+    let rate: Vec<String> = acl
+        .rules
+        .iter()
+        .filter(|r| r.rate_based)
+        .map(|r| r.name.clone())
+        .collect();
+    out.push(finding(
+        RATE,
+        arn,
+        judge(!rate.is_empty()),
+        "a rate-based rule",
+        format!("rate-based rules: {}", list_or_none(&rate)),
+    ));
 
-    let without: Vec<String> = acl.rules.iter().filter(|r| !r.metrics).map(|r| r.name.clone()).collect();
+    let without: Vec<String> = acl
+        .rules
+        .iter()
+        .filter(|r| !r.metrics)
+        .map(|r| r.name.clone())
+        .collect();
     out.push(finding(
         METRICS,
         arn,
@@ -165,12 +220,21 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
 
 async fn associated(r: &Run<'_>, arn: &str) -> Finding {
     let Some(alb) = r.exp.output_str(outputs::ALB_ARN) else {
-        return skipped(ASSOCIATED, arn, format!("stack output `{}` is missing", outputs::ALB_ARN));
+        return skipped(
+            ASSOCIATED,
+            arn,
+            format!("stack output `{}` is missing", outputs::ALB_ARN),
+        );
     };
     let expected = format!("{alb} is protected by {arn}");
     let got = {
         let _p = r.permit("wafv2").await;
-        r.ctx.wafv2(None).get_web_acl_for_resource().resource_arn(alb).send().await
+        r.ctx
+            .wafv2(None)
+            .get_web_acl_for_resource()
+            .resource_arn(alb)
+            .send()
+            .await
     };
     match got {
         Ok(o) => {
@@ -186,10 +250,19 @@ async fn associated(r: &Run<'_>, arn: &str) -> Finding {
                 },
             )
         }
-        Err(e) if error_code(&e) == Some("WAFNonexistentItemException") => {
-            finding(ASSOCIATED, arn, Outcome::Fail, expected, "no web ACL associated (or no such load balancer)")
-        }
-        Err(e) => super::error(ASSOCIATED, arn, expected, &call_error("wafv2:GetWebACLForResource", &e)),
+        Err(e) if error_code(&e) == Some("WAFNonexistentItemException") => finding(
+            ASSOCIATED,
+            arn,
+            Outcome::Fail,
+            expected,
+            "no web ACL associated (or no such load balancer)",
+        ),
+        Err(e) => super::error(
+            ASSOCIATED,
+            arn,
+            expected,
+            &call_error("wafv2:GetWebACLForResource", &e),
+        ),
     }
 }
 
@@ -197,19 +270,41 @@ async fn logging(r: &Run<'_>, arn: &str) -> Finding {
     let expected = "a logging configuration with a destination";
     let got = {
         let _p = r.permit("wafv2").await;
-        r.ctx.wafv2(None).get_logging_configuration().resource_arn(arn).send().await
+        r.ctx
+            .wafv2(None)
+            .get_logging_configuration()
+            .resource_arn(arn)
+            .send()
+            .await
     };
     match got {
         Ok(o) => {
-            let dest: Vec<String> =
-                o.logging_configuration().map(|l| l.log_destination_configs().to_vec()).unwrap_or_default();
-            finding(LOGGING, arn, judge(!dest.is_empty()), expected, format!("destinations: {}", list_or_none(&dest)))
+            let dest: Vec<String> = o
+                .logging_configuration()
+                .map(|l| l.log_destination_configs().to_vec())
+                .unwrap_or_default();
+            finding(
+                LOGGING,
+                arn,
+                judge(!dest.is_empty()),
+                expected,
+                format!("destinations: {}", list_or_none(&dest)),
+            )
         }
         // The one error that means "not configured" rather than "could not tell".
-        Err(e) if error_code(&e) == Some("WAFNonexistentItemException") => {
-            finding(LOGGING, arn, Outcome::Fail, expected, "no logging configuration")
-        }
-        Err(e) => super::error(LOGGING, arn, expected, &call_error("wafv2:GetLoggingConfiguration", &e)),
+        Err(e) if error_code(&e) == Some("WAFNonexistentItemException") => finding(
+            LOGGING,
+            arn,
+            Outcome::Fail,
+            expected,
+            "no logging configuration",
+        ),
+        Err(e) => super::error(
+            LOGGING,
+            arn,
+            expected,
+            &call_error("wafv2:GetLoggingConfiguration", &e),
+        ),
     }
 }
 
@@ -219,7 +314,8 @@ mod tests {
 
     #[test]
     fn parses_acl_arns() {
-        let id = parse_acl_arn("arn:aws:wafv2:us-east-1:123456789012:regional/webacl/ohmc/abc-123").unwrap();
+        let id = parse_acl_arn("arn:aws:wafv2:us-east-1:123456789012:regional/webacl/ohmc/abc-123")
+            .unwrap();
         assert_eq!(id.name, "ohmc");
         assert_eq!(id.id, "abc-123");
         assert_eq!(id.scope, aws_sdk_wafv2::types::Scope::Regional);

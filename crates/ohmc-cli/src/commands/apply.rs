@@ -5,7 +5,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::Result;
 use ohmc_infra::environment::Environment;
 use ohmc_infra::exit::ExitStatus;
-use ohmc_infra::ops::apply::{self, ApplyOptions2, ApplyReport, Approval, PreparedApply, StackApplyStatus};
+use ohmc_infra::ops::apply::{
+    self, ApplyOptions2, ApplyReport, Approval, PreparedApply, StackApplyStatus,
+};
 use ohmc_terraform::Interrupt;
 use serde_json::json;
 
@@ -13,13 +15,20 @@ use crate::cli::{ApplyArgs, Format, GlobalArgs};
 use crate::context;
 use crate::progress::ProgressPrinter;
 
-pub async fn run(global: &GlobalArgs, args: &ApplyArgs, interrupt: Interrupt) -> Result<ExitStatus> {
+pub async fn run(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    interrupt: Interrupt,
+) -> Result<ExitStatus> {
     let root = context::root(global)?;
     let env = context::load_environment(&root, &args.env)?;
     let printer = ProgressPrinter::start(global.quiet);
     let interrupt_for_verify = interrupt.clone();
     let ctx = context::ops_context(global, interrupt, printer.sender.clone()).await?;
-    let opts = ApplyOptions2 { bundle: args.plan.clone(), allow_destroy: args.allow_destroy };
+    let opts = ApplyOptions2 {
+        bundle: args.plan.clone(),
+        allow_destroy: args.allow_destroy,
+    };
     let prepared = apply::prepare(&ctx, &env, &opts).await?;
     let approval = approval(&env, &prepared, args)?;
     apply::check_approval(&env, &prepared, &approval)?;
@@ -41,11 +50,25 @@ pub async fn run(global: &GlobalArgs, args: &ApplyArgs, interrupt: Interrupt) ->
         return Ok(ExitStatus::Success);
     }
     if env.verify.is_none() {
-        eprintln!("verify: skipped, environment {} has no verify block", env.name);
+        eprintln!(
+            "verify: skipped, environment {} has no verify block",
+            env.name
+        );
         return Ok(ExitStatus::Success);
     }
-    eprintln!("verify: checking the live account ({} to skip)", "--no-verify");
-    super::verify::verify_environment(global, &env, None, args.endpoint_url.clone(), None, interrupt_for_verify).await
+    eprintln!(
+        "verify: checking the live account ({} to skip)",
+        "--no-verify"
+    );
+    super::verify::verify_environment(
+        global,
+        &env,
+        None,
+        args.endpoint_url.clone(),
+        None,
+        interrupt_for_verify,
+    )
+    .await
 }
 
 /// `--approve`, or a typed confirmation when a person is at a terminal.
@@ -57,12 +80,20 @@ fn approval(env: &Environment, prepared: &PreparedApply, args: &ApplyArgs) -> Re
         return Ok(Approval::None);
     }
     let meta = &prepared.bundle.meta;
-    eprintln!("Environment {} is protected. Plan bundle {} (sha256 {}).", env.name, prepared.bundle.dir.display(), meta.bundle_sha256);
+    eprintln!(
+        "Environment {} is protected. Plan bundle {} (sha256 {}).",
+        env.name,
+        prepared.bundle.dir.display(),
+        meta.bundle_sha256
+    );
     for s in &meta.stacks {
         eprintln!("  {}: {}", s.name, super::plan::counts(&s.summary));
     }
     if !prepared.destructive.is_empty() {
-        eprintln!("  destroys or replaces: {}", prepared.destructive.join(", "));
+        eprintln!(
+            "  destroys or replaces: {}",
+            prepared.destructive.join(", ")
+        );
     }
     eprint!("Type the environment name to apply: ");
     std::io::stderr().flush()?;
@@ -71,7 +102,10 @@ fn approval(env: &Environment, prepared: &PreparedApply, args: &ApplyArgs) -> Re
     if line.trim() == env.name {
         Ok(Approval::Confirmed)
     } else {
-        anyhow::bail!("confirmation did not match \"{}\"; nothing was applied", env.name)
+        anyhow::bail!(
+            "confirmation did not match \"{}\"; nothing was applied",
+            env.name
+        )
     }
 }
 
@@ -80,16 +114,28 @@ fn to_json(report: &ApplyReport) -> serde_json::Value {
         .stacks
         .iter()
         .map(|(name, status)| match status {
-            StackApplyStatus::Applied { seconds, create, update, replace, delete } => json!({
+            StackApplyStatus::Applied {
+                seconds,
+                create,
+                update,
+                replace,
+                delete,
+            } => json!({
                 "name": name, "status": "applied", "seconds": seconds,
                 "create": create, "update": update, "replace": replace, "delete": delete,
             }),
             StackApplyStatus::NoChanges => json!({"name": name, "status": "no_changes"}),
-            StackApplyStatus::Failed { error, interrupted, lock } => json!({
+            StackApplyStatus::Failed {
+                error,
+                interrupted,
+                lock,
+            } => json!({
                 "name": name, "status": if *interrupted { "interrupted" } else { "failed" },
                 "error": error, "lock": lock.as_ref().map(super::lock_json),
             }),
-            StackApplyStatus::Skipped { blocked_by } => json!({"name": name, "status": "skipped", "blocked_by": blocked_by}),
+            StackApplyStatus::Skipped { blocked_by } => {
+                json!({"name": name, "status": "skipped", "blocked_by": blocked_by})
+            }
         })
         .collect();
     json!({

@@ -20,10 +20,17 @@ use serde_json::{Map, Value};
 use crate::cli::{AuditArgs, Format, GlobalArgs};
 use crate::context;
 
-pub async fn run(global: &GlobalArgs, args: &AuditArgs, interrupt: Interrupt) -> Result<ExitStatus> {
+pub async fn run(
+    global: &GlobalArgs,
+    args: &AuditArgs,
+    interrupt: Interrupt,
+) -> Result<ExitStatus> {
     let checks = CheckSelection::patterns(&args.checks).map_err(anyhow::Error::msg)?;
     let root = context::root(global)?;
-    let base = ContextOptions { endpoint_url: args.endpoint_url.clone(), ..ContextOptions::default() };
+    let base = ContextOptions {
+        endpoint_url: args.endpoint_url.clone(),
+        ..ContextOptions::default()
+    };
 
     // Which environments: the named ones, or all when no account was asked for.
     let env_names = if args.envs.is_empty() && args.accounts.is_empty() && !args.discover_accounts {
@@ -31,8 +38,10 @@ pub async fn run(global: &GlobalArgs, args: &AuditArgs, interrupt: Interrupt) ->
     } else {
         args.envs.clone()
     };
-    let envs: Vec<Environment> =
-        env_names.iter().map(|n| context::load_environment(&root, n)).collect::<Result<_>>()?;
+    let envs: Vec<Environment> = env_names
+        .iter()
+        .map(|n| context::load_environment(&root, n))
+        .collect::<Result<_>>()?;
 
     let mut accounts: Vec<String> = args.accounts.clone();
     if args.discover_accounts {
@@ -56,7 +65,10 @@ pub async fn run(global: &GlobalArgs, args: &AuditArgs, interrupt: Interrupt) ->
         bail!("auditing accounts needs at least one --region");
     }
     if envs.is_empty() && accounts.is_empty() {
-        bail!("nothing to audit: no environments under {}", context::environments_dir(&root).display());
+        bail!(
+            "nothing to audit: no environments under {}",
+            context::environments_dir(&root).display()
+        );
     }
 
     let extra_waivers = match &args.waivers {
@@ -67,7 +79,11 @@ pub async fn run(global: &GlobalArgs, args: &AuditArgs, interrupt: Interrupt) ->
     let mut targets = Vec::new();
     let mut waivers = Vec::new();
     for env in &envs {
-        let regions = if args.regions.is_empty() { vec![env.aws.region.clone()] } else { args.regions.clone() };
+        let regions = if args.regions.is_empty() {
+            vec![env.aws.region.clone()]
+        } else {
+            args.regions.clone()
+        };
         // Terraform is asked once per environment; a failure is that environment's error.
         let tf_outputs = match &args.outputs {
             Some(_) => None,
@@ -75,7 +91,9 @@ pub async fn run(global: &GlobalArgs, args: &AuditArgs, interrupt: Interrupt) ->
         };
         for (i, region) in regions.into_iter().enumerate() {
             let expectations = match (&args.outputs, &tf_outputs) {
-                (Some(template), _) => outputs_file(template, &env.name, &env.aws.account_id, &region),
+                (Some(template), _) => {
+                    outputs_file(template, &env.name, &env.aws.account_id, &region)
+                }
                 (None, Some(r)) => r.clone(),
                 (None, None) => Ok(Map::new()),
             }
@@ -84,21 +102,34 @@ pub async fn run(global: &GlobalArgs, args: &AuditArgs, interrupt: Interrupt) ->
             options.region = Some(region.clone());
             // Monitoring checks belong to the environment: judged once, with its home
             // region (or the first region asked for).
-            let home = region == env.aws.region || (i == 0 && !args.regions.contains(&env.aws.region));
+            let home =
+                region == env.aws.region || (i == 0 && !args.regions.contains(&env.aws.region));
             targets.push(AuditTarget {
                 environment: env.name.clone(),
                 expected_account: Some(env.aws.account_id.clone()),
-                monitoring: if home { verify::monitoring_settings(env) } else { None },
+                monitoring: if home {
+                    verify::monitoring_settings(env)
+                } else {
+                    None
+                },
                 region,
                 options,
                 expectations,
             });
         }
         let file = env.dir.join(ohmc_audit::waivers::WAIVERS_FILE);
-        let display = file.strip_prefix(&root).unwrap_or(&file).display().to_string();
+        let display = file
+            .strip_prefix(&root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
         let mut list = ohmc_audit::waivers::load(&file, &display)?;
         list.extend(extra_waivers.iter().cloned());
-        waivers.push(EnvironmentWaivers { environment: env.name.clone(), account_id: env.aws.account_id.clone(), waivers: list });
+        waivers.push(EnvironmentWaivers {
+            environment: env.name.clone(),
+            account_id: env.aws.account_id.clone(),
+            waivers: list,
+        });
     }
     for account in &accounts {
         let name = format!("account-{account}");
@@ -114,7 +145,10 @@ pub async fn run(global: &GlobalArgs, args: &AuditArgs, interrupt: Interrupt) ->
                 region: region.clone(),
                 options: ContextOptions {
                     region: Some(region.clone()),
-                    role_arn: args.role_name.as_ref().map(|r| format!("arn:aws:iam::{account}:role/{r}")),
+                    role_arn: args
+                        .role_name
+                        .as_ref()
+                        .map(|r| format!("arn:aws:iam::{account}:role/{r}")),
                     session_name: "ohmc-audit".into(),
                     ..base.clone()
                 },
@@ -123,7 +157,11 @@ pub async fn run(global: &GlobalArgs, args: &AuditArgs, interrupt: Interrupt) ->
             });
         }
         if !extra_waivers.is_empty() {
-            waivers.push(EnvironmentWaivers { environment: name, account_id: account.clone(), waivers: extra_waivers.clone() });
+            waivers.push(EnvironmentWaivers {
+                environment: name,
+                account_id: account.clone(),
+                waivers: extra_waivers.clone(),
+            });
         }
     }
 
@@ -131,7 +169,9 @@ pub async fn run(global: &GlobalArgs, args: &AuditArgs, interrupt: Interrupt) ->
         checks,
         concurrency_per_service: args.concurrency_per_service.max(1),
         max_concurrent_targets: args.max_targets.max(1),
-        today: args.today.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+        today: args
+            .today
+            .unwrap_or_else(|| chrono::Utc::now().date_naive()),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     };
     let mut report = ohmc_audit::run_audit(targets, &waivers, &options).await;
@@ -146,9 +186,18 @@ pub async fn run(global: &GlobalArgs, args: &AuditArgs, interrupt: Interrupt) ->
         Verdict::Error => ExitStatus::Error,
     };
     if let Some(dir) = &args.output_dir {
-        write_all(dir, &report, global.verbose > 0).with_context(|| format!("writing reports to {}", dir.display()))?;
+        write_all(dir, &report, global.verbose > 0)
+            .with_context(|| format!("writing reports to {}", dir.display()))?;
     }
-    print!("{}", render_one(global.format, &report, global.verbose > 0, PrometheusOptions::default())?);
+    print!(
+        "{}",
+        render_one(
+            global.format,
+            &report,
+            global.verbose > 0,
+            PrometheusOptions::default()
+        )?
+    );
     if let Some(url) = &args.pushgateway {
         let text = render::prometheus(&report, PrometheusOptions::default())?;
         if let Err(e) = ohmc_audit::push::push(url, &text).await {
@@ -159,7 +208,12 @@ pub async fn run(global: &GlobalArgs, args: &AuditArgs, interrupt: Interrupt) ->
     Ok(status)
 }
 
-fn render_one(format: Format, report: &AuditReport, verbose: bool, prom: PrometheusOptions) -> Result<String> {
+fn render_one(
+    format: Format,
+    report: &AuditReport,
+    verbose: bool,
+    prom: PrometheusOptions,
+) -> Result<String> {
     Ok(match format {
         Format::Human => render::human(report, verbose),
         Format::Json => render::json(report)?,
@@ -181,10 +235,20 @@ fn write_all(dir: &Path, report: &AuditReport, verbose: bool) -> Result<()> {
             "json" => render_one(Format::Json, report, verbose, PrometheusOptions::default())?,
             "junit" => render_one(Format::Junit, report, verbose, PrometheusOptions::default())?,
             "sarif" => render_one(Format::Sarif, report, verbose, PrometheusOptions::default())?,
-            "markdown" => render_one(Format::Markdown, report, verbose, PrometheusOptions::default())?,
+            "markdown" => render_one(
+                Format::Markdown,
+                report,
+                verbose,
+                PrometheusOptions::default(),
+            )?,
             _ => {
                 let previous = std::fs::read_to_string(&path).unwrap_or_default();
-                render_one(Format::Prometheus, report, verbose, PrometheusOptions::from_previous_textfile(&previous))?
+                render_one(
+                    Format::Prometheus,
+                    report,
+                    verbose,
+                    PrometheusOptions::from_previous_textfile(&previous),
+                )?
             }
         };
         let tmp = dir.join(format!(".{name}.tmp"));
@@ -194,19 +258,34 @@ fn write_all(dir: &Path, report: &AuditReport, verbose: bool) -> Result<()> {
     Ok(())
 }
 
-async fn terraform_outputs(global: &GlobalArgs, env: &Environment, interrupt: Interrupt) -> Result<Map<String, Value>, String> {
+async fn terraform_outputs(
+    global: &GlobalArgs,
+    env: &Environment,
+    interrupt: Interrupt,
+) -> Result<Map<String, Value>, String> {
     let read = async {
         let ctx = context::ops_context(global, interrupt, None).await?;
-        let stacks = output::read_outputs(&ctx, env).await.context("reading the stacks' outputs from Terraform")?;
+        let stacks = output::read_outputs(&ctx, env)
+            .await
+            .context("reading the stacks' outputs from Terraform")?;
         anyhow::Ok(output::merged_public_outputs(&stacks))
     };
-    read.await.map_err(|e| format!("{e:#} (or pass --outputs FILE)"))
+    read.await
+        .map_err(|e| format!("{e:#} (or pass --outputs FILE)"))
 }
 
 /// Reads an outputs file, its path expanded for the target.
-fn outputs_file(template: &str, environment: &str, account: &str, region: &str) -> Result<Map<String, Value>, String> {
+fn outputs_file(
+    template: &str,
+    environment: &str,
+    account: &str,
+    region: &str,
+) -> Result<Map<String, Value>, String> {
     let path = PathBuf::from(
-        template.replace("{environment}", environment).replace("{account}", account).replace("{region}", region),
+        template
+            .replace("{environment}", environment)
+            .replace("{account}", account)
+            .replace("{region}", region),
     );
     verify::outputs_from_file(&path).map_err(|e| format!("stack outputs: {e}"))
 }

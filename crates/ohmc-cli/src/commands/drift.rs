@@ -25,8 +25,12 @@ pub async fn run(global: &GlobalArgs, args: &EnvArg, interrupt: Interrupt) -> Re
         .iter()
         .map(|(name, o)| match o {
             StackOutcome::Done(d) => json!({"name": name, "status": "checked", "drift": d}),
-            StackOutcome::Failed(e) => json!({"name": name, "status": "failed", "error": e.to_string()}),
-            StackOutcome::Skipped { blocked_by } => json!({"name": name, "status": "skipped", "blocked_by": blocked_by}),
+            StackOutcome::Failed(e) => {
+                json!({"name": name, "status": "failed", "error": e.to_string()})
+            }
+            StackOutcome::Skipped { blocked_by } => {
+                json!({"name": name, "status": "skipped", "blocked_by": blocked_by})
+            }
         })
         .collect();
     match global.format {
@@ -48,7 +52,9 @@ pub async fn run(global: &GlobalArgs, args: &EnvArg, interrupt: Interrupt) -> Re
                         }
                     }
                     StackOutcome::Failed(e) => println!("Stack {name}: FAILED\n  {e}"),
-                    StackOutcome::Skipped { blocked_by } => println!("Stack {name}: skipped, because {blocked_by} failed"),
+                    StackOutcome::Skipped { blocked_by } => {
+                        println!("Stack {name}: skipped, because {blocked_by} failed")
+                    }
                 }
             }
         }

@@ -10,11 +10,19 @@ use ohmc_terraform::Interrupt;
 use crate::cli::{DrillAction, DrillArgs, Format, GlobalArgs};
 use crate::context;
 
-pub async fn run(global: &GlobalArgs, args: &DrillArgs, interrupt: Interrupt) -> Result<ExitStatus> {
+pub async fn run(
+    global: &GlobalArgs,
+    args: &DrillArgs,
+    interrupt: Interrupt,
+) -> Result<ExitStatus> {
     match &args.action {
         Some(DrillAction::Cleanup { drill_id }) => cleanup(global, args, drill_id.as_deref()).await,
         None => {
-            let Some(env_name) = &args.env else { bail!("name an environment: ohmc-infra dr-drill ENV (or dr-drill cleanup [DRILL_ID])") };
+            let Some(env_name) = &args.env else {
+                bail!(
+                    "name an environment: ohmc-infra dr-drill ENV (or dr-drill cleanup [DRILL_ID])"
+                )
+            };
             drill(global, args, env_name, interrupt).await
         }
     }
@@ -22,42 +30,97 @@ pub async fn run(global: &GlobalArgs, args: &DrillArgs, interrupt: Interrupt) ->
 
 fn progress_line(event: &DrillEvent) -> Option<String> {
     Some(match event {
-        DrillEvent::Started { drill_id, ledger_path } => match ledger_path {
+        DrillEvent::Started {
+            drill_id,
+            ledger_path,
+        } => match ledger_path {
             Some(p) => format!("drill {drill_id}: ledger {p}"),
             None => format!("drill {drill_id}: dry run, nothing will be created"),
         },
-        DrillEvent::RecoveryPointSelected { source, identifier, created_at } => format!(
+        DrillEvent::RecoveryPointSelected {
+            source,
+            identifier,
+            created_at,
+        } => format!(
             "{source}: newest recovery point {identifier}{}",
-            created_at.map(|t| format!(" ({})", t.to_rfc3339())).unwrap_or_default()
+            created_at
+                .map(|t| format!(" ({})", t.to_rfc3339()))
+                .unwrap_or_default()
         ),
         DrillEvent::StepStarted { name, resource } => format!("{name} {resource}..."),
-        DrillEvent::StepFinished { name, resource, outcome, detail } => {
-            format!("{name} {resource}: {outcome:?}{}", detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())
+        DrillEvent::StepFinished {
+            name,
+            resource,
+            outcome,
+            detail,
+        } => {
+            format!(
+                "{name} {resource}: {outcome:?}{}",
+                detail
+                    .as_ref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            )
         }
         DrillEvent::LedgerRecorded { .. } => return None,
-        DrillEvent::ResourceCreated { kind, identifier, region } => format!("created {kind:?} {identifier} in {region}"),
-        DrillEvent::Waiting { resource, status, elapsed, timeout } => {
-            format!("waiting for {resource}: {status} ({}s of {}s)", elapsed.as_secs(), timeout.as_secs())
+        DrillEvent::ResourceCreated {
+            kind,
+            identifier,
+            region,
+        } => format!("created {kind:?} {identifier} in {region}"),
+        DrillEvent::Waiting {
+            resource,
+            status,
+            elapsed,
+            timeout,
+        } => {
+            format!(
+                "waiting for {resource}: {status} ({}s of {}s)",
+                elapsed.as_secs(),
+                timeout.as_secs()
+            )
         }
         DrillEvent::Validated { .. } => return None,
-        DrillEvent::CleanupStarted { drill_id, entries } => format!("cleanup of {drill_id}: {entries} ledger entries"),
+        DrillEvent::CleanupStarted { drill_id, entries } => {
+            format!("cleanup of {drill_id}: {entries} ledger entries")
+        }
         DrillEvent::Cleaned { result } => format!("cleanup: {result:?}"),
         DrillEvent::Finished { status } => format!("drill finished: {status:?}"),
     })
 }
 
-async fn clients(env: &ohmc_infra::environment::Environment, endpoint: Option<String>, target_region: Option<&str>) -> Result<DrillClients> {
-    let ctx = ohmc_checks::AwsContext::load(context_options(env, endpoint)).await.with_context(|| format!("setting up AWS access for {}", env.name))?;
+async fn clients(
+    env: &ohmc_infra::environment::Environment,
+    endpoint: Option<String>,
+    target_region: Option<&str>,
+) -> Result<DrillClients> {
+    let ctx = ohmc_checks::AwsContext::load(context_options(env, endpoint))
+        .await
+        .with_context(|| format!("setting up AWS access for {}", env.name))?;
     Ok(DrillClients::new(ctx.sdk_config(), target_region))
 }
 
-async fn drill(global: &GlobalArgs, args: &DrillArgs, env_name: &str, interrupt: Interrupt) -> Result<ExitStatus> {
+async fn drill(
+    global: &GlobalArgs,
+    args: &DrillArgs,
+    env_name: &str,
+    interrupt: Interrupt,
+) -> Result<ExitStatus> {
     let root = context::root(global)?;
     let env = context::load_environment(&root, env_name)?;
     let state_dir = context::state_dir(global, &root)?;
-    let opts = DrillOptions { target_region: args.target_region.clone(), dry_run: args.dry_run, keep_for: args.keep_for };
+    let opts = DrillOptions {
+        target_region: args.target_region.clone(),
+        dry_run: args.dry_run,
+        keep_for: args.keep_for,
+    };
     let config = drill_config(&env, &state_dir, &opts)?;
-    let clients = clients(&env, args.endpoint_url.clone(), config.target_region.as_deref()).await?;
+    let clients = clients(
+        &env,
+        args.endpoint_url.clone(),
+        config.target_region.as_deref(),
+    )
+    .await?;
     let quiet = global.quiet;
     let sink = move |e: &DrillEvent| {
         if !quiet {
@@ -95,7 +158,11 @@ async fn drill(global: &GlobalArgs, args: &DrillArgs, env_name: &str, interrupt:
     })
 }
 
-async fn cleanup(global: &GlobalArgs, args: &DrillArgs, drill_id: Option<&str>) -> Result<ExitStatus> {
+async fn cleanup(
+    global: &GlobalArgs,
+    args: &DrillArgs,
+    drill_id: Option<&str>,
+) -> Result<ExitStatus> {
     let root = context::root(global)?;
     let state_dir = context::state_dir(global, &root)?;
     let ledgers = match drill_id {
@@ -103,14 +170,22 @@ async fn cleanup(global: &GlobalArgs, args: &DrillArgs, drill_id: Option<&str>) 
         None => ohmc_drill::pending_drills(&state_dir)?,
     };
     if ledgers.is_empty() {
-        println!("no drill has resources left to clean up in {}", state_dir.display());
+        println!(
+            "no drill has resources left to clean up in {}",
+            state_dir.display()
+        );
         return Ok(ExitStatus::Success);
     }
     let mut status = ExitStatus::Success;
     for ledger in ledgers {
         let data = ledger.data().clone();
         let env = context::load_environment(&root, &data.environment)?;
-        let clients = clients(&env, args.endpoint_url.clone(), data.target_region.as_deref()).await?;
+        let clients = clients(
+            &env,
+            args.endpoint_url.clone(),
+            data.target_region.as_deref(),
+        )
+        .await?;
         let quiet = global.quiet;
         let sink = move |e: &DrillEvent| {
             if !quiet {

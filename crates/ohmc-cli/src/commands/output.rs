@@ -9,7 +9,11 @@ use serde_json::{json, Map, Value};
 use crate::cli::{Format, GlobalArgs, OutputArgs};
 use crate::context;
 
-pub async fn run(global: &GlobalArgs, args: &OutputArgs, interrupt: Interrupt) -> Result<ExitStatus> {
+pub async fn run(
+    global: &GlobalArgs,
+    args: &OutputArgs,
+    interrupt: Interrupt,
+) -> Result<ExitStatus> {
     let root = context::root(global)?;
     let env = context::load_environment(&root, &args.env)?;
     let ctx = context::ops_context(global, interrupt, None).await?;

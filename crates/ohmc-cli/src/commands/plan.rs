@@ -16,7 +16,14 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs, interrupt: Interrupt) -> 
     let env = context::load_environment(&root, &args.env)?;
     let printer = ProgressPrinter::start(global.quiet);
     let ctx = context::ops_context(global, interrupt, printer.sender.clone()).await?;
-    let report = plan::plan(&ctx, &env, &PlanOptions { destroy: args.destroy }).await;
+    let report = plan::plan(
+        &ctx,
+        &env,
+        &PlanOptions {
+            destroy: args.destroy,
+        },
+    )
+    .await;
     // The context holds a progress sender; the printer finishes once every sender is gone.
     drop(ctx);
     printer.finish().await;
@@ -66,7 +73,10 @@ fn to_json(report: &PlanReport) -> serde_json::Value {
 }
 
 pub fn counts(s: &PlanSummary) -> String {
-    format!("{} to create, {} to update, {} to replace, {} to delete", s.create, s.update, s.replace, s.delete)
+    format!(
+        "{} to create, {} to update, {} to replace, {} to delete",
+        s.create, s.update, s.replace, s.delete
+    )
 }
 
 fn print_human(report: &PlanReport) {
@@ -80,9 +90,20 @@ fn print_human(report: &PlanReport) {
                 total.update += s.update;
                 total.replace += s.replace;
                 total.delete += s.delete;
-                println!("Stack {name}: {}", if meta.changes_present { counts(s) } else { "no changes".into() });
+                println!(
+                    "Stack {name}: {}",
+                    if meta.changes_present {
+                        counts(s)
+                    } else {
+                        "no changes".into()
+                    }
+                );
                 for c in &s.changes {
-                    let reason = c.reason.as_deref().map(|r| format!("  ({r})")).unwrap_or_default();
+                    let reason = c
+                        .reason
+                        .as_deref()
+                        .map(|r| format!("  ({r})"))
+                        .unwrap_or_default();
                     println!("  {:8} {}{reason}", c.action, c.address);
                 }
                 for d in &s.drift {
@@ -94,13 +115,22 @@ fn print_human(report: &PlanReport) {
                 destructive.extend(s.destructive.iter().map(|a| format!("{name}: {a}")));
             }
             StackPlanStatus::Failed { error, lock } => {
-                println!("Stack {name}: {}", if error.is_interrupted() { "INTERRUPTED" } else { "FAILED" });
+                println!(
+                    "Stack {name}: {}",
+                    if error.is_interrupted() {
+                        "INTERRUPTED"
+                    } else {
+                        "FAILED"
+                    }
+                );
                 println!("  {}", error.to_string().replace('\n', "\n  "));
                 if let Some(lock) = lock {
                     println!("  {}", super::describe_lock(lock));
                 }
             }
-            StackPlanStatus::Skipped { blocked_by } => println!("Stack {name}: skipped, because {blocked_by} did not plan"),
+            StackPlanStatus::Skipped { blocked_by } => {
+                println!("Stack {name}: skipped, because {blocked_by} did not plan")
+            }
         }
     }
     if !destructive.is_empty() {
@@ -112,9 +142,17 @@ fn print_human(report: &PlanReport) {
     match &report.bundle {
         Some(bundle) => {
             println!("\nPlan: {}.", counts(&total));
-            println!("Bundle: {} (sha256 {})", bundle.dir.display(), bundle.meta.bundle_sha256);
+            println!(
+                "Bundle: {} (sha256 {})",
+                bundle.dir.display(),
+                bundle.meta.bundle_sha256
+            );
             if report.changes_present() {
-                println!("Apply it with: ohmc-infra apply {} --plan {}", report.environment, bundle.dir.display());
+                println!(
+                    "Apply it with: ohmc-infra apply {} --plan {}",
+                    report.environment,
+                    bundle.dir.display()
+                );
             }
         }
         None => println!("\nNo plan bundle was saved: not every stack planned."),

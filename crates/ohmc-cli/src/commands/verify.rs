@@ -14,11 +14,23 @@ use serde_json::json;
 use crate::cli::{Format, GlobalArgs, VerifyArgs};
 use crate::context;
 
-pub async fn run(global: &GlobalArgs, args: &VerifyArgs, interrupt: Interrupt) -> Result<ExitStatus> {
+pub async fn run(
+    global: &GlobalArgs,
+    args: &VerifyArgs,
+    interrupt: Interrupt,
+) -> Result<ExitStatus> {
     let root = context::root(global)?;
     let env = context::load_environment(&root, &args.env)?;
     let areas = parse_areas(&args.areas)?;
-    verify_environment(global, &env, args.outputs.as_ref(), args.endpoint_url.clone(), areas, interrupt).await
+    verify_environment(
+        global,
+        &env,
+        args.outputs.as_ref(),
+        args.endpoint_url.clone(),
+        areas,
+        interrupt,
+    )
+    .await
 }
 
 /// `--area cloudtrail` etc., matched case-insensitively against the catalog.
@@ -32,7 +44,16 @@ fn parse_areas(names: &[String]) -> Result<Option<BTreeSet<Area>>> {
         let area = known
             .iter()
             .find(|a| a.name().eq_ignore_ascii_case(name))
-            .with_context(|| format!("unknown area \"{name}\"; areas: {}", known.iter().map(|a| a.name().to_ascii_lowercase()).collect::<Vec<_>>().join(", ")))?;
+            .with_context(|| {
+                format!(
+                    "unknown area \"{name}\"; areas: {}",
+                    known
+                        .iter()
+                        .map(|a| a.name().to_ascii_lowercase())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
         chosen.insert(*area);
     }
     Ok(Some(chosen))
@@ -51,14 +72,24 @@ pub async fn verify_environment(
         Some(path) => verify::outputs_from_file(path)?,
         None => {
             let ctx = context::ops_context(global, interrupt, None).await?;
-            let stacks = output::read_outputs(&ctx, env).await.context("reading the stacks' outputs")?;
+            let stacks = output::read_outputs(&ctx, env)
+                .await
+                .context("reading the stacks' outputs")?;
             output::merged_public_outputs(&stacks)
         }
     };
     let options = verify::context_options(env, endpoint_url);
-    let report = verify::verify(env, outputs, options, &RunOptions { areas, ..RunOptions::default() })
-        .await
-        .with_context(|| format!("setting up AWS access for environment {}", env.name))?;
+    let report = verify::verify(
+        env,
+        outputs,
+        options,
+        &RunOptions {
+            areas,
+            ..RunOptions::default()
+        },
+    )
+    .await
+    .with_context(|| format!("setting up AWS access for environment {}", env.name))?;
     match global.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&to_json(env, &report))?),
         _ => print_human(env, &report, global.verbose > 0),
@@ -116,7 +147,12 @@ fn print_human(env: &Environment, report: &Report, verbose: bool) {
         s.error,
         s.skipped
     );
-    let id_width = report.findings.iter().map(|f| f.check_id.len()).max().unwrap_or(10);
+    let id_width = report
+        .findings
+        .iter()
+        .map(|f| f.check_id.len())
+        .max()
+        .unwrap_or(10);
     let mut area = None;
     for f in &report.findings {
         if area != Some(f.area) {

@@ -29,17 +29,25 @@ impl Run<'_> {
                 let strict = self.config.unverifiable == Unverifiable::Fail;
                 let mut failed = false;
                 for v in &self.validations {
-                    let bad = v.outcome == ValidationOutcome::Failed || (strict && v.outcome == ValidationOutcome::Unverified);
+                    let bad = v.outcome == ValidationOutcome::Failed
+                        || (strict && v.outcome == ValidationOutcome::Unverified);
                     if bad {
                         failed = true;
                         reasons.push(format!(
                             "validation {} of {} {}: expected {}, got {}{}",
                             v.check,
                             v.resource,
-                            if v.outcome == ValidationOutcome::Failed { "failed" } else { "could not be verified" },
+                            if v.outcome == ValidationOutcome::Failed {
+                                "failed"
+                            } else {
+                                "could not be verified"
+                            },
                             v.expected.as_deref().unwrap_or("-"),
                             v.actual.as_deref().unwrap_or("-"),
-                            v.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(),
+                            v.detail
+                                .as_deref()
+                                .map(|d| format!(" ({d})"))
+                                .unwrap_or_default(),
                         ));
                     }
                 }
@@ -90,16 +98,28 @@ impl Run<'_> {
                 measured_ms: None,
                 target_ms,
                 met: None,
-                detail: if self.config.dry_run { "not measured in a dry run".into() } else { "the restore was not validated".into() },
+                detail: if self.config.dry_run {
+                    "not measured in a dry run".into()
+                } else {
+                    "the restore was not validated".into()
+                },
             },
         }
     }
 
     pub(super) fn rpo(&self) -> Objective {
         let target_ms = self.config.rpo_target.as_millis() as u64;
-        let unknown: Vec<&str> =
-            self.recovery_points.iter().filter(|p| p.created_at.is_none()).map(|p| p.identifier.as_str()).collect();
-        let oldest = self.recovery_points.iter().filter_map(|p| p.created_at.map(|t| (t, p))).min_by_key(|(t, _)| *t);
+        let unknown: Vec<&str> = self
+            .recovery_points
+            .iter()
+            .filter(|p| p.created_at.is_none())
+            .map(|p| p.identifier.as_str())
+            .collect();
+        let oldest = self
+            .recovery_points
+            .iter()
+            .filter_map(|p| p.created_at.map(|t| (t, p)))
+            .min_by_key(|(t, _)| *t);
         let strict = self.config.unverifiable == Unverifiable::Fail;
         let unknown_note = if unknown.is_empty() {
             String::new()
@@ -109,17 +129,30 @@ impl Run<'_> {
         match oldest {
             Some((t, p)) if unknown.is_empty() || !strict => {
                 let ms = (self.started - t).num_milliseconds().max(0) as u64;
-                let mut detail = format!("drill start minus creation of {} ({})", p.identifier, t.to_rfc3339());
+                let mut detail = format!(
+                    "drill start minus creation of {} ({})",
+                    p.identifier,
+                    t.to_rfc3339()
+                );
                 if !unknown_note.is_empty() {
                     detail.push_str(&format!("; unverified: {unknown_note}"));
                 }
-                Objective { measured_ms: Some(ms), target_ms, met: Some(ms <= target_ms), detail }
+                Objective {
+                    measured_ms: Some(ms),
+                    target_ms,
+                    met: Some(ms <= target_ms),
+                    detail,
+                }
             }
             _ => Objective {
                 measured_ms: None,
                 target_ms,
                 met: None,
-                detail: if unknown_note.is_empty() { "no recovery point was selected".into() } else { unknown_note },
+                detail: if unknown_note.is_empty() {
+                    "no recovery point was selected".into()
+                } else {
+                    unknown_note
+                },
             },
         }
     }
@@ -145,7 +178,10 @@ pub(crate) fn fmt_ms(ms: u64) -> String {
     if s > 0 || rest > 0 {
         // Sub-second precision only matters for short durations.
         if h == 0 && m == 0 && rest > 0 {
-            parts.push(format!("{}s", format!("{s}.{rest:03}").trim_end_matches('0')));
+            parts.push(format!(
+                "{}s",
+                format!("{s}.{rest:03}").trim_end_matches('0')
+            ));
         } else if s > 0 {
             parts.push(format!("{s}s"));
         }

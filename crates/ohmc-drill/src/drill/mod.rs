@@ -126,7 +126,10 @@ where
                         identifier: e.identifier.clone(),
                         region: e.region.clone(),
                         outcome: CleanupOutcome::Kept,
-                        detail: Some(format!("kept until {until}; then run cleanup {}", run.drill_id)),
+                        detail: Some(format!(
+                            "kept until {until}; then run cleanup {}",
+                            run.drill_id
+                        )),
                     })
                     .collect();
             }
@@ -136,12 +139,18 @@ where
                     // The ledger could not be updated mid-cleanup: what was
                     // deleted stays deleted, and `cleanup` can redo the rest.
                     ledger_failed = true;
-                    reasons.push(format!("cleanup stopped: {e}; run cleanup {} again", run.drill_id));
+                    reasons.push(format!(
+                        "cleanup stopped: {e}; run cleanup {} again",
+                        run.drill_id
+                    ));
                 }
             },
         }
     }
-    for c in cleanup.iter().filter(|c| !(c.outcome.is_clean() || c.outcome == CleanupOutcome::Kept)) {
+    for c in cleanup
+        .iter()
+        .filter(|c| !(c.outcome.is_clean() || c.outcome == CleanupOutcome::Kept))
+    {
         reasons.push(format!(
             "cleanup {:?} for {} {}: {}",
             c.outcome,
@@ -183,7 +192,11 @@ where
 }
 
 /// Plan a drill without creating anything: `run_drill` with `dry_run` forced.
-pub async fn plan_drill(clients: &DrillClients, config: &DrillConfig, events: EventSink<'_>) -> Result<DrillReport, DrillError> {
+pub async fn plan_drill(
+    clients: &DrillClients,
+    config: &DrillConfig,
+    events: EventSink<'_>,
+) -> Result<DrillReport, DrillError> {
     let mut config = config.clone();
     config.dry_run = true;
     run_drill(clients, &config, events, std::future::pending()).await
@@ -226,7 +239,10 @@ struct Run<'a> {
 
 impl<'a> Run<'a> {
     fn begin(&mut self, name: &str, resource: &str) {
-        (self.events)(&DrillEvent::StepStarted { name: name.to_owned(), resource: resource.to_owned() });
+        (self.events)(&DrillEvent::StepStarted {
+            name: name.to_owned(),
+            resource: resource.to_owned(),
+        });
         self.current = Some((name.to_owned(), resource.to_owned(), Utc::now()));
     }
 
@@ -238,7 +254,14 @@ impl<'a> Run<'a> {
                 outcome,
                 detail: detail.clone(),
             });
-            self.steps.push(Step { name, resource, started_at, ended_at: Utc::now(), outcome, detail });
+            self.steps.push(Step {
+                name,
+                resource,
+                started_at,
+                ended_at: Utc::now(),
+                outcome,
+                detail,
+            });
         }
     }
 
@@ -248,7 +271,10 @@ impl<'a> Run<'a> {
             Ended::Cancelled => self.end(StepOutcome::Cancelled, Some("cancelled".into())),
             Ended::TimedOut => self.end(
                 StepOutcome::Failed,
-                Some(format!("drill timeout of {} reached", fmt_ms(self.config.timeout.as_millis() as u64))),
+                Some(format!(
+                    "drill timeout of {} reached",
+                    fmt_ms(self.config.timeout.as_millis() as u64)
+                )),
             ),
             // A step left open by an early return failed with the drill's error.
             Ended::Failed(e) => self.end(StepOutcome::Failed, Some(e.clone())),
@@ -271,8 +297,15 @@ impl<'a> Run<'a> {
                 .map_err(|f| f.to_string())?
                 .ok_or_else(|| format!("no available snapshot of RDS instance {id} in {region}"))?;
             self.selected(&point);
-            self.end(StepOutcome::Ok, Some(format!("{} ({})", point.identifier, point.snapshot_type)));
-            rds_sources.push(RdsSource { id: id.clone(), instance, point });
+            self.end(
+                StepOutcome::Ok,
+                Some(format!("{} ({})", point.identifier, point.snapshot_type)),
+            );
+            rds_sources.push(RdsSource {
+                id: id.clone(),
+                instance,
+                point,
+            });
         }
         let mut redis_source = None;
         if let Some(id) = &self.config.redis_replication_group {
@@ -282,14 +315,29 @@ impl<'a> Run<'a> {
                 .await
                 .map_err(|f| f.to_string())?
                 .ok_or_else(|| format!("source replication group {id} not found in {region}"))?;
-            let member = redis::first_member(c, &group).await.map_err(|f| f.to_string())?;
+            let member = redis::first_member(c, &group)
+                .await
+                .map_err(|f| f.to_string())?;
             let snapshot = redis::newest_snapshot(c, &region, id)
                 .await
                 .map_err(|f| f.to_string())?
-                .ok_or_else(|| format!("no available snapshot of replication group {id} in {region}"))?;
+                .ok_or_else(|| {
+                    format!("no available snapshot of replication group {id} in {region}")
+                })?;
             self.selected(&snapshot.point);
-            self.end(StepOutcome::Ok, Some(format!("{} ({})", snapshot.point.identifier, snapshot.point.snapshot_type)));
-            redis_source = Some(RedisSource { id: id.clone(), group, member, snapshot });
+            self.end(
+                StepOutcome::Ok,
+                Some(format!(
+                    "{} ({})",
+                    snapshot.point.identifier, snapshot.point.snapshot_type
+                )),
+            );
+            redis_source = Some(RedisSource {
+                id: id.clone(),
+                group,
+                member,
+                snapshot,
+            });
         }
         Ok((rds_sources, redis_source))
     }
@@ -304,20 +352,37 @@ impl<'a> Run<'a> {
     }
 
     /// Record in the ledger, make the create call, mark it created.
-    async fn create<F>(&mut self, step: &str, kind: ResourceKind, id: &str, region: &str, call: F) -> Result<(), String>
+    async fn create<F>(
+        &mut self,
+        step: &str,
+        kind: ResourceKind,
+        id: &str,
+        region: &str,
+        call: F,
+    ) -> Result<(), String>
     where
         F: Future<Output = Result<Option<String>, AwsFailure>>,
     {
         let ledger = self.ledger.as_mut().expect("a ledger outside dry runs");
         let index = ledger.intend(kind, id, region).map_err(|e| e.to_string())?;
-        (self.events)(&DrillEvent::LedgerRecorded { kind, identifier: id.to_owned(), region: region.to_owned() });
+        (self.events)(&DrillEvent::LedgerRecorded {
+            kind,
+            identifier: id.to_owned(),
+            region: region.to_owned(),
+        });
         self.begin(step, id);
         match call.await {
             Ok(arn) => {
                 let ledger = self.ledger.as_mut().expect("a ledger outside dry runs");
-                ledger.set_state(index, EntryState::Created, arn.as_deref()).map_err(|e| e.to_string())?;
+                ledger
+                    .set_state(index, EntryState::Created, arn.as_deref())
+                    .map_err(|e| e.to_string())?;
                 self.end(StepOutcome::Ok, None);
-                (self.events)(&DrillEvent::ResourceCreated { kind, identifier: id.to_owned(), region: region.to_owned() });
+                (self.events)(&DrillEvent::ResourceCreated {
+                    kind,
+                    identifier: id.to_owned(),
+                    region: region.to_owned(),
+                });
                 Ok(())
             }
             Err(f) => {
@@ -381,7 +446,11 @@ impl<'a> Run<'a> {
         // Start every restore first: they proceed in parallel in AWS.
         let mut restored_rds = Vec::new();
         for s in &rds_sources {
-            let mut snapshot_ref = s.point.arn.clone().unwrap_or_else(|| s.point.identifier.clone());
+            let mut snapshot_ref = s
+                .point
+                .arn
+                .clone()
+                .unwrap_or_else(|| s.point.identifier.clone());
             if config.target_region.is_some() {
                 let copy_id = resource_name(&drill_id, &s.point.identifier, RDS_SNAPSHOT_ID_MAX);
                 let tags = rds::tags(&drill_id, &s.id);
@@ -418,14 +487,27 @@ impl<'a> Run<'a> {
                 same_region: config.target_region.is_none(),
                 tags: rds::tags(&drill_id, &s.id),
             };
-            self.create("restore", ResourceKind::RdsInstance, &id, &restore_region, rds::restore(target, request)).await?;
+            self.create(
+                "restore",
+                ResourceKind::RdsInstance,
+                &id,
+                &restore_region,
+                rds::restore(target, request),
+            )
+            .await?;
             restored_rds.push((s, id));
         }
         let mut restored_redis = None;
         if let Some(s) = &redis_source {
             let id = resource_name(&drill_id, &s.id, REDIS_ID_MAX);
-            let arns = match (&config.target_region, &config.redis_export_bucket, &config.redis_import_bucket) {
-                (Some(target), Some(export), Some(import)) => Some(self.export_redis(s, &id, target, export, import).await?),
+            let arns = match (
+                &config.target_region,
+                &config.redis_export_bucket,
+                &config.redis_import_bucket,
+            ) {
+                (Some(target), Some(export), Some(import)) => {
+                    Some(self.export_redis(s, &id, target, export, import).await?)
+                }
                 _ => None,
             };
             let seed = match &arns {
@@ -446,8 +528,14 @@ impl<'a> Run<'a> {
                 tags: redis::tags(&drill_id, &s.id),
             };
             let c = clients.elasticache_in(&restore_region);
-            self.create("restore", ResourceKind::RedisReplicationGroup, &id, &restore_region, redis::restore(c, request))
-                .await?;
+            self.create(
+                "restore",
+                ResourceKind::RedisReplicationGroup,
+                &id,
+                &restore_region,
+                redis::restore(c, request),
+            )
+            .await?;
             restored_redis = Some((s, id));
         }
 
@@ -494,15 +582,29 @@ impl<'a> Run<'a> {
                 })
                 .await?;
             self.begin("validate", id);
-            let member = redis::first_member(c, &group).await.map_err(|f| f.to_string())?;
+            let member = redis::first_member(c, &group)
+                .await
+                .map_err(|f| f.to_string())?;
             let (version, pgroup) = redis_expectations(s);
-            let checks = validate::redis(id, &s.group, &group, member.as_ref(), version.as_deref(), pgroup.as_deref());
+            let checks = validate::redis(
+                id,
+                &s.group,
+                &group,
+                member.as_ref(),
+                version.as_deref(),
+                pgroup.as_deref(),
+            );
             self.record(checks);
             command_target.redis = Some((id.clone(), group));
         }
-        if let Some(cmd) = config.validation_command.as_deref().filter(|c| !c.trim().is_empty()) {
+        if let Some(cmd) = config
+            .validation_command
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+        {
             self.begin("validation_command", cmd);
-            let v = validate::run_command(cmd, &drill_id, config, &restore_region, &command_target).await;
+            let v = validate::run_command(cmd, &drill_id, config, &restore_region, &command_target)
+                .await;
             self.record(vec![v]);
         }
         self.validated_at = Some(Utc::now());
@@ -523,7 +625,11 @@ impl<'a> Run<'a> {
         let clients = self.clients;
         let region = self.config.region.clone();
         let drill_id = self.drill_id.clone();
-        let (ec, s3_src, s3_dst) = (clients.elasticache_in(&region), clients.s3_in(&region), clients.s3_in(target));
+        let (ec, s3_src, s3_dst) = (
+            clients.elasticache_in(&region),
+            clients.s3_in(&region),
+            clients.s3_in(target),
+        );
         let snapshot = s.snapshot.point.identifier.as_str();
         let export_url = format!("s3://{export_bucket}/{name}");
         self.create(
@@ -537,15 +643,23 @@ impl<'a> Run<'a> {
         let keys = self
             .wait_for(&export_url, || async move {
                 let status = redis::snapshot_status(ec, snapshot).await?;
-                let keys: Vec<String> =
-                    crate::s3::list_prefix(s3_src, export_bucket, name).await?.into_iter().filter(|k| k.ends_with(".rdb")).collect();
+                let keys: Vec<String> = crate::s3::list_prefix(s3_src, export_bucket, name)
+                    .await?
+                    .into_iter()
+                    .filter(|k| k.ends_with(".rdb"))
+                    .collect();
                 let done = status.as_deref() != Some("exporting") && !keys.is_empty();
-                Ok(Some((if done { "available" } else { "exporting" }.to_owned(), keys)))
+                Ok(Some((
+                    if done { "available" } else { "exporting" }.to_owned(),
+                    keys,
+                )))
             })
             .await?;
         self.begin("tag_export", &export_url);
         for key in &keys {
-            if let Err(f) = crate::s3::tag_object(s3_src, export_bucket, key, &drill_id, &s.id).await {
+            if let Err(f) =
+                crate::s3::tag_object(s3_src, export_bucket, key, &drill_id, &s.id).await
+            {
                 self.end(StepOutcome::Failed, Some(f.to_string()));
                 return Err(f.to_string());
             }
@@ -554,8 +668,10 @@ impl<'a> Run<'a> {
         let mut arns = Vec::new();
         for key in &keys {
             let url = format!("s3://{import_bucket}/{key}");
-            let copy = crate::s3::copy_object(s3_dst, export_bucket, key, import_bucket, &drill_id, &s.id);
-            self.create("copy_export", ResourceKind::S3Object, &url, target, copy).await?;
+            let copy =
+                crate::s3::copy_object(s3_dst, export_bucket, key, import_bucket, &drill_id, &s.id);
+            self.create("copy_export", ResourceKind::S3Object, &url, target, copy)
+                .await?;
             arns.push(format!("arn:aws:s3:::{import_bucket}/{key}"));
         }
         if let Some(p) = self.recovery_points.iter_mut().find(|p| p.source == s.id) {
@@ -569,14 +685,26 @@ impl<'a> Run<'a> {
     }
 
     fn record(&mut self, checks: Vec<Validation>) {
-        let failed = checks.iter().filter(|v| v.outcome == ValidationOutcome::Failed).count();
-        let unverified = checks.iter().filter(|v| v.outcome == ValidationOutcome::Unverified).count();
+        let failed = checks
+            .iter()
+            .filter(|v| v.outcome == ValidationOutcome::Failed)
+            .count();
+        let unverified = checks
+            .iter()
+            .filter(|v| v.outcome == ValidationOutcome::Unverified)
+            .count();
         for v in &checks {
-            (self.events)(&DrillEvent::Validated { validation: v.clone() });
+            (self.events)(&DrillEvent::Validated {
+                validation: v.clone(),
+            });
         }
         self.validations.extend(checks);
         let strict = self.config.unverifiable == Unverifiable::Fail;
-        let outcome = if failed > 0 || (strict && unverified > 0) { StepOutcome::Failed } else { StepOutcome::Ok };
+        let outcome = if failed > 0 || (strict && unverified > 0) {
+            StepOutcome::Failed
+        } else {
+            StepOutcome::Ok
+        };
         let detail = match (failed, unverified) {
             (0, 0) => None,
             (f, 0) => Some(format!("{f} check(s) failed")),
@@ -585,7 +713,6 @@ impl<'a> Run<'a> {
         };
         self.end(outcome, detail);
     }
-
 }
 
 /// Engine version and parameter group a restored group must have: the
@@ -593,8 +720,12 @@ impl<'a> Run<'a> {
 fn redis_expectations(s: &RedisSource) -> (Option<String>, Option<String>) {
     let m = s.member.as_ref();
     (
-        m.and_then(|m| m.engine_version()).map(str::to_owned).or(s.snapshot.engine_version.clone()),
-        m.and_then(|m| m.cache_parameter_group()).and_then(|p| p.cache_parameter_group_name()).map(str::to_owned)
+        m.and_then(|m| m.engine_version())
+            .map(str::to_owned)
+            .or(s.snapshot.engine_version.clone()),
+        m.and_then(|m| m.cache_parameter_group())
+            .and_then(|p| p.cache_parameter_group_name())
+            .map(str::to_owned)
             .or(s.snapshot.parameter_group.clone()),
     )
 }
@@ -603,9 +734,18 @@ fn redis_expectations(s: &RedisSource) -> (Option<String>, Option<String>) {
 mod tests {
     /// The CLI spawns the drill on a multi-threaded runtime.
     #[allow(dead_code)]
-    fn drill_futures_are_send(c: &crate::DrillClients, config: &crate::DrillConfig, sink: crate::EventSink<'_>) {
+    fn drill_futures_are_send(
+        c: &crate::DrillClients,
+        config: &crate::DrillConfig,
+        sink: crate::EventSink<'_>,
+    ) {
         fn send<T: Send>(_: T) {}
-        send(super::run_drill(c, config, sink, std::future::pending::<()>()));
+        send(super::run_drill(
+            c,
+            config,
+            sink,
+            std::future::pending::<()>(),
+        ));
         send(super::plan_drill(c, config, sink));
         send(crate::cleanup(c, &config.state_dir, "drill-x-1", sink));
     }

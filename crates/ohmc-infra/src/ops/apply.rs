@@ -44,15 +44,26 @@ pub struct PreparedApply {
     pub destructive: Vec<String>,
 }
 
-pub async fn prepare(ctx: &OpsContext, env: &Environment, opts: &ApplyOptions2) -> Result<PreparedApply, OpsError> {
+pub async fn prepare(
+    ctx: &OpsContext,
+    env: &Environment,
+    opts: &ApplyOptions2,
+) -> Result<PreparedApply, OpsError> {
     let bundle = match &opts.bundle {
         Some(dir) => Bundle::load(dir)?,
         None => Bundle::latest(&ctx.state_dir, &env.name)?,
     };
     let meta = &bundle.meta;
-    let stale = |reason: String| OpsError::StaleBundle { env: env.name.clone(), reason };
+    let stale = |reason: String| OpsError::StaleBundle {
+        env: env.name.clone(),
+        reason,
+    };
     if meta.environment != env.name {
-        return Err(OpsError::WrongEnvironment { bundle: bundle.dir.clone(), bundle_env: meta.environment.clone(), requested: env.name.clone() });
+        return Err(OpsError::WrongEnvironment {
+            bundle: bundle.dir.clone(),
+            bundle_env: meta.environment.clone(),
+            requested: env.name.clone(),
+        });
     }
     let planned: Vec<&str> = meta.stacks.iter().map(|s| s.name.as_str()).collect();
     let mut current: Vec<&str> = env.stacks.iter().map(|s| s.name.as_str()).collect();
@@ -60,30 +71,54 @@ pub async fn prepare(ctx: &OpsContext, env: &Environment, opts: &ApplyOptions2) 
     planned_sorted.sort();
     current.sort();
     if planned_sorted != current {
-        return Err(stale(format!("the environment's stacks are now [{}] but the plan covers [{}]", current.join(", "), planned.join(", "))));
+        return Err(stale(format!(
+            "the environment's stacks are now [{}] but the plan covers [{}]",
+            current.join(", "),
+            planned.join(", ")
+        )));
     }
     let git = crate::git::git_state(&ctx.root);
     if let (Some(then), Some(now)) = (&meta.git.commit, &git.commit) {
         if then != now {
-            return Err(stale(format!("the plan was made at commit {} and the checkout is now at {}", short(then), short(now))));
+            return Err(stale(format!(
+                "the plan was made at commit {} and the checkout is now at {}",
+                short(then),
+                short(now)
+            )));
         }
     }
     if bundle::bundle_sha256(&meta.stacks) != meta.bundle_sha256 {
         // Covers each plan file's hash and its summary, destructive list included.
-        return Err(stale("bundle.json's hashes do not add up (edited by hand?)".into()));
+        return Err(stale(
+            "bundle.json's hashes do not add up (edited by hand?)".into(),
+        ));
     }
 
     let mut destructive = Vec::new();
     for planned in &meta.stacks {
         let stack = env.stack(&planned.name).expect("stack set compared above");
         let plan_path = bundle.plan_path(planned);
-        let sha = bundle::sha256_file(&plan_path).map_err(|source| OpsError::Io { path: plan_path.clone(), source })?;
+        let sha = bundle::sha256_file(&plan_path).map_err(|source| OpsError::Io {
+            path: plan_path.clone(),
+            source,
+        })?;
         if sha != planned.plan_sha256 {
-            return Err(stale(format!("stack {}: the plan file {} changed after planning", planned.name, plan_path.display())));
+            return Err(stale(format!(
+                "stack {}: the plan file {} changed after planning",
+                planned.name,
+                plan_path.display()
+            )));
         }
-        let config = bundle::config_sha256(&stack.dir).map_err(|source| OpsError::Io { path: stack.dir.clone(), source })?;
+        let config = bundle::config_sha256(&stack.dir).map_err(|source| OpsError::Io {
+            path: stack.dir.clone(),
+            source,
+        })?;
         if config != planned.config_sha256 {
-            return Err(stale(format!("stack {}: its configuration in {} changed since the plan", planned.name, stack.dir.display())));
+            return Err(stale(format!(
+                "stack {}: its configuration in {} changed since the plan",
+                planned.name,
+                stack.dir.display()
+            )));
         }
         let var_files = super::plan::var_file_hashes(stack)?;
         if var_files != planned.var_files {
@@ -92,8 +127,15 @@ pub async fn prepare(ctx: &OpsContext, env: &Environment, opts: &ApplyOptions2) 
                 .filter(|v| !planned.var_files.contains(v))
                 .map(|v| v.path.clone())
                 .collect();
-            let which = if changed.is_empty() { "the list of var files".to_string() } else { changed.join(", ") };
-            return Err(stale(format!("stack {}: var file changed since the plan: {which}", planned.name)));
+            let which = if changed.is_empty() {
+                "the list of var files".to_string()
+            } else {
+                changed.join(", ")
+            };
+            return Err(stale(format!(
+                "stack {}: var file changed since the plan: {which}",
+                planned.name
+            )));
         }
         ctx.ensure_init(env, stack).await?;
         let state = super::state_identity(ctx, env, stack).await?;
@@ -103,18 +145,33 @@ pub async fn prepare(ctx: &OpsContext, env: &Environment, opts: &ApplyOptions2) 
                 planned.name,
                 planned.state.serial,
                 state.serial,
-                if state.lineage != planned.state.lineage { " (and its lineage changed)" } else { "" }
+                if state.lineage != planned.state.lineage {
+                    " (and its lineage changed)"
+                } else {
+                    ""
+                }
             )));
         }
         // The summary is bound to the plan file's hash by bundle_sha256 (checked
         // above), so it says what this exact plan file destroys without paying
         // for another `terraform show`.
-        destructive.extend(planned.summary.destructive.iter().map(|a| format!("{}:{a}", planned.name)));
+        destructive.extend(
+            planned
+                .summary
+                .destructive
+                .iter()
+                .map(|a| format!("{}:{a}", planned.name)),
+        );
     }
     if !destructive.is_empty() && !opts.allow_destroy {
-        return Err(OpsError::DestroyNotAllowed { addresses: destructive });
+        return Err(OpsError::DestroyNotAllowed {
+            addresses: destructive,
+        });
     }
-    Ok(PreparedApply { bundle, destructive })
+    Ok(PreparedApply {
+        bundle,
+        destructive,
+    })
 }
 
 async fn show_plan_raw(
@@ -130,37 +187,82 @@ async fn show_plan_raw(
         .terraform
         .run(&stack.dir, &args, &run)
         .await
-        .map_err(|source| OpsError::Terraform { stack: stack.name.clone(), source })?;
+        .map_err(|source| OpsError::Terraform {
+            stack: stack.name.clone(),
+            source,
+        })?;
     if !out.success() {
-        let source = ohmc_terraform::TerraformError::Failed { command: "show".into(), code: out.code.unwrap_or(-1), stderr: out.stderr.clone() };
-        let source = if out.stderr.contains("Saved plan is stale") { ohmc_terraform::TerraformError::StalePlan } else { source };
-        return Err(OpsError::Terraform { stack: stack.name.clone(), source });
+        let source = ohmc_terraform::TerraformError::Failed {
+            command: "show".into(),
+            code: out.code.unwrap_or(-1),
+            stderr: out.stderr.clone(),
+        };
+        let source = if out.stderr.contains("Saved plan is stale") {
+            ohmc_terraform::TerraformError::StalePlan
+        } else {
+            source
+        };
+        return Err(OpsError::Terraform {
+            stack: stack.name.clone(),
+            source,
+        });
     }
     let raw = out.stdout.trim().as_bytes().to_vec();
-    let doc = ohmc_terraform::plan::PlanDocument::parse(&raw).map_err(|source| OpsError::Terraform { stack: stack.name.clone(), source })?;
+    let doc =
+        ohmc_terraform::plan::PlanDocument::parse(&raw).map_err(|source| OpsError::Terraform {
+            stack: stack.name.clone(),
+            source,
+        })?;
     Ok((doc, raw))
 }
 
 /// Checks the approval a protected environment needs.
-pub fn check_approval(env: &Environment, prepared: &PreparedApply, approval: &Approval) -> Result<(), OpsError> {
+pub fn check_approval(
+    env: &Environment,
+    prepared: &PreparedApply,
+    approval: &Approval,
+) -> Result<(), OpsError> {
     if !env.protection.require_approval {
         return Ok(());
     }
     let sha = &prepared.bundle.meta.bundle_sha256;
     match approval {
         Approval::Confirmed => Ok(()),
-        Approval::ShaPrefix(given) if given.len() >= MIN_APPROVE_PREFIX && sha.starts_with(&given.to_ascii_lowercase()) => Ok(()),
-        Approval::ShaPrefix(given) => Err(OpsError::ApprovalMismatch { given: given.clone(), actual: sha.clone() }),
-        Approval::None => Err(OpsError::ApprovalRequired { env: env.name.clone(), prefix: sha[..12].to_string() }),
+        Approval::ShaPrefix(given)
+            if given.len() >= MIN_APPROVE_PREFIX
+                && sha.starts_with(&given.to_ascii_lowercase()) =>
+        {
+            Ok(())
+        }
+        Approval::ShaPrefix(given) => Err(OpsError::ApprovalMismatch {
+            given: given.clone(),
+            actual: sha.clone(),
+        }),
+        Approval::None => Err(OpsError::ApprovalRequired {
+            env: env.name.clone(),
+            prefix: sha[..12].to_string(),
+        }),
     }
 }
 
 #[derive(Debug)]
 pub enum StackApplyStatus {
-    Applied { seconds: f64, create: usize, update: usize, replace: usize, delete: usize },
+    Applied {
+        seconds: f64,
+        create: usize,
+        update: usize,
+        replace: usize,
+        delete: usize,
+    },
     NoChanges,
-    Failed { error: String, interrupted: bool, lock: Option<LockStatus> },
-    Skipped { blocked_by: String },
+    Failed {
+        error: String,
+        interrupted: bool,
+        lock: Option<LockStatus>,
+    },
+    Skipped {
+        blocked_by: String,
+    },
 }
 
 #[derive(Debug)]
@@ -172,11 +274,24 @@ pub struct ApplyReport {
 
 impl ApplyReport {
     pub fn failed(&self) -> bool {
-        self.stacks.iter().any(|(_, s)| matches!(s, StackApplyStatus::Failed { .. } | StackApplyStatus::Skipped { .. }))
+        self.stacks.iter().any(|(_, s)| {
+            matches!(
+                s,
+                StackApplyStatus::Failed { .. } | StackApplyStatus::Skipped { .. }
+            )
+        })
     }
 
     pub fn interrupted(&self) -> bool {
-        self.stacks.iter().any(|(_, s)| matches!(s, StackApplyStatus::Failed { interrupted: true, .. }))
+        self.stacks.iter().any(|(_, s)| {
+            matches!(
+                s,
+                StackApplyStatus::Failed {
+                    interrupted: true,
+                    ..
+                }
+            )
+        })
     }
 }
 
@@ -184,48 +299,88 @@ impl ApplyReport {
 /// destroy plan), independent ones in parallel.
 pub async fn execute(ctx: &OpsContext, env: &Environment, prepared: &PreparedApply) -> ApplyReport {
     let meta = &prepared.bundle.meta;
-    let outcomes = run_in_order(&env.stacks, ctx.parallelism, meta.destroy, |stack| async move {
-        let planned = meta.stacks.iter().find(|s| s.name == stack.name).expect("bundle covers every stack");
-        if !planned.changes_present {
-            return Ok(None);
-        }
-        ctx.report(Progress::StackStarted { stack: stack.name.clone(), phase: "apply" });
-        let started = Instant::now();
-        let run = ctx.run_context(&env.name, &stack.name);
-        let opts = ApplyOptions { plan_file: prepared.bundle.plan_path(planned), lock_timeout: ctx.lock_timeout, parallelism: None };
-        let result = ctx.terraform.apply(&stack.dir, &opts, &run).await;
-        ctx.report(Progress::StackFinished { stack: stack.name.clone(), phase: "apply", ok: result.is_ok() });
-        match result {
-            Ok(_) => Ok(Some((started.elapsed().as_secs_f64(), planned.summary.clone()))),
-            Err(source) => {
-                let interrupted = matches!(source, ohmc_terraform::TerraformError::Interrupted { .. });
-                let lock = interrupted.then(|| lock_status(&stack));
-                // Only a failure pays for reading the plan's secrets, to scrub
-                // anything a provider echoed back into its error.
-                let redactor = match show_plan_raw(ctx, env, planned, &prepared.bundle).await {
-                    Ok((_, raw)) => Redactor::from_plan_json(&raw),
-                    Err(_) => Redactor::default(),
-                };
-                Err((redactor.scrub(&format!("stack {}: {source}", stack.name)), interrupted, lock))
+    let outcomes = run_in_order(
+        &env.stacks,
+        ctx.parallelism,
+        meta.destroy,
+        |stack| async move {
+            let planned = meta
+                .stacks
+                .iter()
+                .find(|s| s.name == stack.name)
+                .expect("bundle covers every stack");
+            if !planned.changes_present {
+                return Ok(None);
             }
-        }
-    })
+            ctx.report(Progress::StackStarted {
+                stack: stack.name.clone(),
+                phase: "apply",
+            });
+            let started = Instant::now();
+            let run = ctx.run_context(&env.name, &stack.name);
+            let opts = ApplyOptions {
+                plan_file: prepared.bundle.plan_path(planned),
+                lock_timeout: ctx.lock_timeout,
+                parallelism: None,
+            };
+            let result = ctx.terraform.apply(&stack.dir, &opts, &run).await;
+            ctx.report(Progress::StackFinished {
+                stack: stack.name.clone(),
+                phase: "apply",
+                ok: result.is_ok(),
+            });
+            match result {
+                Ok(_) => Ok(Some((
+                    started.elapsed().as_secs_f64(),
+                    planned.summary.clone(),
+                ))),
+                Err(source) => {
+                    let interrupted =
+                        matches!(source, ohmc_terraform::TerraformError::Interrupted { .. });
+                    let lock = interrupted.then(|| lock_status(&stack));
+                    // Only a failure pays for reading the plan's secrets, to scrub
+                    // anything a provider echoed back into its error.
+                    let redactor = match show_plan_raw(ctx, env, planned, &prepared.bundle).await {
+                        Ok((_, raw)) => Redactor::from_plan_json(&raw),
+                        Err(_) => Redactor::default(),
+                    };
+                    Err((
+                        redactor.scrub(&format!("stack {}: {source}", stack.name)),
+                        interrupted,
+                        lock,
+                    ))
+                }
+            }
+        },
+    )
     .await;
     let stacks = outcomes
         .into_iter()
         .map(|(name, outcome)| {
             let status = match outcome {
                 StackOutcome::Done(None) => StackApplyStatus::NoChanges,
-                StackOutcome::Done(Some((seconds, s))) => {
-                    StackApplyStatus::Applied { seconds, create: s.create, update: s.update, replace: s.replace, delete: s.delete }
-                }
-                StackOutcome::Failed((error, interrupted, lock)) => StackApplyStatus::Failed { error, interrupted, lock },
+                StackOutcome::Done(Some((seconds, s))) => StackApplyStatus::Applied {
+                    seconds,
+                    create: s.create,
+                    update: s.update,
+                    replace: s.replace,
+                    delete: s.delete,
+                },
+                StackOutcome::Failed((error, interrupted, lock)) => StackApplyStatus::Failed {
+                    error,
+                    interrupted,
+                    lock,
+                },
                 StackOutcome::Skipped { blocked_by } => StackApplyStatus::Skipped { blocked_by },
             };
             (name, status)
         })
         .collect();
-    ApplyReport { environment: env.name.clone(), bundle_sha256: meta.bundle_sha256.clone(), stacks }
+    ApplyReport {
+        environment: env.name.clone(),
+        bundle_sha256: meta.bundle_sha256.clone(),
+        stacks,
+    }
 }
 
 fn short(commit: &str) -> &str {

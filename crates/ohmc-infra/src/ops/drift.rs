@@ -17,21 +17,30 @@ pub struct DriftReport {
 
 impl DriftReport {
     pub fn drifted(&self) -> bool {
-        self.stacks.iter().any(|(_, o)| matches!(o, StackOutcome::Done(d) if !d.is_empty()))
+        self.stacks
+            .iter()
+            .any(|(_, o)| matches!(o, StackOutcome::Done(d) if !d.is_empty()))
     }
 
     pub fn failed(&self) -> bool {
-        self.stacks.iter().any(|(_, o)| !matches!(o, StackOutcome::Done(_)))
+        self.stacks
+            .iter()
+            .any(|(_, o)| !matches!(o, StackOutcome::Done(_)))
     }
 
     pub fn interrupted(&self) -> bool {
-        self.stacks.iter().any(|(_, o)| matches!(o, StackOutcome::Failed(e) if e.is_interrupted()))
+        self.stacks
+            .iter()
+            .any(|(_, o)| matches!(o, StackOutcome::Failed(e) if e.is_interrupted()))
     }
 }
 
 pub async fn drift(ctx: &OpsContext, env: &Environment) -> DriftReport {
     let stacks = run_in_order(&env.stacks, ctx.parallelism, false, |stack| async move {
-        ctx.report(Progress::StackStarted { stack: stack.name.clone(), phase: "drift" });
+        ctx.report(Progress::StackStarted {
+            stack: stack.name.clone(),
+            phase: "drift",
+        });
         let result = async {
             ctx.ensure_init(env, &stack).await?;
             let run = ctx.run_context(&env.name, &stack.name);
@@ -45,12 +54,19 @@ pub async fn drift(ctx: &OpsContext, env: &Environment) -> DriftReport {
                 .terraform
                 .plan(&stack.dir, &opts, &run)
                 .await
-                .map_err(|source| OpsError::Terraform { stack: stack.name.clone(), source })?;
+                .map_err(|source| OpsError::Terraform {
+                    stack: stack.name.clone(),
+                    source,
+                })?;
             let mut drift: Vec<ChangeLine> = planned
                 .events
                 .iter()
                 .filter_map(|e| match e {
-                    UiEvent::ResourceDrift(c) => Some(ChangeLine { address: c.resource.addr.clone(), action: c.action.clone(), reason: None }),
+                    UiEvent::ResourceDrift(c) => Some(ChangeLine {
+                        address: c.resource.addr.clone(),
+                        action: c.action.clone(),
+                        reason: None,
+                    }),
                     _ => None,
                 })
                 .collect();
@@ -59,9 +75,16 @@ pub async fn drift(ctx: &OpsContext, env: &Environment) -> DriftReport {
             Ok(drift)
         }
         .await;
-        ctx.report(Progress::StackFinished { stack: stack.name.clone(), phase: "drift", ok: result.is_ok() });
+        ctx.report(Progress::StackFinished {
+            stack: stack.name.clone(),
+            phase: "drift",
+            ok: result.is_ok(),
+        });
         result
     })
     .await;
-    DriftReport { environment: env.name.clone(), stacks }
+    DriftReport {
+        environment: env.name.clone(),
+        stacks,
+    }
 }

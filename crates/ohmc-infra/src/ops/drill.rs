@@ -11,8 +11,13 @@ use crate::environment::Environment;
 #[derive(Debug, thiserror::Error)]
 pub enum DrillSetupError {
     #[error("environment {env} has no `drill {{}}` block in {}; add one naming rds_instances and redis_replication_group (see environments/README.md)", .file.display())]
-    NoDrillBlock { env: String, file: std::path::PathBuf },
-    #[error("environment {env}: the drill block names no RDS instance and no Redis replication group")]
+    NoDrillBlock {
+        env: String,
+        file: std::path::PathBuf,
+    },
+    #[error(
+        "environment {env}: the drill block names no RDS instance and no Redis replication group"
+    )]
     NothingToDrill { env: String },
 }
 
@@ -24,12 +29,28 @@ pub struct DrillOptions {
 }
 
 /// Maps the `drill {}` block and the command's flags into a drill configuration.
-pub fn drill_config(env: &Environment, state_dir: &Path, opts: &DrillOptions) -> Result<DrillConfig, DrillSetupError> {
-    let block = env.drill.as_ref().ok_or_else(|| DrillSetupError::NoDrillBlock { env: env.name.clone(), file: env.file.clone() })?;
+pub fn drill_config(
+    env: &Environment,
+    state_dir: &Path,
+    opts: &DrillOptions,
+) -> Result<DrillConfig, DrillSetupError> {
+    let block = env
+        .drill
+        .as_ref()
+        .ok_or_else(|| DrillSetupError::NoDrillBlock {
+            env: env.name.clone(),
+            file: env.file.clone(),
+        })?;
     if block.rds_instances.is_empty() && block.redis_replication_group.is_none() {
-        return Err(DrillSetupError::NothingToDrill { env: env.name.clone() });
+        return Err(DrillSetupError::NothingToDrill {
+            env: env.name.clone(),
+        });
     }
-    let mut config = DrillConfig::new(env.name.clone(), env.aws.region.clone(), state_dir.to_path_buf());
+    let mut config = DrillConfig::new(
+        env.name.clone(),
+        env.aws.region.clone(),
+        state_dir.to_path_buf(),
+    );
     config.rds_instances = block.rds_instances.clone();
     config.redis_replication_group = block.redis_replication_group.clone();
     if let Some(rto) = block.rto_target {

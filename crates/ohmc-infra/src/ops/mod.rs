@@ -4,8 +4,8 @@
 //! as data.
 
 pub mod apply;
-pub mod drill;
 pub mod drift;
+pub mod drill;
 pub mod output;
 pub mod plan;
 pub mod verify;
@@ -40,9 +40,19 @@ pub struct OpsContext {
 /// What a long operation reports while it runs.
 #[derive(Debug, Clone)]
 pub enum Progress {
-    StackStarted { stack: String, phase: &'static str },
-    Terraform { stack: String, event: UiEvent },
-    StackFinished { stack: String, phase: &'static str, ok: bool },
+    StackStarted {
+        stack: String,
+        phase: &'static str,
+    },
+    Terraform {
+        stack: String,
+        event: UiEvent,
+    },
+    StackFinished {
+        stack: String,
+        phase: &'static str,
+        ok: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,9 +62,16 @@ pub enum OpsError {
     #[error(transparent)]
     Bundle(#[from] BundleError),
     #[error("stack {stack}: {source}")]
-    Terraform { stack: String, source: TerraformError },
+    Terraform {
+        stack: String,
+        source: TerraformError,
+    },
     #[error("the plan bundle {} was made for environment \"{bundle_env}\", not \"{requested}\"; plan {requested} instead", .bundle.display())]
-    WrongEnvironment { bundle: PathBuf, bundle_env: String, requested: String },
+    WrongEnvironment {
+        bundle: PathBuf,
+        bundle_env: String,
+        requested: String,
+    },
     #[error("the plan bundle is stale: {reason}; run `ohmc-infra plan {env}` again")]
     StaleBundle { env: String, reason: String },
     #[error("the plan deletes or replaces {} resource(s): {}; re-run with --allow-destroy if that is intended", .addresses.len(), .addresses.join(", "))]
@@ -64,12 +81,21 @@ pub enum OpsError {
     #[error("--approve {given} does not match this plan bundle (sha256 {actual}); review the plan that is about to be applied")]
     ApprovalMismatch { given: String, actual: String },
     #[error("{}: {source}", .path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl OpsError {
     pub fn is_interrupted(&self) -> bool {
-        matches!(self, OpsError::Terraform { source: TerraformError::Interrupted { .. }, .. })
+        matches!(
+            self,
+            OpsError::Terraform {
+                source: TerraformError::Interrupted { .. },
+                ..
+            }
+        )
     }
 }
 
@@ -90,7 +116,10 @@ impl OpsContext {
             let stack = stack.to_string();
             tokio::spawn(async move {
                 while let Some(event) = rx.recv().await {
-                    let _ = progress.send(Progress::Terraform { stack: stack.clone(), event });
+                    let _ = progress.send(Progress::Terraform {
+                        stack: stack.clone(),
+                        event,
+                    });
                 }
             });
             ctx.events = Some(tx);
@@ -108,7 +137,10 @@ impl OpsContext {
     /// these arguments and this configuration's lock file.
     pub async fn ensure_init(&self, env: &Environment, stack: &StackSpec) -> Result<(), OpsError> {
         let data_dir = self.data_dir(&env.name, &stack.name);
-        private_fs::create_private_dir(&data_dir).map_err(|source| OpsError::Io { path: data_dir.clone(), source })?;
+        private_fs::create_private_dir(&data_dir).map_err(|source| OpsError::Io {
+            path: data_dir.clone(),
+            source,
+        })?;
         let opts = ohmc_terraform::commands::init::InitOptions {
             backend_config_files: stack.backend_config.iter().cloned().collect(),
             backend_values: stack.backend_values.clone(),
@@ -121,7 +153,9 @@ impl OpsContext {
         if let Some(f) = &stack.backend_config {
             fingerprint.push_str(&std::fs::read_to_string(f).unwrap_or_default());
         }
-        fingerprint.push_str(&std::fs::read_to_string(stack.dir.join(".terraform.lock.hcl")).unwrap_or_default());
+        fingerprint.push_str(
+            &std::fs::read_to_string(stack.dir.join(".terraform.lock.hcl")).unwrap_or_default(),
+        );
         fingerprint.push_str(&crate::bundle::config_sha256(&stack.dir).unwrap_or_default());
         let marker = data_dir.join("ohmc-init.sha256");
         let wanted = crate::bundle::sha256_bytes(fingerprint.as_bytes());
@@ -132,8 +166,16 @@ impl OpsContext {
         self.terraform
             .init(&stack.dir, &opts, &ctx)
             .await
-            .map_err(|source| OpsError::Terraform { stack: stack.name.clone(), source })?;
-        private_fs::write_private_file(&marker, wanted.as_bytes()).map_err(|source| OpsError::Io { path: marker, source })?;
+            .map_err(|source| OpsError::Terraform {
+                stack: stack.name.clone(),
+                source,
+            })?;
+        private_fs::write_private_file(&marker, wanted.as_bytes()).map_err(|source| {
+            OpsError::Io {
+                path: marker,
+                source,
+            }
+        })?;
         Ok(())
     }
 }
@@ -156,7 +198,12 @@ pub fn local_state_file(stack: &StackSpec) -> Option<PathBuf> {
     }
     match backend.as_deref() {
         None | Some("local") => {
-            let path = stack.backend_values.iter().find(|(k, _)| k == "path").map(|(_, v)| v.clone()).unwrap_or_else(|| "terraform.tfstate".into());
+            let path = stack
+                .backend_values
+                .iter()
+                .find(|(k, _)| k == "path")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| "terraform.tfstate".into());
             Some(resolve(&stack.dir, Path::new(&path)))
         }
         Some(_) => None,
@@ -174,7 +221,11 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
 /// Lineage and serial of a stack's current state. A local state file is read
 /// directly (no Terraform process, which is most of the cost of a check);
 /// other backends go through `terraform state pull`.
-pub async fn state_identity(ctx: &OpsContext, env: &Environment, stack: &StackSpec) -> Result<StateIdentity, OpsError> {
+pub async fn state_identity(
+    ctx: &OpsContext,
+    env: &Environment,
+    stack: &StackSpec,
+) -> Result<StateIdentity, OpsError> {
     if let Some(path) = local_state_file(stack) {
         match std::fs::read(&path) {
             Ok(bytes) => {
@@ -184,18 +235,31 @@ pub async fn state_identity(ctx: &OpsContext, env: &Environment, stack: &StackSp
                     return Ok(identity);
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StateIdentity { lineage: String::new(), serial: 0 }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(StateIdentity {
+                    lineage: String::new(),
+                    serial: 0,
+                })
+            }
             Err(source) => return Err(OpsError::Io { path, source }),
         }
     }
     let run = ctx.run_context(&env.name, &stack.name);
-    ctx.terraform.state_identity(&stack.dir, &run).await.map_err(|source| OpsError::Terraform { stack: stack.name.clone(), source })
+    ctx.terraform
+        .state_identity(&stack.dir, &run)
+        .await
+        .map_err(|source| OpsError::Terraform {
+            stack: stack.name.clone(),
+            source,
+        })
 }
 
 /// Who, if anyone, still holds a stack's state lock.
 pub fn lock_status(stack: &StackSpec) -> LockStatus {
     match local_state_file(stack) {
         Some(state) => lock::local_lock_status(&state),
-        None => LockStatus::Unknown { reason: "remote backend: check its lock table".into() },
+        None => LockStatus::Unknown {
+            reason: "remote backend: check its lock table".into(),
+        },
     }
 }

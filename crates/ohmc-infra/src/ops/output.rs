@@ -17,7 +17,10 @@ pub struct StackOutputs {
 }
 
 /// Reads outputs of every stack in dependency order.
-pub async fn read_outputs(ctx: &OpsContext, env: &Environment) -> Result<Vec<StackOutputs>, OpsError> {
+pub async fn read_outputs(
+    ctx: &OpsContext,
+    env: &Environment,
+) -> Result<Vec<StackOutputs>, OpsError> {
     let order = topological_order(&env.stacks).unwrap_or_default();
     let mut all = Vec::new();
     for name in order {
@@ -28,8 +31,14 @@ pub async fn read_outputs(ctx: &OpsContext, env: &Environment) -> Result<Vec<Sta
             .terraform
             .output(&stack.dir, &run)
             .await
-            .map_err(|source| OpsError::Terraform { stack: stack.name.clone(), source })?;
-        all.push(StackOutputs { stack: stack.name.clone(), outputs });
+            .map_err(|source| OpsError::Terraform {
+                stack: stack.name.clone(),
+                source,
+            })?;
+        all.push(StackOutputs {
+            stack: stack.name.clone(),
+            outputs,
+        });
     }
     Ok(all)
 }

@@ -21,8 +21,13 @@ pub struct PlanOptions {
 #[derive(Debug)]
 pub enum StackPlanStatus {
     Planned(Box<StackPlanMeta>),
-    Failed { error: OpsError, lock: Option<LockStatus> },
-    Skipped { blocked_by: String },
+    Failed {
+        error: OpsError,
+        lock: Option<LockStatus>,
+    },
+    Skipped {
+        blocked_by: String,
+    },
 }
 
 #[derive(Debug)]
@@ -35,27 +40,44 @@ pub struct PlanReport {
 
 impl PlanReport {
     pub fn changes_present(&self) -> bool {
-        self.stacks.iter().any(|(_, s)| matches!(s, StackPlanStatus::Planned(m) if m.changes_present))
+        self.stacks
+            .iter()
+            .any(|(_, s)| matches!(s, StackPlanStatus::Planned(m) if m.changes_present))
     }
 
     pub fn failed(&self) -> bool {
-        self.stacks.iter().any(|(_, s)| !matches!(s, StackPlanStatus::Planned(_)))
+        self.stacks
+            .iter()
+            .any(|(_, s)| !matches!(s, StackPlanStatus::Planned(_)))
     }
 
     pub fn interrupted(&self) -> bool {
-        self.stacks.iter().any(|(_, s)| matches!(s, StackPlanStatus::Failed { error, .. } if error.is_interrupted()))
+        self.stacks.iter().any(
+            |(_, s)| matches!(s, StackPlanStatus::Failed { error, .. } if error.is_interrupted()),
+        )
     }
 }
 
-pub async fn plan(ctx: &OpsContext, env: &Environment, opts: &PlanOptions) -> Result<PlanReport, OpsError> {
+pub async fn plan(
+    ctx: &OpsContext,
+    env: &Environment,
+    opts: &PlanOptions,
+) -> Result<PlanReport, OpsError> {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let bundle_dir = bundle::create_bundle_dir(&ctx.state_dir, &env.name, &stamp)?;
     let outcomes = run_in_order(&env.stacks, ctx.parallelism, false, |stack| {
         let bundle_dir = bundle_dir.clone();
         async move {
-            ctx.report(Progress::StackStarted { stack: stack.name.clone(), phase: "plan" });
+            ctx.report(Progress::StackStarted {
+                stack: stack.name.clone(),
+                phase: "plan",
+            });
             let result = plan_stack(ctx, env, &stack, &bundle_dir, opts).await;
-            ctx.report(Progress::StackFinished { stack: stack.name.clone(), phase: "plan", ok: result.is_ok() });
+            ctx.report(Progress::StackFinished {
+                stack: stack.name.clone(),
+                phase: "plan",
+                ok: result.is_ok(),
+            });
             result.map_err(|e| (e, stack))
         }
     })
@@ -73,7 +95,11 @@ pub async fn plan(ctx: &OpsContext, env: &Environment, opts: &PlanOptions) -> Re
         };
         stacks.push((name, status));
     }
-    let mut report = PlanReport { environment: env.name.clone(), bundle: None, stacks };
+    let mut report = PlanReport {
+        environment: env.name.clone(),
+        bundle: None,
+        stacks,
+    };
     if report.failed() {
         let _ = std::fs::remove_dir_all(&bundle_dir);
         return Ok(report);
@@ -107,8 +133,14 @@ pub fn var_file_hashes(stack: &StackSpec) -> Result<Vec<FileHash>, OpsError> {
         .iter()
         .map(|p| {
             bundle::sha256_file(p)
-                .map(|sha256| FileHash { path: p.display().to_string(), sha256 })
-                .map_err(|source| OpsError::Io { path: p.clone(), source })
+                .map(|sha256| FileHash {
+                    path: p.display().to_string(),
+                    sha256,
+                })
+                .map_err(|source| OpsError::Io {
+                    path: p.clone(),
+                    source,
+                })
         })
         .collect()
 }
@@ -120,12 +152,18 @@ async fn plan_stack(
     bundle_dir: &std::path::Path,
     opts: &PlanOptions,
 ) -> Result<StackPlanMeta, OpsError> {
-    let tf_err = |source| OpsError::Terraform { stack: stack.name.clone(), source };
+    let tf_err = |source| OpsError::Terraform {
+        stack: stack.name.clone(),
+        source,
+    };
     ctx.ensure_init(env, stack).await?;
     let run = ctx.run_context(&env.name, &stack.name);
     let state = super::state_identity(ctx, env, stack).await?;
     let var_files = var_file_hashes(stack)?;
-    let config_sha256 = bundle::config_sha256(&stack.dir).map_err(|source| OpsError::Io { path: stack.dir.clone(), source })?;
+    let config_sha256 = bundle::config_sha256(&stack.dir).map_err(|source| OpsError::Io {
+        path: stack.dir.clone(),
+        source,
+    })?;
     let plan_file_name = format!("{}.tfplan", stack.name);
     let plan_path: PathBuf = bundle_dir.join(&plan_file_name);
     let tf_opts = TfPlanOptions {
@@ -136,10 +174,24 @@ async fn plan_stack(
         lock_timeout: ctx.lock_timeout,
         parallelism: None,
     };
-    let planned = ctx.terraform.plan(&stack.dir, &tf_opts, &run).await.map_err(tf_err)?;
-    private_fs::make_private_file(&plan_path).map_err(|source| OpsError::Io { path: plan_path.clone(), source })?;
-    let plan_sha256 = bundle::sha256_file(&plan_path).map_err(|source| OpsError::Io { path: plan_path.clone(), source })?;
-    let doc = ctx.terraform.show_plan(&stack.dir, &plan_path, &run).await.map_err(tf_err)?;
+    let planned = ctx
+        .terraform
+        .plan(&stack.dir, &tf_opts, &run)
+        .await
+        .map_err(tf_err)?;
+    private_fs::make_private_file(&plan_path).map_err(|source| OpsError::Io {
+        path: plan_path.clone(),
+        source,
+    })?;
+    let plan_sha256 = bundle::sha256_file(&plan_path).map_err(|source| OpsError::Io {
+        path: plan_path.clone(),
+        source,
+    })?;
+    let doc = ctx
+        .terraform
+        .show_plan(&stack.dir, &plan_path, &run)
+        .await
+        .map_err(tf_err)?;
     let summary = PlanSummary::from_plan(&doc, &planned.events);
     Ok(StackPlanMeta {
         name: stack.name.clone(),

@@ -5,7 +5,10 @@
 use std::path::Path;
 
 use ohmc_checks::monitoring::{self, MonitoringSettings};
-use ohmc_checks::{Area, AwsContext, ContextOptions, Evidence, Expectations, Finding, Outcome, Report, RunOptions, VerifySettings};
+use ohmc_checks::{
+    Area, AwsContext, ContextOptions, Evidence, Expectations, Finding, Outcome, Report, RunOptions,
+    VerifySettings,
+};
 use serde_json::{Map, Value};
 
 use crate::environment::Environment;
@@ -13,7 +16,10 @@ use crate::environment::Environment;
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     #[error("{}: {reason}", .path.display())]
-    Outputs { path: std::path::PathBuf, reason: String },
+    Outputs {
+        path: std::path::PathBuf,
+        reason: String,
+    },
     #[error(transparent)]
     Aws(#[from] ohmc_checks::ChecksError),
 }
@@ -61,10 +67,15 @@ pub fn context_options(env: &Environment, endpoint_url: Option<String>) -> Conte
 /// `ohmc-infra output --format json` (`{stacks: {stack: {name: {value}}}}`) or a
 /// flat `{name: value}` map. Sensitive outputs are dropped.
 pub fn outputs_from_file(path: &Path) -> Result<Map<String, Value>, VerifyError> {
-    let err = |reason: String| VerifyError::Outputs { path: path.to_path_buf(), reason };
+    let err = |reason: String| VerifyError::Outputs {
+        path: path.to_path_buf(),
+        reason,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
     let doc: Value = serde_json::from_str(&text).map_err(|e| err(format!("not JSON: {e}")))?;
-    let Value::Object(map) = doc else { return Err(err("expected a JSON object of outputs".into())) };
+    let Value::Object(map) = doc else {
+        return Err(err("expected a JSON object of outputs".into()));
+    };
     let mut flat = Map::new();
     let mut absorb = |outputs: &Map<String, Value>| {
         for (name, v) in outputs {
@@ -109,11 +120,21 @@ pub fn monitoring_settings(env: &Environment) -> Option<MonitoringSettings> {
 /// `run.areas` selects: with only `Monitoring` selected no AWS context is loaded (and no
 /// credentials are needed); with `Monitoring` selected explicitly but no block, each
 /// monitoring check is Skipped with the reason rather than silently absent.
-pub async fn verify(env: &Environment, outputs: Map<String, Value>, options: ContextOptions, run: &RunOptions) -> Result<Report, VerifyError> {
+pub async fn verify(
+    env: &Environment,
+    outputs: Map<String, Value>,
+    options: ContextOptions,
+    run: &RunOptions,
+) -> Result<Report, VerifyError> {
     let started = std::time::Instant::now();
     let selected = |area: Area| run.areas.as_ref().is_none_or(|s| s.contains(&area));
-    let wants_aws = Area::ALL.into_iter().any(|a| a != Area::Monitoring && selected(a));
-    let monitoring_explicit = run.areas.as_ref().is_some_and(|s| s.contains(&Area::Monitoring));
+    let wants_aws = Area::ALL
+        .into_iter()
+        .any(|a| a != Area::Monitoring && selected(a));
+    let monitoring_explicit = run
+        .areas
+        .as_ref()
+        .is_some_and(|s| s.contains(&Area::Monitoring));
 
     let aws = async {
         if !wants_aws {
@@ -121,7 +142,9 @@ pub async fn verify(env: &Environment, outputs: Map<String, Value>, options: Con
         }
         let ctx = AwsContext::load(options).await?;
         let expectations = Expectations::new(outputs, settings(env), is_production(env));
-        Ok::<_, VerifyError>(Some(ohmc_checks::run_checks(&ctx, &expectations, run).await))
+        Ok::<_, VerifyError>(Some(
+            ohmc_checks::run_checks(&ctx, &expectations, run).await,
+        ))
     };
     let monitoring = async {
         match monitoring_settings(env) {
@@ -132,7 +155,12 @@ pub async fn verify(env: &Environment, outputs: Map<String, Value>, options: Con
     };
     let (aws, monitoring_findings) = tokio::join!(aws, monitoring);
     let Some(aws) = aws? else {
-        let mut report = Report::new(None, env.aws.region.clone(), monitoring_findings, Default::default());
+        let mut report = Report::new(
+            None,
+            env.aws.region.clone(),
+            monitoring_findings,
+            Default::default(),
+        );
         report.elapsed_ms = started.elapsed().as_millis() as u64;
         return Ok(report);
     };
@@ -150,7 +178,11 @@ pub async fn verify(env: &Environment, outputs: Map<String, Value>, options: Con
 
 /// `--area monitoring` on an environment without a `monitoring {}` block.
 fn no_monitoring_block(env: &Environment) -> Vec<Finding> {
-    let reason = format!("environment {} has no monitoring {{}} block ({})", env.name, env.file.display());
+    let reason = format!(
+        "environment {} has no monitoring {{}} block ({})",
+        env.name,
+        env.file.display()
+    );
     ohmc_checks::catalog()
         .into_iter()
         .filter(|c| c.area == Area::Monitoring)
@@ -159,8 +191,13 @@ fn no_monitoring_block(env: &Environment) -> Vec<Finding> {
             area: c.area,
             severity: c.severity,
             resource: "monitoring".to_string(),
-            outcome: Outcome::Skipped { reason: reason.clone() },
-            evidence: Evidence { expected: c.title.to_string(), observed: String::new() },
+            outcome: Outcome::Skipped {
+                reason: reason.clone(),
+            },
+            evidence: Evidence {
+                expected: c.title.to_string(),
+                observed: String::new(),
+            },
             remediation: String::new(),
         })
         .collect()

@@ -17,7 +17,12 @@ pub struct ApplyOptions {
 
 impl ApplyOptions {
     pub fn args(&self) -> Vec<String> {
-        let mut args = vec!["apply".to_string(), "-input=false".into(), "-no-color".into(), "-json".into()];
+        let mut args = vec![
+            "apply".to_string(),
+            "-input=false".into(),
+            "-no-color".into(),
+            "-json".into(),
+        ];
         args.extend(super::lock_timeout_arg(self.lock_timeout));
         if let Some(n) = self.parallelism {
             args.push(format!("-parallelism={n}"));
@@ -28,7 +33,12 @@ impl ApplyOptions {
 }
 
 impl Terraform {
-    pub async fn apply(&self, dir: &Path, opts: &ApplyOptions, ctx: &RunContext) -> Result<Vec<UiEvent>> {
+    pub async fn apply(
+        &self,
+        dir: &Path,
+        opts: &ApplyOptions,
+        ctx: &RunContext,
+    ) -> Result<Vec<UiEvent>> {
         let out = self.run(dir, &opts.args(), ctx).await?;
         if out.success() && out.interrupts_sent == 0 {
             Ok(out.events)
@@ -44,7 +54,21 @@ mod tests {
 
     #[test]
     fn builds_args_with_plan_file_last() {
-        let opts = ApplyOptions { plan_file: "/b/net.tfplan".into(), lock_timeout: Some(Duration::from_secs(0)), parallelism: None };
-        assert_eq!(opts.args(), ["apply", "-input=false", "-no-color", "-json", "-lock-timeout=0s", "/b/net.tfplan"]);
+        let opts = ApplyOptions {
+            plan_file: "/b/net.tfplan".into(),
+            lock_timeout: Some(Duration::from_secs(0)),
+            parallelism: None,
+        };
+        assert_eq!(
+            opts.args(),
+            [
+                "apply",
+                "-input=false",
+                "-no-color",
+                "-json",
+                "-lock-timeout=0s",
+                "/b/net.tfplan"
+            ]
+        );
     }
 }

@@ -34,7 +34,10 @@ impl FmtOptions {
 pub enum FmtResult {
     Clean,
     /// Files that need formatting (and the diff when asked for).
-    NeedsFormatting { files: Vec<String>, diff: String },
+    NeedsFormatting {
+        files: Vec<String>,
+        diff: String,
+    },
 }
 
 impl Terraform {
@@ -46,10 +49,17 @@ impl Terraform {
                 let files = out
                     .stdout
                     .lines()
-                    .filter(|l| !l.is_empty() && !l.starts_with([' ', '+', '-', '@']) && !l.starts_with("diff "))
+                    .filter(|l| {
+                        !l.is_empty()
+                            && !l.starts_with([' ', '+', '-', '@'])
+                            && !l.starts_with("diff ")
+                    })
                     .map(str::to_string)
                     .collect();
-                Ok(FmtResult::NeedsFormatting { files, diff: out.stdout })
+                Ok(FmtResult::NeedsFormatting {
+                    files,
+                    diff: out.stdout,
+                })
             }
             _ => Err(super::failure("fmt", &out)),
         }
@@ -62,7 +72,22 @@ mod tests {
 
     #[test]
     fn builds_args() {
-        let opts = FmtOptions { check: true, recursive: true, diff: true, paths: vec!["terraform".into()] };
-        assert_eq!(opts.args(), ["fmt", "-no-color", "-check", "-recursive", "-diff", "terraform"]);
+        let opts = FmtOptions {
+            check: true,
+            recursive: true,
+            diff: true,
+            paths: vec!["terraform".into()],
+        };
+        assert_eq!(
+            opts.args(),
+            [
+                "fmt",
+                "-no-color",
+                "-check",
+                "-recursive",
+                "-diff",
+                "terraform"
+            ]
+        );
     }
 }

@@ -16,9 +16,21 @@ pub struct InitOptions {
 
 impl InitOptions {
     pub fn args(&self) -> Vec<String> {
-        let mut args = vec!["init".to_string(), "-input=false".into(), "-no-color".into()];
-        args.extend(self.backend_config_files.iter().map(|f| format!("-backend-config={}", f.display())));
-        args.extend(self.backend_values.iter().map(|(k, v)| format!("-backend-config={k}={v}")));
+        let mut args = vec![
+            "init".to_string(),
+            "-input=false".into(),
+            "-no-color".into(),
+        ];
+        args.extend(
+            self.backend_config_files
+                .iter()
+                .map(|f| format!("-backend-config={}", f.display())),
+        );
+        args.extend(
+            self.backend_values
+                .iter()
+                .map(|(k, v)| format!("-backend-config={k}={v}")),
+        );
         if self.reconfigure {
             args.push("-reconfigure".into());
         }

@@ -29,7 +29,9 @@ pub(crate) fn lock_timeout_arg(timeout: Option<Duration>) -> Option<String> {
 /// from the text on stderr.
 pub(crate) fn failure(command: &str, out: &RunOutput) -> TerraformError {
     if out.interrupts_sent > 0 {
-        return TerraformError::Interrupted { command: command.to_string() };
+        return TerraformError::Interrupted {
+            command: command.to_string(),
+        };
     }
     let mut diags: Vec<Diagnostic> = out
         .events

@@ -40,11 +40,16 @@ pub fn parse(stdout: &str) -> Result<BTreeMap<String, OutputValue>> {
     if stdout.trim().is_empty() {
         return Ok(BTreeMap::new());
     }
-    serde_json::from_str(stdout).map_err(|e| crate::TerraformError::Parse(format!("output JSON: {e}")))
+    serde_json::from_str(stdout)
+        .map_err(|e| crate::TerraformError::Parse(format!("output JSON: {e}")))
 }
 
 impl Terraform {
-    pub async fn output(&self, dir: &Path, ctx: &RunContext) -> Result<BTreeMap<String, OutputValue>> {
+    pub async fn output(
+        &self,
+        dir: &Path,
+        ctx: &RunContext,
+    ) -> Result<BTreeMap<String, OutputValue>> {
         let out = self.run(dir, &args(), ctx).await?;
         if !out.success() {
             return Err(super::failure("output", &out));
@@ -65,9 +70,18 @@ mod tests {
     #[test]
     fn redacts_sensitive_outputs() {
         let outputs = parse(r#"{"pw":{"sensitive":true,"type":"string","value":"hunter2"},"url":{"sensitive":false,"type":"string","value":"https://x"}}"#).unwrap();
-        assert_eq!(outputs["pw"].display_value(false), Value::String(REDACTED.into()));
-        assert_eq!(outputs["pw"].display_value(true), Value::String("hunter2".into()));
-        assert_eq!(outputs["url"].display_value(false), Value::String("https://x".into()));
+        assert_eq!(
+            outputs["pw"].display_value(false),
+            Value::String(REDACTED.into())
+        );
+        assert_eq!(
+            outputs["pw"].display_value(true),
+            Value::String("hunter2".into())
+        );
+        assert_eq!(
+            outputs["url"].display_value(false),
+            Value::String("https://x".into())
+        );
         assert!(parse("{}\n").unwrap().is_empty());
     }
 }

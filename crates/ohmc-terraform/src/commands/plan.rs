@@ -21,11 +21,21 @@ impl PlanOptions {
     pub fn args(&self) -> Vec<String> {
         // -detailed-exitcode makes "changes present" exit 2 instead of 0, which
         // is how this tool tells a no-op plan from a real one without parsing.
-        let mut args = vec!["plan".to_string(), "-input=false".into(), "-no-color".into(), "-json".into(), "-detailed-exitcode".into()];
+        let mut args = vec![
+            "plan".to_string(),
+            "-input=false".into(),
+            "-no-color".into(),
+            "-json".into(),
+            "-detailed-exitcode".into(),
+        ];
         if let Some(out) = &self.out {
             args.push(format!("-out={}", out.display()));
         }
-        args.extend(self.var_files.iter().map(|f| format!("-var-file={}", f.display())));
+        args.extend(
+            self.var_files
+                .iter()
+                .map(|f| format!("-var-file={}", f.display())),
+        );
         if self.refresh_only {
             args.push("-refresh-only".into());
         }
@@ -51,8 +61,14 @@ impl Terraform {
     pub async fn plan(&self, dir: &Path, opts: &PlanOptions, ctx: &RunContext) -> Result<PlanRun> {
         let out = self.run(dir, &opts.args(), ctx).await?;
         match out.code {
-            Some(0) if out.interrupts_sent == 0 => Ok(PlanRun { changes_present: false, events: out.events }),
-            Some(2) if out.interrupts_sent == 0 => Ok(PlanRun { changes_present: true, events: out.events }),
+            Some(0) if out.interrupts_sent == 0 => Ok(PlanRun {
+                changes_present: false,
+                events: out.events,
+            }),
+            Some(2) if out.interrupts_sent == 0 => Ok(PlanRun {
+                changes_present: true,
+                events: out.events,
+            }),
             _ => Err(super::failure("plan", &out)),
         }
     }
@@ -88,7 +104,10 @@ mod tests {
                 "-parallelism=4"
             ]
         );
-        let destroy = PlanOptions { destroy: true, ..Default::default() };
+        let destroy = PlanOptions {
+            destroy: true,
+            ..Default::default()
+        };
         assert!(destroy.args().contains(&"-destroy".to_string()));
     }
 }

@@ -7,11 +7,21 @@ use crate::runner::RunContext;
 use crate::{Result, Terraform};
 
 pub fn args(plan_file: &Path) -> Vec<String> {
-    vec!["show".into(), "-json".into(), "-no-color".into(), plan_file.display().to_string()]
+    vec![
+        "show".into(),
+        "-json".into(),
+        "-no-color".into(),
+        plan_file.display().to_string(),
+    ]
 }
 
 impl Terraform {
-    pub async fn show_plan(&self, dir: &Path, plan_file: &Path, ctx: &RunContext) -> Result<PlanDocument> {
+    pub async fn show_plan(
+        &self,
+        dir: &Path,
+        plan_file: &Path,
+        ctx: &RunContext,
+    ) -> Result<PlanDocument> {
         let out = self.run(dir, &args(plan_file), ctx).await?;
         if !out.success() {
             return Err(super::failure("show", &out));
@@ -26,6 +36,9 @@ impl Terraform {
 mod tests {
     #[test]
     fn builds_args() {
-        assert_eq!(super::args(std::path::Path::new("/b/p.tfplan")), ["show", "-json", "-no-color", "/b/p.tfplan"]);
+        assert_eq!(
+            super::args(std::path::Path::new("/b/p.tfplan")),
+            ["show", "-json", "-no-color", "/b/p.tfplan"]
+        );
     }
 }

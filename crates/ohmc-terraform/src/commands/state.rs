@@ -31,7 +31,13 @@ impl Terraform {
         if !out.success() {
             return Err(super::failure("state list", &out));
         }
-        Ok(out.stdout.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect())
+        Ok(out
+            .stdout
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect())
     }
 
     /// Lineage and serial of the current state; an empty state (no state yet)
@@ -42,11 +48,15 @@ impl Terraform {
             return Err(super::failure("state pull", &out));
         }
         if out.stdout.trim().is_empty() {
-            return Ok(StateIdentity { lineage: String::new(), serial: 0 });
+            return Ok(StateIdentity {
+                lineage: String::new(),
+                serial: 0,
+            });
         }
         // Only lineage and serial are read: the pulled state holds resource
         // attributes, secrets included, and is never kept.
-        serde_json::from_str(&out.stdout).map_err(|e| TerraformError::Parse(format!("state pull: {e}")))
+        serde_json::from_str(&out.stdout)
+            .map_err(|e| TerraformError::Parse(format!("state pull: {e}")))
     }
 }
 

@@ -49,7 +49,12 @@ pub fn parse_list(stdout: &str) -> (Vec<String>, Option<String>) {
 
 impl Terraform {
     /// Runs a workspace command and returns its trimmed stdout.
-    pub async fn workspace(&self, dir: &Path, cmd: &WorkspaceCommand, ctx: &RunContext) -> Result<String> {
+    pub async fn workspace(
+        &self,
+        dir: &Path,
+        cmd: &WorkspaceCommand,
+        ctx: &RunContext,
+    ) -> Result<String> {
         let out = self.run(dir, &cmd.args(), ctx).await?;
         if !out.success() {
             return Err(super::failure("workspace", &out));
@@ -65,9 +70,18 @@ mod tests {
     #[test]
     fn builds_args() {
         assert_eq!(WorkspaceCommand::List.args(), ["workspace", "list"]);
-        assert_eq!(WorkspaceCommand::Select("blue".into()).args(), ["workspace", "select", "blue"]);
-        assert_eq!(WorkspaceCommand::New("blue".into()).args(), ["workspace", "new", "blue"]);
-        assert_eq!(WorkspaceCommand::Delete("blue".into()).args(), ["workspace", "delete", "blue"]);
+        assert_eq!(
+            WorkspaceCommand::Select("blue".into()).args(),
+            ["workspace", "select", "blue"]
+        );
+        assert_eq!(
+            WorkspaceCommand::New("blue".into()).args(),
+            ["workspace", "new", "blue"]
+        );
+        assert_eq!(
+            WorkspaceCommand::Delete("blue".into()).args(),
+            ["workspace", "delete", "blue"]
+        );
         assert_eq!(WorkspaceCommand::Show.args(), ["workspace", "show"]);
     }
 
