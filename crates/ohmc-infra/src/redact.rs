@@ -46,16 +46,6 @@ impl Redactor {
         r
     }
 
-    pub fn add(&mut self, secret: &str) {
-        self.secrets.push(secret.to_string());
-        self.normalise();
-    }
-
-    pub fn merge(&mut self, other: &Redactor) {
-        self.secrets.extend(other.secrets.iter().cloned());
-        self.normalise();
-    }
-
     fn normalise(&mut self) {
         // Very short values would shred ordinary text ("1", "ok"); they are
         // masked by the structural redaction instead. Longest first so a secret

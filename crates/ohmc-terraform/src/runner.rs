@@ -63,6 +63,15 @@ impl Interrupt {
     pub fn requested(&self) -> u32 {
         *self.rx.borrow()
     }
+
+    /// Resolves once an interrupt has been requested: a cancellation future for
+    /// work that is not a Terraform run (a DR drill, say). Never resolves if the
+    /// handle is dropped without one.
+    pub async fn requested_once(mut self) {
+        if self.rx.wait_for(|n| *n > 0).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// What one invocation needs besides its arguments.

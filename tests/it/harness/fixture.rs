@@ -187,7 +187,7 @@ impl Fixture {
                 self.state_dir
                     .join("tfdata")
                     .join(env)
-                    .join(stack_name_of(stack_dir, env, self)),
+                    .join(Path::new(stack_dir).file_name().unwrap()),
             )
             .env("TF_CLI_CONFIG_FILE", provider_cli_config())
             .env("OHMCTEST_STORE_DIR", &self.store)
@@ -220,14 +220,4 @@ impl Fixture {
             .unwrap_or_else(|| panic!("no bundle in:\n{}", run.stdout))[2]
             .to_string()
     }
-}
-
-/// Fixtures name each stack after the single stack they hold ("app"), except
-/// the chain fixture where the stack name is given explicitly.
-fn stack_name_of(stack_dir: &str, _env: &str, _f: &Fixture) -> String {
-    Path::new(stack_dir)
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned()
 }

@@ -6,7 +6,7 @@ use anyhow::Result;
 use ohmc_infra::environment::Environment;
 use ohmc_infra::exit::ExitStatus;
 use ohmc_infra::ops::apply::{
-    self, ApplyOptions2, ApplyReport, Approval, PreparedApply, StackApplyStatus,
+    self, ApplyReport, ApplyRequest, Approval, PreparedApply, StackApplyStatus,
 };
 use ohmc_terraform::Interrupt;
 use serde_json::json;
@@ -25,7 +25,7 @@ pub async fn run(
     let printer = ProgressPrinter::start(global.quiet);
     let interrupt_for_verify = interrupt.clone();
     let ctx = context::ops_context(global, interrupt, printer.sender.clone()).await?;
-    let opts = ApplyOptions2 {
+    let opts = ApplyRequest {
         bundle: args.plan.clone(),
         allow_destroy: args.allow_destroy,
     };

@@ -89,6 +89,15 @@ fn progress_line(event: &DrillEvent) -> Option<String> {
     })
 }
 
+/// Progress lines on stderr, unless `-q`.
+fn progress_sink(quiet: bool) -> impl Fn(&DrillEvent) + Send + Sync {
+    move |e: &DrillEvent| {
+        if let Some(line) = progress_line(e).filter(|_| !quiet) {
+            eprintln!("{line}");
+        }
+    }
+}
+
 async fn clients(
     env: &ohmc_infra::environment::Environment,
     endpoint: Option<String>,
@@ -121,22 +130,9 @@ async fn drill(
         config.target_region.as_deref(),
     )
     .await?;
-    let quiet = global.quiet;
-    let sink = move |e: &DrillEvent| {
-        if !quiet {
-            if let Some(line) = progress_line(e) {
-                eprintln!("{line}");
-            }
-        }
-    };
+    let sink = progress_sink(global.quiet);
     // Ctrl-C cancels the drill, which then cleans up what it created.
-    let cancel = async move {
-        let mut interrupt = interrupt;
-        while interrupt.requested() == 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        let _ = &mut interrupt;
-    };
+    let cancel = interrupt.requested_once();
     let report = ohmc_drill::run_drill(&clients, &config, &sink, cancel).await?;
     let rendered = match global.format {
         Format::Json => ohmc_drill::render::report_json(&report),
@@ -186,14 +182,7 @@ async fn cleanup(
             data.target_region.as_deref(),
         )
         .await?;
-        let quiet = global.quiet;
-        let sink = move |e: &DrillEvent| {
-            if !quiet {
-                if let Some(line) = progress_line(e) {
-                    eprintln!("{line}");
-                }
-            }
-        };
+        let sink = progress_sink(global.quiet);
         let report = ohmc_drill::cleanup(&clients, &state_dir, &data.drill_id, &sink).await?;
         match global.format {
             Format::Json => println!("{}", ohmc_drill::render::cleanup_json(&report).trim_end()),

@@ -12,7 +12,7 @@ use ohmc_terraform::commands::apply::ApplyOptions;
 use ohmc_terraform::lock::LockStatus;
 
 use super::{lock_status, OpsContext, OpsError, Progress};
-use crate::bundle::{self, Bundle, StackPlanMeta};
+use crate::bundle::{self, Bundle};
 use crate::environment::Environment;
 use crate::graph::{run_in_order, StackOutcome};
 use crate::redact::Redactor;
@@ -31,7 +31,7 @@ pub enum Approval {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct ApplyOptions2 {
+pub struct ApplyRequest {
     /// A bundle directory; the newest bundle of the environment when absent.
     pub bundle: Option<PathBuf>,
     pub allow_destroy: bool,
@@ -47,7 +47,7 @@ pub struct PreparedApply {
 pub async fn prepare(
     ctx: &OpsContext,
     env: &Environment,
-    opts: &ApplyOptions2,
+    opts: &ApplyRequest,
 ) -> Result<PreparedApply, OpsError> {
     let bundle = match &opts.bundle {
         Some(dir) => Bundle::load(dir)?,
@@ -174,48 +174,6 @@ pub async fn prepare(
     })
 }
 
-async fn show_plan_raw(
-    ctx: &OpsContext,
-    env: &Environment,
-    planned: &StackPlanMeta,
-    bundle: &Bundle,
-) -> Result<(ohmc_terraform::plan::PlanDocument, Vec<u8>), OpsError> {
-    let stack = env.stack(&planned.name).expect("stack exists");
-    let run = ctx.run_context(&env.name, &stack.name);
-    let args = ohmc_terraform::commands::show::args(&bundle.plan_path(planned));
-    let out = ctx
-        .terraform
-        .run(&stack.dir, &args, &run)
-        .await
-        .map_err(|source| OpsError::Terraform {
-            stack: stack.name.clone(),
-            source,
-        })?;
-    if !out.success() {
-        let source = ohmc_terraform::TerraformError::Failed {
-            command: "show".into(),
-            code: out.code.unwrap_or(-1),
-            stderr: out.stderr.clone(),
-        };
-        let source = if out.stderr.contains("Saved plan is stale") {
-            ohmc_terraform::TerraformError::StalePlan
-        } else {
-            source
-        };
-        return Err(OpsError::Terraform {
-            stack: stack.name.clone(),
-            source,
-        });
-    }
-    let raw = out.stdout.trim().as_bytes().to_vec();
-    let doc =
-        ohmc_terraform::plan::PlanDocument::parse(&raw).map_err(|source| OpsError::Terraform {
-            stack: stack.name.clone(),
-            source,
-        })?;
-    Ok((doc, raw))
-}
-
 /// Checks the approval a protected environment needs.
 pub fn check_approval(
     env: &Environment,
@@ -340,7 +298,11 @@ pub async fn execute(ctx: &OpsContext, env: &Environment, prepared: &PreparedApp
                     let lock = interrupted.then(|| lock_status(&stack));
                     // Only a failure pays for reading the plan's secrets, to scrub
                     // anything a provider echoed back into its error.
-                    let redactor = match show_plan_raw(ctx, env, planned, &prepared.bundle).await {
+                    let redactor = match ctx
+                        .terraform
+                        .show_plan_with_json(&stack.dir, &prepared.bundle.plan_path(planned), &run)
+                        .await
+                    {
                         Ok((_, raw)) => Redactor::from_plan_json(&raw),
                         Err(_) => Redactor::default(),
                     };

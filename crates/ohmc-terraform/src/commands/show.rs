@@ -22,13 +22,25 @@ impl Terraform {
         plan_file: &Path,
         ctx: &RunContext,
     ) -> Result<PlanDocument> {
+        Ok(self.show_plan_with_json(dir, plan_file, ctx).await?.0)
+    }
+
+    /// The plan model and the raw JSON it came from (which holds the values a
+    /// redactor needs; the model deliberately does not).
+    pub async fn show_plan_with_json(
+        &self,
+        dir: &Path,
+        plan_file: &Path,
+        ctx: &RunContext,
+    ) -> Result<(PlanDocument, Vec<u8>)> {
         let out = self.run(dir, &args(plan_file), ctx).await?;
         if !out.success() {
             return Err(super::failure("show", &out));
         }
         // show prints one JSON document on one line; the runner parsed each line as
         // a UI event, so the raw stdout is re-read here.
-        PlanDocument::parse(out.stdout.trim().as_bytes())
+        let raw = out.stdout.trim().as_bytes().to_vec();
+        Ok((PlanDocument::parse(&raw)?, raw))
     }
 }
 
