@@ -66,6 +66,12 @@ pub enum TerraformError {
     #[error("unsupported plan format version {found}: this tool reads format 0.x and 1.x")]
     PlanFormatUnsupported { found: String },
 
+    #[error("the saved plan was written by Terraform {terraform_version} (tfplan format {format}), whose plan file layout this tool does not read directly")]
+    SavedPlanLayoutUnsupported {
+        terraform_version: String,
+        format: u64,
+    },
+
     #[error("{}", render_diagnostics(.0))]
     Diagnostics(Vec<Diagnostic>),
 

@@ -12,6 +12,8 @@
 //! - [`diagnostics`] turns Terraform's diagnostics (JSON or text on stderr) into
 //!   the typed [`TerraformError`] variants.
 //! - [`plan`] models `show -json` plan documents and redacts sensitive values.
+//! - [`plan_file`] reads a saved plan file into that model without running
+//!   Terraform again, for the releases whose layout it knows.
 //! - [`lock`] reads a local backend's lock info, to say who still holds a lock.
 //!
 //! Nothing here prints or exits: results and errors are data for the caller.
@@ -23,6 +25,7 @@ pub mod error;
 pub mod events;
 pub mod lock;
 pub mod plan;
+pub mod plan_file;
 pub mod runner;
 
 pub use binary::{Features, Terraform, TerraformConfig, Version};

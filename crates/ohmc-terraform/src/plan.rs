@@ -63,7 +63,7 @@ impl Action {
 }
 
 /// A before/after change with its sensitivity masks.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Change {
     #[serde(default)]
     pub actions: Vec<String>,
@@ -105,7 +105,7 @@ impl Change {
 }
 
 /// One resource's planned change.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ResourceChange {
     pub address: String,
     #[serde(default)]
@@ -120,7 +120,7 @@ pub struct ResourceChange {
 }
 
 /// The parts of a plan document this tool uses.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct PlanDocument {
     pub format_version: String,
     #[serde(default)]

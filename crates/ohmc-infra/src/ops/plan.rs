@@ -189,7 +189,7 @@ async fn plan_stack(
     })?;
     let doc = ctx
         .terraform
-        .show_plan(&stack.dir, &plan_path, &run)
+        .saved_plan(&stack.dir, &plan_path, &run)
         .await
         .map_err(tf_err)?;
     let summary = PlanSummary::from_plan(&doc, &planned.events);

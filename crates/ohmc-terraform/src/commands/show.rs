@@ -25,6 +25,22 @@ impl Terraform {
         Ok(self.show_plan_with_json(dir, plan_file, ctx).await?.0)
     }
 
+    /// The plan a saved plan file holds: read from the file itself where its
+    /// layout is known (no second Terraform process), else via `show -json`.
+    pub async fn saved_plan(
+        &self,
+        dir: &Path,
+        plan_file: &Path,
+        ctx: &RunContext,
+    ) -> Result<PlanDocument> {
+        match crate::plan_file::read(plan_file) {
+            Err(crate::TerraformError::SavedPlanLayoutUnsupported { .. }) => {
+                self.show_plan(dir, plan_file, ctx).await
+            }
+            read => read,
+        }
+    }
+
     /// The plan model and the raw JSON it came from (which holds the values a
     /// redactor needs; the model deliberately does not).
     pub async fn show_plan_with_json(

@@ -1,0 +1,568 @@
+//! Reads a saved plan file directly into the plan model, so `plan` needs no
+//! second Terraform process: `terraform show -json` loads every provider's
+//! schema and costs about as much as a small plan itself.
+//!
+//! A saved plan is a zip whose `tfplan` entry is a protobuf (`planfile.proto`,
+//! format 3) holding msgpack-encoded values. Its layout changes between
+//! Terraform minor releases without a format bump (1.2 added `addr`, 1.1
+//! changed drift), so only plans written by the releases it was checked against
+//! are read here; anything else is [`TerraformError::SavedPlanLayoutUnsupported`]
+//! and the caller asks `terraform show -json` instead.
+//!
+//! The result matches what `show -json` gives for what the plan summary uses:
+//! resource addresses, actions and reasons, and output changes with their
+//! values and sensitivity. Resource values are withheld (their sensitivity is
+//! in the provider schema, not the file), and the plan's `variables`
+//! (plaintext values of sensitive variables) are deliberately not decoded.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::error::TerraformError;
+use crate::plan::{Change, PlanDocument, ResourceChange};
+use crate::Result;
+
+/// The only `tfplan` format number Terraform 0.12 through 1.x write.
+const TFPLAN_FORMAT: u64 = 3;
+/// The plan format version `show -json` reports for the releases read here.
+const JSON_FORMAT_VERSION: &str = "0.2";
+
+/// Reads the saved plan at `path`.
+pub fn read(path: &Path) -> Result<PlanDocument> {
+    let zip = std::fs::read(path)?;
+    let tfplan = zip_entry(&zip, "tfplan")
+        .map_err(|detail| corrupt(path, &detail))?
+        .ok_or_else(|| corrupt(path, "it has no tfplan entry"))?;
+    decode(&tfplan).map_err(|e| match e {
+        DecodeError::Layout(e) => e,
+        DecodeError::Corrupt(detail) => corrupt(path, &detail),
+    })
+}
+
+fn corrupt(path: &Path, detail: &str) -> TerraformError {
+    TerraformError::Parse(format!(
+        "saved plan {} is not a plan file Terraform wrote: {detail}",
+        path.display()
+    ))
+}
+
+enum DecodeError {
+    Layout(TerraformError),
+    Corrupt(String),
+}
+
+fn decode(tfplan: &[u8]) -> std::result::Result<PlanDocument, DecodeError> {
+    use prost::Message;
+    let plan = proto::Plan::decode(tfplan)
+        .map_err(|e| DecodeError::Corrupt(format!("tfplan protobuf: {e}")))?;
+    let layout_known = crate::Version::parse(&plan.terraform_version)
+        .is_some_and(|v| v.major == 1 && v.minor == 0);
+    if plan.version != TFPLAN_FORMAT || !layout_known {
+        return Err(DecodeError::Layout(
+            TerraformError::SavedPlanLayoutUnsupported {
+                terraform_version: plan.terraform_version,
+                format: plan.version,
+            },
+        ));
+    }
+    let resource_changes = plan
+        .resource_changes
+        .iter()
+        .map(resource_change)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(DecodeError::Corrupt)?;
+    let mut output_changes = BTreeMap::new();
+    for oc in &plan.output_changes {
+        output_changes.insert(
+            oc.name.clone(),
+            output_change(oc).map_err(DecodeError::Corrupt)?,
+        );
+    }
+    Ok(PlanDocument {
+        format_version: JSON_FORMAT_VERSION.into(),
+        terraform_version: plan.terraform_version,
+        resource_changes,
+        // 1.0.x keeps drift out of the plan file; it is in the streaming UI.
+        resource_drift: Vec::new(),
+        output_changes,
+    })
+}
+
+fn resource_change(
+    rc: &proto::ResourceInstanceChange,
+) -> std::result::Result<ResourceChange, String> {
+    let mode = if rc.mode == proto::MODE_DATA {
+        "data"
+    } else {
+        "managed"
+    };
+    let mut address = String::new();
+    if !rc.module_path.is_empty() {
+        address.push_str(&rc.module_path);
+        address.push('.');
+    }
+    if mode == "data" {
+        address.push_str("data.");
+    }
+    address.push_str(&rc.type_name);
+    address.push('.');
+    address.push_str(&rc.name);
+    if let Some(key) = &rc.key_str {
+        address.push_str(&format!("[{}]", go_quote(key)));
+    } else if let Some(key) = rc.key_int {
+        address.push_str(&format!("[{key}]"));
+    }
+    let proto_change = rc.change.clone().unwrap_or_default();
+    Ok(ResourceChange {
+        address,
+        mode: mode.into(),
+        resource_type: rc.type_name.clone(),
+        name: rc.name.clone(),
+        change: Change {
+            actions: actions(proto_change.action)?,
+            // Resource values are not read: which attributes are sensitive
+            // comes from the provider's schema, which only Terraform has, so
+            // the values are withheld and marked wholly sensitive.
+            before: Value::Null,
+            after: Value::Null,
+            after_unknown: Value::Bool(false),
+            before_sensitive: Value::Bool(true),
+            after_sensitive: Value::Bool(true),
+        },
+        action_reason: action_reason(rc.action_reason).map(str::to_string),
+    })
+}
+
+fn output_change(oc: &proto::OutputChange) -> std::result::Result<Change, String> {
+    let proto_change = oc.change.clone().unwrap_or_default();
+    let (before, after) = before_after(&proto_change, &format!("output {}", oc.name))?;
+    // As `show -json` does for 1.0 outputs: a partly unknown value is shown as
+    // wholly unknown, and an output's sensitivity is all or nothing (an
+    // output holding a sensitive value must be declared sensitive).
+    let (after, after_unknown) = if contains_unknown(&after) {
+        (Value::Null, Value::Bool(true))
+    } else {
+        (to_json(&after), Value::Bool(false))
+    };
+    Ok(Change {
+        actions: actions(proto_change.action)?,
+        before: to_json(&before),
+        after,
+        after_unknown,
+        before_sensitive: Value::Bool(oc.sensitive),
+        after_sensitive: Value::Bool(oc.sensitive),
+    })
+}
+
+/// Terraform stores one value for create (after), delete and no-op (before)
+/// and two (before, after) for everything else.
+fn before_after(change: &proto::Change, what: &str) -> std::result::Result<(Msg, Msg), String> {
+    let values: Vec<Msg> = change
+        .values
+        .iter()
+        .map(|v| decode_msgpack(&v.msgpack).map_err(|e| format!("{what}: {e}")))
+        .collect::<std::result::Result<_, _>>()?;
+    let value = |i: usize| {
+        values
+            .get(i)
+            .cloned()
+            .ok_or_else(|| format!("{what}: change has {} values", values.len()))
+    };
+    Ok(match change.action {
+        proto::ACTION_NOOP => (value(0)?, value(0)?),
+        proto::ACTION_CREATE => (Msg::Nil, value(0)?),
+        proto::ACTION_DELETE => (value(0)?, Msg::Nil),
+        _ => (value(0)?, value(1)?),
+    })
+}
+
+fn actions(action: i32) -> std::result::Result<Vec<String>, String> {
+    let names: &[&str] = match action {
+        proto::ACTION_NOOP => &["no-op"],
+        proto::ACTION_CREATE => &["create"],
+        proto::ACTION_READ => &["read"],
+        proto::ACTION_UPDATE => &["update"],
+        proto::ACTION_DELETE => &["delete"],
+        proto::ACTION_DELETE_THEN_CREATE => &["delete", "create"],
+        proto::ACTION_CREATE_THEN_DELETE => &["create", "delete"],
+        other => return Err(format!("unknown change action {other}")),
+    };
+    Ok(names.iter().map(|s| s.to_string()).collect())
+}
+
+fn action_reason(reason: i32) -> Option<&'static str> {
+    Some(match reason {
+        1 => "replace_because_tainted",
+        2 => "replace_by_request",
+        3 => "replace_because_cannot_update",
+        _ => return None,
+    })
+}
+
+/// `addrs.StringKey.String()` quotes with Go's `%q`.
+fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A decoded msgpack value as cty encodes it: unknowns are extension type 0.
+#[derive(Debug, Clone, PartialEq)]
+enum Msg {
+    Nil,
+    Unknown,
+    Known(Value),
+    Array(Vec<Msg>),
+    Object(Vec<(String, Msg)>),
+}
+
+fn decode_msgpack(bytes: &[u8]) -> std::result::Result<Msg, String> {
+    let mut reader = bytes;
+    let value = rmpv::decode::read_value(&mut reader).map_err(|e| format!("msgpack value: {e}"))?;
+    from_rmpv(value)
+}
+
+fn from_rmpv(value: rmpv::Value) -> std::result::Result<Msg, String> {
+    use rmpv::Value as V;
+    Ok(match value {
+        V::Nil => Msg::Nil,
+        V::Ext(0, _) => Msg::Unknown,
+        V::Ext(kind, _) => return Err(format!("unexpected msgpack extension {kind}")),
+        V::Boolean(b) => Msg::Known(Value::Bool(b)),
+        V::Integer(i) => Msg::Known(if let Some(n) = i.as_i64() {
+            Value::from(n)
+        } else if let Some(n) = i.as_u64() {
+            Value::from(n)
+        } else {
+            return Err("msgpack integer out of range".into());
+        }),
+        V::F32(f) => Msg::Known(json_float(f64::from(f))?),
+        V::F64(f) => Msg::Known(json_float(f)?),
+        V::String(s) => Msg::Known(Value::String(
+            s.into_str()
+                .ok_or_else(|| "msgpack string is not UTF-8".to_string())?,
+        )),
+        // cty writes a value of dynamic type as [type JSON, value]; no other
+        // value is binary.
+        V::Array(items) if items.len() == 2 && matches!(items[0], V::Binary(_)) => {
+            let mut items = items;
+            let inner = items.pop().unwrap_or(V::Nil);
+            from_rmpv(inner)?
+        }
+        V::Array(items) => Msg::Array(
+            items
+                .into_iter()
+                .map(from_rmpv)
+                .collect::<std::result::Result<_, _>>()?,
+        ),
+        V::Map(entries) => Msg::Object(
+            entries
+                .into_iter()
+                .map(|(k, v)| match k {
+                    V::String(k) => Ok((
+                        k.into_str()
+                            .ok_or_else(|| "msgpack key is not UTF-8".to_string())?,
+                        from_rmpv(v)?,
+                    )),
+                    other => Err(format!("msgpack map key {other} is not a string")),
+                })
+                .collect::<std::result::Result<_, _>>()?,
+        ),
+        V::Binary(_) => return Err("unexpected msgpack binary value".into()),
+    })
+}
+
+fn json_float(f: f64) -> std::result::Result<Value, String> {
+    serde_json::Number::from_f64(f)
+        .map(Value::Number)
+        .ok_or_else(|| format!("number {f} has no JSON form"))
+}
+
+fn contains_unknown(m: &Msg) -> bool {
+    match m {
+        Msg::Unknown => true,
+        Msg::Array(items) => items.iter().any(contains_unknown),
+        Msg::Object(entries) => entries.iter().any(|(_, v)| contains_unknown(v)),
+        Msg::Nil | Msg::Known(_) => false,
+    }
+}
+
+/// A wholly known value as JSON.
+fn to_json(m: &Msg) -> Value {
+    match m {
+        Msg::Nil | Msg::Unknown => Value::Null,
+        Msg::Known(v) => v.clone(),
+        Msg::Array(items) => Value::Array(items.iter().map(to_json).collect()),
+        Msg::Object(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json(v)))
+                .collect::<Map<String, Value>>(),
+        ),
+    }
+}
+
+/// The bytes of one entry of a zip archive (stored or deflated), checked
+/// against its CRC. Plan files are small and never zip64.
+fn zip_entry(zip: &[u8], name: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+    const END_OF_DIRECTORY: u32 = 0x0605_4b50;
+    const DIRECTORY_ENTRY: u32 = 0x0201_4b50;
+    const LOCAL_HEADER: u32 = 0x0403_4b50;
+    let u16_at = |at: usize| -> std::result::Result<usize, String> {
+        zip.get(at..at + 2)
+            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+            .ok_or_else(|| "truncated zip".to_string())
+    };
+    let u32_at = |at: usize| -> std::result::Result<u32, String> {
+        zip.get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .ok_or_else(|| "truncated zip".to_string())
+    };
+    let search_from = zip.len().saturating_sub(22 + usize::from(u16::MAX));
+    let end = (search_from..zip.len().saturating_sub(21))
+        .rev()
+        .find(|&at| u32_at(at) == Ok(END_OF_DIRECTORY))
+        .ok_or_else(|| "not a zip archive".to_string())?;
+    let entries = u16_at(end + 10)?;
+    let mut at = u32_at(end + 16)? as usize;
+    for _ in 0..entries {
+        if u32_at(at)? != DIRECTORY_ENTRY {
+            return Err("bad zip central directory".into());
+        }
+        let method = u16_at(at + 10)?;
+        let crc = u32_at(at + 16)?;
+        let compressed = u32_at(at + 20)? as usize;
+        let size = u32_at(at + 24)? as usize;
+        let name_len = u16_at(at + 28)?;
+        let extra_len = u16_at(at + 30)?;
+        let comment_len = u16_at(at + 32)?;
+        let local = u32_at(at + 42)? as usize;
+        let entry_name = zip
+            .get(at + 46..at + 46 + name_len)
+            .ok_or_else(|| "truncated zip".to_string())?;
+        at += 46 + name_len + extra_len + comment_len;
+        if entry_name != name.as_bytes() {
+            continue;
+        }
+        if u32_at(local)? != LOCAL_HEADER {
+            return Err("bad zip local header".into());
+        }
+        let start = local + 30 + u16_at(local + 26)? + u16_at(local + 28)?;
+        let data = zip
+            .get(start..start + compressed)
+            .ok_or_else(|| "truncated zip entry".to_string())?;
+        let bytes = match method {
+            0 => data.to_vec(),
+            8 => miniz_oxide::inflate::decompress_to_vec_with_limit(data, size)
+                .map_err(|e| format!("inflating {name}: {e:?}"))?,
+            other => return Err(format!("zip compression method {other}")),
+        };
+        if bytes.len() != size || crc32fast::hash(&bytes) != crc {
+            return Err(format!("{name} fails its zip checksum"));
+        }
+        return Ok(Some(bytes));
+    }
+    Ok(None)
+}
+
+/// The parts of `planfile.proto` (format 3, as Terraform 1.0 writes it) this
+/// module reads. Field numbers are Terraform's; unknown fields are skipped.
+mod proto {
+    pub const MODE_DATA: i32 = 1;
+    pub const ACTION_NOOP: i32 = 0;
+    pub const ACTION_CREATE: i32 = 1;
+    pub const ACTION_READ: i32 = 2;
+    pub const ACTION_UPDATE: i32 = 3;
+    pub const ACTION_DELETE: i32 = 5;
+    pub const ACTION_DELETE_THEN_CREATE: i32 = 6;
+    pub const ACTION_CREATE_THEN_DELETE: i32 = 7;
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Plan {
+        #[prost(uint64, tag = "1")]
+        pub version: u64,
+        #[prost(message, repeated, tag = "3")]
+        pub resource_changes: Vec<ResourceInstanceChange>,
+        #[prost(message, repeated, tag = "4")]
+        pub output_changes: Vec<OutputChange>,
+        #[prost(string, tag = "14")]
+        pub terraform_version: String,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct ResourceInstanceChange {
+        #[prost(string, tag = "1")]
+        pub module_path: String,
+        #[prost(int32, tag = "2")]
+        pub mode: i32,
+        #[prost(string, tag = "3")]
+        pub type_name: String,
+        #[prost(string, tag = "4")]
+        pub name: String,
+        /// `instance_key` is a oneof of these two.
+        #[prost(string, optional, tag = "5")]
+        pub key_str: Option<String>,
+        #[prost(int64, optional, tag = "6")]
+        pub key_int: Option<i64>,
+        #[prost(message, optional, tag = "9")]
+        pub change: Option<Change>,
+        #[prost(int32, tag = "12")]
+        pub action_reason: i32,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Change {
+        #[prost(int32, tag = "1")]
+        pub action: i32,
+        #[prost(message, repeated, tag = "2")]
+        pub values: Vec<DynamicValue>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct OutputChange {
+        #[prost(string, tag = "1")]
+        pub name: String,
+        #[prost(message, optional, tag = "2")]
+        pub change: Option<Change>,
+        #[prost(bool, tag = "3")]
+        pub sensitive: bool,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct DynamicValue {
+        #[prost(bytes = "vec", tag = "1")]
+        pub msgpack: Vec<u8>,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn quotes_instance_keys_as_go_does() {
+        assert_eq!(go_quote("plain"), r#""plain""#);
+        assert_eq!(go_quote("with \"quote\""), r#""with \"quote\"""#);
+        assert_eq!(go_quote("tab\there\\"), r#""tab\there\\""#);
+        assert_eq!(go_quote("ünïcode\u{1}"), "\"ünïcode\\x01\"");
+    }
+
+    #[test]
+    fn decodes_cty_msgpack() {
+        // [type JSON, value] wrapping of a dynamic value, as outputs are stored.
+        let wrapped = b"\x92\xc4\x08\"string\"\xa9us-east-1";
+        assert_eq!(
+            decode_msgpack(wrapped).unwrap(),
+            Msg::Known(json!("us-east-1"))
+        );
+        // {"a": unknown, "b": 1.5, "c": [true, nil]}
+        let object =
+            b"\x83\xa1a\xd4\x00\x00\xa1b\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00\xa1c\x92\xc3\xc0";
+        let msg = decode_msgpack(object).unwrap();
+        assert!(contains_unknown(&msg));
+        assert_eq!(
+            to_json(&msg),
+            json!({"a": null, "b": 1.5, "c": [true, null]})
+        );
+        assert!(
+            decode_msgpack(b"\xc7\x01\x05\x00").is_err(),
+            "unknown extension"
+        );
+        assert!(decode_msgpack(b"\xa5ab").is_err(), "truncated");
+    }
+
+    #[test]
+    fn reads_stored_and_deflated_zip_entries_and_checks_crc() {
+        fn zip_with(name: &str, method: u16, data: &[u8], size: usize, crc: u32) -> Vec<u8> {
+            let mut zip = Vec::new();
+            let put16 = |v: &mut Vec<u8>, x: u16| v.extend_from_slice(&x.to_le_bytes());
+            let put32 = |v: &mut Vec<u8>, x: u32| v.extend_from_slice(&x.to_le_bytes());
+            put32(&mut zip, 0x0403_4b50);
+            zip.extend_from_slice(&[20, 0, 0, 0]);
+            put16(&mut zip, method);
+            zip.extend_from_slice(&[0; 4]);
+            put32(&mut zip, crc);
+            put32(&mut zip, data.len() as u32);
+            put32(&mut zip, size as u32);
+            put16(&mut zip, name.len() as u16);
+            put16(&mut zip, 0);
+            zip.extend_from_slice(name.as_bytes());
+            zip.extend_from_slice(data);
+            let directory = zip.len();
+            put32(&mut zip, 0x0201_4b50);
+            zip.extend_from_slice(&[20, 0, 20, 0, 0, 0]);
+            put16(&mut zip, method);
+            zip.extend_from_slice(&[0; 4]);
+            put32(&mut zip, crc);
+            put32(&mut zip, data.len() as u32);
+            put32(&mut zip, size as u32);
+            put16(&mut zip, name.len() as u16);
+            zip.extend_from_slice(&[0; 12]);
+            put32(&mut zip, 0);
+            zip.extend_from_slice(name.as_bytes());
+            let directory_len = zip.len() - directory;
+            put32(&mut zip, 0x0605_4b50);
+            zip.extend_from_slice(&[0; 4]);
+            put16(&mut zip, 1);
+            put16(&mut zip, 1);
+            put32(&mut zip, directory_len as u32);
+            put32(&mut zip, directory as u32);
+            put16(&mut zip, 0);
+            zip
+        }
+        let content = b"the tfplan protobuf, repeated, repeated, repeated";
+        let crc = crc32fast::hash(content);
+        let stored = zip_with("tfplan", 0, content, content.len(), crc);
+        assert_eq!(zip_entry(&stored, "tfplan").unwrap().unwrap(), content);
+        assert_eq!(zip_entry(&stored, "tfstate").unwrap(), None);
+        let deflated = miniz_oxide::deflate::compress_to_vec(content, 6);
+        let zip = zip_with("tfplan", 8, &deflated, content.len(), crc);
+        assert_eq!(zip_entry(&zip, "tfplan").unwrap().unwrap(), content);
+        let corrupted = zip_with("tfplan", 0, content, content.len(), crc ^ 1);
+        assert!(zip_entry(&corrupted, "tfplan")
+            .unwrap_err()
+            .contains("checksum"));
+        assert!(zip_entry(b"not a zip at all, just text", "tfplan").is_err());
+    }
+
+    #[test]
+    fn refuses_layouts_it_was_not_checked_against() {
+        use prost::Message;
+        for (format, version) in [(3, "1.1.0"), (2, "1.0.3"), (3, "0.15.5")] {
+            let plan = proto::Plan {
+                version: format,
+                terraform_version: version.into(),
+                ..Default::default()
+            };
+            assert!(matches!(
+                decode(&plan.encode_to_vec()),
+                Err(DecodeError::Layout(
+                    TerraformError::SavedPlanLayoutUnsupported { .. }
+                ))
+            ));
+        }
+        let plan = proto::Plan {
+            version: 3,
+            terraform_version: "1.0.3".into(),
+            ..Default::default()
+        };
+        assert!(decode(&plan.encode_to_vec()).is_ok());
+    }
+}
