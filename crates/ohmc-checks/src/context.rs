@@ -11,14 +11,21 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::classifiers::{
+    ClassifyRetry, RetryAction, RetryClassifierPriority,
+};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How to reach and authenticate to the account. Mirrors the `aws {}` block of
 /// `environment.hcl` plus the CLI's `--endpoint-url`.
@@ -80,6 +87,43 @@ tokio::task_local! {
 struct Calls {
     total: BTreeMap<String, u64>,
     by_area: BTreeMap<(crate::model::Area, String), u64>,
+    spans: Vec<CallSpan>,
+}
+
+/// One finished call as the SDK saw it, from the start of its execution to its end
+/// (serialization, signing, every attempt, backoff sleeps and deserialization). The
+/// benchmark uses these to tell the emulator's time from ours.
+#[derive(Debug, Clone)]
+pub struct CallSpan {
+    /// `service:Action` (the IAM action).
+    pub action: String,
+    /// The SDK's operation name (`GetPublicAccessBlock` for `s3:GetBucketPublicAccessBlock`).
+    pub operation: String,
+    /// The area whose checks made the call (`None` outside a check, e.g. the account id).
+    pub area: Option<crate::model::Area>,
+    pub started: Instant,
+    pub ended: Instant,
+    /// Attempts made (1 unless retried).
+    pub attempts: u32,
+    /// Whether the call ended with an output rather than an error.
+    pub ok: bool,
+}
+
+impl CallSpan {
+    pub fn duration(&self) -> Duration {
+        self.ended.saturating_duration_since(self.started)
+    }
+}
+
+/// Per-execution state the interceptor keeps in the call's config bag.
+#[derive(Debug, Clone)]
+struct CallStart {
+    at: Instant,
+    attempts: u32,
+}
+
+impl Storable for CallStart {
+    type Storer = StoreReplace<Self>;
 }
 
 /// Records every AWS API call made through the context's clients as an IAM action
@@ -133,6 +177,20 @@ impl ApiRecorder {
         out
     }
 
+    /// Every finished call so far, in the order they ended.
+    pub fn spans(&self) -> Vec<CallSpan> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .spans
+            .clone()
+    }
+
+    fn record_span(&self, span: CallSpan) {
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        calls.spans.push(span);
+    }
+
     /// Forgets the calls so far.
     pub fn clear(&self) {
         let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
@@ -153,6 +211,55 @@ impl Intercept for RecordingInterceptor {
         "ohmc-checks::ApiRecorder"
     }
 
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().store_put(CallStart {
+            at: Instant::now(),
+            attempts: 0,
+        });
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(mut start) = cfg.load::<CallStart>().cloned() {
+            start.attempts += 1;
+            cfg.interceptor_state().store_put(start);
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let ended = Instant::now();
+        let Some(start) = cfg.load::<CallStart>() else {
+            return Ok(());
+        };
+        let operation = cfg.load::<Metadata>().map(|m| m.name().to_string());
+        let operation = operation.unwrap_or_else(|| "UnknownOperation".to_string());
+        self.recorder.record_span(CallSpan {
+            action: crate::iam::iam_action(self.prefix, &operation),
+            operation,
+            area: CURRENT_AREA.try_with(|a| *a).ok(),
+            started: start.at,
+            ended,
+            attempts: start.attempts,
+            ok: matches!(context.output_or_error(), Some(Ok(_))),
+        });
+        Ok(())
+    }
+
     fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
@@ -166,6 +273,48 @@ impl Intercept for RecordingInterceptor {
         self.recorder
             .record(crate::iam::iam_action(self.prefix, &operation));
         Ok(())
+    }
+}
+
+/// Retry classifier of clients pointed at an emulator: an HTTP 500 whose body is an HTML
+/// page is not an AWS error at all but the emulator's unhandled-exception page, which is
+/// how moto answers an operation it does not implement, on every attempt. Retrying it
+/// only adds backoff (seconds with the default settings), so it is not retried; the call
+/// still fails and its checks are Error. AWS-shaped 500s (an XML or JSON error, as the
+/// fault-injection tests send) and every other status keep the standard retries, and
+/// clients of real AWS endpoints never get this classifier.
+#[derive(Debug, Clone, Copy)]
+pub struct EmulatorErrorPage;
+
+impl EmulatorErrorPage {
+    /// Whether a response is an emulator's error page (500, `text/html`).
+    pub fn matches(status: u16, content_type: Option<&str>) -> bool {
+        status == 500
+            && content_type.is_some_and(|c| {
+                c.trim_start()
+                    .get(..9)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("text/html"))
+            })
+    }
+}
+
+impl ClassifyRetry for EmulatorErrorPage {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        match ctx.response() {
+            Some(r) if Self::matches(r.status().as_u16(), r.headers().get("content-type")) => {
+                RetryAction::RetryForbidden
+            }
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "ohmc-checks::EmulatorErrorPage"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        // After the SDK's own classifiers, so the verdict on a 500 can be overridden.
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
     }
 }
 
@@ -203,6 +352,9 @@ macro_rules! service_clients {
                         let sdk = self.sdk_config_for(region);
                         let mut builder = $krate::config::Builder::from(&sdk)
                             .interceptor(self.inner.recorder.interceptor($prefix));
+                        if self.emulated() {
+                            builder = builder.retry_classifier(EmulatorErrorPage);
+                        }
                         builder = service_clients!(@tweak $field, builder, self);
                         $krate::Client::from_conf(builder.build())
                     }).clone()
@@ -212,8 +364,7 @@ macro_rules! service_clients {
     };
     (@tweak s3, $b:ident, $self:ident) => {
         // An emulator endpoint cannot serve virtual-hosted bucket names.
-        $b.force_path_style($self.inner.options.endpoint_url.is_some()
-            || std::env::var_os("AWS_ENDPOINT_URL").is_some())
+        $b.force_path_style($self.emulated())
     };
     (@tweak $other:ident, $b:ident, $self:ident) => { $b };
 }
@@ -348,6 +499,12 @@ impl AwsContext {
         }
     }
 
+    /// Whether the endpoint is overridden (`--endpoint-url` or `AWS_ENDPOINT_URL`), i.e.
+    /// an emulator rather than AWS.
+    fn emulated(&self) -> bool {
+        self.inner.options.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some()
+    }
+
     /// The home region.
     pub fn region(&self) -> &str {
         &self.inner.region
@@ -396,5 +553,28 @@ impl AwsContext {
             })
             .await
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EmulatorErrorPage;
+
+    #[test]
+    fn only_an_html_500_is_an_emulator_error_page() {
+        assert!(EmulatorErrorPage::matches(
+            500,
+            Some("text/html; charset=utf-8")
+        ));
+        assert!(EmulatorErrorPage::matches(500, Some("TEXT/HTML")));
+        // AWS-shaped errors and other statuses keep the standard retries.
+        assert!(!EmulatorErrorPage::matches(500, Some("text/xml")));
+        assert!(!EmulatorErrorPage::matches(
+            500,
+            Some("application/x-amz-json-1.1")
+        ));
+        assert!(!EmulatorErrorPage::matches(500, None));
+        assert!(!EmulatorErrorPage::matches(503, Some("text/html")));
+        assert!(!EmulatorErrorPage::matches(502, Some("text/html")));
     }
 }

@@ -41,7 +41,9 @@ pub mod model;
 pub mod monitoring;
 
 pub use catalog::{catalog, check};
-pub use context::{ApiRecorder, AwsContext, ClientOverride, ContextOptions, RecordingInterceptor};
+pub use context::{
+    ApiRecorder, AwsContext, CallSpan, ClientOverride, ContextOptions, RecordingInterceptor,
+};
 pub use error::ChecksError;
 pub use expectations::{Expectations, VerifySettings};
 pub use model::{

@@ -6,6 +6,7 @@ pub mod fixture;
 pub mod moto;
 pub mod prometheus;
 pub mod proxy;
+pub mod replay;
 pub mod seed;
 
 use std::path::{Path, PathBuf};

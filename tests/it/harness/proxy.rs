@@ -13,7 +13,11 @@
 //! proxy.add_rule(FaultRule::service("rds", Fault::ServerError));      // every RDS call
 //! proxy.add_rule(FaultRule::action("RestoreDBInstanceFromDBSnapshot", Fault::ServerError));
 //! ```
+//!
+//! It also keeps every request whole ([`FaultProxy::requests`]), so a benchmark can send
+//! exactly the same calls again without the SDK ([`super::replay`]).
 
+use super::replay::RawRequest;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
@@ -107,6 +111,7 @@ pub struct ProxyCall {
 struct State {
     rules: Vec<FaultRule>,
     calls: Vec<ProxyCall>,
+    requests: Vec<RawRequest>,
 }
 
 /// The proxy; stops accepting when dropped.
@@ -165,8 +170,16 @@ impl FaultProxy {
         self.state.lock().unwrap().calls.clone()
     }
 
+    /// Every request so far as it arrived (headers and body), in arrival order, for
+    /// [`super::replay`] to send again without the SDK.
+    pub fn requests(&self) -> Vec<RawRequest> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
     pub fn clear_calls(&self) {
-        self.state.lock().unwrap().calls.clear();
+        let mut st = self.state.lock().unwrap();
+        st.calls.clear();
+        st.requests.clear();
     }
 
     /// How many requests had a fault injected.
@@ -204,6 +217,14 @@ async fn handle(
             .rules
             .iter_mut()
             .find_map(|r| r.hits(&service, &action).then_some(r.fault));
+        st.requests.push(RawRequest {
+            service: service.clone(),
+            action: action.clone(),
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+            body: body.clone(),
+        });
         st.calls.push(ProxyCall {
             service: service.clone(),
             action: action.clone(),

@@ -55,7 +55,24 @@ async fn verify_fault_injection() {
     ] {
         proxy.clear_rules();
         proxy.add_rule(FaultRule::service(service, Fault::ServerError));
-        let broken = run(&context(&proxy.endpoint()).await, &exp).await;
+        let broken_ctx = context(&proxy.endpoint()).await;
+        let broken = run(&broken_ctx, &exp).await;
+        // An AWS-shaped 500 is retried to the last attempt before it becomes an Error.
+        let prefix = format!("{service}:");
+        let calls: Vec<_> = broken_ctx
+            .recorder()
+            .spans()
+            .into_iter()
+            .filter(|s| s.action.starts_with(&prefix))
+            .collect();
+        assert!(!calls.is_empty());
+        for s in &calls {
+            assert_eq!(
+                (s.attempts, s.ok),
+                (options(&proxy.endpoint()).max_attempts, false),
+                "{s:?}"
+            );
+        }
         // The checks that call the broken service: the area's, except the CloudTrail bucket
         // check, which reads S3 (the stack output names the bucket).
         let uses =

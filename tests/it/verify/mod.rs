@@ -294,6 +294,18 @@ async fn verify_moto_scenarios() {
         "{:?}",
         sel.outcome
     );
+    // moto's answer to an API it lacks (an HTML 500 page) is the same on every attempt:
+    // not retried, and still an Error (an AWS-shaped 500 is retried: faults.rs).
+    let unimplemented: Vec<_> = ctx
+        .recorder()
+        .spans()
+        .into_iter()
+        .filter(|s| s.action == "backup:ListBackupSelections")
+        .collect();
+    assert!(!unimplemented.is_empty());
+    for s in &unimplemented {
+        assert_eq!((s.attempts, s.ok), (1, false), "{s:?}");
+    }
     let gd = outcome_of(&report, "guardduty.no_high_findings")[0];
     assert!(
         matches!(&gd.outcome, Outcome::Error { message } if message.contains("HTTP 404")),

@@ -178,6 +178,16 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let detail = match err {
+        SdkError::ServiceError(se)
+            if crate::context::EmulatorErrorPage::matches(
+                se.raw().status().as_u16(),
+                se.raw().headers().get("content-type"),
+            ) =>
+        {
+            "HTTP 500 with an HTML page instead of an AWS error (the endpoint does not \
+             implement this API?); not retried"
+                .to_string()
+        }
         SdkError::ServiceError(se) => {
             let status = se.raw().status().as_u16();
             let code = se.err().code().unwrap_or("no error code");
