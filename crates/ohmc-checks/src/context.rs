@@ -11,6 +11,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
@@ -276,6 +277,26 @@ impl Intercept for RecordingInterceptor {
     }
 }
 
+/// The HTTP client of a context, shared by every service client and the credential
+/// providers: the SDK's own default (hyper 1, rustls with aws-lc, proxy settings from the
+/// environment), built once. Left to itself the SDK builds one per service client, each
+/// with its own TLS set-up (trust roots loaded again) and its own connection pool.
+fn shared_http_client() -> SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    use aws_smithy_http_client::{proxy::ProxyConfig, Builder, ConnectorBuilder};
+    // As aws-smithy-runtime's `default_https_client` does it.
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut conn =
+            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+        conn.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            conn.set_sleep_impl(components.sleep_impl());
+        }
+        conn.set_proxy_config(Some(ProxyConfig::from_env()));
+        conn.build()
+    })
+}
+
 /// Retry classifier of clients pointed at an emulator: an HTTP 500 whose body is an HTML
 /// page is not an AWS error at all but the emulator's unhandled-exception page, which is
 /// how moto answers an operation it does not implement, on every attempt. Retrying it
@@ -456,6 +477,7 @@ impl AwsContext {
 
     fn loader(options: &ContextOptions) -> aws_config::ConfigLoader {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(shared_http_client())
             .retry_config(
                 RetryConfig::standard()
                     .with_max_attempts(options.max_attempts.max(1))

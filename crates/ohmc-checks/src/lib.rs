@@ -6,8 +6,9 @@
 //! - [`context`]: [`AwsContext`] loads the SDK configuration from the normal credential
 //!   chain with an optional profile, region, endpoint (`--endpoint-url` or
 //!   `AWS_ENDPOINT_URL`) and role to assume, sets standard retries with backoff and a
-//!   timeout on every call, and hands out one cached client per service and region. Every
-//!   client carries an [`ApiRecorder`] interceptor recording each call as an IAM action.
+//!   timeout on every call, and hands out one cached client per service and region, all
+//!   over one shared HTTP client. Every client carries an [`ApiRecorder`] interceptor
+//!   recording each call as an IAM action, with its timing ([`CallSpan`]).
 //! - [`expectations`]: [`Expectations`] are the stack's merged Terraform outputs plus the
 //!   environment's `verify {}` block ([`VerifySettings`]) and whether it is production.
 //! - [`model`]: [`Check`] (id, title, area, severity, [`Control`]s), [`Finding`]
@@ -82,31 +83,33 @@ pub async fn run_checks(ctx: &AwsContext, exp: &Expectations, opts: &RunOptions)
     let started = std::time::Instant::now();
     let before = ctx.recorder().snapshot();
     let before_by_area = ctx.recorder().snapshot_by_area();
-    let account = ctx.account_id().await;
     let now = opts.now.unwrap_or_else(Utc::now);
-    let run = checks::Run::new(
-        ctx,
-        exp,
-        now,
-        account.clone().unwrap_or_default(),
-        opts.concurrency_per_service,
-    );
-    let run = &run;
+    let limits = checks::Limits::new(opts.concurrency_per_service);
+    let limits = &limits;
     type AreaFuture<'a> =
         std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Finding>> + Send + 'a>>;
     let area_future = |area: Area| -> AreaFuture<'_> {
-        let fut: AreaFuture<'_> = match area {
-            Area::Dns => Box::pin(checks::dns::run(run)),
-            Area::Acm => Box::pin(checks::acm::run(run)),
-            Area::Waf => Box::pin(checks::waf::run(run)),
-            Area::Backup => Box::pin(checks::backup::run(run)),
-            Area::Config => Box::pin(checks::config::run(run)),
-            Area::GuardDuty => Box::pin(checks::guardduty::run(run)),
-            Area::CloudTrail => Box::pin(checks::cloudtrail::run(run)),
-            Area::Rds => Box::pin(checks::rds::run(run)),
-            // Not AWS: `monitoring::run` needs the environment's `monitoring {}` block, not
-            // this context; `ohmc-infra verify` runs it beside this function.
-            Area::Monitoring => Box::pin(async { Vec::new() }),
+        let fut = async move {
+            // The account-id lookup runs beside the checks; only areas that put the
+            // account id in ARNs wait for it.
+            let account = match checks::needs_account(area) {
+                true => Some(ctx.account_id().await.unwrap_or_default()),
+                false => None,
+            };
+            let run = checks::Run::new(ctx, exp, now, account, limits);
+            match area {
+                Area::Dns => checks::dns::run(&run).await,
+                Area::Acm => checks::acm::run(&run).await,
+                Area::Waf => checks::waf::run(&run).await,
+                Area::Backup => checks::backup::run(&run).await,
+                Area::Config => checks::config::run(&run).await,
+                Area::GuardDuty => checks::guardduty::run(&run).await,
+                Area::CloudTrail => checks::cloudtrail::run(&run).await,
+                Area::Rds => checks::rds::run(&run).await,
+                // Not AWS: `monitoring::run` needs the environment's `monitoring {}` block,
+                // not this context; `ohmc-infra verify` runs it beside this function.
+                Area::Monitoring => Vec::new(),
+            }
         };
         Box::pin(CURRENT_AREA.scope(area, fut))
     };
@@ -115,11 +118,11 @@ pub async fn run_checks(ctx: &AwsContext, exp: &Expectations, opts: &RunOptions)
         .filter(|a| opts.areas.as_ref().is_none_or(|s| s.contains(a)))
         .map(area_future)
         .collect();
-    let findings: Vec<Finding> = futures::future::join_all(futures)
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
+    // The lookup is polled first, so its call goes out first; the areas that need it
+    // share that one call.
+    let (account, findings) =
+        futures::future::join(ctx.account_id(), futures::future::join_all(futures)).await;
+    let findings: Vec<Finding> = findings.into_iter().flatten().collect();
 
     let diff = |after: std::collections::BTreeMap<String, u64>,
                 before: &std::collections::BTreeMap<String, u64>| {

@@ -79,11 +79,6 @@ impl MotoServer {
         self.port
     }
 
-    /// The server's process id (for CPU accounting in benchmarks).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// CPU time the server has used so far, user plus system, all its threads (finished
     /// request threads included), from `/proc/PID/stat`; clock-tick resolution (usually
     /// 10 ms), so measure many calls at once. `None` off Linux.

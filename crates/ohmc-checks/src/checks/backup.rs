@@ -170,7 +170,7 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     let db_ids = r.exp.output_list(outputs::RDS_INSTANCE_IDS);
     let db_arns: Option<Vec<String>> = db_ids.as_ref().map(|ids| {
         ids.iter()
-            .map(|id| format!("arn:aws:rds:{}:{}:db:{id}", r.region, r.account))
+            .map(|id| format!("arn:aws:rds:{}:{}:db:{id}", r.region, r.account()))
             .collect()
     });
 
@@ -210,7 +210,8 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
 async fn plan_findings(r: &Run<'_>, plan_id: &str) -> Vec<Finding> {
     let resource = format!(
         "arn:aws:backup:{}:{}:backup-plan:{plan_id}",
-        r.region, r.account
+        r.region,
+        r.account()
     );
     let got = {
         let _p = r.permit("backup").await;
@@ -441,7 +442,8 @@ async fn selections(r: &Run<'_>, plan_id: &str, db_arns: Option<&[String]>) -> V
 async fn vault_findings(r: &Run<'_>, vault: &str) -> Vec<Finding> {
     let resource = format!(
         "arn:aws:backup:{}:{}:backup-vault:{vault}",
-        r.region, r.account
+        r.region,
+        r.account()
     );
     let got = {
         let _p = r.permit("backup").await;

@@ -77,7 +77,11 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
         .exp
         .output_str(outputs::CLOUDTRAIL_BUCKET_NAME)
         .map(str::to_string);
-    let fallback = format!("arn:aws:cloudtrail:{}:{}:trail/{name}", r.region, r.account);
+    let fallback = format!(
+        "arn:aws:cloudtrail:{}:{}:trail/{name}",
+        r.region,
+        r.account()
+    );
     let trail_checks = [LOGGING, KMS, VALIDATION, CW];
     let client = r.ctx.cloudtrail(None);
     let got = {

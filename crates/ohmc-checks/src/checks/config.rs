@@ -45,7 +45,8 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
 fn recorder_arn(r: &Run<'_>, name: &str) -> String {
     format!(
         "arn:aws:config:{}:{}:configuration-recorder/{name}",
-        r.region, r.account
+        r.region,
+        r.account()
     )
 }
 
@@ -133,7 +134,11 @@ async fn recorder(r: &Run<'_>) -> Vec<Finding> {
 }
 
 async fn channel(r: &Run<'_>) -> Finding {
-    let resource = format!("arn:aws:config:{}:{}:delivery-channel", r.region, r.account);
+    let resource = format!(
+        "arn:aws:config:{}:{}:delivery-channel",
+        r.region,
+        r.account()
+    );
     let expected = "a delivery channel";
     let got = {
         let _p = r.permit("config").await;
@@ -177,13 +182,14 @@ async fn channel(r: &Run<'_>) -> Finding {
 fn rule_resource(r: &Run<'_>, name: &str) -> String {
     format!(
         "arn:aws:config:{}:{}:config-rule/{name}",
-        r.region, r.account
+        r.region,
+        r.account()
     )
 }
 
 async fn rules(r: &Run<'_>) -> Vec<Finding> {
     let required = &r.exp.settings.required_config_rules;
-    let acct = format!("arn:aws:config:{}:{}:config-rule", r.region, r.account);
+    let acct = format!("arn:aws:config:{}:{}:config-rule", r.region, r.account());
     if required.is_empty() {
         return vec![
             skipped(RULES, &acct, "verify.required_config_rules is empty"),

@@ -49,7 +49,11 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     let Some(id) = r.exp.output_str(outputs::GUARDDUTY_DETECTOR_ID) else {
         return missing_output(&[ENABLED, FEATURES, HIGH], outputs::GUARDDUTY_DETECTOR_ID);
     };
-    let resource = format!("arn:aws:guardduty:{}:{}:detector/{id}", r.region, r.account);
+    let resource = format!(
+        "arn:aws:guardduty:{}:{}:detector/{id}",
+        r.region,
+        r.account()
+    );
     let (d, h) = tokio::join!(detector(r, id, &resource), high_findings(r, id, &resource));
     let mut out = d;
     out.push(h);

@@ -23,24 +23,11 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-/// Shared state of one run.
-pub(crate) struct Run<'a> {
-    pub ctx: &'a AwsContext,
-    pub exp: &'a Expectations,
-    pub now: DateTime<Utc>,
-    pub account: String,
-    pub region: String,
-    limits: HashMap<&'static str, Semaphore>,
-}
+/// The per-service call limits of one run, shared by every area.
+pub(crate) struct Limits(HashMap<&'static str, Semaphore>);
 
-impl<'a> Run<'a> {
-    pub fn new(
-        ctx: &'a AwsContext,
-        exp: &'a Expectations,
-        now: DateTime<Utc>,
-        account: String,
-        per_service: usize,
-    ) -> Self {
+impl Limits {
+    pub fn new(per_service: usize) -> Self {
         let services = [
             "route53",
             "acm",
@@ -53,10 +40,40 @@ impl<'a> Run<'a> {
             "s3",
             "rds",
         ];
-        let limits = services
-            .iter()
-            .map(|s| (*s, Semaphore::new(per_service.max(1))))
-            .collect();
+        Limits(
+            services
+                .iter()
+                .map(|s| (*s, Semaphore::new(per_service.max(1))))
+                .collect(),
+        )
+    }
+}
+
+/// Whether an area's checks name resources by account id (in ARNs they build), and so
+/// must wait for the account-id lookup. The others start their calls at once.
+pub(crate) fn needs_account(area: Area) -> bool {
+    !matches!(area, Area::Dns | Area::Acm | Area::Waf | Area::Monitoring)
+}
+
+/// Shared state of one area's run.
+pub(crate) struct Run<'a> {
+    pub ctx: &'a AwsContext,
+    pub exp: &'a Expectations,
+    pub now: DateTime<Utc>,
+    /// `None` for an area that does not need it ([`needs_account`]).
+    account: Option<String>,
+    pub region: String,
+    limits: &'a Limits,
+}
+
+impl<'a> Run<'a> {
+    pub fn new(
+        ctx: &'a AwsContext,
+        exp: &'a Expectations,
+        now: DateTime<Utc>,
+        account: Option<String>,
+        limits: &'a Limits,
+    ) -> Self {
         Run {
             ctx,
             exp,
@@ -67,9 +84,19 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// The account id (empty if STS could not tell). Only areas that [`needs_account`]
+    /// are given it.
+    pub fn account(&self) -> &str {
+        debug_assert!(
+            self.account.is_some(),
+            "an area that uses the account id must be listed in needs_account"
+        );
+        self.account.as_deref().unwrap_or("")
+    }
+
     /// Waits for a call slot of the service.
     pub async fn permit(&self, service: &'static str) -> Option<SemaphorePermit<'_>> {
-        match self.limits.get(service) {
+        match self.limits.0.get(service) {
             Some(s) => s.acquire().await.ok(),
             None => None,
         }

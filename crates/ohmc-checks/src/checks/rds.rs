@@ -42,7 +42,7 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
 }
 
 async fn instance(r: &Run<'_>, id: &str) -> Vec<Finding> {
-    let fallback = format!("arn:aws:rds:{}:{}:db:{id}", r.region, r.account);
+    let fallback = format!("arn:aws:rds:{}:{}:db:{id}", r.region, r.account());
     let client = r.ctx.rds(None);
     let mut found = None;
     let mut pages = client
