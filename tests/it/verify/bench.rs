@@ -18,7 +18,10 @@
 //! 4. **The critical path**: the longest chain of calls in which each one started only
 //!    after an earlier one of its area (or the account-id lookup) had answered, each
 //!    priced at moto's one-at-a-time time. No client can finish before
-//!    `max(moto's ceiling time, critical path)`: that is the bound the ratio is taken to.
+//!    `max(moto's best time for the set, critical path)`: the bound the ratio is taken to.
+//!
+//! It also reports the CPU time of this process (the SDK and the checks) and of moto per
+//! run, and with `OHMC_BENCH_TIMELINE=1` every call of the median run.
 
 use super::*;
 use crate::harness::replay::{self, RawRequest};
@@ -157,7 +160,11 @@ async fn verify_benchmark() {
 
         // 4. The critical path, from the median run's call order.
         let critical = critical_path(&median_run.spans, &cost, None);
-        let bound = ceiling.max(critical);
+        // moto's best for these calls: with 8 in flight or one at a time, whichever is
+        // faster (one Python process: concurrency buys it little). No client can finish
+        // before that, nor before the chain of calls that wait for an answer.
+        let best = ceiling.min(one);
+        let bound = best.max(critical);
         let total = med(|r| r.total);
         let calls = median_run.spans.len();
         let attempts: u32 = median_run.spans.iter().map(|s| s.attempts).sum();
@@ -185,10 +192,11 @@ async fn verify_benchmark() {
             ms(critical),
         );
         eprintln!(
-            "bench: ratio       verify / moto at its ceiling {:.2}; verify / moto one at a time {:.2}; verify / max(ceiling, critical path) {:.2}",
+            "bench: ratio       verify / moto at its ceiling {:.2}; verify / moto one at a time {:.2}; verify / the bound {:.2} (bound {}: the greater of moto's best for these calls and the critical path)",
             total.as_secs_f64() / ceiling.as_secs_f64(),
             total.as_secs_f64() / one.as_secs_f64(),
             total.as_secs_f64() / bound.as_secs_f64(),
+            ms(bound),
         );
         eprintln!("bench: area        calls  verify (first call to last answer)  moto alone  critical path  calls");
         for area in areas {

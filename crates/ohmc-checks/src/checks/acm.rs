@@ -93,7 +93,10 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     let Some(arn) = r.exp.output_str(outputs::CERTIFICATE_ARN) else {
         return missing_output(&[ISSUED, EXPIRY, KEY, IN_USE], outputs::CERTIFICATE_ARN);
     };
-    let described = {
+    // The certificate and the listener's certificate list do not depend on each other:
+    // both in flight at once.
+    let listener = r.exp.output_str(outputs::HTTPS_LISTENER_ARN);
+    let describe = async {
         let _p = r.permit("acm").await;
         r.ctx
             .acm(None)
@@ -102,6 +105,13 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
             .send()
             .await
     };
+    let attached = async {
+        match listener {
+            Some(l) => Some(listener_certificates(r, l).await),
+            None => None,
+        }
+    };
+    let (described, attached) = tokio::join!(describe, attached);
     let cert = match described {
         Ok(out) => match out.certificate() {
             Some(c) => CertFacts::from(c),
@@ -201,21 +211,25 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     ));
 
     // Served by the HTTPS listener.
-    match r.exp.output_str(outputs::HTTPS_LISTENER_ARN) {
-        None => out.push(skipped(
+    match (listener, attached) {
+        (Some(listener), Some(attached)) => out.push(in_use(r, arn, listener, &cert, attached)),
+        _ => out.push(skipped(
             IN_USE,
             arn,
             format!("stack output `{}` is missing", outputs::HTTPS_LISTENER_ARN),
         )),
-        Some(listener) => out.push(in_use(r, arn, listener, &cert).await),
     }
     out
 }
 
-async fn in_use(r: &Run<'_>, arn: &str, listener: &str, cert: &CertFacts) -> Finding {
-    let alb = r.exp.output_str(outputs::ALB_ARN);
-    let expected =
-        format!("attached to {listener}; InUseBy lists the listener or its load balancer");
+/// Why the listener's certificates could not be listed.
+enum ListenerError {
+    NotFound,
+    Call(String),
+}
+
+/// The certificate ARNs attached to the listener (every page).
+async fn listener_certificates(r: &Run<'_>, listener: &str) -> Result<Vec<String>, ListenerError> {
     let client = r.ctx.elbv2(None);
     let mut attached = Vec::new();
     let mut pages = client
@@ -229,32 +243,49 @@ async fn in_use(r: &Run<'_>, arn: &str, listener: &str, cert: &CertFacts) -> Fin
             pages.next().await
         };
         match page {
-            None => break,
+            None => return Ok(attached),
             Some(Ok(p)) => attached.extend(
                 p.certificates()
                     .iter()
                     .filter_map(|c| c.certificate_arn())
                     .map(str::to_string),
             ),
+            Some(Err(e)) if super::error_code(&e) == Some("ListenerNotFound") => {
+                return Err(ListenerError::NotFound)
+            }
             Some(Err(e)) => {
-                if super::error_code(&e) == Some("ListenerNotFound") {
-                    return finding(
-                        IN_USE,
-                        arn,
-                        Outcome::Fail,
-                        expected,
-                        format!("listener {listener} does not exist"),
-                    );
-                }
-                return super::error(
-                    IN_USE,
-                    arn,
-                    expected,
-                    &call_error("elasticloadbalancing:DescribeListenerCertificates", &e),
-                );
+                return Err(ListenerError::Call(call_error(
+                    "elasticloadbalancing:DescribeListenerCertificates",
+                    &e,
+                )))
             }
         }
     }
+}
+
+fn in_use(
+    r: &Run<'_>,
+    arn: &str,
+    listener: &str,
+    cert: &CertFacts,
+    attached: Result<Vec<String>, ListenerError>,
+) -> Finding {
+    let alb = r.exp.output_str(outputs::ALB_ARN);
+    let expected =
+        format!("attached to {listener}; InUseBy lists the listener or its load balancer");
+    let attached = match attached {
+        Ok(a) => a,
+        Err(ListenerError::NotFound) => {
+            return finding(
+                IN_USE,
+                arn,
+                Outcome::Fail,
+                expected,
+                format!("listener {listener} does not exist"),
+            )
+        }
+        Err(ListenerError::Call(m)) => return super::error(IN_USE, arn, expected, &m),
+    };
     let on_listener = attached.iter().any(|a| a == arn);
     let in_use_by = cert
         .in_use_by

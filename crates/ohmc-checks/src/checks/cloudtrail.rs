@@ -84,10 +84,19 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     );
     let trail_checks = [LOGGING, KMS, VALIDATION, CW];
     let client = r.ctx.cloudtrail(None);
-    let got = {
+    // When the stack names the bucket, its check needs nothing from the trail: it runs
+    // beside DescribeTrails (every path below checks that bucket).
+    let describe = async {
         let _p = r.permit("cloudtrail").await;
         client.describe_trails().trail_name_list(name).send().await
     };
+    let named_bucket = async {
+        match &output_bucket {
+            Some(b) => Some(bucket_pab(r, b).await),
+            None => None,
+        }
+    };
+    let (got, named_bucket) = tokio::join!(describe, named_bucket);
     let trail = match got {
         Ok(o) => o
             .trail_list()
@@ -101,8 +110,8 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
                 .map(|id| super::error(id, &fallback, "", &m))
                 .collect();
             // The bucket is still checked when the stack names it; otherwise it is unknown.
-            out.push(match &output_bucket {
-                Some(b) => bucket_pab(r, b).await,
+            out.push(match named_bucket {
+                Some(f) => f,
                 None => super::error(BUCKET, &fallback, "", &m),
             });
             return out;
@@ -121,8 +130,8 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
                 )
             })
             .collect();
-        out.push(match &output_bucket {
-            Some(b) => bucket_pab(r, b).await,
+        out.push(match named_bucket {
+            Some(f) => f,
             None => finding(
                 BUCKET,
                 &fallback,
@@ -141,13 +150,30 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
 
     // Multi-region and logging management events (CloudTrail.1).
-    let (status, selectors) = {
+    // The bucket: from the stack output (checked above), else from the trail, beside the
+    // status calls.
+    let trail_bucket = async {
+        match (named_bucket, &t.bucket) {
+            (Some(f), _) => f,
+            (None, Some(b)) => bucket_pab(r, b).await,
+            (None, None) => super::skipped(
+                BUCKET,
+                &arn,
+                format!(
+                    "stack output `{}` is missing and the trail names no bucket",
+                    outputs::CLOUDTRAIL_BUCKET_NAME
+                ),
+            ),
+        }
+    };
+    let status_and_selectors = async {
         let _p = r.permit("cloudtrail").await;
         tokio::join!(
             client.get_trail_status().name(&arn).send(),
             client.get_event_selectors().trail_name(&arn).send()
         )
     };
+    let ((status, selectors), bucket) = tokio::join!(status_and_selectors, trail_bucket);
     let expected = "multi-region, logging, read/write management events";
     out.push(match (status, selectors) {
         (Err(e), _) => super::error(
@@ -203,18 +229,7 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
         ),
     ));
 
-    // The bucket: from the stack output, else from the trail.
-    out.push(match output_bucket.or(t.bucket.clone()) {
-        None => super::skipped(
-            BUCKET,
-            &arn,
-            format!(
-                "stack output `{}` is missing and the trail names no bucket",
-                outputs::CLOUDTRAIL_BUCKET_NAME
-            ),
-        ),
-        Some(b) => bucket_pab(r, &b).await,
-    });
+    out.push(bucket);
     out
 }
 

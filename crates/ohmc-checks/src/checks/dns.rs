@@ -5,6 +5,7 @@ use super::{call_error, finding, judge, list_or_none, missing_output, skipped, R
 use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
 use std::collections::BTreeSet;
+use tokio::sync::oneshot;
 
 const EXISTS: &str = "dns.expected_records_exist";
 const ALIAS: &str = "dns.alias_targets_alb";
@@ -74,7 +75,29 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
         .map(|d| normalise(d))
         .collect();
 
-    let records = match list_records(r, &zone).await {
+    // The load balancers (or buckets) a record may point at are listed as soon as the
+    // first page naming one arrives, beside the remaining pages rather than after them;
+    // when no record names one, they are not listed at all.
+    let (want_lbs, lbs_wanted) = oneshot::channel::<()>();
+    let (want_buckets, buckets_wanted) = oneshot::channel::<()>();
+    let lbs = async {
+        match lbs_wanted.await {
+            Ok(()) => Some(list_load_balancers(r).await),
+            Err(_) => None,
+        }
+    };
+    let buckets = async {
+        match buckets_wanted.await {
+            Ok(()) => Some(list_buckets(r).await),
+            Err(_) => None,
+        }
+    };
+    let (records, lbs, buckets) = tokio::join!(
+        list_records(r, &zone, Some(want_lbs), Some(want_buckets)),
+        lbs,
+        buckets
+    );
+    let records = match records {
         Ok(records) => records,
         Err(message) => {
             let mut out = Vec::new();
@@ -156,11 +179,18 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
         }
     }
 
-    out.push(dangling(r, &zone_arn, &records).await);
+    out.push(dangling(&zone_arn, &records, lbs, buckets));
     out
 }
 
-async fn list_records(r: &Run<'_>, zone: &str) -> Result<Vec<Record>, String> {
+/// Every record of the zone. `want_lbs` / `want_buckets` are signalled on the first
+/// record that targets a load balancer / bucket (and dropped at the end otherwise).
+async fn list_records(
+    r: &Run<'_>,
+    zone: &str,
+    mut want_lbs: Option<oneshot::Sender<()>>,
+    mut want_buckets: Option<oneshot::Sender<()>>,
+) -> Result<Vec<Record>, String> {
     let client = r.ctx.route53(None);
     let mut records = Vec::new();
     let mut next: Option<(String, aws_sdk_route53::types::RrType, Option<String>)> = None;
@@ -179,7 +209,18 @@ async fn list_records(r: &Run<'_>, zone: &str) -> Result<Vec<Record>, String> {
                 .await
                 .map_err(|e| call_error("route53:ListResourceRecordSets", &e))?
         };
+        let first = records.len();
         records.extend(page.resource_record_sets().iter().map(Record::from));
+        for rec in &records[first..] {
+            let want = match target_of(rec) {
+                Some(Target::LoadBalancer(_)) => &mut want_lbs,
+                Some(Target::Bucket(_)) => &mut want_buckets,
+                None => continue,
+            };
+            if let Some(tx) = want.take() {
+                let _ = tx.send(());
+            }
+        }
         match (
             page.is_truncated(),
             page.next_record_name(),
@@ -225,73 +266,75 @@ pub(crate) fn target_of(rec: &Record) -> Option<Target> {
     None
 }
 
-async fn dangling(r: &Run<'_>, zone_arn: &str, records: &[Record]) -> Finding {
+/// Every load balancer's DNS name (normalised), every page.
+async fn list_load_balancers(r: &Run<'_>) -> Result<BTreeSet<String>, String> {
+    let client = r.ctx.elbv2(None);
+    let mut pages = client.describe_load_balancers().into_paginator().send();
+    let mut lbs = BTreeSet::new();
+    loop {
+        let page = {
+            let _p = r.permit("elasticloadbalancing").await;
+            pages.next().await
+        };
+        match page {
+            None => return Ok(lbs),
+            Some(Ok(p)) => lbs.extend(
+                p.load_balancers()
+                    .iter()
+                    .filter_map(|lb| lb.dns_name())
+                    .map(normalise),
+            ),
+            Some(Err(e)) => {
+                return Err(call_error("elasticloadbalancing:DescribeLoadBalancers", &e))
+            }
+        }
+    }
+}
+
+/// Every bucket name (lower case), every page.
+async fn list_buckets(r: &Run<'_>) -> Result<BTreeSet<String>, String> {
+    let client = r.ctx.s3(None);
+    let mut pages = client.list_buckets().into_paginator().send();
+    let mut buckets = BTreeSet::new();
+    loop {
+        let page = {
+            let _p = r.permit("s3").await;
+            pages.next().await
+        };
+        match page {
+            None => return Ok(buckets),
+            Some(Ok(p)) => buckets.extend(
+                p.buckets()
+                    .iter()
+                    .filter_map(|b| b.name())
+                    .map(|n| n.to_ascii_lowercase()),
+            ),
+            Some(Err(e)) => return Err(call_error("s3:ListBuckets", &e)),
+        }
+    }
+}
+
+/// Judges the records' ELB/S3 targets against the listings (`None`: not listed, because
+/// no record needed it).
+fn dangling(
+    zone_arn: &str,
+    records: &[Record],
+    lbs: Option<Result<BTreeSet<String>, String>>,
+    buckets: Option<Result<BTreeSet<String>, String>>,
+) -> Finding {
     let targets: Vec<(&Record, Target)> = records
         .iter()
         .filter_map(|rec| target_of(rec).map(|t| (rec, t)))
         .collect();
-    let need_lbs = targets
-        .iter()
-        .any(|(_, t)| matches!(t, Target::LoadBalancer(_)));
-    let need_buckets = targets.iter().any(|(_, t)| matches!(t, Target::Bucket(_)));
     let expected = "every ELB/S3 alias or CNAME target exists in this account";
-
-    let mut lbs = BTreeSet::new();
-    if need_lbs {
-        let client = r.ctx.elbv2(None);
-        let mut pages = client.describe_load_balancers().into_paginator().send();
-        loop {
-            let page = {
-                let _p = r.permit("elasticloadbalancing").await;
-                pages.next().await
-            };
-            match page {
-                None => break,
-                Some(Ok(p)) => lbs.extend(
-                    p.load_balancers()
-                        .iter()
-                        .filter_map(|lb| lb.dns_name())
-                        .map(normalise),
-                ),
-                Some(Err(e)) => {
-                    return super::error(
-                        DANGLING,
-                        zone_arn,
-                        expected,
-                        &call_error("elasticloadbalancing:DescribeLoadBalancers", &e),
-                    )
-                }
-            }
-        }
-    }
-    let mut buckets = BTreeSet::new();
-    if need_buckets {
-        let client = r.ctx.s3(None);
-        let mut pages = client.list_buckets().into_paginator().send();
-        loop {
-            let page = {
-                let _p = r.permit("s3").await;
-                pages.next().await
-            };
-            match page {
-                None => break,
-                Some(Ok(p)) => buckets.extend(
-                    p.buckets()
-                        .iter()
-                        .filter_map(|b| b.name())
-                        .map(|n| n.to_ascii_lowercase()),
-                ),
-                Some(Err(e)) => {
-                    return super::error(
-                        DANGLING,
-                        zone_arn,
-                        expected,
-                        &call_error("s3:ListBuckets", &e),
-                    )
-                }
-            }
-        }
-    }
+    let lbs = match lbs.unwrap_or(Ok(BTreeSet::new())) {
+        Ok(lbs) => lbs,
+        Err(m) => return super::error(DANGLING, zone_arn, expected, &m),
+    };
+    let buckets = match buckets.unwrap_or(Ok(BTreeSet::new())) {
+        Ok(b) => b,
+        Err(m) => return super::error(DANGLING, zone_arn, expected, &m),
+    };
     let mut dangling: Vec<String> = targets
         .iter()
         .filter(|(_, t)| match t {

@@ -90,59 +90,59 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     let Some(arn) = r.exp.output_str(outputs::WEB_ACL_ARN) else {
         return missing_output(&all, outputs::WEB_ACL_ARN);
     };
-    let mut out = Vec::new();
-    out.push(associated(r, arn).await);
-
-    let acl = match parse_acl_arn(arn) {
-        None => {
-            let m = format!("unknown value {arn:?} for the web ACL ARN (expected arn:aws:wafv2:REGION:ACCOUNT:regional/webacl/NAME/ID)");
-            out.extend(all[1..].iter().map(|id| super::error(id, arn, "", &m)));
-            return out;
-        }
-        Some(id) => {
-            let got = {
-                let _p = r.permit("wafv2").await;
-                r.ctx
-                    .wafv2(None)
-                    .get_web_acl()
-                    .scope(id.scope.clone())
-                    .name(&id.name)
-                    .id(&id.id)
-                    .send()
-                    .await
-            };
-            match got {
-                Ok(o) => match o.web_acl() {
-                    Some(acl) => AclFacts::from(acl),
-                    None => {
-                        out.extend(all[1..5].iter().map(|id| {
-                            super::error(id, arn, "", "wafv2:GetWebACL returned no web ACL")
-                        }));
-                        out.push(logging(r, arn).await);
-                        return out;
-                    }
-                },
-                Err(e) => {
-                    if error_code(&e) == Some("WAFNonexistentItemException") {
-                        out.extend(all[1..].iter().map(|id| {
-                            finding(
-                                id,
-                                arn,
-                                Outcome::Fail,
-                                "the web ACL exists",
-                                "no such web ACL",
-                            )
-                        }));
-                        return out;
-                    }
-                    let m = call_error("wafv2:GetWebACL", &e);
-                    out.extend(all[1..5].iter().map(|id| super::error(id, arn, "", &m)));
-                    out.push(logging(r, arn).await);
+    let Some(id) = parse_acl_arn(arn) else {
+        let m = format!("unknown value {arn:?} for the web ACL ARN (expected arn:aws:wafv2:REGION:ACCOUNT:regional/webacl/NAME/ID)");
+        let mut out = vec![associated(r, arn).await];
+        out.extend(all[1..].iter().map(|id| super::error(id, arn, "", &m)));
+        return out;
+    };
+    // The association, the ACL and its logging configuration need only the ARN: all
+    // three in flight at once rather than one after another.
+    let get_acl = async {
+        let _p = r.permit("wafv2").await;
+        r.ctx
+            .wafv2(None)
+            .get_web_acl()
+            .scope(id.scope.clone())
+            .name(&id.name)
+            .id(&id.id)
+            .send()
+            .await
+    };
+    let (assoc, got, log) = tokio::join!(associated(r, arn), get_acl, logging(r, arn));
+    let mut out = vec![assoc];
+    let acl =
+        match got {
+            Ok(o) => match o.web_acl() {
+                Some(acl) => AclFacts::from(acl),
+                None => {
+                    out.extend(all[1..5].iter().map(|id| {
+                        super::error(id, arn, "", "wafv2:GetWebACL returned no web ACL")
+                    }));
+                    out.push(log);
                     return out;
                 }
+            },
+            Err(e) => {
+                if error_code(&e) == Some("WAFNonexistentItemException") {
+                    // No such ACL: every check says so, logging included (its answer is moot).
+                    out.extend(all[1..].iter().map(|id| {
+                        finding(
+                            id,
+                            arn,
+                            Outcome::Fail,
+                            "the web ACL exists",
+                            "no such web ACL",
+                        )
+                    }));
+                    return out;
+                }
+                let m = call_error("wafv2:GetWebACL", &e);
+                out.extend(all[1..5].iter().map(|id| super::error(id, arn, "", &m)));
+                out.push(log);
+                return out;
             }
-        }
-    };
+        };
 
     let names: Vec<String> = acl.rules.iter().map(|r| r.name.clone()).collect();
     out.push(finding(
@@ -214,7 +214,7 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
         ),
     ));
 
-    out.push(logging(r, arn).await);
+    out.push(log);
     out
 }
 
