@@ -144,6 +144,7 @@ async fn verify_benchmark() {
             .cpu_time()
             .zip(moto_before)
             .map(|(after, before)| after.saturating_sub(before) / ROUNDS as u32);
+        let mean_total = runs.iter().map(|r| r.total).sum::<Duration>() / ROUNDS as u32;
         runs.sort_by_key(|r| r.total);
         let median_run = &runs[runs.len() / 2];
         let med = |f: fn(&Timed) -> Duration| replay::median(runs.iter().map(f).collect());
@@ -179,9 +180,18 @@ async fn verify_benchmark() {
             ms(med(|r| r.total - r.load - r.account)),
         );
         eprintln!(
-            "bench: cpu         per run: this process (SDK, checks) {}, moto {}",
+            "bench: cpu         per run: this process (SDK, checks) {}, moto {}{}",
             ms(ours_cpu),
-            moto_cpu.map(ms).unwrap_or_else(|| "(unknown)".into())
+            moto_cpu.map(ms).unwrap_or_else(|| "(unknown)".into()),
+            // The emulator's share of verify's wall time: near 100% means it was busy
+            // the whole run, i.e. verify waited on it, not on ohmc-infra.
+            moto_cpu
+                .map(|c| format!(
+                    " = {:.0}% of verify's mean wall time ({})",
+                    100.0 * c.as_secs_f64() / mean_total.as_secs_f64(),
+                    ms(mean_total)
+                ))
+                .unwrap_or_default()
         );
         eprintln!(
             "bench: moto        the same {} requests: {} one at a time, {} at its ceiling ({:.0} calls/s); critical path {}",
