@@ -35,10 +35,7 @@ pub fn read(path: &Path) -> Result<PlanDocument> {
     let tfplan = zip_entry(&zip, "tfplan")
         .map_err(|detail| corrupt(path, &detail))?
         .ok_or_else(|| corrupt(path, "it has no tfplan entry"))?;
-    decode(&tfplan).map_err(|e| match e {
-        DecodeError::Layout(e) => e,
-        DecodeError::Corrupt(detail) => corrupt(path, &detail),
-    })
+    decode(&tfplan, path)
 }
 
 fn corrupt(path: &Path, detail: &str) -> TerraformError {
@@ -48,36 +45,29 @@ fn corrupt(path: &Path, detail: &str) -> TerraformError {
     ))
 }
 
-enum DecodeError {
-    Layout(TerraformError),
-    Corrupt(String),
-}
-
-fn decode(tfplan: &[u8]) -> std::result::Result<PlanDocument, DecodeError> {
+fn decode(tfplan: &[u8], path: &Path) -> Result<PlanDocument> {
     use prost::Message;
-    let plan = proto::Plan::decode(tfplan)
-        .map_err(|e| DecodeError::Corrupt(format!("tfplan protobuf: {e}")))?;
+    let plan =
+        proto::Plan::decode(tfplan).map_err(|e| corrupt(path, &format!("tfplan protobuf: {e}")))?;
     let layout_known = crate::Version::parse(&plan.terraform_version)
         .is_some_and(|v| v.major == 1 && v.minor == 0);
     if plan.version != TFPLAN_FORMAT || !layout_known {
-        return Err(DecodeError::Layout(
-            TerraformError::SavedPlanLayoutUnsupported {
-                terraform_version: plan.terraform_version,
-                format: plan.version,
-            },
-        ));
+        return Err(TerraformError::SavedPlanLayoutUnsupported {
+            terraform_version: plan.terraform_version,
+            format: plan.version,
+        });
     }
     let resource_changes = plan
         .resource_changes
         .iter()
         .map(resource_change)
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(DecodeError::Corrupt)?;
+        .map_err(|detail| corrupt(path, &detail))?;
     let mut output_changes = BTreeMap::new();
     for oc in &plan.output_changes {
         output_changes.insert(
             oc.name.clone(),
-            output_change(oc).map_err(DecodeError::Corrupt)?,
+            output_change(oc).map_err(|detail| corrupt(path, &detail))?,
         );
     }
     Ok(PlanDocument {
@@ -141,14 +131,14 @@ fn output_change(oc: &proto::OutputChange) -> std::result::Result<Change, String
     // As `show -json` does for 1.0 outputs: a partly unknown value is shown as
     // wholly unknown, and an output's sensitivity is all or nothing (an
     // output holding a sensitive value must be declared sensitive).
-    let (after, after_unknown) = if contains_unknown(&after) {
+    let (after, after_unknown) = if after.unknown {
         (Value::Null, Value::Bool(true))
     } else {
-        (to_json(&after), Value::Bool(false))
+        (after.value, Value::Bool(false))
     };
     Ok(Change {
         actions: actions(proto_change.action)?,
-        before: to_json(&before),
+        before: before.value,
         after,
         after_unknown,
         before_sensitive: Value::Bool(oc.sensitive),
@@ -158,8 +148,11 @@ fn output_change(oc: &proto::OutputChange) -> std::result::Result<Change, String
 
 /// Terraform stores one value for create (after), delete and no-op (before)
 /// and two (before, after) for everything else.
-fn before_after(change: &proto::Change, what: &str) -> std::result::Result<(Msg, Msg), String> {
-    let values: Vec<Msg> = change
+fn before_after(
+    change: &proto::Change,
+    what: &str,
+) -> std::result::Result<(Decoded, Decoded), String> {
+    let values: Vec<Decoded> = change
         .values
         .iter()
         .map(|v| decode_msgpack(&v.msgpack).map_err(|e| format!("{what}: {e}")))
@@ -172,8 +165,8 @@ fn before_after(change: &proto::Change, what: &str) -> std::result::Result<(Msg,
     };
     Ok(match change.action {
         proto::ACTION_NOOP => (value(0)?, value(0)?),
-        proto::ACTION_CREATE => (Msg::Nil, value(0)?),
-        proto::ACTION_DELETE => (value(0)?, Msg::Nil),
+        proto::ACTION_CREATE => (Decoded::default(), value(0)?),
+        proto::ACTION_DELETE => (value(0)?, Decoded::default()),
         _ => (value(0)?, value(1)?),
     })
 }
@@ -222,67 +215,71 @@ fn go_quote(s: &str) -> String {
     out
 }
 
-/// A decoded msgpack value as cty encodes it: unknowns are extension type 0.
-#[derive(Debug, Clone, PartialEq)]
-enum Msg {
-    Nil,
-    Unknown,
-    Known(Value),
-    Array(Vec<Msg>),
-    Object(Vec<(String, Msg)>),
+/// A msgpack value as cty encodes it, as JSON: unknowns (extension type 0)
+/// become null and are flagged.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Decoded {
+    value: Value,
+    /// Whether any part of the value is unknown until apply.
+    unknown: bool,
 }
 
-fn decode_msgpack(bytes: &[u8]) -> std::result::Result<Msg, String> {
+fn decode_msgpack(bytes: &[u8]) -> std::result::Result<Decoded, String> {
     let mut reader = bytes;
-    let value = rmpv::decode::read_value(&mut reader).map_err(|e| format!("msgpack value: {e}"))?;
-    from_rmpv(value)
+    let raw = rmpv::decode::read_value(&mut reader).map_err(|e| format!("msgpack value: {e}"))?;
+    let mut unknown = false;
+    let value = from_rmpv(raw, &mut unknown)?;
+    Ok(Decoded { value, unknown })
 }
 
-fn from_rmpv(value: rmpv::Value) -> std::result::Result<Msg, String> {
+fn from_rmpv(value: rmpv::Value, unknown: &mut bool) -> std::result::Result<Value, String> {
     use rmpv::Value as V;
     Ok(match value {
-        V::Nil => Msg::Nil,
-        V::Ext(0, _) => Msg::Unknown,
+        V::Nil => Value::Null,
+        V::Ext(0, _) => {
+            *unknown = true;
+            Value::Null
+        }
         V::Ext(kind, _) => return Err(format!("unexpected msgpack extension {kind}")),
-        V::Boolean(b) => Msg::Known(Value::Bool(b)),
-        V::Integer(i) => Msg::Known(if let Some(n) = i.as_i64() {
-            Value::from(n)
-        } else if let Some(n) = i.as_u64() {
-            Value::from(n)
-        } else {
-            return Err("msgpack integer out of range".into());
-        }),
-        V::F32(f) => Msg::Known(json_float(f64::from(f))?),
-        V::F64(f) => Msg::Known(json_float(f)?),
-        V::String(s) => Msg::Known(Value::String(
+        V::Boolean(b) => Value::Bool(b),
+        V::Integer(i) => {
+            if let Some(n) = i.as_i64() {
+                Value::from(n)
+            } else if let Some(n) = i.as_u64() {
+                Value::from(n)
+            } else {
+                return Err("msgpack integer out of range".into());
+            }
+        }
+        V::F32(f) => json_float(f64::from(f))?,
+        V::F64(f) => json_float(f)?,
+        V::String(s) => Value::String(
             s.into_str()
                 .ok_or_else(|| "msgpack string is not UTF-8".to_string())?,
-        )),
+        ),
         // cty writes a value of dynamic type as [type JSON, value]; no other
         // value is binary.
-        V::Array(items) if items.len() == 2 && matches!(items[0], V::Binary(_)) => {
-            let mut items = items;
-            let inner = items.pop().unwrap_or(V::Nil);
-            from_rmpv(inner)?
+        V::Array(mut items) if items.len() == 2 && matches!(items[0], V::Binary(_)) => {
+            from_rmpv(items.pop().unwrap_or(V::Nil), unknown)?
         }
-        V::Array(items) => Msg::Array(
+        V::Array(items) => Value::Array(
             items
                 .into_iter()
-                .map(from_rmpv)
+                .map(|item| from_rmpv(item, unknown))
                 .collect::<std::result::Result<_, _>>()?,
         ),
-        V::Map(entries) => Msg::Object(
+        V::Map(entries) => Value::Object(
             entries
                 .into_iter()
                 .map(|(k, v)| match k {
                     V::String(k) => Ok((
                         k.into_str()
                             .ok_or_else(|| "msgpack key is not UTF-8".to_string())?,
-                        from_rmpv(v)?,
+                        from_rmpv(v, unknown)?,
                     )),
                     other => Err(format!("msgpack map key {other} is not a string")),
                 })
-                .collect::<std::result::Result<_, _>>()?,
+                .collect::<std::result::Result<Map<String, Value>, String>>()?,
         ),
         V::Binary(_) => return Err("unexpected msgpack binary value".into()),
     })
@@ -292,30 +289,6 @@ fn json_float(f: f64) -> std::result::Result<Value, String> {
     serde_json::Number::from_f64(f)
         .map(Value::Number)
         .ok_or_else(|| format!("number {f} has no JSON form"))
-}
-
-fn contains_unknown(m: &Msg) -> bool {
-    match m {
-        Msg::Unknown => true,
-        Msg::Array(items) => items.iter().any(contains_unknown),
-        Msg::Object(entries) => entries.iter().any(|(_, v)| contains_unknown(v)),
-        Msg::Nil | Msg::Known(_) => false,
-    }
-}
-
-/// A wholly known value as JSON.
-fn to_json(m: &Msg) -> Value {
-    match m {
-        Msg::Nil | Msg::Unknown => Value::Null,
-        Msg::Known(v) => v.clone(),
-        Msg::Array(items) => Value::Array(items.iter().map(to_json).collect()),
-        Msg::Object(entries) => Value::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.clone(), to_json(v)))
-                .collect::<Map<String, Value>>(),
-        ),
-    }
 }
 
 /// The bytes of one entry of a zip archive (stored or deflated), checked
@@ -470,17 +443,17 @@ mod tests {
         let wrapped = b"\x92\xc4\x08\"string\"\xa9us-east-1";
         assert_eq!(
             decode_msgpack(wrapped).unwrap(),
-            Msg::Known(json!("us-east-1"))
+            Decoded {
+                value: json!("us-east-1"),
+                unknown: false
+            }
         );
         // {"a": unknown, "b": 1.5, "c": [true, nil]}
         let object =
             b"\x83\xa1a\xd4\x00\x00\xa1b\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00\xa1c\x92\xc3\xc0";
         let msg = decode_msgpack(object).unwrap();
-        assert!(contains_unknown(&msg));
-        assert_eq!(
-            to_json(&msg),
-            json!({"a": null, "b": 1.5, "c": [true, null]})
-        );
+        assert!(msg.unknown);
+        assert_eq!(msg.value, json!({"a": null, "b": 1.5, "c": [true, null]}));
         assert!(
             decode_msgpack(b"\xc7\x01\x05\x00").is_err(),
             "unknown extension"
@@ -552,10 +525,8 @@ mod tests {
                 ..Default::default()
             };
             assert!(matches!(
-                decode(&plan.encode_to_vec()),
-                Err(DecodeError::Layout(
-                    TerraformError::SavedPlanLayoutUnsupported { .. }
-                ))
+                decode(&plan.encode_to_vec(), Path::new("p.tfplan")),
+                Err(TerraformError::SavedPlanLayoutUnsupported { .. })
             ));
         }
         let plan = proto::Plan {
@@ -563,6 +534,6 @@ mod tests {
             terraform_version: "1.0.3".into(),
             ..Default::default()
         };
-        assert!(decode(&plan.encode_to_vec()).is_ok());
+        assert!(decode(&plan.encode_to_vec(), Path::new("p.tfplan")).is_ok());
     }
 }
