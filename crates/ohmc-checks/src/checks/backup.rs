@@ -3,10 +3,7 @@
 //! production), production copies to another region, and the newest recovery point of
 //! each instance is within the RPO target.
 
-use super::{
-    call_error, error_code, finding, judge, list_or_none, missing_output, not_production,
-    to_chrono, Run,
-};
+use super::{call_error, error_code, finding, judge, list_or_none, missing_output, to_chrono, Run};
 use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
 use chrono::{DateTime, Utc};
@@ -225,35 +222,27 @@ async fn plan_findings(r: &Run<'_>, plan_id: &str) -> Vec<Finding> {
     let out = match got {
         Ok(o) => o,
         Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {
-            let mut v = vec![finding(
-                PLAN,
-                &resource,
-                Outcome::Fail,
-                "the backup plan exists",
-                "no such backup plan",
-            )];
-            v.push(if r.exp.production {
+            let missing = |id| {
                 finding(
-                    COPY,
+                    id,
                     &resource,
                     Outcome::Fail,
                     "the backup plan exists",
                     "no such backup plan",
                 )
-            } else {
-                not_production(COPY, &resource)
-            });
-            return v;
+            };
+            return vec![
+                missing(PLAN),
+                r.production_only(COPY, &resource, || missing(COPY)),
+            ];
         }
         Err(e) => {
             let m = call_error("backup:GetBackupPlan", &e);
-            let mut v = vec![super::error(PLAN, &resource, "", &m)];
-            v.push(if r.exp.production {
-                super::error(COPY, &resource, "", &m)
-            } else {
-                not_production(COPY, &resource)
-            });
-            return v;
+            let failed = |id| super::error(id, &resource, "", &m);
+            return vec![
+                failed(PLAN),
+                r.production_only(COPY, &resource, || failed(COPY)),
+            ];
         }
     };
     let resource = out.backup_plan_arn().unwrap_or(&resource).to_string();
@@ -304,17 +293,14 @@ async fn plan_findings(r: &Run<'_>, plan_id: &str) -> Vec<Finding> {
     } else {
         judge(ok)
     };
-    let mut v = vec![finding(
+    let plan = finding(
         PLAN,
         &resource,
         outcome,
         expected,
         format!("rules: {}", list_or_none(&described)),
-    )];
-
-    if !r.exp.production {
-        v.push(not_production(COPY, &resource));
-    } else {
+    );
+    let copy = r.production_only(COPY, &resource, || {
         let dests: Vec<&String> = rules
             .iter()
             .flat_map(|r| r.copy_destinations.iter())
@@ -323,15 +309,15 @@ async fn plan_findings(r: &Run<'_>, plan_id: &str) -> Vec<Finding> {
             .iter()
             .filter(|d| region_of(d).is_some_and(|reg| reg != r.region))
             .collect();
-        v.push(finding(
+        finding(
             COPY,
             &resource,
             judge(!other.is_empty()),
             format!("a copy action to a vault outside {}", r.region),
             format!("copy destinations: {}", list_or_none(&dests)),
-        ));
-    }
-    v
+        )
+    });
+    vec![plan, copy]
 }
 
 /// A selection's resources, reduced.
@@ -457,49 +443,41 @@ async fn vault_findings(r: &Run<'_>, vault: &str) -> Vec<Finding> {
     let v = match got {
         Ok(v) => v,
         Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {
-            let mut out = vec![finding(
-                ENCRYPTED,
-                &resource,
-                Outcome::Fail,
-                "the vault exists",
-                "no such vault",
-            )];
-            out.push(if r.exp.production {
+            let missing = |id| {
                 finding(
-                    LOCK,
+                    id,
                     &resource,
                     Outcome::Fail,
                     "the vault exists",
                     "no such vault",
                 )
-            } else {
-                not_production(LOCK, &resource)
-            });
-            return out;
+            };
+            return vec![
+                missing(ENCRYPTED),
+                r.production_only(LOCK, &resource, || missing(LOCK)),
+            ];
         }
         Err(e) => {
             let m = call_error("backup:DescribeBackupVault", &e);
-            let mut out = vec![super::error(ENCRYPTED, &resource, "", &m)];
-            out.push(if r.exp.production {
-                super::error(LOCK, &resource, "", &m)
-            } else {
-                not_production(LOCK, &resource)
-            });
-            return out;
+            let failed = |id| super::error(id, &resource, "", &m);
+            return vec![
+                failed(ENCRYPTED),
+                r.production_only(LOCK, &resource, || failed(LOCK)),
+            ];
         }
     };
     let resource = v.backup_vault_arn().unwrap_or(&resource).to_string();
     let key = v.encryption_key_arn();
-    let mut out = vec![finding(
+    let encrypted = finding(
         ENCRYPTED,
         &resource,
         judge(key.is_some_and(|k| k.starts_with("arn:") && k.contains(":kms:"))),
         "encrypted with a KMS key",
         format!("EncryptionKeyArn: {}", key.unwrap_or("(none)")),
-    )];
-    if r.exp.production {
+    );
+    let lock = r.production_only(LOCK, &resource, || {
         let locked = v.locked().unwrap_or(false);
-        out.push(finding(
+        finding(
             LOCK,
             &resource,
             judge(locked),
@@ -510,11 +488,9 @@ async fn vault_findings(r: &Run<'_>, vault: &str) -> Vec<Finding> {
                     .map(|d| d.to_string())
                     .unwrap_or_else(|| "(none)".into())
             ),
-        ));
-    } else {
-        out.push(not_production(LOCK, &resource));
-    }
-    out
+        )
+    });
+    vec![encrypted, lock]
 }
 
 async fn recovery_points(r: &Run<'_>, vault: &str, db_arns: Option<&[String]>) -> Vec<Finding> {

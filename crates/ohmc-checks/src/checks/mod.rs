@@ -94,6 +94,20 @@ impl<'a> Run<'a> {
         self.account.as_deref().unwrap_or("")
     }
 
+    /// A production-only check: `judge()` in production, Skipped outside it.
+    pub fn production_only(
+        &self,
+        id: &str,
+        resource: &str,
+        judge: impl FnOnce() -> Finding,
+    ) -> Finding {
+        if self.exp.production {
+            judge()
+        } else {
+            not_production(id, resource)
+        }
+    }
+
     /// Waits for a call slot of the service.
     pub async fn permit(&self, service: &'static str) -> Option<SemaphorePermit<'_>> {
         match self.limits.0.get(service) {
@@ -190,7 +204,7 @@ pub(crate) fn missing_output(ids: &[&str], output: &str) -> Vec<Finding> {
 }
 
 /// Skipped findings for production-only checks outside production.
-pub(crate) fn not_production(id: &str, resource: &str) -> Finding {
+fn not_production(id: &str, resource: &str) -> Finding {
     skipped(
         id,
         resource,

@@ -1,7 +1,7 @@
 //! RDS: each of the stack's DB instances is encrypted (RDS.3), has deletion protection in
 //! production (RDS.8) and keeps automated backups at least the minimum retention (RDS.11).
 
-use super::{call_error, error_code, finding, judge, missing_output, not_production, Run};
+use super::{call_error, error_code, finding, judge, missing_output, Run};
 use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
 
@@ -69,48 +69,30 @@ async fn instance(r: &Run<'_>, id: &str) -> Vec<Finding> {
             Some(Err(e)) if error_code(&e) == Some("DBInstanceNotFound") => break,
             Some(Err(e)) => {
                 let m = call_error("rds:DescribeDBInstances", &e);
-                let mut out = vec![
-                    super::error(ENCRYPTED, &fallback, "", &m),
-                    super::error(RETENTION, &fallback, "", &m),
+                let failed = |id| super::error(id, &fallback, "", &m);
+                return vec![
+                    failed(ENCRYPTED),
+                    failed(RETENTION),
+                    r.production_only(DELETION, &fallback, || failed(DELETION)),
                 ];
-                out.push(if r.exp.production {
-                    super::error(DELETION, &fallback, "", &m)
-                } else {
-                    not_production(DELETION, &fallback)
-                });
-                return out;
             }
         }
     }
     let Some(d) = found else {
-        let mut out = vec![
+        let missing = |check| {
             finding(
-                ENCRYPTED,
-                &fallback,
-                Outcome::Fail,
-                "the instance exists",
-                format!("no DB instance {id}"),
-            ),
-            finding(
-                RETENTION,
-                &fallback,
-                Outcome::Fail,
-                "the instance exists",
-                format!("no DB instance {id}"),
-            ),
-        ];
-        out.push(if r.exp.production {
-            finding(
-                DELETION,
+                check,
                 &fallback,
                 Outcome::Fail,
                 "the instance exists",
                 format!("no DB instance {id}"),
             )
-        } else {
-            not_production(DELETION, &fallback)
-        });
-        return out;
+        };
+        return vec![
+            missing(ENCRYPTED),
+            missing(RETENTION),
+            r.production_only(DELETION, &fallback, || missing(DELETION)),
+        ];
     };
     let arn = if d.arn.is_empty() {
         fallback
@@ -126,7 +108,7 @@ async fn instance(r: &Run<'_>, id: &str) -> Vec<Finding> {
             "StorageEncrypted",
             format!("StorageEncrypted: {}", d.encrypted),
         ),
-        if r.exp.production {
+        r.production_only(DELETION, &arn, || {
             finding(
                 DELETION,
                 &arn,
@@ -134,9 +116,7 @@ async fn instance(r: &Run<'_>, id: &str) -> Vec<Finding> {
                 "DeletionProtection",
                 format!("DeletionProtection: {}", d.deletion_protection),
             )
-        } else {
-            not_production(DELETION, &arn)
-        },
+        }),
         finding(
             RETENTION,
             &arn,
