@@ -103,3 +103,25 @@ impl AwsFailure {
         )
     }
 }
+
+/// A describe call's output, `None` when the service said the resource does
+/// not exist, or the failure. Not found is the error code
+/// ([`AwsFailure::is_not_found`]) or the operation's typed not-found error
+/// (`typed_not_found`), which an error built without a code still has.
+pub(crate) fn found<O, E, R>(
+    result: Result<O, SdkError<E, R>>,
+    failure: impl FnOnce(&SdkError<E, R>) -> AwsFailure,
+    typed_not_found: impl FnOnce(&E) -> bool,
+) -> Result<Option<O>, AwsFailure> {
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e) => {
+            let f = failure(&e);
+            if f.is_not_found() || e.as_service_error().is_some_and(typed_not_found) {
+                Ok(None)
+            } else {
+                Err(f)
+            }
+        }
+    }
+}

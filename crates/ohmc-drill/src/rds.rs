@@ -4,7 +4,7 @@ use aws_sdk_rds::types::{DbInstance, DbSnapshot, Tag};
 use aws_sdk_rds::Client;
 
 use crate::aws::to_chrono;
-use crate::error::AwsFailure;
+use crate::error::{found, AwsFailure};
 use crate::report::{RecoveryPoint, RecoveryPointKind};
 
 const SVC: &str = "rds";
@@ -22,29 +22,20 @@ pub(crate) async fn describe_instance(
     c: &Client,
     id: &str,
 ) -> Result<Option<DbInstance>, AwsFailure> {
-    match c
-        .describe_db_instances()
-        .db_instance_identifier(id)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out
-            .db_instances()
+    let out = found(
+        c.describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await,
+        |e| fail("DescribeDBInstances", id, e),
+        |s| s.is_db_instance_not_found_fault(),
+    )?;
+    Ok(out.and_then(|out| {
+        out.db_instances()
             .iter()
             .find(|i| i.db_instance_identifier() == Some(id))
-            .cloned()),
-        Err(e) => {
-            let f = fail("DescribeDBInstances", id, &e);
-            if f.is_not_found()
-                || e.as_service_error()
-                    .is_some_and(|s| s.is_db_instance_not_found_fault())
-            {
-                Ok(None)
-            } else {
-                Err(f)
-            }
-        }
-    }
+            .cloned()
+    }))
 }
 
 /// The newest available snapshot of `instance`: manual and automated
@@ -240,29 +231,20 @@ pub(crate) async fn describe_snapshot(
     c: &Client,
     id: &str,
 ) -> Result<Option<DbSnapshot>, AwsFailure> {
-    match c
-        .describe_db_snapshots()
-        .db_snapshot_identifier(id)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out
-            .db_snapshots()
+    let out = found(
+        c.describe_db_snapshots()
+            .db_snapshot_identifier(id)
+            .send()
+            .await,
+        |e| fail("DescribeDBSnapshots", id, e),
+        |s| s.is_db_snapshot_not_found_fault(),
+    )?;
+    Ok(out.and_then(|out| {
+        out.db_snapshots()
             .iter()
             .find(|s| s.db_snapshot_identifier() == Some(id))
-            .cloned()),
-        Err(e) => {
-            let f = fail("DescribeDBSnapshots", id, &e);
-            if f.is_not_found()
-                || e.as_service_error()
-                    .is_some_and(|s| s.is_db_snapshot_not_found_fault())
-            {
-                Ok(None)
-            } else {
-                Err(f)
-            }
-        }
-    }
+            .cloned()
+    }))
 }
 
 pub(crate) async fn delete_snapshot(c: &Client, id: &str) -> Result<(), AwsFailure> {

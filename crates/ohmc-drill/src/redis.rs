@@ -5,7 +5,7 @@ use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup, Tag};
 use aws_sdk_elasticache::Client;
 
 use crate::aws::to_chrono;
-use crate::error::AwsFailure;
+use crate::error::{found, AwsFailure};
 use crate::report::{RecoveryPoint, RecoveryPointKind};
 
 const SVC: &str = "elasticache";
@@ -22,29 +22,20 @@ pub(crate) async fn describe_group(
     c: &Client,
     id: &str,
 ) -> Result<Option<ReplicationGroup>, AwsFailure> {
-    match c
-        .describe_replication_groups()
-        .replication_group_id(id)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out
-            .replication_groups()
+    let out = found(
+        c.describe_replication_groups()
+            .replication_group_id(id)
+            .send()
+            .await,
+        |e| fail("DescribeReplicationGroups", id, e),
+        |s| s.is_replication_group_not_found_fault(),
+    )?;
+    Ok(out.and_then(|out| {
+        out.replication_groups()
             .iter()
             .find(|g| g.replication_group_id() == Some(id))
-            .cloned()),
-        Err(e) => {
-            let f = fail("DescribeReplicationGroups", id, &e);
-            if f.is_not_found()
-                || e.as_service_error()
-                    .is_some_and(|s| s.is_replication_group_not_found_fault())
-            {
-                Ok(None)
-            } else {
-                Err(f)
-            }
-        }
-    }
+            .cloned()
+    }))
 }
 
 /// The first member cache cluster of a group: where engine version and
@@ -57,25 +48,15 @@ pub(crate) async fn first_member(
     let Some(member) = group.member_clusters().first() else {
         return Ok(None);
     };
-    match c
-        .describe_cache_clusters()
-        .cache_cluster_id(member)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out.cache_clusters().first().cloned()),
-        Err(e) => {
-            let f = fail("DescribeCacheClusters", member, &e);
-            if f.is_not_found()
-                || e.as_service_error()
-                    .is_some_and(|s| s.is_cache_cluster_not_found_fault())
-            {
-                Ok(None)
-            } else {
-                Err(f)
-            }
-        }
-    }
+    let out = found(
+        c.describe_cache_clusters()
+            .cache_cluster_id(member)
+            .send()
+            .await,
+        |e| fail("DescribeCacheClusters", member, e),
+        |s| s.is_cache_cluster_not_found_fault(),
+    )?;
+    Ok(out.and_then(|out| out.cache_clusters().first().cloned()))
 }
 
 /// A snapshot with what a restore needs from it.
@@ -262,23 +243,16 @@ pub(crate) async fn export_snapshot(
 
 /// A snapshot's status (`exporting` while an export runs), `None` if gone.
 pub(crate) async fn snapshot_status(c: &Client, name: &str) -> Result<Option<String>, AwsFailure> {
-    match c.describe_snapshots().snapshot_name(name).send().await {
-        Ok(out) => Ok(out
-            .snapshots()
+    let out = found(
+        c.describe_snapshots().snapshot_name(name).send().await,
+        |e| fail("DescribeSnapshots", name, e),
+        |s| s.is_snapshot_not_found_fault(),
+    )?;
+    Ok(out.and_then(|out| {
+        out.snapshots()
             .first()
-            .map(|s| s.snapshot_status().unwrap_or("unknown").to_owned())),
-        Err(e) => {
-            let f = fail("DescribeSnapshots", name, &e);
-            if f.is_not_found()
-                || e.as_service_error()
-                    .is_some_and(|s| s.is_snapshot_not_found_fault())
-            {
-                Ok(None)
-            } else {
-                Err(f)
-            }
-        }
-    }
+            .map(|s| s.snapshot_status().unwrap_or("unknown").to_owned())
+    }))
 }
 
 pub(crate) async fn list_tags(c: &Client, arn: &str) -> Result<Vec<(String, String)>, AwsFailure> {
