@@ -149,10 +149,16 @@ impl ApiRecorder {
         }
     }
 
+    /// The recorded calls, locked (a panic elsewhere while holding the lock leaves the
+    /// counts usable).
+    fn calls(&self) -> std::sync::MutexGuard<'_, Calls> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Records one call by hand (for callers that wrap their own clients).
     pub fn record(&self, iam_action: String) {
         let area = CURRENT_AREA.try_with(|a| *a).ok();
-        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        let mut calls = self.calls();
         if let Some(area) = area {
             *calls.by_area.entry((area, iam_action.clone())).or_insert(0) += 1;
         }
@@ -161,16 +167,12 @@ impl ApiRecorder {
 
     /// The calls so far, `service:Action -> count`.
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .total
-            .clone()
+        self.calls().total.clone()
     }
 
     /// The calls so far made by checks, per area.
     pub fn snapshot_by_area(&self) -> BTreeMap<crate::model::Area, BTreeMap<String, u64>> {
-        let calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        let calls = self.calls();
         let mut out: BTreeMap<crate::model::Area, BTreeMap<String, u64>> = BTreeMap::new();
         for ((area, action), n) in &calls.by_area {
             out.entry(*area).or_default().insert(action.clone(), *n);
@@ -180,22 +182,16 @@ impl ApiRecorder {
 
     /// Every finished call so far, in the order they ended.
     pub fn spans(&self) -> Vec<CallSpan> {
-        self.calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .spans
-            .clone()
+        self.calls().spans.clone()
     }
 
     fn record_span(&self, span: CallSpan) {
-        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-        calls.spans.push(span);
+        self.calls().spans.push(span);
     }
 
     /// Forgets the calls so far.
     pub fn clear(&self) {
-        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-        *calls = Calls::default();
+        *self.calls() = Calls::default();
     }
 }
 
@@ -205,6 +201,13 @@ impl ApiRecorder {
 pub struct RecordingInterceptor {
     prefix: &'static str,
     recorder: ApiRecorder,
+}
+
+/// The SDK's name of the operation a config bag belongs to.
+fn operation_name(cfg: &ConfigBag) -> String {
+    cfg.load::<Metadata>()
+        .map_or("UnknownOperation", |m| m.name())
+        .to_string()
 }
 
 impl Intercept for RecordingInterceptor {
@@ -247,8 +250,7 @@ impl Intercept for RecordingInterceptor {
         let Some(start) = cfg.load::<CallStart>() else {
             return Ok(());
         };
-        let operation = cfg.load::<Metadata>().map(|m| m.name().to_string());
-        let operation = operation.unwrap_or_else(|| "UnknownOperation".to_string());
+        let operation = operation_name(cfg);
         self.recorder.record_span(CallSpan {
             action: crate::iam::iam_action(self.prefix, &operation),
             operation,
@@ -269,8 +271,7 @@ impl Intercept for RecordingInterceptor {
     ) -> Result<(), BoxError> {
         // Operation metadata is in the bag once the operation's config is applied, which
         // is after `read_before_execution`; serialization happens once per call.
-        let operation = cfg.load::<Metadata>().map(|m| m.name().to_string());
-        let operation = operation.unwrap_or_else(|| "UnknownOperation".to_string());
+        let operation = operation_name(cfg);
         self.recorder
             .record(crate::iam::iam_action(self.prefix, &operation));
         Ok(())
