@@ -97,6 +97,14 @@ impl DrillConfig {
         self.target_region.as_deref().unwrap_or(&self.region)
     }
 
+    /// The validation command, unless unset or blank: what a drill runs
+    /// (and a dry run plans).
+    pub(crate) fn validation_command_to_run(&self) -> Option<&str> {
+        self.validation_command
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+    }
+
     pub(crate) fn check(&self) -> Result<(), DrillError> {
         let fail = |message: &str| {
             Err(DrillError::Config {

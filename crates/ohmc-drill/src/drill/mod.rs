@@ -99,11 +99,10 @@ where
         }
     };
     run.interrupt_step(&ended);
-    let (status, reasons) = run.judge(&ended);
+    let (status, mut reasons) = run.judge(&ended);
 
     let mut cleanup = Vec::new();
     let mut keep_until = None;
-    let mut reasons = reasons;
     let mut ledger_failed = false;
     if let Some(ledger) = run.ledger.as_mut() {
         match config.keep_for {
@@ -342,6 +341,13 @@ impl<'a> Run<'a> {
         Ok((rds_sources, redis_source))
     }
 
+    /// Note where the recovery point of `source` was copied to.
+    fn copied(&mut self, source: &str, to: CopiedRecoveryPoint) {
+        if let Some(p) = self.recovery_points.iter_mut().find(|p| p.source == source) {
+            p.copied_to = Some(to);
+        }
+    }
+
     fn selected(&mut self, point: &RecoveryPoint) {
         (self.events)(&DrillEvent::RecoveryPointSelected {
             source: point.source.clone(),
@@ -431,6 +437,19 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Poll an RDS instance until it is available.
+    async fn wait_for_instance(
+        &mut self,
+        c: &aws_sdk_rds::Client,
+        id: &str,
+    ) -> Result<DbInstance, String> {
+        self.wait_for(id, || async {
+            let i = rds::describe_instance(c, id).await?;
+            Ok(i.map(|i| (i.db_instance_status().unwrap_or("unknown").to_owned(), i)))
+        })
+        .await
+    }
+
     async fn execute(&mut self) -> Result<(), String> {
         let (rds_sources, redis_source) = self.discover().await?;
         if self.config.dry_run {
@@ -470,13 +489,14 @@ impl<'a> Run<'a> {
                         Ok(snap.map(|s| (s.status().unwrap_or("unknown").to_owned(), s)))
                     })
                     .await?;
-                if let Some(p) = self.recovery_points.iter_mut().find(|p| p.source == s.id) {
-                    p.copied_to = Some(CopiedRecoveryPoint {
+                self.copied(
+                    &s.id,
+                    CopiedRecoveryPoint {
                         identifier: copy_id.clone(),
                         arn: copy.db_snapshot_arn().map(str::to_owned),
                         region: restore_region.clone(),
-                    });
-                }
+                    },
+                );
                 snapshot_ref = copy_id;
             }
             let id = resource_name(&drill_id, &s.id, RDS_ID_MAX);
@@ -542,12 +562,7 @@ impl<'a> Run<'a> {
         // Wait and validate.
         let mut command_target = CommandTarget::default();
         for (s, id) in &restored_rds {
-            let mut inst = self
-                .wait_for(id, || async {
-                    let i = rds::describe_instance(target, id).await?;
-                    Ok(i.map(|i| (i.db_instance_status().unwrap_or("unknown").to_owned(), i)))
-                })
-                .await?;
+            let mut inst = self.wait_for_instance(target, id).await?;
             if inst.deletion_protection() == Some(true) {
                 self.begin("disable_deletion_protection", id);
                 match rds::disable_deletion_protection(target, id).await {
@@ -561,12 +576,7 @@ impl<'a> Run<'a> {
                     }
                 }
                 // The modification can take the instance through `modifying`: wait again.
-                inst = self
-                    .wait_for(id, || async {
-                        let i = rds::describe_instance(target, id).await?;
-                        Ok(i.map(|i| (i.db_instance_status().unwrap_or("unknown").to_owned(), i)))
-                    })
-                    .await?;
+                inst = self.wait_for_instance(target, id).await?;
             }
             self.begin("validate", id);
             let checks = validate::rds(id, &s.instance, &inst);
@@ -597,11 +607,7 @@ impl<'a> Run<'a> {
             self.record(checks);
             command_target.redis = Some((id.clone(), group));
         }
-        if let Some(cmd) = config
-            .validation_command
-            .as_deref()
-            .filter(|c| !c.trim().is_empty())
-        {
+        if let Some(cmd) = config.validation_command_to_run() {
             self.begin("validation_command", cmd);
             let v = validate::run_command(cmd, &drill_id, config, &restore_region, &command_target)
                 .await;
@@ -643,12 +649,16 @@ impl<'a> Run<'a> {
         let keys = self
             .wait_for(&export_url, || async move {
                 let status = redis::snapshot_status(ec, snapshot).await?;
+                // No point listing the bucket while the export still runs.
+                if status.as_deref() == Some("exporting") {
+                    return Ok(Some(("exporting".to_owned(), Vec::new())));
+                }
                 let keys: Vec<String> = crate::s3::list_prefix(s3_src, export_bucket, name)
                     .await?
                     .into_iter()
                     .filter(|k| k.ends_with(".rdb"))
                     .collect();
-                let done = status.as_deref() != Some("exporting") && !keys.is_empty();
+                let done = !keys.is_empty();
                 Ok(Some((
                     if done { "available" } else { "exporting" }.to_owned(),
                     keys,
@@ -674,13 +684,14 @@ impl<'a> Run<'a> {
                 .await?;
             arns.push(format!("arn:aws:s3:::{import_bucket}/{key}"));
         }
-        if let Some(p) = self.recovery_points.iter_mut().find(|p| p.source == s.id) {
-            p.copied_to = Some(CopiedRecoveryPoint {
+        self.copied(
+            &s.id,
+            CopiedRecoveryPoint {
                 identifier: format!("s3://{import_bucket}/{name}"),
                 arn: arns.first().cloned(),
                 region: target.to_owned(),
-            });
-        }
+            },
+        );
         Ok(arns)
     }
 

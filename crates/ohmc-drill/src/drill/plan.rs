@@ -116,11 +116,7 @@ impl Run<'_> {
             );
             deletes.insert(0, ("elasticache:DeleteReplicationGroup", id));
         }
-        if let Some(cmd) = config
-            .validation_command
-            .as_deref()
-            .filter(|c| !c.trim().is_empty())
-        {
+        if let Some(cmd) = config.validation_command_to_run() {
             self.plan(
                 "exec",
                 cmd,
