@@ -17,16 +17,20 @@ fn sts() -> ClientOverride {
     ClientOverride::Sts(mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&who]))
 }
 
-/// A context whose endpoint answers nothing: every client used must be mocked.
-async fn mocked_context(overrides: Vec<ClientOverride>) -> AwsContext {
-    let mut ctx = AwsContext::load(options("http://127.0.0.1:9"))
+/// Runs one area's checks against [`outputs`] in a context whose endpoint answers
+/// nothing: STS and `client` are mocked, so the area must need no other client.
+async fn run_mocked(client: ClientOverride, area: Area, production: bool) -> Report {
+    let ctx = AwsContext::load(options("http://127.0.0.1:9"))
         .await
         .unwrap()
-        .with_client(sts());
-    for o in overrides {
-        ctx = ctx.with_client(o);
-    }
-    ctx
+        .with_client(sts())
+        .with_client(client);
+    let exp = Expectations::new(outputs(), settings(), production);
+    let only = RunOptions {
+        areas: Some([area].into()),
+        ..Default::default()
+    };
+    run_checks(&ctx, &exp, &only).await
 }
 
 fn outputs() -> Map<String, Value> {
@@ -41,13 +45,6 @@ fn outputs() -> Map<String, Value> {
     .as_object()
     .unwrap()
     .clone()
-}
-
-fn only(area: Area) -> RunOptions {
-    RunOptions {
-        areas: Some([area].into()),
-        ..Default::default()
-    }
 }
 
 fn lines(report: &Report) -> String {
@@ -163,13 +160,7 @@ fn backup_client(
 #[tokio::test]
 async fn backup_all_pass_mocked() {
     let client = backup_client(vec![DB_ARN.into()], Some(3), true, Some(KMS_KEY));
-    let ctx = mocked_context(vec![ClientOverride::Backup(client)]).await;
-    let report = run_checks(
-        &ctx,
-        &Expectations::new(outputs(), settings(), true),
-        &only(Area::Backup),
-    )
-    .await;
+    let report = run_mocked(ClientOverride::Backup(client), Area::Backup, true).await;
     assert_eq!(
         lines(&report),
         "backup.cross_region_copy arn:aws:backup:us-east-1:123456789012:backup-plan:8d1a6c0e-2f43-4b9c-9c1e-3f6f1b2a7d55 pass
@@ -190,13 +181,7 @@ async fn backup_wildcard_selection_mocked() {
         false,
         Some(KMS_KEY),
     );
-    let ctx = mocked_context(vec![ClientOverride::Backup(client)]).await;
-    let report = run_checks(
-        &ctx,
-        &Expectations::new(outputs(), settings(), false),
-        &only(Area::Backup),
-    )
-    .await;
+    let report = run_mocked(ClientOverride::Backup(client), Area::Backup, false).await;
     assert_eq!(
         outcome_of(&report, "backup.selection_covers_rds")[0].outcome,
         Outcome::Pass
@@ -213,13 +198,7 @@ async fn backup_failures_mocked() {
         false,
         None,
     );
-    let ctx = mocked_context(vec![ClientOverride::Backup(client)]).await;
-    let report = run_checks(
-        &ctx,
-        &Expectations::new(outputs(), settings(), true),
-        &only(Area::Backup),
-    )
-    .await;
+    let report = run_mocked(ClientOverride::Backup(client), Area::Backup, true).await;
     assert_eq!(
         lines(&report),
         "backup.cross_region_copy arn:aws:backup:us-east-1:123456789012:backup-plan:8d1a6c0e-2f43-4b9c-9c1e-3f6f1b2a7d55 pass
@@ -241,13 +220,7 @@ backup.vault_lock arn:aws:backup:us-east-1:123456789012:backup-vault:ohmc-stagin
 #[tokio::test]
 async fn backup_no_recovery_point_mocked() {
     let client = backup_client(vec![DB_ARN.into()], None, false, Some(KMS_KEY));
-    let ctx = mocked_context(vec![ClientOverride::Backup(client)]).await;
-    let report = run_checks(
-        &ctx,
-        &Expectations::new(outputs(), settings(), false),
-        &only(Area::Backup),
-    )
-    .await;
+    let report = run_mocked(ClientOverride::Backup(client), Area::Backup, false).await;
     let rpo = outcome_of(&report, "backup.recovery_point_within_rpo")[0];
     assert_eq!(rpo.outcome, Outcome::Fail);
     assert_eq!(rpo.evidence.observed, "no completed recovery point");
@@ -311,11 +284,10 @@ fn guardduty_client(finding_types: Vec<&'static str>) -> aws_sdk_guardduty::Clie
 /// Mocked (moto answers ListFindings with 404): no active HIGH findings passes.
 #[tokio::test]
 async fn guardduty_no_findings_mocked() {
-    let ctx = mocked_context(vec![ClientOverride::GuardDuty(guardduty_client(vec![]))]).await;
-    let report = run_checks(
-        &ctx,
-        &Expectations::new(outputs(), settings(), false),
-        &only(Area::GuardDuty),
+    let report = run_mocked(
+        ClientOverride::GuardDuty(guardduty_client(vec![])),
+        Area::GuardDuty,
+        false,
     )
     .await;
     assert_eq!(
@@ -334,11 +306,10 @@ async fn guardduty_high_findings_mocked() {
         "CryptoCurrency:EC2/BitcoinTool.B!DNS",
         "UnauthorizedAccess:EC2/SSHBruteForce",
     ];
-    let ctx = mocked_context(vec![ClientOverride::GuardDuty(guardduty_client(types))]).await;
-    let report = run_checks(
-        &ctx,
-        &Expectations::new(outputs(), settings(), false),
-        &only(Area::GuardDuty),
+    let report = run_mocked(
+        ClientOverride::GuardDuty(guardduty_client(types)),
+        Area::GuardDuty,
+        false,
     )
     .await;
     let high = outcome_of(&report, "guardduty.no_high_findings")[0];
@@ -441,13 +412,7 @@ async fn config_compliance_reported_mocked() {
         ("cloudtrail-enabled", "COMPLIANT"),
         ("rds-storage-encrypted", "COMPLIANT"),
     ]);
-    let ctx = mocked_context(vec![ClientOverride::Config(client)]).await;
-    let report = run_checks(
-        &ctx,
-        &Expectations::new(outputs(), settings(), false),
-        &only(Area::Config),
-    )
-    .await;
+    let report = run_mocked(ClientOverride::Config(client), Area::Config, false).await;
     assert_eq!(
         lines(&report),
         "config.delivery_channel arn:aws:config:us-east-1:123456789012:delivery-channel pass
@@ -467,13 +432,7 @@ async fn config_compliance_failures_mocked() {
         ("cloudtrail-enabled", "NON_COMPLIANT"),
         ("rds-storage-encrypted", "SOMEWHAT_COMPLIANT"),
     ]);
-    let ctx = mocked_context(vec![ClientOverride::Config(client)]).await;
-    let report = run_checks(
-        &ctx,
-        &Expectations::new(outputs(), settings(), false),
-        &only(Area::Config),
-    )
-    .await;
+    let report = run_mocked(ClientOverride::Config(client), Area::Config, false).await;
     let c = outcome_of(&report, "config.rule_compliance_reported");
     assert_eq!(c[0].outcome, Outcome::Fail);
     assert_eq!(
@@ -484,13 +443,7 @@ async fn config_compliance_failures_mocked() {
     );
 
     let client = config_client(vec![]);
-    let ctx = mocked_context(vec![ClientOverride::Config(client)]).await;
-    let report = run_checks(
-        &ctx,
-        &Expectations::new(outputs(), settings(), false),
-        &only(Area::Config),
-    )
-    .await;
+    let report = run_mocked(ClientOverride::Config(client), Area::Config, false).await;
     for f in outcome_of(&report, "config.rule_compliance_reported") {
         assert_eq!(
             (f.outcome.clone(), f.evidence.observed.as_str()),
@@ -519,16 +472,10 @@ async fn acm_unknown_values_and_throttling_mocked() {
             )
             .build()
     });
-    let ctx = mocked_context(vec![ClientOverride::Acm(mock_client!(
-        aws_sdk_acm,
-        RuleMode::MatchAny,
-        [&cert]
-    ))])
-    .await;
-    let report = run_checks(
-        &ctx,
-        &Expectations::new(outputs(), settings(), false),
-        &only(Area::Acm),
+    let report = run_mocked(
+        ClientOverride::Acm(mock_client!(aws_sdk_acm, RuleMode::MatchAny, [&cert])),
+        Area::Acm,
+        false,
     )
     .await;
     let status = &outcome_of(&report, "acm.certificate_issued_covers_names")[0].outcome;
@@ -564,13 +511,7 @@ async fn acm_unknown_values_and_throttling_mocked() {
                 .with_max_attempts(3)
                 .with_initial_backoff(Duration::from_millis(1))
         ));
-    let ctx = mocked_context(vec![ClientOverride::Acm(client)]).await;
-    let report = run_checks(
-        &ctx,
-        &Expectations::new(outputs(), settings(), false),
-        &only(Area::Acm),
-    )
-    .await;
+    let report = run_mocked(ClientOverride::Acm(client), Area::Acm, false).await;
     assert_eq!(throttled.num_calls(), 3, "retried up to max attempts");
     for f in &report.findings {
         if f.check_id == "acm.certificate_in_use_by_listener" {
