@@ -18,11 +18,16 @@ fn drill_block(redis: bool, rpo: &str, validation: &str) -> String {
 
 fn fixture(block: &str) -> Fixture {
     let f = Fixture::new("basic");
+    add_block(&f, block);
+    f
+}
+
+/// Append `block` to the fixture's `dev` environment.
+fn add_block(f: &Fixture, block: &str) {
     let file = f.path("environments/dev/environment.hcl");
     let mut hcl = std::fs::read_to_string(&file).unwrap();
     hcl.push_str(block);
     std::fs::write(&file, hcl).unwrap();
-    f
 }
 
 fn cmd(f: &Fixture, endpoint: &str, args: &[&str]) -> std::process::Command {
@@ -54,10 +59,7 @@ fn show(r: &Run) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dr_drill_exit_codes_reports_and_an_unchanged_account() {
-    let moto = MotoServer::start();
-    let account = Account::new(&moto.endpoint()).await;
-    account.seed().await;
-    let before = account.inventory().await;
+    let (moto, account, before) = seeded().await;
     let endpoint = moto.endpoint();
 
     // RDS only: every check verifiable against moto: exit 0.
@@ -129,12 +131,8 @@ async fn dr_drill_exit_codes_reports_and_an_unchanged_account() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dr_drill_dry_run_makes_only_read_calls() {
-    let moto = MotoServer::start();
+    let (moto, account, before) = seeded().await;
     let proxy = FaultProxy::start(&moto.endpoint()).await;
-    let account = Account::new(&moto.endpoint()).await;
-    account.seed().await;
-    let before = account.inventory().await;
-    proxy.clear_calls();
     let f = fixture(&drill_block(true, "24h", "touch should-not-exist"));
     let r = run(&f, &proxy.endpoint(), &["dev", "--dry-run"]).await;
     assert_eq!(r.code, 0, "{}", show(&r));
@@ -190,6 +188,13 @@ async fn paused_drill(f: &Fixture, endpoint: &str) -> (std::process::Child, i32)
     (child, pid)
 }
 
+/// A fixture whose drill pauses in its validation command (see `paused_drill`).
+fn pause_fixture() -> Fixture {
+    let f = Fixture::new("basic");
+    add_block(&f, &pause_block(&f));
+    f
+}
+
 fn pause_block(f: &Fixture) -> String {
     let script = f.root.join("pause.sh");
     std::fs::write(
@@ -210,14 +215,8 @@ fn gone(pid: i32) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dr_drill_killed_with_sigkill_then_dr_drill_cleanup_leaves_nothing() {
-    let moto = MotoServer::start();
-    let account = Account::new(&moto.endpoint()).await;
-    account.seed().await;
-    let before = account.inventory().await;
-    let f = Fixture::new("basic");
-    let block = pause_block(&f);
-    let file = f.path("environments/dev/environment.hcl");
-    std::fs::write(&file, std::fs::read_to_string(&file).unwrap() + &block).unwrap();
+    let (moto, account, before) = seeded().await;
+    let f = pause_fixture();
     let endpoint = moto.endpoint();
 
     let (mut child, probe) = paused_drill(&f, &endpoint).await;
@@ -255,14 +254,8 @@ async fn dr_drill_killed_with_sigkill_then_dr_drill_cleanup_leaves_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dr_drill_interrupted_with_sigint_cleans_up_and_exits_130() {
-    let moto = MotoServer::start();
-    let account = Account::new(&moto.endpoint()).await;
-    account.seed().await;
-    let before = account.inventory().await;
-    let f = Fixture::new("basic");
-    let block = pause_block(&f);
-    let file = f.path("environments/dev/environment.hcl");
-    std::fs::write(&file, std::fs::read_to_string(&file).unwrap() + &block).unwrap();
+    let (moto, account, before) = seeded().await;
+    let f = pause_fixture();
 
     let (child, probe) = paused_drill(&f, &moto.endpoint()).await;
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };

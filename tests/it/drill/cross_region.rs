@@ -47,12 +47,7 @@ async fn cross_region_drill_of_two_instances_copies_both_snapshots_and_removes_t
     );
     let events = Events::default();
     let r = drill(&moto.endpoint(), &c, &events).await;
-    assert_eq!(
-        r.status,
-        DrillStatus::Met,
-        "{}",
-        ohmc_drill::render::report_text(&r)
-    );
+    assert_status(&r, DrillStatus::Met);
     // Each source restored from its own newest point (the manual one, not the automated one).
     let points: Vec<_> = r
         .recovery_points

@@ -5,11 +5,8 @@ use super::*;
 
 #[tokio::test]
 async fn a_failed_restore_still_cleans_up_what_was_created_before_it() {
-    let moto = MotoServer::start();
+    let (moto, account, before) = seeded().await;
     let proxy = FaultProxy::start(&moto.endpoint()).await;
-    let account = Account::new(&moto.endpoint()).await;
-    account.seed().await;
-    let before = account.inventory().await;
     proxy.add_rule(FaultRule::action(
         "CreateReplicationGroup",
         Fault::ServerError,
@@ -18,12 +15,7 @@ async fn a_failed_restore_still_cleans_up_what_was_created_before_it() {
     let events = Events::default();
     let r = drill(&proxy.endpoint(), &config(state.path()), &events).await;
 
-    assert_eq!(
-        r.status,
-        DrillStatus::Error,
-        "{}",
-        ohmc_drill::render::report_text(&r)
-    );
+    assert_status(&r, DrillStatus::Error);
     assert_eq!(r.exit_code(), 1);
     assert!(
         r.reasons[0].contains("CreateReplicationGroup"),
@@ -60,21 +52,13 @@ async fn a_failed_restore_still_cleans_up_what_was_created_before_it() {
 
 #[tokio::test]
 async fn a_failed_delete_is_reported_and_a_later_cleanup_finishes_the_job() {
-    let moto = MotoServer::start();
+    let (moto, account, before) = seeded().await;
     let proxy = FaultProxy::start(&moto.endpoint()).await;
-    let account = Account::new(&moto.endpoint()).await;
-    account.seed().await;
-    let before = account.inventory().await;
     proxy.add_rule(FaultRule::action("DeleteDBInstance", Fault::ServerError));
     let state = tempfile::tempdir().unwrap();
     let r = drill(&proxy.endpoint(), &config(state.path()), &Events::default()).await;
     // The targets were met, but a resource is left behind: that is an error.
-    assert_eq!(
-        r.status,
-        DrillStatus::Error,
-        "{}",
-        ohmc_drill::render::report_text(&r)
-    );
+    assert_status(&r, DrillStatus::Error);
     assert_eq!(r.exit_code(), 1);
     let failed: Vec<_> = r
         .cleanup
@@ -91,25 +75,15 @@ async fn a_failed_delete_is_reported_and_a_later_cleanup_finishes_the_job() {
     assert_eq!(ohmc_drill::pending_drills(state.path()).unwrap().len(), 1);
 
     proxy.clear_rules();
-    let clients = DrillClients::new(&sdk(&proxy.endpoint(), REGION).await, None);
-    let done = ohmc_drill::cleanup(&clients, state.path(), &r.drill_id, &ohmc_drill::no_events)
-        .await
-        .unwrap();
-    assert!(
-        done.is_clean(),
-        "{}",
-        ohmc_drill::render::cleanup_text(&done)
-    );
+    let done = run_cleanup(&proxy.endpoint(), state.path(), &r.drill_id).await;
+    assert_cleanup_report_clean(&done);
     assert_eq!(account.inventory().await, before);
     assert!(ohmc_drill::pending_drills(state.path()).unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn cancellation_mid_drill_cleans_up() {
-    let moto = MotoServer::start();
-    let account = Account::new(&moto.endpoint()).await;
-    account.seed().await;
-    let before = account.inventory().await;
+    let (moto, account, before) = seeded().await;
     let state = tempfile::tempdir().unwrap();
     let c = config(state.path());
     let clients = DrillClients::new(&sdk(&moto.endpoint(), REGION).await, None);
@@ -130,12 +104,7 @@ async fn cancellation_mid_drill_cleans_up() {
     let r = ohmc_drill::run_drill(&clients, &c, &sink, notify.notified())
         .await
         .unwrap();
-    assert_eq!(
-        r.status,
-        DrillStatus::Cancelled,
-        "{}",
-        ohmc_drill::render::report_text(&r)
-    );
+    assert_status(&r, DrillStatus::Cancelled);
     assert!(
         r.steps
             .iter()
@@ -174,6 +143,7 @@ async fn drill_child_process() {
     };
     let state = PathBuf::from(state);
     let endpoint = endpoint.to_string_lossy().into_owned();
+    let c = config(&state);
     let marker = state.join("child-paused");
     let sink = move |e: &DrillEvent| {
         if let DrillEvent::Started { drill_id, .. } = e {
@@ -192,7 +162,6 @@ async fn drill_child_process() {
             }
         }
     };
-    let c = config(&PathBuf::from(std::env::var_os(CHILD_STATE).unwrap()));
     let clients = DrillClients::new(&sdk(&endpoint, REGION).await, None);
     let _ = ohmc_drill::run_drill(&clients, &c, &sink, std::future::pending()).await;
     panic!("the child drill was meant to be killed while paused");
@@ -200,10 +169,7 @@ async fn drill_child_process() {
 
 #[tokio::test]
 async fn sigkill_mid_drill_then_cleanup_leaves_no_drill_resources() {
-    let moto = MotoServer::start();
-    let account = Account::new(&moto.endpoint()).await;
-    account.seed().await;
-    let before = account.inventory().await;
+    let (moto, account, before) = seeded().await;
     let state = tempfile::tempdir().unwrap();
     let log_path = state.path().join("child.log");
     let log = std::fs::File::create(&log_path).unwrap();
@@ -259,11 +225,8 @@ async fn sigkill_mid_drill_then_cleanup_leaves_no_drill_resources() {
     );
     assert_eq!(ohmc_drill::pending_drills(state.path()).unwrap().len(), 1);
 
-    let clients = DrillClients::new(&sdk(&moto.endpoint(), REGION).await, None);
-    let r = ohmc_drill::cleanup(&clients, state.path(), &drill_id, &ohmc_drill::no_events)
-        .await
-        .unwrap();
-    assert!(r.is_clean(), "{}", ohmc_drill::render::cleanup_text(&r));
+    let r = run_cleanup(&moto.endpoint(), state.path(), &drill_id).await;
+    assert_cleanup_report_clean(&r);
     assert_eq!(r.results.len(), 2);
     assert!(account.drill_resources(&drill_id).await.is_empty());
     assert_eq!(account.inventory().await, before);

@@ -5,10 +5,7 @@ use super::*;
 
 #[tokio::test]
 async fn full_drill_restores_validates_measures_and_leaves_the_account_as_it_was() {
-    let moto = MotoServer::start();
-    let account = Account::new(&moto.endpoint()).await;
-    account.seed().await;
-    let before = account.inventory().await;
+    let (moto, account, before) = seeded().await;
     let state = tempfile::tempdir().unwrap();
     let out = state.path().join("drill-env.txt");
     let mut c = config(state.path());
@@ -20,12 +17,7 @@ async fn full_drill_restores_validates_measures_and_leaves_the_account_as_it_was
     let t0 = Instant::now();
     let r = drill(&moto.endpoint(), &c, &events).await;
 
-    assert_eq!(
-        r.status,
-        DrillStatus::Met,
-        "{}",
-        ohmc_drill::render::report_text(&r)
-    );
+    assert_status(&r, DrillStatus::Met);
     assert_eq!(r.exit_code(), 0);
     assert!(
         r.rto.measured_ms.is_some() && r.rto.met == Some(true),
@@ -133,20 +125,12 @@ async fn full_drill_restores_validates_measures_and_leaves_the_account_as_it_was
 
 #[tokio::test]
 async fn moto_gaps_are_never_passes() {
-    let moto = MotoServer::start();
-    let account = Account::new(&moto.endpoint()).await;
-    account.seed().await;
-    let before = account.inventory().await;
+    let (moto, account, before) = seeded().await;
     let state = tempfile::tempdir().unwrap();
     let mut c = config(state.path());
     c.unverifiable = Unverifiable::Fail; // the default
     let r = drill(&moto.endpoint(), &c, &Events::default()).await;
-    assert_eq!(
-        r.status,
-        DrillStatus::ValidationFailed,
-        "{}",
-        ohmc_drill::render::report_text(&r)
-    );
+    assert_status(&r, DrillStatus::ValidationFailed);
     assert_eq!(r.exit_code(), 3);
     let why = r.reasons.join("\n");
     assert!(
@@ -163,22 +147,14 @@ async fn moto_gaps_are_never_passes() {
 
 #[tokio::test]
 async fn a_snapshot_older_than_the_rpo_target_breaches_and_says_so() {
-    let moto = MotoServer::start();
-    let account = Account::new(&moto.endpoint()).await;
-    account.seed().await;
-    let before = account.inventory().await;
+    let (moto, account, before) = seeded().await;
     // moto's snapshot is from "now": make it older than a 1 ms RPO target.
     tokio::time::sleep(Duration::from_millis(20)).await;
     let state = tempfile::tempdir().unwrap();
     let mut c = config(state.path());
     c.rpo_target = Duration::from_millis(1);
     let r = drill(&moto.endpoint(), &c, &Events::default()).await;
-    assert_eq!(
-        r.status,
-        DrillStatus::Breached,
-        "{}",
-        ohmc_drill::render::report_text(&r)
-    );
+    assert_status(&r, DrillStatus::Breached);
     assert_eq!(r.exit_code(), 3);
     assert_eq!(r.rpo.met, Some(false));
     assert_eq!(r.rto.met, Some(true));
@@ -197,21 +173,13 @@ async fn a_snapshot_older_than_the_rpo_target_breaches_and_says_so() {
 
 #[tokio::test]
 async fn a_failing_validation_command_fails_the_drill_with_its_output() {
-    let moto = MotoServer::start();
-    let account = Account::new(&moto.endpoint()).await;
-    account.seed().await;
-    let before = account.inventory().await;
+    let (moto, account, before) = seeded().await;
     let state = tempfile::tempdir().unwrap();
     let mut c = config(state.path());
     c.validation_command =
         Some("echo \"psql: connection to $DRILL_RDS_HOST refused\" >&2; exit 2".into());
     let r = drill(&moto.endpoint(), &c, &Events::default()).await;
-    assert_eq!(
-        r.status,
-        DrillStatus::ValidationFailed,
-        "{}",
-        ohmc_drill::render::report_text(&r)
-    );
+    assert_status(&r, DrillStatus::ValidationFailed);
     assert_eq!(r.exit_code(), 3);
     let v = r
         .validations
@@ -239,10 +207,7 @@ async fn a_failing_validation_command_fails_the_drill_with_its_output() {
 
 #[tokio::test]
 async fn the_drill_timeout_breaches_the_rto_kills_the_probe_and_cleans_up() {
-    let moto = MotoServer::start();
-    let account = Account::new(&moto.endpoint()).await;
-    account.seed().await;
-    let before = account.inventory().await;
+    let (moto, account, before) = seeded().await;
     let state = tempfile::tempdir().unwrap();
     let pid_file = state.path().join("probe.pid");
     let mut c = config(state.path());
@@ -254,12 +219,7 @@ async fn the_drill_timeout_breaches_the_rto_kills_the_probe_and_cleans_up() {
         t0.elapsed() < Duration::from_secs(30),
         "the timeout did not stop the drill"
     );
-    assert_eq!(
-        r.status,
-        DrillStatus::Breached,
-        "{}",
-        ohmc_drill::render::report_text(&r)
-    );
+    assert_status(&r, DrillStatus::Breached);
     assert_eq!(r.exit_code(), 3);
     assert!(
         r.reasons[0].contains("timed out after 3s")
@@ -293,10 +253,7 @@ async fn the_drill_timeout_breaches_the_rto_kills_the_probe_and_cleans_up() {
 
 #[tokio::test]
 async fn keep_for_keeps_the_restore_until_cleanup() {
-    let moto = MotoServer::start();
-    let account = Account::new(&moto.endpoint()).await;
-    account.seed().await;
-    let before = account.inventory().await;
+    let (moto, account, before) = seeded().await;
     let state = tempfile::tempdir().unwrap();
     let mut c = config(state.path());
     c.keep_for = Some(Duration::from_secs(3600));
@@ -318,15 +275,8 @@ async fn keep_for_keeps_the_restore_until_cleanup() {
         [r.drill_id.as_str()]
     );
 
-    let clients = DrillClients::new(&sdk(&moto.endpoint(), REGION).await, None);
-    let done = ohmc_drill::cleanup(&clients, state.path(), &r.drill_id, &ohmc_drill::no_events)
-        .await
-        .unwrap();
-    assert!(
-        done.is_clean(),
-        "{}",
-        ohmc_drill::render::cleanup_text(&done)
-    );
+    let done = run_cleanup(&moto.endpoint(), state.path(), &r.drill_id).await;
+    assert_cleanup_report_clean(&done);
     assert_eq!(account.inventory().await, before);
     assert!(ohmc_drill::pending_drills(state.path()).unwrap().is_empty());
 }

@@ -271,12 +271,7 @@ async fn redis_is_exported_copied_and_seeded_in_the_target_region_then_everythin
     let plan = ohmc_drill::plan_drill(&clients, &c, &ohmc_drill::no_events)
         .await
         .unwrap();
-    assert_eq!(
-        plan.status,
-        DrillStatus::Planned,
-        "{}",
-        ohmc_drill::render::report_text(&plan)
-    );
+    assert_status(&plan, DrillStatus::Planned);
     let actions: Vec<_> = plan
         .plan
         .iter()
@@ -297,12 +292,7 @@ async fn redis_is_exported_copied_and_seeded_in_the_target_region_then_everythin
     let r = ohmc_drill::run_drill(&clients, &c, &sink, std::future::pending())
         .await
         .unwrap();
-    assert_eq!(
-        r.status,
-        DrillStatus::Met,
-        "{}",
-        ohmc_drill::render::report_text(&r)
-    );
+    assert_status(&r, DrillStatus::Met);
     assert_eq!((export.num_calls(), create.num_calls()), (1, 1));
     assert!(
         r.validations

@@ -18,17 +18,17 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_elasticache::types::Tag as EcTag;
 use aws_sdk_rds::types::Tag as RdsTag;
 use ohmc_drill::report::{CleanupOutcome, ValidationOutcome};
 use ohmc_drill::{
-    DrillClients, DrillConfig, DrillEvent, DrillReport, DrillStatus, Ledger, ResourceKind,
-    Unverifiable,
+    CleanupReport, DrillClients, DrillConfig, DrillEvent, DrillReport, DrillStatus, Ledger,
+    ResourceKind, Unverifiable,
 };
 
 use crate::harness::moto::MotoServer;
 use crate::harness::proxy::{Fault, FaultProxy, FaultRule};
+use crate::harness::seed::sdk;
 
 mod cli;
 mod cross_region;
@@ -43,17 +43,6 @@ const REDIS: &str = "ohmc-staging-redis";
 /// Not drill resources, with names a careless cleanup might match.
 const DECOY_PG: &str = "drill-staging-postgres-decoy";
 const DECOY_REDIS: &str = "drill-staging-redis";
-
-async fn sdk(endpoint: &str, region: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "test", "test", None, None, "moto",
-        ))
-        .load()
-        .await
-}
 
 struct Account {
     rds: aws_sdk_rds::Client,
@@ -193,6 +182,16 @@ impl Account {
     }
 }
 
+/// A moto server with the staging data stores seeded ([`Account::seed`]),
+/// the account, and its inventory before any drill.
+async fn seeded() -> (MotoServer, Account, Vec<String>) {
+    let moto = MotoServer::start();
+    let account = Account::new(&moto.endpoint()).await;
+    account.seed().await;
+    let before = account.inventory().await;
+    (moto, account, before)
+}
+
 /// The compact name form used when `<drill_id>-<source>` is too long.
 fn compact(drill_id: &str) -> String {
     let p: Vec<&str> = drill_id.rsplitn(3, '-').collect();
@@ -247,6 +246,26 @@ async fn drill(endpoint: &str, config: &DrillConfig, events: &Events) -> DrillRe
     ohmc_drill::run_drill(&clients, config, &sink, std::future::pending())
         .await
         .expect("drill report")
+}
+
+/// `cleanup(drill_id)` from the ledger under `state`, with fresh clients.
+async fn run_cleanup(endpoint: &str, state: &Path, drill_id: &str) -> CleanupReport {
+    let clients = DrillClients::new(&sdk(endpoint, REGION).await, None);
+    ohmc_drill::cleanup(&clients, state, drill_id, &ohmc_drill::no_events)
+        .await
+        .unwrap()
+}
+
+/// The drill ended with `want`; the whole report as text when not.
+#[track_caller]
+fn assert_status(r: &DrillReport, want: DrillStatus) {
+    assert_eq!(r.status, want, "{}", ohmc_drill::render::report_text(r));
+}
+
+/// A later `cleanup` left nothing; the whole cleanup report as text when not.
+#[track_caller]
+fn assert_cleanup_report_clean(r: &CleanupReport) {
+    assert!(r.is_clean(), "{}", ohmc_drill::render::cleanup_text(r));
 }
 
 fn assert_cleanup_clean(r: &DrillReport) {

@@ -5,24 +5,15 @@ use super::*;
 
 #[tokio::test]
 async fn dry_run_makes_only_read_calls() {
-    let moto = MotoServer::start();
+    let (moto, account, before) = seeded().await;
     let proxy = FaultProxy::start(&moto.endpoint()).await;
-    let account = Account::new(&moto.endpoint()).await;
-    account.seed().await;
-    let before = account.inventory().await;
-    proxy.clear_calls();
     let state = tempfile::tempdir().unwrap();
     let mut c = config(state.path());
     c.dry_run = true;
     c.validation_command = Some("touch should-not-run".into());
     let r = drill(&proxy.endpoint(), &c, &Events::default()).await;
 
-    assert_eq!(
-        r.status,
-        DrillStatus::Planned,
-        "{}",
-        ohmc_drill::render::report_text(&r)
-    );
+    assert_status(&r, DrillStatus::Planned);
     assert_eq!(r.exit_code(), 0);
     let calls = proxy.calls();
     assert!(!calls.is_empty());
@@ -121,10 +112,7 @@ async fn cleanup_never_touches_untagged_foreign_or_unlisted_resources() {
             .set_state(i, ohmc_drill::ledger::EntryState::Created, None)
             .unwrap();
     }
-    let clients = DrillClients::new(&sdk(&moto.endpoint(), REGION).await, None);
-    let r = ohmc_drill::cleanup(&clients, state.path(), drill_id, &ohmc_drill::no_events)
-        .await
-        .unwrap();
+    let r = run_cleanup(&moto.endpoint(), state.path(), drill_id).await;
     let outcomes: Vec<_> = r
         .results
         .iter()
@@ -153,9 +141,7 @@ async fn cleanup_never_touches_untagged_foreign_or_unlisted_resources() {
         assert!(inv.contains(&format!("rds-instance {id}")));
     }
     // A second run re-reads the tags, refuses the same three again and touches nothing else.
-    let again = ohmc_drill::cleanup(&clients, state.path(), drill_id, &ohmc_drill::no_events)
-        .await
-        .unwrap();
+    let again = run_cleanup(&moto.endpoint(), state.path(), drill_id).await;
     assert_eq!(
         again
             .results
