@@ -447,7 +447,7 @@ async fn seed_scaled(seeder: &Seeder, st: &Staging) {
                     .allow(aws_sdk_wafv2::types::AllowAction::builder().build())
                     .build(),
             )
-            .set_rules(Some(Seeder::waf_rules(&MANAGED_GROUPS, true, true)))
+            .set_rules(Some(waf_rules(&MANAGED_GROUPS, true, true)))
             .visibility_config(visibility("extra", true))
             .send()
             .await

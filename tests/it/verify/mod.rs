@@ -18,6 +18,7 @@ mod seed;
 
 use crate::harness::moto::{MotoServer, MOTO_ACCOUNT};
 use crate::harness::proxy::{Fault, FaultProxy, FaultRule};
+use crate::harness::seed::creds;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use ohmc_checks::{
@@ -41,10 +42,6 @@ const MANAGED_GROUPS: [&str; 4] = [
 const KMS_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/0b6a4c52-6b1c-4a36-9d5e-2a0c7c0f1a11";
 const DB_ID: &str = "ohmc-staging-postgres";
 const TRAIL_BUCKET: &str = "ohmc-staging-cloudtrail";
-
-fn creds() -> Credentials {
-    Credentials::new("AKIDTEST", "secret", None, None, "ohmc-test")
-}
 
 /// Options for a context against an emulator: fast backoff, enough attempts to ride out
 /// 30% throttling.
@@ -538,7 +535,7 @@ async fn verify_moto_scenarios() {
         production = false,
         |st| {
             seeder
-                .update_acl(&st, Seeder::waf_rules(&MANAGED_GROUPS[..2], false, true))
+                .update_acl(&st, waf_rules(&MANAGED_GROUPS[..2], false, true))
                 .await;
         },
         baseline_with(
@@ -555,7 +552,7 @@ async fn verify_moto_scenarios() {
         production = false,
         |st| {
             seeder
-                .update_acl(&st, Seeder::waf_rules(&MANAGED_GROUPS, true, false))
+                .update_acl(&st, waf_rules(&MANAGED_GROUPS, true, false))
                 .await;
         },
         baseline_with(

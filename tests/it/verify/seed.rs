@@ -1,16 +1,11 @@
 //! Seeding a moto account through the Rust SDK: the `Seeder`, the staging stack it
-//! creates, and the certificate and WAF helpers.
+//! creates, and the certificate helpers. The pieces the multi-account baseline seeds
+//! too (WAF rules and ACL, trail bucket, Config recorder, detector, DB instance, backup
+//! plan) come from `harness::seed`.
 
 use super::*;
-
-pub(super) async fn seed_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(endpoint)
-        .credentials_provider(creds())
-        .load()
-        .await
-}
+use crate::harness::seed;
+pub(super) use crate::harness::seed::{visibility, waf_rules};
 
 /// The SDK clients the seeding uses.
 pub(super) struct Seeder {
@@ -44,7 +39,7 @@ pub(super) struct Staging {
 
 impl Seeder {
     pub(super) async fn new(endpoint: &str) -> Self {
-        let cfg = seed_config(endpoint).await;
+        let cfg = seed::sdk(endpoint, REGION).await;
         Seeder {
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&cfg),
             acm: aws_sdk_acm::Client::new(&cfg),
@@ -192,68 +187,6 @@ impl Seeder {
             .unwrap()
     }
 
-    pub(super) fn waf_rules(
-        groups: &[&str],
-        rate: bool,
-        metrics: bool,
-    ) -> Vec<aws_sdk_wafv2::types::Rule> {
-        use aws_sdk_wafv2::types::*;
-        let mut rules = Vec::new();
-        for (i, g) in groups.iter().enumerate() {
-            rules.push(
-                Rule::builder()
-                    .name(*g)
-                    .priority(i as i32)
-                    .statement(
-                        Statement::builder()
-                            .managed_rule_group_statement(
-                                ManagedRuleGroupStatement::builder()
-                                    .vendor_name("AWS")
-                                    .name(*g)
-                                    .build()
-                                    .unwrap(),
-                            )
-                            .build(),
-                    )
-                    .override_action(
-                        OverrideAction::builder()
-                            .none(NoneAction::builder().build())
-                            .build(),
-                    )
-                    .visibility_config(visibility(g, metrics))
-                    .build()
-                    .unwrap(),
-            );
-        }
-        if rate {
-            rules.push(
-                Rule::builder()
-                    .name("rate-limit")
-                    .priority(100)
-                    .statement(
-                        Statement::builder()
-                            .rate_based_statement(
-                                RateBasedStatement::builder()
-                                    .limit(2000)
-                                    .aggregate_key_type(RateBasedStatementAggregateKeyType::Ip)
-                                    .build()
-                                    .unwrap(),
-                            )
-                            .build(),
-                    )
-                    .action(
-                        RuleAction::builder()
-                            .block(BlockAction::builder().build())
-                            .build(),
-                    )
-                    .visibility_config(visibility("rate-limit", true))
-                    .build()
-                    .unwrap(),
-            );
-        }
-        rules
-    }
-
     /// A regional web ACL with the rules, associated with the ALB, logging on.
     pub(super) async fn web_acl(
         &self,
@@ -261,27 +194,7 @@ impl Seeder {
         rules: Vec<aws_sdk_wafv2::types::Rule>,
         alb_arn: &str,
     ) -> (String, String) {
-        use aws_sdk_wafv2::types::*;
-        let acl = self
-            .waf
-            .create_web_acl()
-            .name(name)
-            .scope(Scope::Regional)
-            .default_action(
-                DefaultAction::builder()
-                    .allow(AllowAction::builder().build())
-                    .build(),
-            )
-            .set_rules(Some(rules))
-            .visibility_config(visibility(name, true))
-            .send()
-            .await
-            .unwrap();
-        let summary = acl.summary().unwrap();
-        let (acl_arn, acl_id) = (
-            summary.arn().unwrap().to_string(),
-            summary.id().unwrap().to_string(),
-        );
+        let (acl_arn, acl_id) = seed::web_acl(&self.waf, name, rules, MOTO_ACCOUNT, REGION).await;
         // AWS replaces an existing association; moto keeps the first, so drop it first.
         self.waf
             .disassociate_web_acl()
@@ -293,20 +206,6 @@ impl Seeder {
             .associate_web_acl()
             .web_acl_arn(&acl_arn)
             .resource_arn(alb_arn)
-            .send()
-            .await
-            .unwrap();
-        self.waf
-            .put_logging_configuration()
-            .logging_configuration(
-                LoggingConfiguration::builder()
-                    .resource_arn(&acl_arn)
-                    .log_destination_configs(format!(
-                        "arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-{name}"
-                    ))
-                    .build()
-                    .unwrap(),
-            )
             .send()
             .await
             .unwrap();
@@ -342,6 +241,7 @@ impl Seeder {
             .unwrap();
     }
 
+    /// A plan with a `daily` rule into the staging vault.
     pub(super) async fn backup_plan(
         &self,
         name: &str,
@@ -349,34 +249,15 @@ impl Seeder {
         keep_days: i64,
         copy_to: Option<&str>,
     ) -> String {
-        use aws_sdk_backup::types::*;
-        let mut rule = BackupRuleInput::builder()
-            .rule_name("daily")
-            .target_backup_vault_name("ohmc-staging")
-            .schedule_expression(schedule)
-            .lifecycle(Lifecycle::builder().delete_after_days(keep_days).build());
-        if let Some(dest) = copy_to {
-            rule = rule.copy_actions(
-                CopyAction::builder()
-                    .destination_backup_vault_arn(dest)
-                    .build()
-                    .unwrap(),
-            );
-        }
-        let out = self
-            .backup
-            .create_backup_plan()
-            .backup_plan(
-                BackupPlanInput::builder()
-                    .backup_plan_name(name)
-                    .rules(rule.build().unwrap())
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-        out.backup_plan_id().unwrap().to_string()
+        seed::backup_plan(
+            &self.backup,
+            name,
+            "ohmc-staging",
+            schedule,
+            keep_days,
+            copy_to,
+        )
+        .await
     }
 
     pub(super) async fn db(
@@ -386,20 +267,7 @@ impl Seeder {
         retention: i32,
         deletion_protection: bool,
     ) {
-        self.rds
-            .create_db_instance()
-            .db_instance_identifier(id)
-            .engine("postgres")
-            .db_instance_class("db.t3.micro")
-            .allocated_storage(20)
-            .master_username("ohmc")
-            .master_user_password("not-a-real-password-1")
-            .storage_encrypted(encrypted)
-            .backup_retention_period(retention)
-            .deletion_protection(deletion_protection)
-            .send()
-            .await
-            .unwrap();
+        seed::db_instance(&self.rds, id, encrypted, retention, deletion_protection).await;
     }
 
     pub(super) async fn trail(&self, name: &str, full: bool) -> String {
@@ -484,7 +352,7 @@ impl Seeder {
         let (acl_arn, acl_id) = self
             .web_acl(
                 "ohmc-staging",
-                Self::waf_rules(&MANAGED_GROUPS, true, true),
+                waf_rules(&MANAGED_GROUPS, true, true),
                 &alb_arn,
             )
             .await;
@@ -500,63 +368,11 @@ impl Seeder {
             .backup_plan("ohmc-staging", "cron(0 5 ? * * *)", 35, None)
             .await;
 
-        self.s3
-            .create_bucket()
-            .bucket(TRAIL_BUCKET)
-            .send()
-            .await
-            .unwrap();
-        self.s3
-            .put_public_access_block()
-            .bucket(TRAIL_BUCKET)
-            .public_access_block_configuration(
-                aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
-                    .block_public_acls(true)
-                    .ignore_public_acls(true)
-                    .block_public_policy(true)
-                    .restrict_public_buckets(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        seed::private_bucket(&self.s3, TRAIL_BUCKET, REGION).await;
         self.trail("ohmc-staging", true).await;
 
+        seed::config_recorder(&self.config, MOTO_ACCOUNT, TRAIL_BUCKET).await;
         use aws_sdk_config::types as cfgt;
-        self.config
-            .put_configuration_recorder()
-            .configuration_recorder(
-                cfgt::ConfigurationRecorder::builder()
-                    .name("default")
-                    .role_arn("arn:aws:iam::123456789012:role/ohmc-config")
-                    .recording_group(
-                        cfgt::RecordingGroup::builder()
-                            .all_supported(true)
-                            .include_global_resource_types(true)
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        self.config
-            .put_delivery_channel()
-            .delivery_channel(
-                cfgt::DeliveryChannel::builder()
-                    .name("default")
-                    .s3_bucket_name(TRAIL_BUCKET)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        self.config
-            .start_configuration_recorder()
-            .configuration_recorder_name("default")
-            .send()
-            .await
-            .unwrap();
         for (name, id) in [
             ("cloudtrail-enabled", "CLOUD_TRAIL_ENABLED"),
             ("rds-storage-encrypted", "RDS_STORAGE_ENCRYPTED"),
@@ -580,28 +396,7 @@ impl Seeder {
                 .unwrap();
         }
 
-        use aws_sdk_guardduty::types as gdt;
-        let det = self
-            .gd
-            .create_detector()
-            .enable(true)
-            .finding_publishing_frequency(gdt::FindingPublishingFrequency::FifteenMinutes)
-            .features(
-                gdt::DetectorFeatureConfiguration::builder()
-                    .name(gdt::DetectorFeature::EksAuditLogs)
-                    .status(gdt::FeatureStatus::Enabled)
-                    .build(),
-            )
-            .features(
-                gdt::DetectorFeatureConfiguration::builder()
-                    .name(gdt::DetectorFeature::RdsLoginEvents)
-                    .status(gdt::FeatureStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let detector_id = det.detector_id().unwrap().to_string();
+        let detector_id = seed::detector(&self.gd).await;
 
         self.db(DB_ID, true, 7, false).await;
 
@@ -635,15 +430,6 @@ impl Seeder {
             subnets,
         }
     }
-}
-
-pub(super) fn visibility(metric: &str, on: bool) -> aws_sdk_wafv2::types::VisibilityConfig {
-    aws_sdk_wafv2::types::VisibilityConfig::builder()
-        .sampled_requests_enabled(true)
-        .cloud_watch_metrics_enabled(on)
-        .metric_name(metric)
-        .build()
-        .unwrap()
 }
 
 /// A self-signed certificate for `staging.ohmycoins.io` and `*.staging.ohmycoins.io`
