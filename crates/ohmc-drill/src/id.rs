@@ -15,6 +15,12 @@ pub const DRILL_TAG_KEY: &str = "ohmc:drill-id";
 /// A second tag naming the source the resource was restored from.
 pub const DRILL_SOURCE_TAG_KEY: &str = "ohmc:drill-source";
 
+/// The tags every drill resource carries, in order: the drill id and the
+/// source it was restored from.
+pub(crate) fn drill_tags<'a>(drill_id: &'a str, source: &'a str) -> [(&'static str, &'a str); 2] {
+    [(DRILL_TAG_KEY, drill_id), (DRILL_SOURCE_TAG_KEY, source)]
+}
+
 /// Longest identifiers the services accept.
 pub(crate) const RDS_ID_MAX: usize = 63;
 pub(crate) const REDIS_ID_MAX: usize = 40;

@@ -84,16 +84,10 @@ pub(crate) async fn newest_snapshot(
 }
 
 pub(crate) fn tags(drill_id: &str, source: &str) -> Vec<Tag> {
-    vec![
-        Tag::builder()
-            .key(crate::id::DRILL_TAG_KEY)
-            .value(drill_id)
-            .build(),
-        Tag::builder()
-            .key(crate::id::DRILL_SOURCE_TAG_KEY)
-            .value(source)
-            .build(),
-    ]
+    crate::id::drill_tags(drill_id, source)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 /// Copy a snapshot (by ARN) into the client's region. Returns the copy's ARN.

@@ -7,7 +7,7 @@ use aws_sdk_s3::types::{Tag, Tagging, TaggingDirective};
 use aws_sdk_s3::Client;
 
 use crate::error::AwsFailure;
-use crate::id::{DRILL_SOURCE_TAG_KEY, DRILL_TAG_KEY};
+use crate::id::drill_tags;
 
 const SVC: &str = "s3";
 
@@ -60,9 +60,12 @@ fn drill_tagging(drill_id: &str, source: &str) -> Result<Tagging, AwsFailure> {
         code: None,
         message: e.to_string(),
     };
+    let tags = drill_tags(drill_id, source)
+        .into_iter()
+        .map(|(k, v)| tag(k, v).map_err(build_err))
+        .collect::<Result<Vec<_>, _>>()?;
     Tagging::builder()
-        .tag_set(tag(DRILL_TAG_KEY, drill_id).map_err(build_err)?)
-        .tag_set(tag(DRILL_SOURCE_TAG_KEY, source).map_err(build_err)?)
+        .set_tag_set(Some(tags))
         .build()
         .map_err(build_err)
 }
@@ -94,13 +97,9 @@ pub(crate) async fn copy_object(
     drill_id: &str,
     source: &str,
 ) -> Result<Option<String>, AwsFailure> {
-    let tagging = format!(
-        "{}={}&{}={}",
-        enc(DRILL_TAG_KEY),
-        enc(drill_id),
-        enc(DRILL_SOURCE_TAG_KEY),
-        enc(source)
-    );
+    let tagging = drill_tags(drill_id, source)
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .join("&");
     c.copy_object()
         .copy_source(format!("{from_bucket}/{}", enc_path(key)))
         .bucket(to_bucket)
