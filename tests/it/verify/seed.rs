@@ -102,6 +102,37 @@ impl Seeder {
         )
     }
 
+    /// An HTTPS listener on the load balancer serving the certificate (a fixed 200
+    /// response); returns its ARN.
+    pub(super) async fn https_listener(&self, alb_arn: &str, port: i32, cert_arn: &str) -> String {
+        use aws_sdk_elasticloadbalancingv2::types as elbt;
+        let out = self
+            .elb
+            .create_listener()
+            .load_balancer_arn(alb_arn)
+            .protocol(elbt::ProtocolEnum::Https)
+            .port(port)
+            .certificates(
+                elbt::Certificate::builder()
+                    .certificate_arn(cert_arn)
+                    .build(),
+            )
+            .default_actions(
+                elbt::Action::builder()
+                    .r#type(elbt::ActionTypeEnum::FixedResponse)
+                    .fixed_response_config(
+                        elbt::FixedResponseActionConfig::builder()
+                            .status_code("200")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        out.listeners()[0].listener_arn().unwrap().to_string()
+    }
+
     pub(super) async fn request_cert(&self, names: &[&str]) -> String {
         let out = self
             .acm
@@ -299,32 +330,7 @@ impl Seeder {
         let cert_arn = self
             .request_cert(&["staging.ohmycoins.io", "*.staging.ohmycoins.io"])
             .await;
-        use aws_sdk_elasticloadbalancingv2::types as elbt;
-        let listener = self
-            .elb
-            .create_listener()
-            .load_balancer_arn(&alb_arn)
-            .protocol(elbt::ProtocolEnum::Https)
-            .port(443)
-            .certificates(
-                elbt::Certificate::builder()
-                    .certificate_arn(&cert_arn)
-                    .build(),
-            )
-            .default_actions(
-                elbt::Action::builder()
-                    .r#type(elbt::ActionTypeEnum::FixedResponse)
-                    .fixed_response_config(
-                        elbt::FixedResponseActionConfig::builder()
-                            .status_code("200")
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let listener_arn = listener.listeners()[0].listener_arn().unwrap().to_string();
+        let listener_arn = self.https_listener(&alb_arn, 443, &cert_arn).await;
 
         let zone = self
             .r53
@@ -476,35 +482,9 @@ sys.stdout.write(key.private_bytes(serialization.Encoding.PEM, serialization.Pri
 /// becomes the stack's listener. (moto's ModifyListener does not update the
 /// certificate's InUseBy; CreateListener does.)
 pub(super) async fn attach_cert(seeder: &Seeder, st: &mut Staging) {
-    use aws_sdk_elasticloadbalancingv2::types as elbt;
     st.outputs
         .insert("certificate_arn".into(), json!(st.cert_arn));
-    let out = seeder
-        .elb
-        .create_listener()
-        .load_balancer_arn(&st.alb_arn)
-        .protocol(elbt::ProtocolEnum::Https)
-        .port(8443)
-        .certificates(
-            elbt::Certificate::builder()
-                .certificate_arn(&st.cert_arn)
-                .build(),
-        )
-        .default_actions(
-            elbt::Action::builder()
-                .r#type(elbt::ActionTypeEnum::FixedResponse)
-                .fixed_response_config(
-                    elbt::FixedResponseActionConfig::builder()
-                        .status_code("200")
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    st.outputs.insert(
-        "https_listener_arn".into(),
-        json!(out.listeners()[0].listener_arn().unwrap()),
-    );
+    let listener = seeder.https_listener(&st.alb_arn, 8443, &st.cert_arn).await;
+    st.outputs
+        .insert("https_listener_arn".into(), json!(listener));
 }
