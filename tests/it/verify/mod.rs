@@ -19,8 +19,6 @@ mod seed;
 use crate::harness::moto::{MotoServer, MOTO_ACCOUNT};
 use crate::harness::proxy::{Fault, FaultProxy, FaultRule};
 use crate::harness::seed::creds;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
 use ohmc_checks::{
     run_checks, Area, AwsContext, ClientOverride, ContextOptions, Expectations, Finding, Outcome,
     Report, RunOptions, VerifySettings,
