@@ -6,6 +6,9 @@
 use super::{call_error, error_code, finding, judge, list_or_none, missing_output, to_chrono, Run};
 use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -204,6 +207,40 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     out
 }
 
+/// The plan and the vault each back two checks, the second of them production-only.
+/// When the object cannot be read, both checks say why: Fail when it does not exist,
+/// Error when the call failed.
+struct Unread {
+    action: &'static str,
+    expected: &'static str,
+    missing: &'static str,
+}
+
+impl Unread {
+    fn findings<E>(
+        &self,
+        r: &Run<'_>,
+        resource: &str,
+        [always, production]: [&str; 2],
+        err: &SdkError<E, HttpResponse>,
+    ) -> Vec<Finding>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let one = |id| {
+            if error_code(err) == Some("ResourceNotFoundException") {
+                finding(id, resource, Outcome::Fail, self.expected, self.missing)
+            } else {
+                super::error(id, resource, "", &call_error(self.action, err))
+            }
+        };
+        vec![
+            one(always),
+            r.production_only(production, resource, || one(production)),
+        ]
+    }
+}
+
 async fn plan_findings(r: &Run<'_>, plan_id: &str) -> Vec<Finding> {
     let resource = format!(
         "arn:aws:backup:{}:{}:backup-plan:{plan_id}",
@@ -221,28 +258,13 @@ async fn plan_findings(r: &Run<'_>, plan_id: &str) -> Vec<Finding> {
     };
     let out = match got {
         Ok(o) => o,
-        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {
-            let missing = |id| {
-                finding(
-                    id,
-                    &resource,
-                    Outcome::Fail,
-                    "the backup plan exists",
-                    "no such backup plan",
-                )
-            };
-            return vec![
-                missing(PLAN),
-                r.production_only(COPY, &resource, || missing(COPY)),
-            ];
-        }
         Err(e) => {
-            let m = call_error("backup:GetBackupPlan", &e);
-            let failed = |id| super::error(id, &resource, "", &m);
-            return vec![
-                failed(PLAN),
-                r.production_only(COPY, &resource, || failed(COPY)),
-            ];
+            let unread = Unread {
+                action: "backup:GetBackupPlan",
+                expected: "the backup plan exists",
+                missing: "no such backup plan",
+            };
+            return unread.findings(r, &resource, [PLAN, COPY], &e);
         }
     };
     let resource = out.backup_plan_arn().unwrap_or(&resource).to_string();
@@ -442,28 +464,13 @@ async fn vault_findings(r: &Run<'_>, vault: &str) -> Vec<Finding> {
     };
     let v = match got {
         Ok(v) => v,
-        Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {
-            let missing = |id| {
-                finding(
-                    id,
-                    &resource,
-                    Outcome::Fail,
-                    "the vault exists",
-                    "no such vault",
-                )
-            };
-            return vec![
-                missing(ENCRYPTED),
-                r.production_only(LOCK, &resource, || missing(LOCK)),
-            ];
-        }
         Err(e) => {
-            let m = call_error("backup:DescribeBackupVault", &e);
-            let failed = |id| super::error(id, &resource, "", &m);
-            return vec![
-                failed(ENCRYPTED),
-                r.production_only(LOCK, &resource, || failed(LOCK)),
-            ];
+            let unread = Unread {
+                action: "backup:DescribeBackupVault",
+                expected: "the vault exists",
+                missing: "no such vault",
+            };
+            return unread.findings(r, &resource, [ENCRYPTED, LOCK], &e);
         }
     };
     let resource = v.backup_vault_arn().unwrap_or(&resource).to_string();
