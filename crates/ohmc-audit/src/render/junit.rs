@@ -31,7 +31,7 @@ pub fn junit(report: &AuditReport) -> Result<String, quick_junit::SerializeError
             format!("{} {} {}", f.environment, f.account_id, f.region)
         };
         let i = suite_for(&mut suites, name);
-        let mut status = match f.status {
+        let status = match f.status {
             Status::Pass => TestCaseStatus::success(),
             Status::Fail => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
@@ -70,7 +70,6 @@ pub fn junit(report: &AuditReport) -> Result<String, quick_junit::SerializeError
                 s
             }
         };
-        let _ = &mut status;
         let mut case = TestCase::new(format!("{} {}", f.check_id, f.resource), status);
         case.set_classname(f.check_id.clone());
         for c in &f.controls {
