@@ -8,7 +8,7 @@ use std::time::Instant;
 use chrono::{NaiveDate, Utc};
 use futures::StreamExt;
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use ohmc_checks::{AwsContext, ContextOptions, Expectations, Outcome, RunOptions};
+use ohmc_checks::{Area, AwsContext, ContextOptions, Expectations, Outcome, RunOptions};
 
 use crate::model::*;
 use crate::waivers::{self, Waiver};
@@ -44,12 +44,17 @@ pub struct EnvironmentWaivers {
 #[derive(Debug, Clone)]
 pub struct CheckSelection {
     set: Option<GlobSet>,
+    /// The areas holding a selected check, known once the patterns are.
+    areas: Option<BTreeSet<Area>>,
 }
 
 impl CheckSelection {
     /// Every check.
     pub fn all() -> Self {
-        CheckSelection { set: None }
+        CheckSelection {
+            set: None,
+            areas: None,
+        }
     }
 
     /// Only the checks matching one of the patterns; a pattern that matches no check in
@@ -68,8 +73,15 @@ impl CheckSelection {
             }
             b.add(g);
         }
+        let set = b.build().map_err(|e| e.to_string())?;
+        let areas = catalog
+            .iter()
+            .filter(|c| set.is_match(c.id))
+            .map(|c| c.area)
+            .collect();
         Ok(CheckSelection {
-            set: Some(b.build().map_err(|e| e.to_string())?),
+            set: Some(set),
+            areas: Some(areas),
         })
     }
 
@@ -78,23 +90,8 @@ impl CheckSelection {
     }
 
     /// The areas holding a selected check (`None`: all).
-    pub fn areas(&self) -> Option<BTreeSet<ohmc_checks::Area>> {
-        self.set.as_ref()?;
-        Some(
-            ohmc_checks::catalog()
-                .into_iter()
-                .filter(|c| self.includes(c.id))
-                .map(|c| c.area)
-                .collect(),
-        )
-    }
-
-    /// How many catalog checks are selected.
-    pub fn count(&self) -> usize {
-        ohmc_checks::catalog()
-            .iter()
-            .filter(|c| self.includes(c.id))
-            .count()
+    pub fn areas(&self) -> Option<&BTreeSet<Area>> {
+        self.areas.as_ref()
     }
 }
 
@@ -261,7 +258,7 @@ async fn audit_target(t: AuditTarget, opts: &AuditOptions) -> TargetResult {
     summary.account_id = account.clone();
     let run = RunOptions {
         concurrency_per_service: opts.concurrency_per_service,
-        areas: opts.checks.areas(),
+        areas: opts.checks.areas().cloned(),
         now: None,
     };
     let monitoring = async {
@@ -270,7 +267,7 @@ async fn audit_target(t: AuditTarget, opts: &AuditOptions) -> TargetResult {
                 if opts
                     .checks
                     .areas()
-                    .is_none_or(|a| a.contains(&ohmc_checks::Area::Monitoring)) =>
+                    .is_none_or(|a| a.contains(&Area::Monitoring)) =>
             {
                 ohmc_checks::monitoring::run(m).await
             }
