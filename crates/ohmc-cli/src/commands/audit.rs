@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use clap::ValueEnum;
 use ohmc_audit::model::Verdict;
 use ohmc_audit::render::{self, PrometheusOptions};
 use ohmc_audit::{AuditOptions, AuditReport, AuditTarget, CheckSelection, EnvironmentWaivers};
@@ -228,30 +229,18 @@ fn render_one(
 /// textfile collector never reads half a file.
 fn write_all(dir: &Path, report: &AuditReport, verbose: bool) -> Result<()> {
     std::fs::create_dir_all(dir)?;
-    for (format, name) in render::FILE_NAMES {
-        let path = dir.join(name);
-        let text = match format {
-            "human" => render_one(Format::Human, report, verbose, PrometheusOptions::default())?,
-            "json" => render_one(Format::Json, report, verbose, PrometheusOptions::default())?,
-            "junit" => render_one(Format::Junit, report, verbose, PrometheusOptions::default())?,
-            "sarif" => render_one(Format::Sarif, report, verbose, PrometheusOptions::default())?,
-            "markdown" => render_one(
-                Format::Markdown,
-                report,
-                verbose,
-                PrometheusOptions::default(),
-            )?,
-            _ => {
-                let previous = std::fs::read_to_string(&path).unwrap_or_default();
-                render_one(
-                    Format::Prometheus,
-                    report,
-                    verbose,
-                    PrometheusOptions::from_previous_textfile(&previous),
-                )?
-            }
+    for (name, file) in render::FILE_NAMES {
+        let path = dir.join(file);
+        let format = Format::from_str(name, false).map_err(anyhow::Error::msg)?;
+        // The textfile this run replaces carries the last-success time forward.
+        let prom = match format {
+            Format::Prometheus => PrometheusOptions::from_previous_textfile(
+                &std::fs::read_to_string(&path).unwrap_or_default(),
+            ),
+            _ => PrometheusOptions::default(),
         };
-        let tmp = dir.join(format!(".{name}.tmp"));
+        let text = render_one(format, report, verbose, prom)?;
+        let tmp = dir.join(format!(".{file}.tmp"));
         std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("renaming to {}", path.display()))?;
     }
