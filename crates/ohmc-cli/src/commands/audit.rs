@@ -14,7 +14,7 @@ use ohmc_audit::{AuditOptions, AuditReport, AuditTarget, CheckSelection, Environ
 use ohmc_checks::{ContextOptions, Expectations, VerifySettings};
 use ohmc_infra::environment::{self, Environment};
 use ohmc_infra::exit::ExitStatus;
-use ohmc_infra::ops::{output, verify};
+use ohmc_infra::ops::{output, verify, OpsContext};
 use ohmc_terraform::Interrupt;
 use serde_json::{Map, Value};
 
@@ -77,6 +77,17 @@ pub async fn run(
         None => Vec::new(),
     };
 
+    // Without --outputs the stacks' outputs come from Terraform, set up once for the run
+    // and asked once per environment; a failure is that environment's error.
+    let terraform = match &args.outputs {
+        None if !envs.is_empty() => Some(
+            context::ops_context(global, interrupt, None)
+                .await
+                .map_err(|e| format!("{e:#} (or pass --outputs FILE)")),
+        ),
+        _ => None,
+    };
+
     let mut targets = Vec::new();
     let mut waivers = Vec::new();
     for env in &envs {
@@ -85,18 +96,14 @@ pub async fn run(
         } else {
             args.regions.clone()
         };
-        // Terraform is asked once per environment; a failure is that environment's error.
-        let tf_outputs = match &args.outputs {
-            Some(_) => None,
-            None => Some(terraform_outputs(global, env, interrupt.clone()).await),
+        let tf_outputs = match &terraform {
+            Some(ops) => terraform_outputs(ops, env).await,
+            None => Ok(Map::new()), // --outputs: read per target below
         };
         for (i, region) in regions.into_iter().enumerate() {
-            let expectations = match (&args.outputs, &tf_outputs) {
-                (Some(template), _) => {
-                    outputs_file(template, &env.name, &env.aws.account_id, &region)
-                }
-                (None, Some(r)) => r.clone(),
-                (None, None) => Ok(Map::new()),
+            let expectations = match &args.outputs {
+                Some(template) => outputs_file(template, &env.name, &env.aws.account_id, &region),
+                None => tf_outputs.clone(),
             }
             .map(|o| Expectations::new(o, verify::settings(env), verify::is_production(env)));
             let mut options = verify::context_options(env, args.endpoint_url.clone());
@@ -247,20 +254,17 @@ fn write_all(dir: &Path, report: &AuditReport, verbose: bool) -> Result<()> {
     Ok(())
 }
 
+/// The stacks' public outputs from Terraform, or why they could not be read.
 async fn terraform_outputs(
-    global: &GlobalArgs,
+    ops: &Result<OpsContext, String>,
     env: &Environment,
-    interrupt: Interrupt,
 ) -> Result<Map<String, Value>, String> {
-    let read = async {
-        let ctx = context::ops_context(global, interrupt, None).await?;
-        let stacks = output::read_outputs(&ctx, env)
-            .await
-            .context("reading the stacks' outputs from Terraform")?;
-        anyhow::Ok(output::merged_public_outputs(&stacks))
-    };
-    read.await
-        .map_err(|e| format!("{e:#} (or pass --outputs FILE)"))
+    let ops = ops.as_ref().map_err(Clone::clone)?;
+    let stacks = output::read_outputs(ops, env)
+        .await
+        .context("reading the stacks' outputs from Terraform")
+        .map_err(|e| format!("{e:#} (or pass --outputs FILE)"))?;
+    Ok(output::merged_public_outputs(&stacks))
 }
 
 /// Reads an outputs file, its path expanded for the target.
