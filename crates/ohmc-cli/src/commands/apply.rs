@@ -23,8 +23,7 @@ pub async fn run(
     let root = context::root(global)?;
     let env = context::load_environment(&root, &args.env)?;
     let printer = ProgressPrinter::start(global.quiet);
-    let interrupt_for_verify = interrupt.clone();
-    let ctx = context::ops_context(global, interrupt, printer.sender.clone()).await?;
+    let mut ctx = context::ops_context(global, interrupt, printer.sender.clone()).await?;
     let opts = ApplyRequest {
         bundle: args.plan.clone(),
         allow_destroy: args.allow_destroy,
@@ -34,7 +33,8 @@ pub async fn run(
     apply::check_approval(&env, &prepared, &approval)?;
     let report = apply::execute(&ctx, &env, &prepared).await;
     // The context holds a progress sender; the printer finishes once every sender is gone.
-    drop(ctx);
+    // The context itself stays, to read the outputs for verification.
+    ctx.progress = None;
     printer.finish().await;
     match global.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&to_json(&report))?),
@@ -60,15 +60,8 @@ pub async fn run(
         "verify: checking the live account ({} to skip)",
         "--no-verify"
     );
-    super::verify::verify_environment(
-        global,
-        &env,
-        None,
-        args.endpoint_url.clone(),
-        None,
-        interrupt_for_verify,
-    )
-    .await
+    let outputs = super::verify::terraform_outputs(&ctx, &env).await?;
+    super::verify::verify_environment(global, &env, outputs, args.endpoint_url.clone(), None).await
 }
 
 /// `--approve`, or a typed confirmation when a person is at a terminal.

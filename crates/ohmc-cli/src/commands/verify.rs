@@ -1,15 +1,14 @@
 //! `ohmc-infra verify ENV`
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use ohmc_checks::{Area, Outcome, Report, RunOptions};
 use ohmc_infra::environment::Environment;
 use ohmc_infra::exit::ExitStatus;
-use ohmc_infra::ops::{output, verify};
+use ohmc_infra::ops::{output, verify, OpsContext};
 use ohmc_terraform::Interrupt;
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 use crate::cli::{Format, GlobalArgs, VerifyArgs};
 use crate::context;
@@ -22,15 +21,23 @@ pub async fn run(
     let root = context::root(global)?;
     let env = context::load_environment(&root, &args.env)?;
     let areas = parse_areas(&args.areas)?;
-    verify_environment(
-        global,
-        &env,
-        args.outputs.as_ref(),
-        args.endpoint_url.clone(),
-        areas,
-        interrupt,
-    )
-    .await
+    let outputs = match &args.outputs {
+        Some(path) => verify::outputs_from_file(path)?,
+        None => {
+            let ctx = context::ops_context(global, interrupt, None).await?;
+            terraform_outputs(&ctx, &env).await?
+        }
+    };
+    verify_environment(global, &env, outputs, args.endpoint_url.clone(), areas).await
+}
+
+/// The stacks' public outputs, read through Terraform. Shared with `apply`, which reads
+/// them with the context it applied with.
+pub async fn terraform_outputs(ctx: &OpsContext, env: &Environment) -> Result<Map<String, Value>> {
+    let stacks = output::read_outputs(ctx, env)
+        .await
+        .context("reading the stacks' outputs")?;
+    Ok(output::merged_public_outputs(&stacks))
 }
 
 /// `--area cloudtrail` etc., matched case-insensitively against the catalog.
@@ -63,21 +70,10 @@ fn parse_areas(names: &[String]) -> Result<Option<BTreeSet<Area>>> {
 pub async fn verify_environment(
     global: &GlobalArgs,
     env: &Environment,
-    outputs_file: Option<&PathBuf>,
+    outputs: Map<String, Value>,
     endpoint_url: Option<String>,
     areas: Option<BTreeSet<Area>>,
-    interrupt: Interrupt,
 ) -> Result<ExitStatus> {
-    let outputs = match outputs_file {
-        Some(path) => verify::outputs_from_file(path)?,
-        None => {
-            let ctx = context::ops_context(global, interrupt, None).await?;
-            let stacks = output::read_outputs(&ctx, env)
-                .await
-                .context("reading the stacks' outputs")?;
-            output::merged_public_outputs(&stacks)
-        }
-    };
     let options = verify::context_options(env, endpoint_url);
     let report = verify::verify(
         env,
