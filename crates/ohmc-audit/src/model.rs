@@ -220,6 +220,17 @@ impl Summary {
     }
 }
 
+/// `3 pass, 1 fail, 0 waived, 0 error, 2 skipped`, as every text format words it.
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} pass, {} fail, {} waived, {} error, {} skipped",
+            self.pass, self.fail, self.waived, self.error, self.skipped
+        )
+    }
+}
+
 /// The benchmark versions the controls are mapped against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Benchmarks {

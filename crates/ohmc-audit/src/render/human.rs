@@ -10,15 +10,8 @@ pub fn human(report: &AuditReport, verbose: bool) -> String {
     for t in &report.targets {
         let _ = writeln!(
             out,
-            "{} (account {}, {}): {} pass, {} fail, {} waived, {} error, {} skipped",
-            t.environment,
-            t.account_id,
-            t.region,
-            t.summary.pass,
-            t.summary.fail,
-            t.summary.waived,
-            t.summary.error,
-            t.summary.skipped
+            "{} (account {}, {}): {}",
+            t.environment, t.account_id, t.region, t.summary
         );
         let rows: Vec<_> = report
             .findings
@@ -124,17 +117,12 @@ pub fn human(report: &AuditReport, verbose: bool) -> String {
             let _ = writeln!(out, "  RESOLVED {k}");
         }
     }
-    let s = report.summary;
     let calls: u64 = report.api_calls.values().sum();
     let _ = writeln!(
         out,
-        "\n{} targets: {} pass, {} fail, {} waived, {} error, {} skipped; {} API calls in {:.1}s (FSBP v{}, CIS v{})",
+        "\n{} targets: {}; {} API calls in {:.1}s (FSBP v{}, CIS v{})",
         report.targets.len(),
-        s.pass,
-        s.fail,
-        s.waived,
-        s.error,
-        s.skipped,
+        report.summary,
         calls,
         report.duration_ms as f64 / 1000.0,
         report.benchmarks.aws_fsbp,

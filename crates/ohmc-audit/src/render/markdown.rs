@@ -11,7 +11,6 @@ fn cell(s: &str) -> String {
 
 pub fn markdown(report: &AuditReport) -> String {
     let mut out = String::new();
-    let s = report.summary;
     let verdict = match report.verdict() {
         crate::model::Verdict::Pass => "✅ all checks pass",
         crate::model::Verdict::Fail => "❌ failures",
@@ -20,14 +19,10 @@ pub fn markdown(report: &AuditReport) -> String {
     let _ = writeln!(out, "## Compliance audit: {verdict}\n");
     let _ = writeln!(
         out,
-        "FSBP v{}, CIS AWS Foundations v{}. {} pass, {} fail, {} waived, {} error, {} skipped.\n",
+        "FSBP v{}, CIS AWS Foundations v{}. {}.\n",
         report.benchmarks.aws_fsbp,
         report.benchmarks.cis_aws_foundations.join(" / v"),
-        s.pass,
-        s.fail,
-        s.waived,
-        s.error,
-        s.skipped
+        report.summary
     );
     let _ = writeln!(
         out,
