@@ -106,8 +106,6 @@ pub async fn run(
                 None => tf_outputs.clone(),
             }
             .map(|o| Expectations::new(o, verify::settings(env), verify::is_production(env)));
-            let mut options = verify::context_options(env, args.endpoint_url.clone());
-            options.region = Some(region.clone());
             // Monitoring checks belong to the environment: judged once, with its home
             // region (or the first region asked for).
             let home =
@@ -121,7 +119,8 @@ pub async fn run(
                     None
                 },
                 region,
-                options,
+                // run_audit sets the region from the target.
+                options: verify::context_options(env, args.endpoint_url.clone()),
                 expectations,
             });
         }
@@ -152,7 +151,6 @@ pub async fn run(
                 expected_account: Some(account.clone()),
                 region: region.clone(),
                 options: ContextOptions {
-                    region: Some(region.clone()),
                     role_arn: args
                         .role_name
                         .as_ref()
