@@ -56,10 +56,7 @@ pub async fn run(
         );
         return Ok(ExitStatus::Success);
     }
-    eprintln!(
-        "verify: checking the live account ({} to skip)",
-        "--no-verify"
-    );
+    eprintln!("verify: checking the live account (--no-verify to skip)");
     let outputs = super::verify::terraform_outputs(&ctx, &env).await?;
     super::verify::verify_environment(global, &env, outputs, args.endpoint_url.clone(), None).await
 }
