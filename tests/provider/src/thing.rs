@@ -104,6 +104,15 @@ fn expect_object(diags: &mut Diagnostics, state: Value<Thing>, what: &str) -> Op
     }
 }
 
+/// What `fail_on_apply` makes create and update report, before the store is
+/// touched.
+fn injected_failure(diags: &mut Diagnostics, thing: &Thing) {
+    diags.root_error_short(format!(
+        "ohmctest: injected failure for {}",
+        thing.display_name()
+    ));
+}
+
 fn attribute(
     attr_type: AttributeType,
     constraint: AttributeConstraint,
@@ -242,10 +251,7 @@ impl Resource for ThingResource {
         let store = self.store(diags)?;
         let mut thing = expect_object(diags, planned_state, "the planned state")?;
         if thing.fails() {
-            diags.root_error_short(format!(
-                "ohmctest: injected failure for {}",
-                thing.display_name()
-            ));
+            injected_failure(diags, &thing);
             return None;
         }
         match store.create(&thing.record()) {
@@ -275,10 +281,7 @@ impl Resource for ThingResource {
         let prior = expect_object(diags, prior_state, "the prior state")?;
         let thing = expect_object(diags, planned_state, "the planned state")?;
         if thing.fails() {
-            diags.root_error_short(format!(
-                "ohmctest: injected failure for {}",
-                thing.display_name()
-            ));
+            injected_failure(diags, &thing);
             // The store was not touched, so the prior object is still the
             // truth; returning it keeps Terraform's state honest.
             return Some((Value::Value(prior), private_state));
