@@ -46,6 +46,12 @@ impl Thing {
         self
     }
 
+    /// The id in the store; empty while unknown, which the store refuses as
+    /// an invalid id.
+    fn store_id(&self) -> &str {
+        self.id.as_ref_option().map_or("", String::as_str)
+    }
+
     fn delay(&self) -> Duration {
         let ms = self.apply_delay_ms.as_ref_option().copied().unwrap_or(0);
         Duration::from_millis(u64::try_from(ms).unwrap_or(0))
@@ -185,8 +191,7 @@ impl Resource for ThingResource {
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
         let store = self.store(diags)?;
         let thing = expect_object(diags, state, "the prior state")?;
-        let id = thing.id.as_ref_option().cloned().unwrap_or_default();
-        match store.read(&id) {
+        match store.read(thing.store_id()) {
             Ok(Some(record)) => Some((Value::Value(thing.with_record(record)), private_state)),
             Ok(None) => Some((Value::Null, private_state)),
             Err(err) => {
@@ -286,8 +291,7 @@ impl Resource for ThingResource {
             // truth; returning it keeps Terraform's state honest.
             return Some((Value::Value(prior), private_state));
         }
-        let id = thing.id.as_ref_option().cloned().unwrap_or_default();
-        if let Err(err) = store.update(&id, &thing.record()) {
+        if let Err(err) = store.update(thing.store_id(), &thing.record()) {
             diags.root_error("ohmctest: updating a thing failed", err.to_string());
             return Some((Value::Value(prior), private_state));
         }
@@ -304,8 +308,7 @@ impl Resource for ThingResource {
     ) -> Option<()> {
         let store = self.store(diags)?;
         let thing = expect_object(diags, prior_state, "the prior state")?;
-        let id = thing.id.as_ref_option().cloned().unwrap_or_default();
-        if let Err(err) = store.delete(&id) {
+        if let Err(err) = store.delete(thing.store_id()) {
             diags.root_error("ohmctest: deleting a thing failed", err.to_string());
             return None;
         }
