@@ -3,27 +3,22 @@
 //! file, for every shape the fixture's plans hold.
 
 use std::path::Path;
-use std::process::Command;
 
 use ohmc_infra::summary::PlanSummary;
 use ohmc_terraform::plan::PlanDocument;
 
-use super::harness::fixture::{provider_cli_config, Fixture};
-use super::harness::tool;
+use super::harness::fixture::{Fixture, Run};
 
 const GENERATION_1: &str = "generation = 1\ntoken      = \"CANARY-token-1\"\n";
 
 /// Both readings of the one plan file in the bundle `run` printed.
-fn both_readings(f: &Fixture, run: &super::harness::fixture::Run) -> (PlanDocument, PlanDocument) {
+fn both_readings(f: &Fixture, run: &Run) -> (PlanDocument, PlanDocument) {
     let plan_file = Path::new(&Fixture::bundle_of(run)).join("shapes.tfplan");
     let from_file = ohmc_terraform::plan_file::read(&plan_file).expect("reading the plan file");
-    let out = Command::new(tool("terraform"))
+    let out = f
+        .terraform("dev", "stacks/shapes")
         .args(["show", "-json"])
         .arg(&plan_file)
-        .current_dir(f.path("stacks/shapes"))
-        .env("TF_DATA_DIR", f.state_dir.join("tfdata/dev/shapes"))
-        .env("TF_CLI_CONFIG_FILE", provider_cli_config())
-        .env("OHMCTEST_STORE_DIR", &f.store)
         .output()
         .unwrap();
     assert!(

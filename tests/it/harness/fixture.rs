@@ -176,21 +176,26 @@ impl Fixture {
         names
     }
 
-    /// `terraform state list` of one stack, run directly (not through the
-    /// tool under test) with the data dir ohmc-infra uses.
-    pub fn state_list(&self, env: &str, stack_dir: &str) -> Vec<String> {
-        let out = Command::new(tool("terraform"))
-            .args(["state", "list"])
-            .current_dir(self.path(stack_dir))
+    /// The pinned Terraform run directly (not through the tool under test) in
+    /// one stack of `env`, with the data dir ohmc-infra uses for it.
+    pub fn terraform(&self, env: &str, stack_dir: &str) -> Command {
+        let stack = Path::new(stack_dir).file_name().unwrap();
+        let mut cmd = Command::new(tool("terraform"));
+        cmd.current_dir(self.path(stack_dir))
             .env(
                 "TF_DATA_DIR",
-                self.state_dir
-                    .join("tfdata")
-                    .join(env)
-                    .join(Path::new(stack_dir).file_name().unwrap()),
+                self.state_dir.join("tfdata").join(env).join(stack),
             )
             .env("TF_CLI_CONFIG_FILE", provider_cli_config())
-            .env("OHMCTEST_STORE_DIR", &self.store)
+            .env("OHMCTEST_STORE_DIR", &self.store);
+        cmd
+    }
+
+    /// `terraform state list` of one stack, sorted.
+    pub fn state_list(&self, env: &str, stack_dir: &str) -> Vec<String> {
+        let out = self
+            .terraform(env, stack_dir)
+            .args(["state", "list"])
             .output()
             .unwrap();
         assert!(
@@ -208,16 +213,20 @@ impl Fixture {
 
     /// The bundle directory `plan` printed.
     pub fn bundle_of(run: &Run) -> String {
-        let re = Regex::new(r"Bundle: (\S+) \(sha256 ([0-9a-f]{64})\)").unwrap();
-        re.captures(&run.stdout)
-            .unwrap_or_else(|| panic!("no bundle in:\n{}", run.stdout))[1]
-            .to_string()
+        Self::bundle_line(run).0
     }
 
+    /// The bundle's sha256 `plan` printed.
     pub fn bundle_sha_of(run: &Run) -> String {
+        Self::bundle_line(run).1
+    }
+
+    /// `Bundle: DIR (sha256 SHA)` from `plan`'s output: (DIR, SHA).
+    fn bundle_line(run: &Run) -> (String, String) {
         let re = Regex::new(r"Bundle: (\S+) \(sha256 ([0-9a-f]{64})\)").unwrap();
-        re.captures(&run.stdout)
-            .unwrap_or_else(|| panic!("no bundle in:\n{}", run.stdout))[2]
-            .to_string()
+        let captures = re
+            .captures(&run.stdout)
+            .unwrap_or_else(|| panic!("no bundle in:\n{}", run.stdout));
+        (captures[1].to_string(), captures[2].to_string())
     }
 }
