@@ -1,22 +1,14 @@
 //! The real environments (staging, production) load through the same parser
 //! the tool uses, and what they expect of monitoring exists in the repo.
 
-use crate::harness::repo_root;
+use crate::harness::{files_under, repo_root};
 
-fn all_text_under(dir: &std::path::Path, ext: &[&str]) -> String {
-    let mut text = String::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            text.push_str(&all_text_under(&path, ext));
-        } else if ext.iter().any(|e| {
-            path.extension().and_then(|x| x.to_str()) == Some(e)
-                || path.to_string_lossy().ends_with(e)
-        }) {
-            text.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
-        }
-    }
-    text
+/// Every file under `dir` whose name ends with one of `suffixes`, concatenated.
+fn all_text_under(dir: &std::path::Path, suffixes: &[&str]) -> String {
+    files_under(dir, suffixes)
+        .iter()
+        .map(|path| std::fs::read_to_string(path).unwrap_or_default())
+        .collect()
 }
 
 #[test]
@@ -41,8 +33,8 @@ fn real_environments_load_and_production_is_protected() {
 #[test]
 fn monitoring_expectations_exist_in_the_repo() {
     let root = repo_root();
-    let rules = all_text_under(&root.join("deploy/monitoring/rules"), &["yml", "yaml"]);
-    let manifests = all_text_under(&root.join("deploy"), &["yml", "yaml", "yaml.gotmpl"]);
+    let rules = all_text_under(&root.join("deploy/monitoring/rules"), &[".yml", ".yaml"]);
+    let manifests = all_text_under(&root.join("deploy"), &[".yml", ".yaml", ".yaml.gotmpl"]);
     // Jobs kube-prometheus-stack creates itself.
     let chart_jobs = [
         "node-exporter",

@@ -24,7 +24,7 @@
 mod model;
 mod tools;
 
-use crate::harness::repo_root;
+use crate::harness::{files_under, rel, repo_root};
 use hcl::expr::Expression;
 use model::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -61,7 +61,7 @@ fn terraform_fmt_check_passes() {
     }
     // fmt only walks .tf and .tfvars; the environment's .hcl files are in the
     // same native syntax, so they go through `fmt -` and must come back unchanged.
-    let hcl_files = files_with_extensions(&repo_root().join("environments"), &["hcl"]);
+    let hcl_files = files_under(&repo_root().join("environments"), &[".hcl"]);
     assert!(
         hcl_files.len() >= 4,
         "expected environment.hcl and backend.hcl per environment, found {hcl_files:?}"
@@ -88,10 +88,10 @@ fn terraform_fmt_check_passes() {
 
 #[test]
 fn every_tf_tfvars_and_hcl_file_parses_with_hcl_rs() {
-    let mut files = files_with_extensions(&repo_root().join("terraform"), &["tf", "tfvars", "hcl"]);
-    files.extend(files_with_extensions(
+    let mut files = files_under(&repo_root().join("terraform"), &[".tf", ".tfvars", ".hcl"]);
+    files.extend(files_under(
         &repo_root().join("environments"),
-        &["tf", "tfvars", "hcl"],
+        &[".tf", ".tfvars", ".hcl"],
     ));
     assert!(files.len() > 60, "suspiciously few files: {}", files.len());
     let failures: Vec<String> = files
@@ -452,7 +452,7 @@ fn resource_arguments_exist_in_the_aws_provider_schema() {
     };
     let mut problems = Vec::new();
     let mut checked = 0;
-    for file in files_with_extensions(&repo_root().join("terraform"), &["tf"]) {
+    for file in files_under(&repo_root().join("terraform"), &[".tf"]) {
         for block in parse_file(&file).blocks() {
             let kind = block.identifier.as_str();
             let ty = label(block, 0);
@@ -529,7 +529,7 @@ fn files_read_by_the_configuration_exist() {
     let reference = regex::Regex::new(r#"file\("\$\{path\.module\}/([^"]+)"\)"#).expect("regex");
     let mut problems = Vec::new();
     let mut seen = 0;
-    for file in files_with_extensions(&repo_root().join("terraform"), &["tf"]) {
+    for file in files_under(&repo_root().join("terraform"), &[".tf"]) {
         let text = std::fs::read_to_string(&file).expect("read");
         for captures in reference.captures_iter(&text) {
             seen += 1;
@@ -633,7 +633,7 @@ fn every_output_the_tool_reads_exists_in_each_environment() {
 fn sensitive_values_are_marked_and_never_literal() {
     let mut problems = Vec::new();
     for dir in all_config_dirs() {
-        for file in files_with_extensions(&dir, &["tf"])
+        for file in files_under(&dir, &[".tf"])
             .into_iter()
             .filter(|f| f.parent() == Some(dir.as_path()))
         {
@@ -684,7 +684,7 @@ fn sensitive_values_are_marked_and_never_literal() {
         }
     }
     // No literal password or token in any environment's values either.
-    for file in files_with_extensions(&repo_root().join("environments"), &["tfvars", "hcl"]) {
+    for file in files_under(&repo_root().join("environments"), &[".tfvars", ".hcl"]) {
         for (key, _) in tfvars(&file) {
             if ["password", "auth_token", "secret"]
                 .iter()

@@ -6,6 +6,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::harness::files_under;
 use crate::harness::fixture::{assert_no_canary, Fixture, CANARY};
 
 const DEV_CHANGED: &str = r#"region      = "us-east-1"
@@ -397,23 +398,9 @@ fn sensitive_values_never_printed() {
     assert!(plan.stdout.contains("session_key") || !plan.stdout.contains(CANARY));
     f.run_ok(&["--format", "json", "plan", "dev"], 2);
     // Bundle metadata holds no values either.
-    for entry in walk(&f.state_dir.join("plans")) {
-        if entry.file_name().unwrap() == "bundle.json" {
-            assert_no_canary("bundle.json", &std::fs::read_to_string(&entry).unwrap());
-        }
+    for bundle in files_under(&f.state_dir.join("plans"), &["bundle.json"]) {
+        assert_no_canary("bundle.json", &std::fs::read_to_string(&bundle).unwrap());
     }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if e.file_type().unwrap().is_dir() {
-            out.extend(walk(&e.path()));
-        } else {
-            out.push(e.path());
-        }
-    }
-    out
 }
 
 #[test]

@@ -39,6 +39,47 @@ pub fn tool(name: &str) -> PathBuf {
     path
 }
 
+/// Files under `dir`, recursively, whose names end with one of `suffixes`
+/// (`".tf"`, `".yaml.gotmpl"`, `"bundle.json"`), sorted. Entries whose names
+/// start with a dot (`.terraform`, editor files) are skipped; a `dir` that does
+/// not exist holds none.
+pub fn files_under(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, suffixes: &[&str], out: &mut Vec<PathBuf>) {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) => panic!("reading {}: {e}", dir.display()),
+        };
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if name.starts_with('.') {
+                continue;
+            }
+            if path.is_dir() {
+                walk(&path, suffixes, out);
+            } else if suffixes.iter().any(|s| name.ends_with(s)) {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, suffixes, &mut out);
+    out.sort();
+    out
+}
+
+/// `path` relative to the repository root, for messages.
+pub fn rel(path: &Path) -> String {
+    path.strip_prefix(repo_root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
 /// The `ohmc-infra` binary built for this test run.
 pub fn ohmc_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ohmc-infra"))

@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::tool;
+use crate::harness::{files_under, rel, tool};
 
 use super::support::{
-    check_generated, files, generated_header, indent, monitoring, read, rel, remove_under_bless,
-    run, s, seq, text, yaml,
+    check_generated, generated_header, indent, monitoring, read, remove_under_bless, run, s, seq,
+    text, yaml,
 };
 
 const REQUIRED_DASHBOARDS: &[&str] = &[
@@ -22,7 +22,7 @@ const REQUIRED_DASHBOARDS: &[&str] = &[
 ];
 
 fn dashboards() -> Vec<(PathBuf, serde_json::Value)> {
-    files(&monitoring().join("dashboards"), &[".json"])
+    files_under(&monitoring().join("dashboards"), &[".json"])
         .into_iter()
         .map(|p| {
             let v = serde_json::from_str(&read(&p)).unwrap_or_else(|e| panic!("{}: {e}", rel(&p)));
@@ -264,7 +264,7 @@ fn dashboard_configmaps_match_the_dashboard_json() {
         }
         expected.insert(target);
     }
-    for stale in files(&dir, &[".yaml"]) {
+    for stale in files_under(&dir, &[".yaml"]) {
         if !expected.contains(&stale) && !remove_under_bless(&stale) {
             problems.push(format!("{} has no dashboard JSON", rel(&stale)));
         }

@@ -7,9 +7,9 @@ use std::process::Command;
 
 use serde_yaml::Value;
 
-use crate::harness::{repo_root, tool};
+use crate::harness::{files_under, rel, repo_root, tool};
 
-use super::support::{files, monitoring, read, rel, run, seq, text, yaml, yaml_docs};
+use super::support::{monitoring, read, run, seq, text, yaml, yaml_docs};
 
 /// The Kubernetes version of the EKS cluster (terraform/modules/eks default).
 const KUBERNETES_VERSION: &str = "1.31.0";
@@ -24,8 +24,11 @@ const CRD_KINDS: &[&str] = &[
 ];
 
 fn manifest_files() -> Vec<PathBuf> {
-    let mut all = files(&repo_root().join("deploy/k8s"), &[".yaml", ".yml"]);
-    all.extend(files(&monitoring().join("manifests"), &[".yaml", ".yml"]));
+    let mut all = files_under(&repo_root().join("deploy/k8s"), &[".yaml", ".yml"]);
+    all.extend(files_under(
+        &monitoring().join("manifests"),
+        &[".yaml", ".yml"],
+    ));
     assert!(all.len() > 10, "too few manifests: {all:?}");
     all
 }
@@ -413,9 +416,9 @@ fn workloads_meet_the_security_and_reliability_baseline() {
 
 #[test]
 fn helm_values_parse_and_helmfile_references_them() {
-    for file in files(&monitoring().join("values"), &[".yaml"])
+    for file in files_under(&monitoring().join("values"), &[".yaml"])
         .iter()
-        .chain(&files(&monitoring().join("env"), &[".yaml"]))
+        .chain(&files_under(&monitoring().join("env"), &[".yaml"]))
     {
         assert!(yaml(file).is_mapping(), "{}: not a mapping", rel(file));
     }
@@ -431,7 +434,7 @@ fn helm_values_parse_and_helmfile_references_them() {
             "helmfile references missing {r}"
         );
     }
-    for f in files(&monitoring().join("values"), &[".yaml"]) {
+    for f in files_under(&monitoring().join("values"), &[".yaml"]) {
         let r = format!("values/{}", f.file_name().unwrap().to_string_lossy());
         assert!(referenced.contains(&r), "{r} is not used by the helmfile");
     }
@@ -470,7 +473,7 @@ fn helm_values_parse_and_helmfile_references_them() {
     // Every environment value the monitoring helmfile templates in is defined
     // for every environment.
     let used = regex::Regex::new(r"\.Values\.([A-Za-z0-9_]+)").unwrap();
-    for env in files(&monitoring().join("env"), &[".yaml"]) {
+    for env in files_under(&monitoring().join("env"), &[".yaml"]) {
         let values = yaml(&env);
         for c in used.captures_iter(&helmfile) {
             assert!(

@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::tool;
+use crate::harness::{files_under, rel, tool};
 
 use super::support::{
-    check_generated, files, generated_header, indent, monitoring, read, rel, remove_under_bless,
-    run_ok, s, seq, yaml,
+    check_generated, generated_header, indent, monitoring, read, remove_under_bless, run_ok, s,
+    seq, yaml,
 };
 
 /// Every alert the platform promises (issue: monitoring stack, item 2).
@@ -33,7 +33,7 @@ const REQUIRED_ALERTS: &[&str] = &[
 
 pub(super) fn rule_files() -> Vec<PathBuf> {
     // Only the top level: rules/tests/ holds the promtool tests.
-    let files: Vec<_> = files(&monitoring().join("rules"), &[".yml"])
+    let files: Vec<_> = files_under(&monitoring().join("rules"), &[".yml"])
         .into_iter()
         .filter(|p| p.parent() == Some(monitoring().join("rules").as_path()))
         .collect();
@@ -45,7 +45,7 @@ pub(super) fn rule_files() -> Vec<PathBuf> {
 }
 
 fn rule_test_files() -> Vec<PathBuf> {
-    let files = files(&monitoring().join("rules/tests"), &[".yml"]);
+    let files = files_under(&monitoring().join("rules/tests"), &[".yml"]);
     assert!(
         !files.is_empty(),
         "no promtool tests in deploy/monitoring/rules/tests"
@@ -190,7 +190,7 @@ fn prometheus_rule_manifests_match_the_rule_files() {
         }
         expected.insert(target);
     }
-    for stale in files(&dir, &[".yaml"]) {
+    for stale in files_under(&dir, &[".yaml"]) {
         if !expected.contains(&stale) && !remove_under_bless(&stale) {
             problems.push(format!("{} has no rule file", rel(&stale)));
         }

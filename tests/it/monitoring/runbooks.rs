@@ -4,15 +4,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-use crate::harness::{ohmc_bin, repo_root};
+use crate::harness::{files_under, ohmc_bin, rel, repo_root};
 
 use super::rules::rule_files;
-use super::support::{files, read, rel, run, seq, text, yaml};
+use super::support::{read, run, seq, text, yaml};
 
 /// Every `ohmc-infra ...` command in the code of the runbooks and README
 /// (fenced blocks and inline code spans), as argument lists.
 fn documented_commands() -> Vec<(String, Vec<String>)> {
-    let mut docs = files(&repo_root().join("runbooks"), &[".md"]);
+    let mut docs = files_under(&repo_root().join("runbooks"), &[".md"]);
     docs.push(repo_root().join("README.md"));
     let inline = regex::Regex::new(r"`([^`]+)`").unwrap();
     let synopsis_gap = regex::Regex::new(r"(\S)\s{2,}\S").unwrap();

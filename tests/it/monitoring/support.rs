@@ -5,38 +5,10 @@ use std::process::{Command, Output};
 
 use serde_yaml::Value;
 
-use crate::harness::repo_root;
+use crate::harness::{rel, repo_root};
 
 pub(super) fn monitoring() -> PathBuf {
     repo_root().join("deploy/monitoring")
-}
-
-pub(super) fn rel(path: &Path) -> String {
-    path.strip_prefix(repo_root())
-        .unwrap_or(path)
-        .display()
-        .to_string()
-}
-
-/// Files under `dir` (recursively) whose names end with one of `exts`, sorted.
-pub(super) fn files(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
-    fn walk(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries {
-            let path = entry.expect("dir entry").path();
-            if path.is_dir() {
-                walk(&path, exts, out);
-            } else if exts.iter().any(|e| path.to_string_lossy().ends_with(e)) {
-                out.push(path);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, exts, &mut out);
-    out.sort();
-    out
 }
 
 pub(super) fn read(path: &Path) -> String {

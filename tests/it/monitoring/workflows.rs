@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::harness::{repo_root, tool};
+use crate::harness::{files_under, rel, repo_root, tool};
 
-use super::support::{files, read, rel, run, run_ok, s, seq, text, yaml};
+use super::support::{read, run, run_ok, s, seq, text, yaml};
 
 const WORKFLOWS: &[&str] = &[
     "build-backend",
@@ -20,7 +20,7 @@ const WORKFLOWS: &[&str] = &[
 ];
 
 fn workflow_files() -> Vec<PathBuf> {
-    files(&repo_root().join(".github/workflows"), &[".yml", ".yaml"])
+    files_under(&repo_root().join(".github/workflows"), &[".yml", ".yaml"])
 }
 
 #[test]

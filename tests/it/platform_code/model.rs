@@ -2,7 +2,7 @@
 //! work on, built with hcl-rs: variables, `var.X` references (including inside
 //! templates), module calls, outputs, remote-state reads and environments.
 
-use crate::harness::repo_root;
+use crate::harness::{files_under, rel, repo_root};
 use hcl::expr::{Expression, ObjectKey, Operation, TemplateExpr, TraversalOperator};
 use hcl::template::{Directive, Element, Template};
 use hcl::{Block, Body};
@@ -21,47 +21,11 @@ pub const MODULE_META_ARGUMENTS: &[&str] = &[
 
 // --- Files and parsing ------------------------------------------------------
 
-pub fn files_with_extensions(root: &Path, extensions: &[&str]) -> Vec<PathBuf> {
-    fn walk(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) {
-        let entries =
-            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
-        for entry in entries {
-            let path = entry.expect("directory entry").path();
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            if name.starts_with('.') {
-                continue; // .terraform, editor files
-            }
-            if path.is_dir() {
-                walk(&path, extensions, out);
-            } else if extensions
-                .iter()
-                .any(|ext| name.ends_with(&format!(".{ext}")))
-            {
-                out.push(path);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, extensions, &mut out);
-    out.sort();
-    out
-}
-
 pub fn parse_file(path: &Path) -> Body {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     hcl::parse(&text)
         .unwrap_or_else(|e| panic!("{} does not parse with hcl-rs: {e}", path.display()))
-}
-
-pub fn rel(path: &Path) -> String {
-    path.strip_prefix(repo_root())
-        .unwrap_or(path)
-        .display()
-        .to_string()
 }
 
 pub fn label(block: &Block, index: usize) -> &str {
@@ -327,7 +291,7 @@ impl TfConfig {
 
 pub fn all_config_dirs() -> Vec<PathBuf> {
     let mut dirs = BTreeSet::new();
-    for file in files_with_extensions(&repo_root().join("terraform"), &["tf"]) {
+    for file in files_under(&repo_root().join("terraform"), &[".tf"]) {
         dirs.insert(file.parent().expect("parent").to_path_buf());
     }
     dirs.into_iter().collect()
