@@ -68,7 +68,7 @@ Apply it with: ohmc-infra apply dev --plan [STATE]/plans/dev/[STAMP]
 fn destructive_plan_needs_allow_destroy() {
     let f = applied_basic();
     f.write("environments/dev/app.tfvars", DEV_CHANGED);
-    f.run_ok(&["plan", "dev"], 2);
+    let planned = f.run_ok(&["plan", "dev"], 2);
     let refused = f.run_ok(&["apply", "dev"], 1);
     assert!(
         refused.stderr.contains(r#"error: the plan deletes or replaces 2 resource(s): app:ohmctest_thing.this["b"], app:ohmctest_thing.this["c"]; re-run with --allow-destroy if that is intended"#),
@@ -81,14 +81,7 @@ fn destructive_plan_needs_allow_destroy() {
         "nothing may change when apply refuses"
     );
     // Hiding the destruction by editing bundle.json breaks the bundle hash.
-    let bundle = std::fs::read_dir(f.state_dir.join("plans/dev"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .max()
-        .unwrap();
-    let meta_path = bundle.join("bundle.json");
+    let meta_path = std::path::Path::new(&Fixture::bundle_of(&planned)).join("bundle.json");
     let original = std::fs::read_to_string(&meta_path).unwrap();
     let mut meta: serde_json::Value = serde_json::from_str(&original).unwrap();
     meta["stacks"][0]["summary"]["destructive"] = serde_json::json!([]);
@@ -366,7 +359,7 @@ fn sigint_during_slow_apply_stops_gracefully() {
     assert!(!in_state.contains(&"link3".to_string()), "{state:?}");
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
-        processes_under(&f.root.parent().unwrap().to_path_buf()),
+        processes_under(f.root.parent().unwrap()),
         Vec::<String>::new(),
         "orphaned processes"
     );
