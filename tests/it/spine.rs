@@ -550,28 +550,28 @@ fn stack_chain_applies_in_order_and_failure_stops_only_dependents() {
     let f = Fixture::new("chain");
     f.run_ok(&["plan", "dev", "--parallelism", "2"], 2);
     let run = f.run_ok(&["apply", "dev", "--parallelism", "2"], 0);
-    let pos = |s: &str| {
-        run.stderr
-            .find(s)
-            .unwrap_or_else(|| panic!("{s} missing in:\n{}", run.stderr))
-    };
-    assert!(pos("[network] apply finished") < pos("[data] apply started"));
-    assert!(pos("[data] apply finished") < pos("[app] apply started"));
-    assert!(pos("[network] apply finished") < pos("[edge] apply started"));
+    assert_in_order(
+        &run.stderr,
+        &[
+            ("[network] apply finished", "[data] apply started"),
+            ("[data] apply finished", "[app] apply started"),
+            ("[network] apply finished", "[edge] apply started"),
+        ],
+    );
     assert_eq!(f.store_names(), ["app", "data", "edge", "network"]);
 
     // Destroy runs in reverse: dependents go before what they depend on.
     f.run_ok(&["plan", "dev", "--destroy"], 2);
     f.run_ok(&["apply", "dev"], 1);
     let run = f.run_ok(&["apply", "dev", "--allow-destroy"], 0);
-    let pos = |s: &str| {
-        run.stderr
-            .find(s)
-            .unwrap_or_else(|| panic!("{s} missing in:\n{}", run.stderr))
-    };
-    assert!(pos("[app] apply finished") < pos("[data] apply started"));
-    assert!(pos("[data] apply finished") < pos("[network] apply started"));
-    assert!(pos("[edge] apply finished") < pos("[network] apply started"));
+    assert_in_order(
+        &run.stderr,
+        &[
+            ("[app] apply finished", "[data] apply started"),
+            ("[data] apply finished", "[network] apply started"),
+            ("[edge] apply finished", "[network] apply started"),
+        ],
+    );
     assert!(f.store_names().is_empty());
 
     let f = Fixture::new("chain");
@@ -586,4 +586,19 @@ fn stack_chain_applies_in_order_and_failure_stops_only_dependents() {
         "Stack network: applied in [T]s (1 created, 0 updated, 0 replaced, 0 deleted)\nStack data: FAILED\n  stack data: main.tf:21: ohmctest: injected failure for data\n        21 | resource \"ohmctest_thing\" \"this\" {\nStack app: not applied, because data did not succeed\nStack edge: applied in [T]s (1 created, 0 updated, 0 replaced, 0 deleted)\n"
     );
     assert_eq!(f.store_names(), ["edge", "network"]);
+}
+
+/// Fails unless, for each pair, the first line appears in `text` before the
+/// second.
+fn assert_in_order(text: &str, pairs: &[(&str, &str)]) {
+    let pos = |s: &str| {
+        text.find(s)
+            .unwrap_or_else(|| panic!("{s} missing in:\n{text}"))
+    };
+    for (earlier, later) in pairs {
+        assert!(
+            pos(earlier) < pos(later),
+            "{earlier} is not before {later} in:\n{text}"
+        );
+    }
 }
