@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fixture;
+pub mod http;
 pub mod moto;
 pub mod prometheus;
 pub mod proxy;

@@ -5,10 +5,11 @@
 //! Facts about what moto implements are in `shared/notes/moto.md`; a check that needs an
 //! API moto lacks is tested with `aws-smithy-mocks` instead.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::http::{request, wait_ready};
 
 /// A running moto server. Any credentials are accepted; the account id is 123456789012.
 pub struct MotoServer {
@@ -43,31 +44,18 @@ impl MotoServer {
                 .spawn()
                 .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
             let mut server = MotoServer { child, port };
-            match server.wait_ready(Duration::from_secs(30)) {
+            match wait_ready(
+                &mut server.child,
+                "moto_server",
+                port,
+                "/moto-api/",
+                Duration::from_secs(30),
+            ) {
                 Ok(()) => return server,
                 Err(e) => last_err = e, // port taken or slow start: drop kills it, try again
             }
         }
         panic!("moto_server did not come up: {last_err}");
-    }
-
-    fn wait_ready(&mut self, timeout: Duration) -> Result<(), String> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("moto_server exited with {status}"));
-            }
-            if let Ok((200, _)) = http(self.port, "GET", "/moto-api/", "") {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "no answer on port {} within {timeout:?}",
-                    self.port
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
     }
 
     /// `http://127.0.0.1:PORT`, for `endpoint_url`.
@@ -95,14 +83,15 @@ impl MotoServer {
 
     /// Clears all state (`POST /moto-api/reset`).
     pub fn reset(&self) {
-        let (status, body) = http(self.port, "POST", "/moto-api/reset", "").expect("moto reset");
+        let (status, body) =
+            request(self.port, "POST", "/moto-api/reset", &[], "").expect("moto reset");
         assert_eq!(status, 200, "moto reset: {body}");
     }
 
     /// Makes generated ids repeatable (`POST /moto-api/seed?a=N`).
     pub fn seed(&self, n: u64) {
-        let (status, body) =
-            http(self.port, "POST", &format!("/moto-api/seed?a={n}"), "").expect("moto seed");
+        let (status, body) = request(self.port, "POST", &format!("/moto-api/seed?a={n}"), &[], "")
+            .expect("moto seed");
         assert_eq!(status, 200, "moto seed: {body}");
     }
 
@@ -115,7 +104,7 @@ impl MotoServer {
         headers: &[(&str, &str)],
         body: &str,
     ) -> (u16, String) {
-        http_with(self.port, method, path, headers, body).expect("moto request")
+        request(self.port, method, path, headers, body).expect("moto request")
     }
 }
 
@@ -132,47 +121,4 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
-}
-
-fn http(port: u16, method: &str, path: &str, body: &str) -> Result<(u16, String), String> {
-    http_with(port, method, path, &[], body)
-}
-
-fn http_with(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Result<(u16, String), String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(30))).ok();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&out).to_string();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| {
-            format!(
-                "bad response: {}",
-                text.chars().take(80).collect::<String>()
-            )
-        })?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
 }

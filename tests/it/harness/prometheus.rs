@@ -8,12 +8,11 @@
 //! both answer `/-/ready`, every configured target has been scraped at least once and the
 //! rule groups are loaded, so tests never race the first scrape.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::http::{get, wait_ready};
 use super::moto::free_port;
 use super::tool;
 
@@ -248,50 +247,16 @@ fn start_server(name: &'static str, log: &Path, command: impl Fn(u16) -> Command
             port,
             log: log.to_path_buf(),
         };
-        match wait_ready(&mut server, Duration::from_secs(30)) {
+        match wait_ready(
+            &mut server.child,
+            name,
+            port,
+            "/-/ready",
+            Duration::from_secs(30),
+        ) {
             Ok(()) => return server,
             Err(e) => last = format!("{e}\n{}", std::fs::read_to_string(log).unwrap_or_default()),
         }
     }
     panic!("{name} did not come up: {last}");
-}
-
-fn wait_ready(server: &mut Server, timeout: Duration) -> Result<(), String> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Ok(Some(status)) = server.child.try_wait() {
-            return Err(format!("{} exited with {status}", server.name));
-        }
-        if let Ok((200, _)) = get(server.port, "/-/ready") {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "{} not ready on port {} within {timeout:?}",
-                server.name, server.port
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A plain HTTP/1.0 GET (no client library in the harness): `(status, body)`.
-pub fn get(port: u16, path: &str) -> Result<(u16, String), String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n")
-        .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&raw);
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("bad response: {text}"))?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
 }
