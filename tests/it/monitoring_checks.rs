@@ -1,5 +1,6 @@
 //! The monitoring checks of `ohmc-infra verify` against a real Prometheus and Alertmanager
-//! (`harness::prometheus`): required scrape jobs up, rule groups loaded, Alertmanager
+//! (`harness::prometheus`; one shared stack unless a test needs its own rules or
+//! receivers): required scrape jobs up, rule groups loaded, Alertmanager
 //! reachable with a receiver that sends somewhere. Through the library for each outcome,
 //! and once through the binary with `--area monitoring`.
 
@@ -46,7 +47,7 @@ fn rt() -> tokio::runtime::Runtime {
 
 #[test]
 fn monitoring_checks_pass_against_real_prometheus() {
-    let stack = MonitoringStack::start();
+    let stack = MonitoringStack::shared();
     let findings = rt().block_on(monitoring::run(&settings(
         &stack,
         &["prometheus"],
@@ -96,7 +97,7 @@ fn monitoring_checks_pass_against_real_prometheus() {
 
 #[test]
 fn required_job_down_fails_naming_job_and_target() {
-    let stack = MonitoringStack::start();
+    let stack = MonitoringStack::shared();
     let findings = rt().block_on(monitoring::run(&settings(
         &stack,
         &["prometheus", DOWN_JOB, "backend"],
@@ -140,7 +141,7 @@ fn required_job_down_fails_naming_job_and_target() {
 
 #[test]
 fn missing_rule_group_fails_naming_it() {
-    let stack = MonitoringStack::start();
+    let stack = MonitoringStack::shared();
     let findings = rt().block_on(monitoring::run(&settings(
         &stack,
         &["prometheus"],
@@ -230,7 +231,7 @@ fn failing_rule_and_blackhole_receiver_fail() {
 /// A failed HTTP call is an Error for every check that needed it, never a Pass.
 #[test]
 fn unreachable_alertmanager_or_prometheus_is_an_error() {
-    let stack = MonitoringStack::start();
+    let stack = MonitoringStack::shared();
     let closed = format!("http://127.0.0.1:{}", free_port());
     let mut s = settings(&stack, &["prometheus"], &["ohmc.node"]);
     s.alertmanager_url = Some(closed.clone());
@@ -300,7 +301,7 @@ fn unreachable_alertmanager_or_prometheus_is_an_error() {
 /// rendered under their own heading, with exit codes 0 (pass) and 3 (a job down).
 #[test]
 fn verify_cli_area_monitoring() {
-    let stack = MonitoringStack::start();
+    let stack = MonitoringStack::shared();
     let f = Fixture::new("basic");
     let outputs = f.root.join("outputs.json");
     std::fs::write(&outputs, "{}").unwrap();
@@ -440,7 +441,7 @@ fn verify_cli_area_monitoring() {
 #[test]
 fn verify_cli_merges_monitoring_with_aws_checks() {
     let moto = crate::harness::moto::MotoServer::start();
-    let stack = MonitoringStack::start();
+    let stack = MonitoringStack::shared();
     let f = Fixture::new("basic");
     let outputs = f.root.join("outputs.json");
     std::fs::write(&outputs, r#"{"cloudtrail_name": "ohmc-trail"}"#).unwrap();

@@ -6,10 +6,12 @@
 //! nothing listens on, so one required job is up and one is down. Rule files are written
 //! into a temp dir that `rule_files` globs. [`MonitoringStack::start`] returns only when
 //! both answer `/-/ready`, every configured target has been scraped at least once and the
-//! rule groups are loaded, so tests never race the first scrape.
+//! rule groups are loaded, so tests never race the first scrape. Tests that need only the
+//! defaults share one stack through [`MonitoringStack::shared`].
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::http::{get, wait_ready};
@@ -49,6 +51,16 @@ receivers:
     webhook_configs:
       - url: http://127.0.0.1:9/hook
 "#;
+
+/// The stack [`MonitoringStack::shared`] hands out. A static is never dropped, so
+/// [`release_shared`] lets go of it at exit.
+static SHARED: Mutex<Option<Arc<MonitoringStack>>> = Mutex::new(None);
+
+/// Run by `exit` once every test has finished: dropping the last reference
+/// kills both servers and removes their temp dir, as for any other stack.
+extern "C" fn release_shared() {
+    drop(SHARED.lock().unwrap_or_else(PoisonError::into_inner).take());
+}
 
 /// What to start.
 pub struct StackOptions {
@@ -92,6 +104,23 @@ impl MonitoringStack {
     /// Both servers with the default rules and receivers.
     pub fn start() -> Self {
         Self::start_with(StackOptions::default())
+    }
+
+    /// The default stack, started once per test run and shared: the tests
+    /// that use it only read from it, and each start waits seconds for
+    /// Prometheus's first scrapes. It is stopped when the test binary exits.
+    pub fn shared() -> Arc<Self> {
+        // Held while starting, so a second caller waits for this stack
+        // instead of starting its own.
+        let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(stack) = shared.as_ref() {
+            return stack.clone();
+        }
+        let stack = Arc::new(Self::start());
+        *shared = Some(stack.clone());
+        // SAFETY: registers a plain function; atexit has no other preconditions.
+        unsafe { libc::atexit(release_shared) };
+        stack
     }
 
     pub fn start_with(options: StackOptions) -> Self {
