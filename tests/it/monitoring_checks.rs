@@ -38,6 +38,16 @@ fn find<'a>(findings: &'a [Finding], check: &str, resource: &str) -> &'a Finding
         .unwrap_or_else(|| panic!("no {check} {resource} in {findings:#?}"))
 }
 
+/// An environment.hcl `monitoring {}` block pointing at `stack`, requiring the
+/// scrape jobs `jobs` (HCL list items) and the rule group `ohmc.node`.
+fn monitoring_block(stack: &MonitoringStack, jobs: &str) -> String {
+    format!(
+        "\nmonitoring {{\n  prometheus_url       = \"{}\"\n  alertmanager_url     = \"{}\"\n  required_jobs        = [{jobs}]\n  required_rule_groups = [\"ohmc.node\"]\n}}\n",
+        stack.prometheus_url(),
+        stack.alertmanager_url()
+    )
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -307,13 +317,7 @@ fn verify_cli_area_monitoring() {
     std::fs::write(&outputs, "{}").unwrap();
     let env_file = f.path("environments/dev/environment.hcl");
     let base = std::fs::read_to_string(&env_file).unwrap();
-    let with_monitoring = |jobs: &str| {
-        format!(
-            "{base}\nmonitoring {{\n  prometheus_url       = \"{}\"\n  alertmanager_url     = \"{}\"\n  required_jobs        = [{jobs}]\n  required_rule_groups = [\"ohmc.node\"]\n}}\n",
-            stack.prometheus_url(),
-            stack.alertmanager_url()
-        )
-    };
+    let with_monitoring = |jobs: &str| format!("{base}{}", monitoring_block(&stack, jobs));
     let closed = format!("http://127.0.0.1:{}", free_port());
     let run = |extra: &[&str]| {
         let mut args = vec![
@@ -447,11 +451,7 @@ fn verify_cli_merges_monitoring_with_aws_checks() {
     std::fs::write(&outputs, r#"{"cloudtrail_name": "ohmc-trail"}"#).unwrap();
     let env_file = f.path("environments/dev/environment.hcl");
     let mut text = std::fs::read_to_string(&env_file).unwrap();
-    text.push_str(&format!(
-        "\nmonitoring {{\n  prometheus_url       = \"{}\"\n  alertmanager_url     = \"{}\"\n  required_jobs        = [\"prometheus\"]\n  required_rule_groups = [\"ohmc.node\"]\n}}\n",
-        stack.prometheus_url(),
-        stack.alertmanager_url()
-    ));
+    text.push_str(&monitoring_block(&stack, "\"prometheus\""));
     std::fs::write(&env_file, text).unwrap();
     let endpoint = moto.endpoint();
     let args = [
