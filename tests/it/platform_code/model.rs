@@ -53,6 +53,17 @@ pub fn string_value(expr: &Expression) -> Option<String> {
     }
 }
 
+/// The string at `key` of an object expression (`{ key = "..." }`).
+pub fn object_string(expr: &Expression, key: &str) -> Option<String> {
+    match expr {
+        Expression::Object(object) => object
+            .iter()
+            .find(|(k, _)| matches!(k, ObjectKey::Identifier(i) if i.as_str() == key))
+            .and_then(|(_, v)| string_value(v)),
+        _ => None,
+    }
+}
+
 pub fn string_list(expr: &Expression) -> Vec<String> {
     match expr {
         Expression::Array(items) => items.iter().filter_map(string_value).collect(),
@@ -261,14 +272,14 @@ impl TfConfig {
                     }
                     "data" if label(block, 0) == "terraform_remote_state" => {
                         let key = attribute(&block.body, "config")
-                            .and_then(|config| match config {
-                                Expression::Object(object) => object
-                                    .iter()
-                                    .find(|(k, _)| matches!(k, ObjectKey::Identifier(i) if i.as_str() == "key"))
-                                    .and_then(|(_, v)| string_value(v)),
-                                _ => None,
-                            })
-                            .unwrap_or_else(|| panic!("remote state {} in {} has no config.key", label(block, 1), rel(&file)));
+                            .and_then(|config| object_string(config, "key"))
+                            .unwrap_or_else(|| {
+                                panic!(
+                                    "remote state {} in {} has no config.key",
+                                    label(block, 1),
+                                    rel(&file)
+                                )
+                            });
                         config
                             .remote_state_keys
                             .insert(label(block, 1).to_owned(), key);
@@ -342,13 +353,8 @@ pub fn environments() -> Vec<Env> {
             let stack_dir = attribute(&block.body, "dir")
                 .and_then(string_value)
                 .unwrap_or_else(|| panic!("stack {name} in {} has no dir", rel(&dir)));
-            let backend_key = attribute(&block.body, "backend_values").and_then(|v| match v {
-                Expression::Object(object) => object
-                    .iter()
-                    .find(|(k, _)| matches!(k, ObjectKey::Identifier(i) if i.as_str() == "key"))
-                    .and_then(|(_, v)| string_value(v)),
-                _ => None,
-            });
+            let backend_key = attribute(&block.body, "backend_values")
+                .and_then(|values| object_string(values, "key"));
             if let Some(backend) = attribute(&block.body, "backend_config").and_then(string_value) {
                 assert!(
                     dir.join(&backend).is_file(),
