@@ -212,9 +212,11 @@ fn held_lock_names_its_holder() {
         &format!("{}chain_delay_ms = 4000\n", DEV_CHANGED),
     );
     f.run_ok(&["plan", "dev"], 2);
+    // Only stderr is read; a piped stdout nobody drains could fill and stall
+    // the apply.
     let mut slow = f
         .cmd(&["apply", "dev"])
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
