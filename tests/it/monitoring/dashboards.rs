@@ -86,6 +86,8 @@ fn dashboards_parse_with_unique_uids_known_datasources_and_valid_promql() {
     let mut uids = BTreeMap::new();
     let mut problems = Vec::new();
     let mut rules = Vec::new();
+    let label_values =
+        regex::Regex::new(r"^label_values\((.+),\s*[A-Za-z_][A-Za-z0-9_]*\)$").unwrap();
     for (path, dash) in &dashboards {
         let file = rel(path);
         match dash["uid"].as_str() {
@@ -123,8 +125,6 @@ fn dashboards_parse_with_unique_uids_known_datasources_and_valid_promql() {
             }
         }
         // Query variables: the metric selector of label_values(metric, label).
-        let label_values =
-            regex::Regex::new(r"^label_values\((.+),\s*[A-Za-z_][A-Za-z0-9_]*\)$").unwrap();
         for var in dash["templating"]["list"].as_array().into_iter().flatten() {
             let query = var["query"]["query"]
                 .as_str()
