@@ -7,7 +7,10 @@ use std::path::Path;
 use ohmc_infra::summary::PlanSummary;
 use ohmc_terraform::plan::PlanDocument;
 
-use super::harness::fixture::{Fixture, Run};
+use super::harness::fixture::{Fixture, Run, Tf};
+use super::harness::on_every_terraform;
+
+on_every_terraform!(saved_plan_file_reads_like_show_json);
 
 const GENERATION_1: &str = "generation = 1\ntoken      = \"CANARY-token-1\"\n";
 
@@ -69,9 +72,8 @@ fn assert_same(from_file: &PlanDocument, from_show: &PlanDocument) {
     }
 }
 
-#[test]
-fn saved_plan_file_reads_like_show_json() {
-    let f = Fixture::new("plan_shapes");
+fn saved_plan_file_reads_like_show_json(tf: Tf) {
+    let f = Fixture::on("plan_shapes", tf);
     let created = f.run_ok(&["plan", "dev"], 2);
     let (from_file, from_show) = both_readings(&f, &created);
     assert_same(&from_file, &from_show);

@@ -7,7 +7,29 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::harness::files_under;
-use crate::harness::fixture::{assert_no_canary, Fixture, CANARY};
+use crate::harness::fixture::{assert_no_canary, Fixture, Tf, CANARY};
+use crate::harness::on_every_terraform;
+
+on_every_terraform!(
+    plan_summary_counts_create_update_replace_delete,
+    destructive_plan_needs_allow_destroy,
+    bundle_for_another_environment_is_refused,
+    var_file_change_after_plan_is_refused,
+    state_serial_moved_after_plan_is_refused,
+    configuration_change_after_plan_is_refused,
+    production_needs_approval,
+    held_lock_names_its_holder,
+    sigint_during_slow_apply_stops_gracefully,
+    sensitive_values_never_printed,
+    plan_files_are_private,
+    invalid_hcl_in_a_stack_is_reported_with_file_and_line,
+    malformed_environment_file_names_file_line_and_field,
+    unknown_environment_lists_known_ones,
+    missing_or_old_terraform_says_how_to_install,
+    ambient_tf_cli_args_are_refused,
+    drift_lists_resources_changed_outside_terraform,
+    stack_chain_applies_in_order_and_failure_stops_only_dependents,
+);
 
 const DEV_CHANGED: &str = r#"region      = "us-east-1"
 db_password = "CANARY-var-7f3a9c"
@@ -18,16 +40,15 @@ things = {
 }
 "#;
 
-fn applied_basic() -> Fixture {
-    let f = Fixture::new("basic");
+fn applied_basic(tf: Tf) -> Fixture {
+    let f = Fixture::on("basic", tf);
     f.run_ok(&["plan", "dev"], 2);
     f.run_ok(&["apply", "dev"], 0);
     f
 }
 
-#[test]
-fn plan_summary_counts_create_update_replace_delete() {
-    let f = applied_basic();
+fn plan_summary_counts_create_update_replace_delete(tf: Tf) {
+    let f = applied_basic(tf);
     assert_eq!(f.store_names(), ["a", "b", "c", "secret-holder"]);
     f.write("environments/dev/app.tfvars", DEV_CHANGED);
     let run = f.run_ok(&["plan", "dev"], 2);
@@ -64,9 +85,8 @@ Apply it with: ohmc-infra apply dev --plan [STATE]/plans/dev/[STAMP]
     assert_eq!(doc["schema_version"], 1);
 }
 
-#[test]
-fn destructive_plan_needs_allow_destroy() {
-    let f = applied_basic();
+fn destructive_plan_needs_allow_destroy(tf: Tf) {
+    let f = applied_basic(tf);
     f.write("environments/dev/app.tfvars", DEV_CHANGED);
     let planned = f.run_ok(&["plan", "dev"], 2);
     let refused = f.run_ok(&["apply", "dev"], 1);
@@ -99,9 +119,8 @@ fn destructive_plan_needs_allow_destroy() {
     assert_eq!(f.store_names(), ["a", "b-renamed", "d", "secret-holder"]);
 }
 
-#[test]
-fn bundle_for_another_environment_is_refused() {
-    let f = Fixture::new("basic");
+fn bundle_for_another_environment_is_refused(tf: Tf) {
+    let f = Fixture::on("basic", tf);
     let planned = f.run_ok(&["plan", "dev"], 2);
     let bundle = Fixture::bundle_of(&planned);
     let run = f.run_ok(
@@ -116,9 +135,8 @@ fn bundle_for_another_environment_is_refused() {
     assert!(f.store_names().is_empty());
 }
 
-#[test]
-fn var_file_change_after_plan_is_refused() {
-    let f = Fixture::new("basic");
+fn var_file_change_after_plan_is_refused(tf: Tf) {
+    let f = Fixture::on("basic", tf);
     f.run_ok(&["plan", "dev"], 2);
     f.write("environments/dev/app.tfvars", DEV_CHANGED);
     let run = f.run_ok(&["apply", "dev"], 1);
@@ -130,9 +148,8 @@ fn var_file_change_after_plan_is_refused() {
     assert!(f.store_names().is_empty());
 }
 
-#[test]
-fn state_serial_moved_after_plan_is_refused() {
-    let f = Fixture::new("basic");
+fn state_serial_moved_after_plan_is_refused(tf: Tf) {
+    let f = Fixture::on("basic", tf);
     let first = f.run_ok(&["plan", "dev"], 2);
     let first_bundle = Fixture::bundle_of(&first);
     // Someone else plans and applies in between.
@@ -150,9 +167,8 @@ fn state_serial_moved_after_plan_is_refused() {
     );
 }
 
-#[test]
-fn configuration_change_after_plan_is_refused() {
-    let f = Fixture::new("basic");
+fn configuration_change_after_plan_is_refused(tf: Tf) {
+    let f = Fixture::on("basic", tf);
     f.run_ok(&["plan", "dev"], 2);
     let main_tf = f.path("stacks/app/main.tf");
     let text = std::fs::read_to_string(&main_tf).unwrap();
@@ -172,9 +188,8 @@ fn configuration_change_after_plan_is_refused() {
     );
 }
 
-#[test]
-fn production_needs_approval() {
-    let f = Fixture::new("basic");
+fn production_needs_approval(tf: Tf) {
+    let f = Fixture::on("basic", tf);
     let planned = f.run_ok(&["plan", "prod"], 2);
     let sha = Fixture::bundle_sha_of(&planned);
     let refused = f.run_ok(&["apply", "prod"], 1);
@@ -204,9 +219,8 @@ fn production_needs_approval() {
     assert_eq!(f.store_names(), ["prod-a", "secret-holder"]);
 }
 
-#[test]
-fn held_lock_names_its_holder() {
-    let f = Fixture::new("basic");
+fn held_lock_names_its_holder(tf: Tf) {
+    let f = Fixture::on("basic", tf);
     f.write(
         "environments/dev/app.tfvars",
         &format!("{}chain_delay_ms = 4000\n", DEV_CHANGED),
@@ -278,9 +292,8 @@ fn processes_under(dir: &std::path::Path) -> Vec<String> {
     found
 }
 
-#[test]
-fn sigint_during_slow_apply_stops_gracefully() {
-    let f = Fixture::new("basic");
+fn sigint_during_slow_apply_stops_gracefully(tf: Tf) {
+    let f = Fixture::on("basic", tf);
     f.write(
         "environments/dev/app.tfvars",
         &format!("{}chain_delay_ms = 2500\n", DEV_CHANGED),
@@ -367,9 +380,8 @@ fn sigint_during_slow_apply_stops_gracefully() {
     );
 }
 
-#[test]
-fn sensitive_values_never_printed() {
-    let f = applied_basic();
+fn sensitive_values_never_printed(tf: Tf) {
+    let f = applied_basic(tf);
     // Every run through the harness already asserts the canary is absent; these
     // are the paths most likely to carry a secret.
     let out = f.run_ok(&["output", "dev"], 0);
@@ -398,10 +410,9 @@ fn sensitive_values_never_printed() {
     }
 }
 
-#[test]
-fn plan_files_are_private() {
+fn plan_files_are_private(tf: Tf) {
     use std::os::unix::fs::PermissionsExt;
-    let f = Fixture::new("basic");
+    let f = Fixture::on("basic", tf);
     let run = f.run_ok(&["plan", "dev"], 2);
     let bundle = std::path::PathBuf::from(Fixture::bundle_of(&run));
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
@@ -411,9 +422,8 @@ fn plan_files_are_private() {
     assert_eq!(mode(&bundle.join("bundle.json")), 0o600);
 }
 
-#[test]
-fn invalid_hcl_in_a_stack_is_reported_with_file_and_line() {
-    let f = Fixture::new("broken_hcl");
+fn invalid_hcl_in_a_stack_is_reported_with_file_and_line(tf: Tf) {
+    let f = Fixture::on("broken_hcl", tf);
     let run = f.run_ok(&["plan", "dev"], 1);
     assert!(
         f.normalise(&run.stdout)
@@ -424,9 +434,8 @@ fn invalid_hcl_in_a_stack_is_reported_with_file_and_line() {
     );
 }
 
-#[test]
-fn malformed_environment_file_names_file_line_and_field() {
-    let f = Fixture::new("basic");
+fn malformed_environment_file_names_file_line_and_field(tf: Tf) {
+    let f = Fixture::on("basic", tf);
     let path = f.path("environments/dev/environment.hcl");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(
@@ -456,9 +465,8 @@ fn malformed_environment_file_names_file_line_and_field() {
     );
 }
 
-#[test]
-fn unknown_environment_lists_known_ones() {
-    let f = Fixture::new("basic");
+fn unknown_environment_lists_known_ones(tf: Tf) {
+    let f = Fixture::on("basic", tf);
     let run = f.run_ok(&["plan", "staging"], 1);
     assert_eq!(
         run.stderr.trim(),
@@ -471,9 +479,8 @@ fn unknown_environment_lists_known_ones() {
     );
 }
 
-#[test]
-fn missing_or_old_terraform_says_how_to_install() {
-    let f = Fixture::new("basic");
+fn missing_or_old_terraform_says_how_to_install(tf: Tf) {
+    let f = Fixture::on("basic", tf);
     let run = f.finish(
         &[],
         f.cmd(&["plan", "dev"])
@@ -507,9 +514,8 @@ fn missing_or_old_terraform_says_how_to_install() {
     );
 }
 
-#[test]
-fn ambient_tf_cli_args_are_refused() {
-    let f = Fixture::new("basic");
+fn ambient_tf_cli_args_are_refused(tf: Tf) {
+    let f = Fixture::on("basic", tf);
     let run = f.finish(
         &[],
         f.cmd(&["plan", "dev"])
@@ -526,9 +532,8 @@ fn ambient_tf_cli_args_are_refused() {
     );
 }
 
-#[test]
-fn drift_lists_resources_changed_outside_terraform() {
-    let f = applied_basic();
+fn drift_lists_resources_changed_outside_terraform(tf: Tf) {
+    let f = applied_basic(tf);
     f.run_ok(&["drift", "dev"], 0);
     let file = std::fs::read_dir(&f.store)
         .unwrap()
@@ -547,9 +552,8 @@ fn drift_lists_resources_changed_outside_terraform() {
     );
 }
 
-#[test]
-fn stack_chain_applies_in_order_and_failure_stops_only_dependents() {
-    let f = Fixture::new("chain");
+fn stack_chain_applies_in_order_and_failure_stops_only_dependents(tf: Tf) {
+    let f = Fixture::on("chain", tf);
     f.run_ok(&["plan", "dev", "--parallelism", "2"], 2);
     let run = f.run_ok(&["apply", "dev", "--parallelism", "2"], 0);
     assert_in_order(
@@ -576,7 +580,7 @@ fn stack_chain_applies_in_order_and_failure_stops_only_dependents() {
     );
     assert!(f.store_names().is_empty());
 
-    let f = Fixture::new("chain");
+    let f = Fixture::on("chain", tf);
     f.write(
         "environments/dev/data.tfvars",
         "name = \"data\"\nfail = true\n",

@@ -88,5 +88,18 @@ pub async fn ops_context(
         progress,
         lock_timeout: global.lock_timeout,
         parallelism: global.parallelism,
+        // This binary is the watchdog of its own Terraform runs; without a
+        // path to itself (a deleted executable), runs are unsupervised.
+        watchdog: std::env::current_exe().ok(),
     })
+}
+
+/// Says what became of earlier runs on `env` whose ohmc-infra died before
+/// Terraform ended (on stderr, whatever `-q` says: it is news about the
+/// state), and refuses to start while one is still running.
+pub fn report_previous_runs(ctx: &OpsContext, env: &str) -> anyhow::Result<()> {
+    for note in ctx.previous_runs(env)? {
+        eprintln!("note: {note}");
+    }
+    Ok(())
 }

@@ -17,6 +17,13 @@ use ohmc_terraform::InterruptHandle;
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args
+        .get(1)
+        .is_some_and(|a| a == ohmc_terraform::watchdog::SUBCOMMAND)
+    {
+        return watchdog(&args[2..]);
+    }
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -40,6 +47,18 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(code as u8)
+}
+
+/// This binary started as the watchdog of one Terraform run (see
+/// `ohmc_terraform::watchdog`); never typed by a person.
+fn watchdog(args: &[std::ffi::OsString]) -> ExitCode {
+    match ohmc_terraform::watchdog::WatchdogArgs::parse(args) {
+        Ok(args) => ExitCode::from(ohmc_terraform::watchdog::run(&args).clamp(0, 255) as u8),
+        Err(usage) => {
+            eprintln!("error: {usage}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {

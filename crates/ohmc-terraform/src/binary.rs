@@ -53,6 +53,26 @@ impl fmt::Display for Version {
     }
 }
 
+/// Which program a `terraform`-compatible binary is. Forks share version
+/// numbers but not features or file layouts, so the gate uses both.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum Implementation {
+    Terraform,
+    OpenTofu,
+    /// A binary that speaks the same CLI under another name.
+    Other(String),
+}
+
+impl fmt::Display for Implementation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Implementation::Terraform => f.write_str("Terraform"),
+            Implementation::OpenTofu => f.write_str("OpenTofu"),
+            Implementation::Other(name) => f.write_str(name),
+        }
+    }
+}
+
 /// What the detected Terraform supports, so callers never pass a flag the
 /// binary would reject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,9 +83,42 @@ pub struct Features {
     pub refresh_only: bool,
     /// `plan/apply -json` streaming UI (0.15.3+).
     pub json_ui: bool,
+    /// Saved plan files this crate reads itself (HashiCorp's releases whose
+    /// layout was pinned); anything else goes through `show -json`.
+    pub direct_plan_file: bool,
+    /// `import` blocks (Terraform 1.5+, OpenTofu 1.6+).
+    pub import_blocks: bool,
 }
 
 impl Features {
+    pub fn for_binary(implementation: &Implementation, v: Version) -> Features {
+        let at_least = |major, minor| {
+            v >= Version {
+                major,
+                minor,
+                patch: 0,
+            }
+        };
+        let mut features = Features::for_version(v);
+        match implementation {
+            Implementation::Terraform => {}
+            // OpenTofu forked from 1.5/1.6: its 1.6 has what Terraform 1.6 has,
+            // and its plan files are its own.
+            Implementation::OpenTofu => {
+                features.direct_plan_file = false;
+                features.import_blocks = at_least(1, 6);
+            }
+            // Unknown forks get only what every 1.x has.
+            Implementation::Other(_) => {
+                features.direct_plan_file = false;
+                features.import_blocks = false;
+                features.init_json = false;
+            }
+        }
+        features
+    }
+
+    /// HashiCorp Terraform's features at release `v`.
     pub fn for_version(v: Version) -> Features {
         let at_least = |major, minor, patch| {
             v >= Version {
@@ -78,6 +131,8 @@ impl Features {
             init_json: at_least(1, 9, 0),
             refresh_only: at_least(0, 15, 4),
             json_ui: at_least(0, 15, 3),
+            direct_plan_file: true,
+            import_blocks: at_least(1, 5, 0),
         }
     }
 }
@@ -103,6 +158,7 @@ pub struct TerraformConfig {
 #[derive(Debug, Clone)]
 pub struct Terraform {
     pub(crate) path: PathBuf,
+    pub(crate) implementation: Implementation,
     pub(crate) version: Version,
     pub(crate) cli_config_file: PathBuf,
     pub(crate) grace_period: Duration,
@@ -118,15 +174,16 @@ impl Terraform {
             .version_cache
             .as_deref()
             .and_then(|c| read_cached_version(c, &fingerprint));
-        let version = match cached {
-            Some(v) => v,
+        let (implementation, version) = match cached {
+            Some(found) => found,
             None => {
-                let v = detect_version(&path).await?;
+                let (implementation, v) = detect_version(&path).await?;
                 if let Some(cache) = &config.version_cache {
                     // A cache that cannot be written only costs speed.
-                    let _ = std::fs::write(cache, format!("{fingerprint}\n{v}\n"));
+                    let _ =
+                        std::fs::write(cache, format!("{fingerprint}\n{v}\n{implementation}\n"));
                 }
-                v
+                (implementation, v)
             }
         };
         if version < MINIMUM_VERSION || version >= MAXIMUM_VERSION_EXCLUSIVE {
@@ -139,6 +196,7 @@ impl Terraform {
         }
         Ok(Terraform {
             path,
+            implementation,
             version,
             cli_config_file: config.cli_config_file,
             grace_period: config.grace_period,
@@ -153,8 +211,12 @@ impl Terraform {
         self.version
     }
 
+    pub fn implementation(&self) -> &Implementation {
+        &self.implementation
+    }
+
     pub fn features(&self) -> Features {
-        Features::for_version(self.version)
+        Features::for_binary(&self.implementation, self.version)
     }
 
     pub fn grace_period(&self) -> Duration {
@@ -188,11 +250,12 @@ fn find_binary(config: &TerraformConfig) -> Result<PathBuf> {
     let path_dirs = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_default();
+    // OpenTofu installs itself as `tofu`; Terraform is preferred in each dir.
     let candidates: Vec<PathBuf> = config
         .search_dirs
         .iter()
         .chain(path_dirs.iter())
-        .map(|d| d.join("terraform"))
+        .flat_map(|d| [d.join("terraform"), d.join("tofu")])
         .collect();
     candidates
         .iter()
@@ -221,17 +284,21 @@ fn binary_fingerprint(path: &Path) -> String {
     }
 }
 
-fn read_cached_version(cache: &Path, fingerprint: &str) -> Option<Version> {
+fn read_cached_version(cache: &Path, fingerprint: &str) -> Option<(Implementation, Version)> {
     if fingerprint.is_empty() {
         return None;
     }
     let text = std::fs::read_to_string(cache).ok()?;
     let mut lines = text.lines();
     (lines.next()? == fingerprint).then_some(())?;
-    Version::parse(lines.next()?)
+    let version = Version::parse(lines.next()?)?;
+    // A cache written before the implementation was recorded is re-detected.
+    let (implementation, _) =
+        crate::commands::version::parse(&format!("{} v{version}", lines.next()?))?;
+    Some((implementation, version))
 }
 
-async fn detect_version(path: &Path) -> Result<Version> {
+async fn detect_version(path: &Path) -> Result<(Implementation, Version)> {
     let output = tokio::process::Command::new(path)
         .args(crate::commands::version::args())
         .env("CHECKPOINT_DISABLE", "1")
@@ -287,16 +354,38 @@ mod tests {
         let v103 = Features::for_version(Version::parse("1.0.3").unwrap());
         assert!(v103.json_ui && v103.refresh_only && !v103.init_json);
         assert!(Features::for_version(Version::parse("1.9.0").unwrap()).init_json);
+        let v1155 = Version::parse("1.15.5").unwrap();
+        assert!(Features::for_binary(&Implementation::Terraform, v1155).direct_plan_file);
+        let tofu = Features::for_binary(&Implementation::OpenTofu, v1155);
+        assert!(!tofu.direct_plan_file && tofu.import_blocks);
+        let other = Features::for_binary(&Implementation::Other("Fork".into()), v1155);
+        assert!(!other.direct_plan_file && !other.import_blocks);
+    }
+
+    #[test]
+    fn finds_terraform_or_tofu_by_either_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tofu"), "").unwrap();
+        let config = TerraformConfig {
+            binary: None,
+            search_dirs: vec![dir.path().to_path_buf()],
+            cli_config_file: PathBuf::from("/dev/null"),
+            grace_period: Duration::from_secs(1),
+            version_cache: None,
+        };
+        assert_eq!(find_binary(&config).unwrap(), dir.path().join("tofu"));
+        std::fs::write(dir.path().join("terraform"), "").unwrap();
+        assert_eq!(find_binary(&config).unwrap(), dir.path().join("terraform"));
     }
 
     #[test]
     fn version_cache_matches_only_the_same_binary() {
         let dir = tempfile::tempdir().unwrap();
         let cache = dir.path().join("cache");
-        std::fs::write(&cache, "/x/terraform 10 1.2\n1.0.3\n").unwrap();
+        std::fs::write(&cache, "/x/terraform 10 1.2\n1.0.3\nTerraform\n").unwrap();
         assert_eq!(
             read_cached_version(&cache, "/x/terraform 10 1.2"),
-            Version::parse("1.0.3")
+            Some((Implementation::Terraform, Version::parse("1.0.3").unwrap()))
         );
         assert_eq!(read_cached_version(&cache, "/x/terraform 11 1.2"), None);
         assert_eq!(read_cached_version(&cache, ""), None);

@@ -3,6 +3,14 @@
 //! Terraform mixes plain lines into that stream (1.0.3 prints "Acquiring state
 //! lock. This may take a few moments..." without JSON), so a line that is not a
 //! JSON object becomes [`UiEvent::Text`] instead of an error.
+//!
+//! Messages are those of UI versions 1.0 (Terraform 1.0) to 1.3 (1.15): 1.3
+//! adds import and action-invocation counts, deferred changes, planned action
+//! invocations, ephemeral resource operations and action hooks. A message
+//! this crate does not model is kept as [`UiEvent::Other`] when it is only
+//! information, but one that names a resource or a change becomes
+//! [`UiEvent::Unrecognised`], which callers must show: a change must never be
+//! dropped silently because a newer Terraform describes it differently.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -26,6 +34,20 @@ pub struct ChangeEvent {
     pub action: String,
     #[serde(default)]
     pub reason: Option<String>,
+    /// Where a `moved` block takes the object from (action "move", or any
+    /// action on a moved object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_resource: Option<ResourceAddr>,
+    /// Set when an `import` block imports the object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importing: Option<ImportingEvent>,
+}
+
+/// The import an `import` block plans.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct ImportingEvent {
+    #[serde(default)]
+    pub id: Option<String>,
 }
 
 /// The counts Terraform prints at the end of a plan or apply.
@@ -34,6 +56,12 @@ pub struct ChangeSummary {
     pub add: u64,
     pub change: u64,
     pub remove: u64,
+    /// UI 1.2+: objects imported by `import` blocks.
+    #[serde(default)]
+    pub import: u64,
+    /// UI 1.3: action invocations planned.
+    #[serde(default)]
+    pub action_invocation: u64,
     #[serde(default)]
     pub operation: String,
 }
@@ -46,6 +74,21 @@ pub enum UiEvent {
     },
     PlannedChange(ChangeEvent),
     ResourceDrift(ChangeEvent),
+    /// A change Terraform put off to a later plan (UI 1.3).
+    DeferredChange {
+        change: ChangeEvent,
+        reason: String,
+    },
+    /// An action (Terraform 1.14+ `action` blocks) planned to run.
+    PlannedActionInvocation {
+        addr: String,
+    },
+    /// Ephemeral resources opened, renewed and closed, and actions run:
+    /// progress, never a change to state.
+    Operation {
+        kind: String,
+        addr: String,
+    },
     ChangeSummary(ChangeSummary),
     RefreshStart {
         addr: String,
@@ -81,9 +124,17 @@ pub enum UiEvent {
     Log {
         message: String,
     },
-    /// A JSON message of a type this version does not model.
+    /// A JSON message of a type this version does not model, carrying no
+    /// resource or change.
     Other {
         kind: String,
+    },
+    /// A message that names a resource or a change but that this version
+    /// cannot read: a newer Terraform, or a changed shape. Never to be dropped.
+    Unrecognised {
+        kind: String,
+        /// The address it names, when one can be found.
+        addr: Option<String>,
     },
     /// A line that was not a JSON object.
     Text(String),
@@ -124,6 +175,44 @@ impl UiEvent {
             "planned_change" => serde_json::from_value(field("change"))
                 .ok()
                 .map(UiEvent::PlannedChange),
+            "deferred_change" => {
+                // The body's key has varied between releases.
+                let deferred = ["change", "deferred_change", "deferred"]
+                    .iter()
+                    .find_map(|key| obj.get(*key).cloned())
+                    .unwrap_or(Value::Null);
+                serde_json::from_value(deferred.get("change").cloned().unwrap_or(Value::Null))
+                    .ok()
+                    .map(|change| UiEvent::DeferredChange {
+                        change,
+                        reason: deferred
+                            .get("reason")
+                            .and_then(Value::as_str)
+                            .unwrap_or("unknown")
+                            .to_string(),
+                    })
+            }
+            "planned_action_invocation" => field("invocation")
+                .pointer("/action/addr")
+                .and_then(Value::as_str)
+                .map(|addr| UiEvent::PlannedActionInvocation {
+                    addr: addr.to_string(),
+                }),
+            "ephemeral_op_start"
+            | "ephemeral_op_progress"
+            | "ephemeral_op_complete"
+            | "ephemeral_op_errored"
+            | "action_start"
+            | "action_progress"
+            | "action_complete"
+            | "action_errored"
+            | "provision_start"
+            | "provision_progress"
+            | "provision_complete"
+            | "provision_errored" => Some(UiEvent::Operation {
+                addr: find_addr(&Value::Object(obj.clone())).unwrap_or_default(),
+                kind: kind.clone(),
+            }),
             "resource_drift" => serde_json::from_value(field("change"))
                 .ok()
                 .map(UiEvent::ResourceDrift),
@@ -174,7 +263,34 @@ impl UiEvent {
             }),
             _ => None,
         };
-        parsed.unwrap_or(UiEvent::Other { kind })
+        parsed.unwrap_or_else(|| {
+            // Unmodelled, or modelled but no longer in the shape expected:
+            // what names a resource or a change is surfaced, not dropped.
+            let whole = Value::Object(obj.clone());
+            let carries_change = obj.contains_key("change") || find_addr(&whole).is_some();
+            if carries_change {
+                UiEvent::Unrecognised {
+                    addr: find_addr(&whole),
+                    kind,
+                }
+            } else {
+                UiEvent::Other { kind }
+            }
+        })
+    }
+}
+
+/// The first `addr` anywhere in a message (`hook.resource.addr`,
+/// `change.resource.addr`, ...).
+fn find_addr(value: &Value) -> Option<String> {
+    match value {
+        Value::Object(map) => map
+            .get("addr")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| map.values().find_map(find_addr)),
+        Value::Array(items) => items.iter().find_map(find_addr),
+        _ => None,
     }
 }
 
@@ -208,7 +324,8 @@ mod tests {
                 add: 1,
                 change: 2,
                 remove: 3,
-                operation: "plan".into()
+                operation: "plan".into(),
+                ..ChangeSummary::default()
             })
         );
     }
@@ -224,6 +341,79 @@ mod tests {
             }
         );
         assert!(!format!("{event:?}").contains("hunter2"));
+    }
+
+    /// Lines as Terraform 1.15.5 (UI 1.3) writes them.
+    #[test]
+    fn reads_ui_1_3_messages() {
+        let summary = r#"{"@level":"info","@message":"Plan: 1 to import, 2 to add, 0 to change, 0 to destroy, 1 action to invoke.","@module":"terraform.ui","type":"change_summary","changes":{"add":2,"change":0,"import":1,"remove":0,"action_invocation":1,"operation":"plan"}}"#;
+        assert_eq!(
+            UiEvent::parse_line(summary),
+            UiEvent::ChangeSummary(ChangeSummary {
+                add: 2,
+                import: 1,
+                action_invocation: 1,
+                operation: "plan".into(),
+                ..ChangeSummary::default()
+            })
+        );
+        let moved = r#"{"type":"planned_change","change":{"resource":{"addr":"terraform_data.new","resource_type":"terraform_data","resource_name":"new"},"previous_resource":{"addr":"terraform_data.old","resource_type":"terraform_data","resource_name":"old"},"action":"move"}}"#;
+        match UiEvent::parse_line(moved) {
+            UiEvent::PlannedChange(c) => {
+                assert_eq!(c.action, "move");
+                assert_eq!(c.previous_resource.unwrap().addr, "terraform_data.old");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let imported = r#"{"type":"planned_change","change":{"resource":{"addr":"ohmctest_thing.adopted","resource_type":"ohmctest_thing","resource_name":"adopted"},"action":"update","importing":{"id":"abc"}}}"#;
+        match UiEvent::parse_line(imported) {
+            UiEvent::PlannedChange(c) => {
+                assert_eq!(c.importing.unwrap().id.as_deref(), Some("abc"))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let deferred = r#"{"type":"deferred_change","change":{"reason":"instance_count_unknown","change":{"resource":{"addr":"terraform_data.later[\"k\"]","resource_type":"terraform_data","resource_name":"later"},"action":"create"}}}"#;
+        match UiEvent::parse_line(deferred) {
+            UiEvent::DeferredChange { change, reason } => {
+                assert_eq!(change.resource.addr, "terraform_data.later[\"k\"]");
+                assert_eq!(reason, "instance_count_unknown");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let ephemeral = r#"{"type":"ephemeral_op_start","hook":{"resource":{"addr":"ephemeral.random_password.db"},"action":"open"}}"#;
+        assert_eq!(
+            UiEvent::parse_line(ephemeral),
+            UiEvent::Operation {
+                kind: "ephemeral_op_start".into(),
+                addr: "ephemeral.random_password.db".into()
+            }
+        );
+        let action = r#"{"type":"planned_action_invocation","invocation":{"action":{"addr":"action.aws_lambda_invoke.notify"}}}"#;
+        assert_eq!(
+            UiEvent::parse_line(action),
+            UiEvent::PlannedActionInvocation {
+                addr: "action.aws_lambda_invoke.notify".into()
+            }
+        );
+    }
+
+    /// A message type from a future release that carries a change, or a known
+    /// one whose shape changed, must not vanish as `Other`.
+    #[test]
+    fn unknown_messages_that_carry_a_change_are_never_dropped() {
+        let future = r#"{"type":"planned_teleport","change":{"resource":{"addr":"aws_instance.web"},"action":"teleport"}}"#;
+        assert_eq!(
+            UiEvent::parse_line(future),
+            UiEvent::Unrecognised {
+                kind: "planned_teleport".into(),
+                addr: Some("aws_instance.web".into())
+            }
+        );
+        let reshaped = r#"{"type":"planned_change","change":{"target":"aws_instance.web"}}"#;
+        assert!(matches!(
+            UiEvent::parse_line(reshaped),
+            UiEvent::Unrecognised { .. }
+        ));
     }
 
     #[test]

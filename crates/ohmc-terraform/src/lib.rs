@@ -15,6 +15,8 @@
 //! - [`plan_file`] reads a saved plan file into that model without running
 //!   Terraform again, for the releases whose layout it knows.
 //! - [`lock`] reads a local backend's lock info, to say who still holds a lock.
+//! - [`watchdog`] keeps a supervised Terraform run safe when the process that
+//!   started it dies, and records the run for the next command to report.
 //!
 //! Nothing here prints or exits: results and errors are data for the caller.
 
@@ -27,8 +29,9 @@ pub mod lock;
 pub mod plan;
 pub mod plan_file;
 pub mod runner;
+pub mod watchdog;
 
-pub use binary::{Features, Terraform, TerraformConfig, Version};
+pub use binary::{Features, Implementation, Terraform, TerraformConfig, Version};
 pub use error::TerraformError;
 pub use events::UiEvent;
 pub use runner::{Interrupt, InterruptHandle, RunOutput};

@@ -18,6 +18,8 @@ use crate::Result;
 
 /// Replaces a sensitive value in anything this tool shows.
 pub const REDACTED: &str = "(sensitive)";
+/// Stands for a value Terraform will only know after apply.
+pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
 
 /// What a change does, folded from Terraform's `actions` list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -29,6 +31,8 @@ pub enum Action {
     Update,
     Replace,
     Delete,
+    /// Removed from state without being destroyed (`removed` blocks, 1.7+).
+    Forget,
 }
 
 impl Action {
@@ -41,6 +45,7 @@ impl Action {
             ["update"] => Action::Update,
             ["delete", "create"] | ["create", "delete"] => Action::Replace,
             ["delete"] => Action::Delete,
+            ["forget"] => Action::Forget,
             _ => return None,
         })
     }
@@ -58,6 +63,7 @@ impl Action {
             Action::Update => "update",
             Action::Replace => "replace",
             Action::Delete => "delete",
+            Action::Forget => "forget",
         }
     }
 }
@@ -77,6 +83,9 @@ pub struct Change {
     pub before_sensitive: Value,
     #[serde(default)]
     pub after_sensitive: Value,
+    /// Present when an `import` block brings the object under management.
+    #[serde(default)]
+    pub importing: Option<Importing>,
 }
 
 impl Change {
@@ -85,13 +94,15 @@ impl Change {
     }
 
     /// The new value with sensitive parts replaced, and unknown parts marked.
+    /// Terraform 1.1+ keeps partly unknown values partly known (a map whose
+    /// keys are known and whose values are not): `after` then omits the
+    /// unknown parts and `after_unknown` marks them, so both are merged here.
+    /// A reviewer must never see an unknown value as absent or empty.
     pub fn redacted_after(&self) -> Value {
-        let known = if self.after_unknown == Value::Bool(true) {
-            Value::String("(known after apply)".into())
-        } else {
-            self.after.clone()
-        };
-        redact(&known, &self.after_sensitive)
+        redact(
+            &mark_unknown(&self.after, &self.after_unknown),
+            &self.after_sensitive,
+        )
     }
 
     pub fn redacted_before(&self) -> Value {
@@ -117,6 +128,25 @@ pub struct ResourceChange {
     pub change: Change,
     #[serde(default)]
     pub action_reason: Option<String>,
+    /// Where a `moved` block (1.1+) takes this object from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_address: Option<String>,
+}
+
+/// A change Terraform put off to a later plan (1.9+ deferred actions).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DeferredChange {
+    pub reason: String,
+    pub resource_change: ResourceChange,
+}
+
+/// An `import` block's import (1.5+), as `change.importing`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Importing {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub unknown: bool,
 }
 
 /// The parts of a plan document this tool uses.
@@ -133,6 +163,9 @@ pub struct PlanDocument {
     pub resource_drift: Vec<ResourceChange>,
     #[serde(default)]
     pub output_changes: BTreeMap<String, Change>,
+    /// Changes put off to a later plan: the plan is then incomplete.
+    #[serde(default)]
+    pub deferred_changes: Vec<DeferredChange>,
 }
 
 impl PlanDocument {
@@ -208,6 +241,42 @@ pub fn redact(value: &Value, mask: &Value) -> Value {
     }
 }
 
+/// `value` with every part `unknown` marks as unknown replaced by
+/// [`KNOWN_AFTER_APPLY`], including parts `value` omits (object keys) or holds
+/// as null (list elements), as `show -json` writes them.
+pub fn mark_unknown(value: &Value, unknown: &Value) -> Value {
+    if !mask_has_true(unknown) {
+        return value.clone();
+    }
+    match unknown {
+        Value::Bool(_) => Value::String(KNOWN_AFTER_APPLY.into()),
+        Value::Object(masks) => {
+            let mut out = value.as_object().cloned().unwrap_or_default();
+            for (key, mask) in masks {
+                let known = out.get(key).cloned().unwrap_or(Value::Null);
+                out.insert(key.clone(), mark_unknown(&known, mask));
+            }
+            Value::Object(out)
+        }
+        Value::Array(masks) => {
+            let known = value.as_array().cloned().unwrap_or_default();
+            let len = known.len().max(masks.len());
+            Value::Array(
+                (0..len)
+                    .map(|i| {
+                        let item = known.get(i).cloned().unwrap_or(Value::Null);
+                        match masks.get(i) {
+                            Some(mask) => mark_unknown(&item, mask),
+                            None => item,
+                        }
+                    })
+                    .collect(),
+            )
+        }
+        _ => value.clone(),
+    }
+}
+
 fn mask_has_true(mask: &Value) -> bool {
     match mask {
         Value::Bool(b) => *b,
@@ -252,6 +321,48 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn partly_unknown_values_show_every_unknown_part() {
+        // What Terraform 1.15's show -json writes for
+        // `{ for k, t in thing.this : k => t.id }` before the ids exist.
+        let change = Change {
+            actions: vec!["create".into()],
+            after: json!({}),
+            after_unknown: json!({"a": true, "b": true}),
+            ..Change::default()
+        };
+        assert_eq!(
+            change.redacted_after(),
+            json!({"a": KNOWN_AFTER_APPLY, "b": KNOWN_AFTER_APPLY})
+        );
+        let mixed = Change {
+            actions: vec!["update".into()],
+            after: json!({"a": "id-a", "list": ["x", null, "z"], "nested": {"k": 1}}),
+            after_unknown: json!({"list": [false, true, false], "nested": {"u": true}}),
+            after_sensitive: json!({"nested": {"k": true}}),
+            ..Change::default()
+        };
+        assert_eq!(
+            mixed.redacted_after(),
+            json!({
+                "a": "id-a",
+                "list": ["x", KNOWN_AFTER_APPLY, "z"],
+                "nested": {"k": REDACTED, "u": KNOWN_AFTER_APPLY}
+            })
+        );
+        let whole = Change {
+            after_unknown: json!(true),
+            ..Change::default()
+        };
+        assert_eq!(whole.redacted_after(), json!(KNOWN_AFTER_APPLY));
+        let known = Change {
+            after: Value::Null,
+            after_unknown: json!({}),
+            ..Change::default()
+        };
+        assert_eq!(known.redacted_after(), Value::Null);
+    }
 
     #[test]
     fn accepts_0x_and_1x_rejects_unknown_major() {

@@ -6,8 +6,9 @@
 //! format 3) holding msgpack-encoded values. Its layout changes between
 //! Terraform minor releases without a format bump (1.2 added `addr`, 1.1
 //! changed drift), so only plans written by the releases it was checked against
-//! are read here; anything else is [`TerraformError::SavedPlanLayoutUnsupported`]
-//! and the caller asks `terraform show -json` instead.
+//! are read here (1.0.x and 1.15.x, see [`Layout`]); anything else is
+//! [`TerraformError::SavedPlanLayoutUnsupported`] and the caller asks
+//! `terraform show -json` instead.
 //!
 //! The result matches what `show -json` gives for what the plan summary uses:
 //! resource addresses, actions and reasons, and output changes with their
@@ -21,13 +22,42 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use crate::error::TerraformError;
-use crate::plan::{Change, PlanDocument, ResourceChange};
+use crate::plan::{Change, DeferredChange, Importing, PlanDocument, ResourceChange};
 use crate::Result;
 
 /// The only `tfplan` format number Terraform 0.12 through 1.x write.
 const TFPLAN_FORMAT: u64 = 3;
-/// The plan format version `show -json` reports for the releases read here.
-const JSON_FORMAT_VERSION: &str = "0.2";
+
+/// The plan file layouts read here, by the Terraform release that wrote them.
+/// Each was pinned against `show -json` of the same plans (tests/it/saved_plan.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// 1.0.x: addresses stored in parts; an output that is partly unknown is
+    /// shown as wholly unknown; drift is not in the file.
+    V1_0,
+    /// 1.15.x: addresses stored as strings; partly unknown values stay partly
+    /// known; drift, moves, imports, forgets and deferrals are in the file.
+    V1_15,
+}
+
+impl Layout {
+    fn of(terraform_version: &str) -> Option<Layout> {
+        let v = crate::Version::parse(terraform_version)?;
+        match (v.major, v.minor) {
+            (1, 0) => Some(Layout::V1_0),
+            (1, 15) => Some(Layout::V1_15),
+            _ => None,
+        }
+    }
+
+    /// The plan format version `show -json` reports for this release.
+    fn json_format_version(self) -> &'static str {
+        match self {
+            Layout::V1_0 => "0.2",
+            Layout::V1_15 => "1.2",
+        }
+    }
+}
 
 /// Reads the saved plan at `path`.
 pub fn read(path: &Path) -> Result<PlanDocument> {
@@ -49,67 +79,97 @@ fn decode(tfplan: &[u8], path: &Path) -> Result<PlanDocument> {
     use prost::Message;
     let plan =
         proto::Plan::decode(tfplan).map_err(|e| corrupt(path, &format!("tfplan protobuf: {e}")))?;
-    let layout_known = crate::Version::parse(&plan.terraform_version)
-        .is_some_and(|v| v.major == 1 && v.minor == 0);
-    if plan.version != TFPLAN_FORMAT || !layout_known {
-        return Err(TerraformError::SavedPlanLayoutUnsupported {
-            terraform_version: plan.terraform_version,
-            format: plan.version,
+    let layout = match Layout::of(&plan.terraform_version) {
+        Some(layout) if plan.version == TFPLAN_FORMAT => layout,
+        _ => {
+            return Err(TerraformError::SavedPlanLayoutUnsupported {
+                terraform_version: plan.terraform_version,
+                format: plan.version,
+            })
+        }
+    };
+    let changes = |list: &[proto::ResourceInstanceChange]| {
+        list.iter()
+            .map(|rc| resource_change(rc, layout))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|detail| corrupt(path, &detail))
+    };
+    let resource_changes = changes(&plan.resource_changes)?;
+    let resource_drift = changes(&plan.resource_drift)?;
+    let mut deferred_changes = Vec::new();
+    for deferred in &plan.deferred_changes {
+        let change = deferred
+            .change
+            .as_ref()
+            .ok_or_else(|| corrupt(path, "a deferred change has no change"))?;
+        deferred_changes.push(DeferredChange {
+            reason: deferred_reason(deferred.deferred.as_ref().map_or(0, |d| d.reason)).into(),
+            resource_change: resource_change(change, layout)
+                .map_err(|detail| corrupt(path, &detail))?,
         });
     }
-    let resource_changes = plan
-        .resource_changes
-        .iter()
-        .map(resource_change)
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|detail| corrupt(path, &detail))?;
     let mut output_changes = BTreeMap::new();
     for oc in &plan.output_changes {
         output_changes.insert(
             oc.name.clone(),
-            output_change(oc).map_err(|detail| corrupt(path, &detail))?,
+            output_change(oc, layout).map_err(|detail| corrupt(path, &detail))?,
         );
     }
     Ok(PlanDocument {
-        format_version: JSON_FORMAT_VERSION.into(),
+        format_version: layout.json_format_version().into(),
         terraform_version: plan.terraform_version,
         resource_changes,
-        // 1.0.x keeps drift out of the plan file; it is in the streaming UI.
-        resource_drift: Vec::new(),
+        resource_drift,
         output_changes,
+        deferred_changes,
     })
 }
 
 fn resource_change(
     rc: &proto::ResourceInstanceChange,
+    layout: Layout,
 ) -> std::result::Result<ResourceChange, String> {
-    let mode = if rc.mode == proto::MODE_DATA {
-        "data"
-    } else {
-        "managed"
+    let (address, mode, type_name, name) = match layout {
+        Layout::V1_0 => {
+            let mode = if rc.mode == proto::MODE_DATA {
+                "data"
+            } else {
+                "managed"
+            };
+            let mut address = String::new();
+            if !rc.module_path.is_empty() {
+                address.push_str(&rc.module_path);
+                address.push('.');
+            }
+            if mode == "data" {
+                address.push_str("data.");
+            }
+            address.push_str(&rc.type_name);
+            address.push('.');
+            address.push_str(&rc.name);
+            if let Some(key) = &rc.key_str {
+                address.push_str(&format!("[{}]", go_quote(key)));
+            } else if let Some(key) = rc.key_int {
+                address.push_str(&format!("[{key}]"));
+            }
+            (address, mode, rc.type_name.clone(), rc.name.clone())
+        }
+        Layout::V1_15 => {
+            let parts = AddressParts::parse(&rc.addr)?;
+            (
+                rc.addr.clone(),
+                parts.mode,
+                parts.type_name.to_string(),
+                parts.name.to_string(),
+            )
+        }
     };
-    let mut address = String::new();
-    if !rc.module_path.is_empty() {
-        address.push_str(&rc.module_path);
-        address.push('.');
-    }
-    if mode == "data" {
-        address.push_str("data.");
-    }
-    address.push_str(&rc.type_name);
-    address.push('.');
-    address.push_str(&rc.name);
-    if let Some(key) = &rc.key_str {
-        address.push_str(&format!("[{}]", go_quote(key)));
-    } else if let Some(key) = rc.key_int {
-        address.push_str(&format!("[{key}]"));
-    }
     let proto_change = rc.change.clone().unwrap_or_default();
     Ok(ResourceChange {
         address,
         mode: mode.into(),
-        resource_type: rc.type_name.clone(),
-        name: rc.name.clone(),
+        resource_type: type_name,
+        name,
         change: Change {
             actions: actions(proto_change.action)?,
             // Resource values are not read: which attributes are sensitive
@@ -120,22 +180,77 @@ fn resource_change(
             after_unknown: Value::Bool(false),
             before_sensitive: Value::Bool(true),
             after_sensitive: Value::Bool(true),
+            importing: proto_change.importing.map(|i| Importing {
+                id: (!i.id.is_empty()).then_some(i.id),
+                unknown: i.unknown,
+            }),
         },
-        action_reason: action_reason(rc.action_reason).map(str::to_string),
+        action_reason: action_reason(rc.action_reason, layout).map(str::to_string),
+        previous_address: (!rc.prev_run_addr.is_empty()).then(|| rc.prev_run_addr.clone()),
     })
 }
 
-fn output_change(oc: &proto::OutputChange) -> std::result::Result<Change, String> {
+/// The parts of a resource instance address Terraform 1.2+ stores as one
+/// string: `module.a["k"].module.b.data.TYPE.NAME[KEY]`.
+struct AddressParts<'a> {
+    mode: &'static str,
+    type_name: &'a str,
+    name: &'a str,
+}
+
+impl<'a> AddressParts<'a> {
+    fn parse(addr: &'a str) -> std::result::Result<AddressParts<'a>, String> {
+        // Split on dots outside brackets and quoted keys: a key may hold dots.
+        let mut segments = Vec::new();
+        let (mut start, mut depth, mut quoted, mut escaped) = (0, 0usize, false, false);
+        for (i, c) in addr.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                '[' if !quoted => depth += 1,
+                ']' if !quoted => depth = depth.saturating_sub(1),
+                '.' if !quoted && depth == 0 => {
+                    segments.push(&addr[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        segments.push(&addr[start..]);
+        let mut rest = segments.as_slice();
+        while let ["module", _, tail @ ..] = rest {
+            rest = tail;
+        }
+        let bad = || format!("resource address {addr:?} is not one Terraform writes");
+        let (mode, rest) = match rest {
+            ["data", tail @ ..] => ("data", tail),
+            _ => ("managed", rest),
+        };
+        match rest {
+            [type_name, name] => Ok(AddressParts {
+                mode,
+                type_name,
+                name: name.split('[').next().ok_or_else(bad)?,
+            }),
+            _ => Err(bad()),
+        }
+    }
+}
+
+fn output_change(oc: &proto::OutputChange, layout: Layout) -> std::result::Result<Change, String> {
     let proto_change = oc.change.clone().unwrap_or_default();
     let (before, after) = before_after(&proto_change, &format!("output {}", oc.name))?;
-    // As `show -json` does for 1.0 outputs: a partly unknown value is shown as
-    // wholly unknown, and an output's sensitivity is all or nothing (an
-    // output holding a sensitive value must be declared sensitive).
-    let (after, after_unknown) = if after.unknown {
-        (Value::Null, Value::Bool(true))
-    } else {
-        (after.value, Value::Bool(false))
+    let (after, after_unknown) = match layout {
+        // As `show -json` does for 1.0 outputs: a partly unknown value is
+        // shown as wholly unknown.
+        Layout::V1_0 if after.unknown() => (Value::Null, Value::Bool(true)),
+        // 1.15 keeps the known parts and marks each unknown one.
+        Layout::V1_15 if after.unknown() => (after.value, after.unknown_mask),
+        _ => (after.value, Value::Bool(false)),
     };
+    // An output's sensitivity is all or nothing: an output holding a
+    // sensitive value must be declared sensitive.
     Ok(Change {
         actions: actions(proto_change.action)?,
         before: before.value,
@@ -143,6 +258,7 @@ fn output_change(oc: &proto::OutputChange) -> std::result::Result<Change, String
         after_unknown,
         before_sensitive: Value::Bool(oc.sensitive),
         after_sensitive: Value::Bool(oc.sensitive),
+        importing: None,
     })
 }
 
@@ -180,18 +296,45 @@ fn actions(action: i32) -> std::result::Result<Vec<String>, String> {
         proto::ACTION_DELETE => &["delete"],
         proto::ACTION_DELETE_THEN_CREATE => &["delete", "create"],
         proto::ACTION_CREATE_THEN_DELETE => &["create", "delete"],
+        proto::ACTION_FORGET => &["forget"],
+        proto::ACTION_CREATE_THEN_FORGET => &["create", "forget"],
         other => return Err(format!("unknown change action {other}")),
     };
     Ok(names.iter().map(|s| s.to_string()).collect())
 }
 
-fn action_reason(reason: i32) -> Option<&'static str> {
-    Some(match reason {
+/// `show -json`'s `action_reason`. 1.0 reports only the replace reasons.
+fn action_reason(reason: i32, layout: Layout) -> Option<&'static str> {
+    let name = match reason {
         1 => "replace_because_tainted",
         2 => "replace_by_request",
         3 => "replace_because_cannot_update",
+        _ if layout == Layout::V1_0 => return None,
+        4 => "delete_because_no_resource_config",
+        5 => "delete_because_wrong_repetition",
+        6 => "delete_because_count_index",
+        7 => "delete_because_each_key",
+        8 => "delete_because_no_module",
+        9 => "replace_by_triggers",
+        10 => "read_because_config_unknown",
+        11 => "read_because_dependency_pending",
+        12 => "delete_because_no_move_target",
+        13 => "read_because_check_nested",
         _ => return None,
-    })
+    };
+    Some(name)
+}
+
+/// `show -json`'s reason for a deferred change.
+fn deferred_reason(reason: i32) -> &'static str {
+    match reason {
+        1 => "instance_count_unknown",
+        2 => "resource_config_unknown",
+        3 => "provider_config_unknown",
+        4 => "absent_prereq",
+        5 => "deferred_prereq",
+        _ => "unknown",
+    }
 }
 
 /// `addrs.StringKey.String()` quotes with Go's `%q`.
@@ -215,72 +358,123 @@ fn go_quote(s: &str) -> String {
     out
 }
 
-/// A msgpack value as cty encodes it, as JSON: unknowns (extension type 0)
-/// become null and are flagged.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// A msgpack value as cty encodes it, as `show -json` writes a planned value:
+/// the known parts as JSON (an unknown object attribute or map element is
+/// left out, an unknown list element is null), and the unknown parts marked
+/// in a mask shaped as `after_unknown` is.
+#[derive(Debug, Clone, PartialEq)]
 struct Decoded {
     value: Value,
+    /// `true` where a part is unknown; `false` (or a structure of falses) where
+    /// it is known. Object and map masks leave out their known members.
+    unknown_mask: Value,
+}
+
+impl Default for Decoded {
+    fn default() -> Decoded {
+        Decoded {
+            value: Value::Null,
+            unknown_mask: Value::Bool(false),
+        }
+    }
+}
+
+impl Decoded {
     /// Whether any part of the value is unknown until apply.
-    unknown: bool,
+    fn unknown(&self) -> bool {
+        fn any_true(mask: &Value) -> bool {
+            match mask {
+                Value::Bool(b) => *b,
+                Value::Array(items) => items.iter().any(any_true),
+                Value::Object(members) => members.values().any(any_true),
+                _ => false,
+            }
+        }
+        any_true(&self.unknown_mask)
+    }
 }
 
 fn decode_msgpack(bytes: &[u8]) -> std::result::Result<Decoded, String> {
     let mut reader = bytes;
     let raw = rmpv::decode::read_value(&mut reader).map_err(|e| format!("msgpack value: {e}"))?;
-    let mut unknown = false;
-    let value = from_rmpv(raw, &mut unknown)?;
-    Ok(Decoded { value, unknown })
+    from_rmpv(raw)
 }
 
-fn from_rmpv(value: rmpv::Value, unknown: &mut bool) -> std::result::Result<Value, String> {
+/// cty's msgpack extension for an unknown value, and (cty 1.13+, Terraform
+/// 1.6+) for an unknown value with refinements such as "not null".
+const UNKNOWN: i8 = 0;
+const UNKNOWN_REFINED: i8 = 0x0c;
+
+fn from_rmpv(value: rmpv::Value) -> std::result::Result<Decoded, String> {
     use rmpv::Value as V;
+    let known = |value: Value| Decoded {
+        value,
+        unknown_mask: Value::Bool(false),
+    };
     Ok(match value {
-        V::Nil => Value::Null,
-        V::Ext(0, _) => {
-            *unknown = true;
-            Value::Null
-        }
+        V::Nil => known(Value::Null),
+        V::Ext(UNKNOWN | UNKNOWN_REFINED, _) => Decoded {
+            value: Value::Null,
+            unknown_mask: Value::Bool(true),
+        },
         V::Ext(kind, _) => return Err(format!("unexpected msgpack extension {kind}")),
-        V::Boolean(b) => Value::Bool(b),
+        V::Boolean(b) => known(Value::Bool(b)),
         V::Integer(i) => {
             if let Some(n) = i.as_i64() {
-                Value::from(n)
+                known(Value::from(n))
             } else if let Some(n) = i.as_u64() {
-                Value::from(n)
+                known(Value::from(n))
             } else {
                 return Err("msgpack integer out of range".into());
             }
         }
-        V::F32(f) => json_float(f64::from(f))?,
-        V::F64(f) => json_float(f)?,
-        V::String(s) => Value::String(
+        V::F32(f) => known(json_float(f64::from(f))?),
+        V::F64(f) => known(json_float(f)?),
+        V::String(s) => known(Value::String(
             s.into_str()
                 .ok_or_else(|| "msgpack string is not UTF-8".to_string())?,
-        ),
+        )),
         // cty writes a value of dynamic type as [type JSON, value]; no other
         // value is binary.
         V::Array(mut items) if items.len() == 2 && matches!(items[0], V::Binary(_)) => {
-            from_rmpv(items.pop().unwrap_or(V::Nil), unknown)?
+            from_rmpv(items.pop().unwrap_or(V::Nil))?
         }
-        V::Array(items) => Value::Array(
-            items
-                .into_iter()
-                .map(|item| from_rmpv(item, unknown))
-                .collect::<std::result::Result<_, _>>()?,
-        ),
-        V::Map(entries) => Value::Object(
-            entries
-                .into_iter()
-                .map(|(k, v)| match k {
-                    V::String(k) => Ok((
-                        k.into_str()
-                            .ok_or_else(|| "msgpack key is not UTF-8".to_string())?,
-                        from_rmpv(v, unknown)?,
-                    )),
-                    other => Err(format!("msgpack map key {other} is not a string")),
-                })
-                .collect::<std::result::Result<Map<String, Value>, String>>()?,
-        ),
+        V::Array(items) => {
+            let mut values = Vec::with_capacity(items.len());
+            let mut masks = Vec::with_capacity(items.len());
+            for item in items {
+                let decoded = from_rmpv(item)?;
+                values.push(decoded.value);
+                masks.push(decoded.unknown_mask);
+            }
+            Decoded {
+                value: Value::Array(values),
+                unknown_mask: Value::Array(masks),
+            }
+        }
+        V::Map(entries) => {
+            let mut values = Map::new();
+            let mut masks = Map::new();
+            for (k, v) in entries {
+                let V::String(k) = k else {
+                    return Err(format!("msgpack map key {k} is not a string"));
+                };
+                let k = k
+                    .into_str()
+                    .ok_or_else(|| "msgpack key is not UTF-8".to_string())?;
+                let decoded = from_rmpv(v)?;
+                if decoded.unknown_mask != Value::Bool(true) {
+                    values.insert(k.clone(), decoded.value);
+                }
+                if decoded.unknown_mask != Value::Bool(false) {
+                    masks.insert(k, decoded.unknown_mask);
+                }
+            }
+            Decoded {
+                value: Value::Object(values),
+                unknown_mask: Value::Object(masks),
+            }
+        }
         V::Binary(_) => return Err("unexpected msgpack binary value".into()),
     })
 }
@@ -354,8 +548,8 @@ fn zip_entry(zip: &[u8], name: &str) -> std::result::Result<Option<Vec<u8>>, Str
     Ok(None)
 }
 
-/// The parts of `planfile.proto` (format 3, as Terraform 1.0 writes it) this
-/// module reads. Field numbers are Terraform's; unknown fields are skipped.
+/// The parts of `planfile.proto` (format 3, as Terraform 1.0 and 1.15 write
+/// it) this module reads. Field numbers are Terraform's; unknown fields are skipped.
 mod proto {
     pub const MODE_DATA: i32 = 1;
     pub const ACTION_NOOP: i32 = 0;
@@ -365,6 +559,8 @@ mod proto {
     pub const ACTION_DELETE: i32 = 5;
     pub const ACTION_DELETE_THEN_CREATE: i32 = 6;
     pub const ACTION_CREATE_THEN_DELETE: i32 = 7;
+    pub const ACTION_FORGET: i32 = 8;
+    pub const ACTION_CREATE_THEN_FORGET: i32 = 9;
 
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct Plan {
@@ -376,10 +572,35 @@ mod proto {
         pub output_changes: Vec<OutputChange>,
         #[prost(string, tag = "14")]
         pub terraform_version: String,
+        /// 1.1+ (not written by 1.0).
+        #[prost(message, repeated, tag = "18")]
+        pub resource_drift: Vec<ResourceInstanceChange>,
+        /// 1.9+.
+        #[prost(message, repeated, tag = "27")]
+        pub deferred_changes: Vec<DeferredResourceInstanceChange>,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
+    pub struct DeferredResourceInstanceChange {
+        #[prost(message, optional, tag = "1")]
+        pub deferred: Option<Deferred>,
+        #[prost(message, optional, tag = "2")]
+        pub change: Option<ResourceInstanceChange>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Deferred {
+        #[prost(int32, tag = "1")]
+        pub reason: i32,
+    }
+
+    /// Fields 1 to 6 are 1.0's address parts; 1.2+ writes `addr` instead.
+    #[derive(Clone, PartialEq, prost::Message)]
     pub struct ResourceInstanceChange {
+        #[prost(string, tag = "13")]
+        pub addr: String,
+        #[prost(string, tag = "14")]
+        pub prev_run_addr: String,
         #[prost(string, tag = "1")]
         pub module_path: String,
         #[prost(int32, tag = "2")]
@@ -405,6 +626,16 @@ mod proto {
         pub action: i32,
         #[prost(message, repeated, tag = "2")]
         pub values: Vec<DynamicValue>,
+        #[prost(message, optional, tag = "5")]
+        pub importing: Option<Importing>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Importing {
+        #[prost(string, tag = "1")]
+        pub id: String,
+        #[prost(bool, tag = "2")]
+        pub unknown: bool,
     }
 
     #[derive(Clone, PartialEq, prost::Message)]
@@ -445,20 +676,49 @@ mod tests {
             decode_msgpack(wrapped).unwrap(),
             Decoded {
                 value: json!("us-east-1"),
-                unknown: false
+                unknown_mask: json!(false)
             }
         );
-        // {"a": unknown, "b": 1.5, "c": [true, nil]}
+        // {"a": unknown, "b": 1.5, "c": [true, nil]}: the unknown attribute is
+        // left out of the value and marked in the mask, as show -json does.
         let object =
             b"\x83\xa1a\xd4\x00\x00\xa1b\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00\xa1c\x92\xc3\xc0";
         let msg = decode_msgpack(object).unwrap();
-        assert!(msg.unknown);
-        assert_eq!(msg.value, json!({"a": null, "b": 1.5, "c": [true, null]}));
+        assert!(msg.unknown());
+        assert_eq!(msg.value, json!({"b": 1.5, "c": [true, null]}));
+        assert_eq!(msg.unknown_mask, json!({"a": true, "c": [false, false]}));
+        // ["x", refined unknown]: list elements keep their place as null.
+        let list = b"\x92\xa1x\xd4\x0c\x00";
+        let msg = decode_msgpack(list).unwrap();
+        assert_eq!(msg.value, json!(["x", null]));
+        assert_eq!(msg.unknown_mask, json!([false, true]));
         assert!(
             decode_msgpack(b"\xc7\x01\x05\x00").is_err(),
             "unknown extension"
         );
         assert!(decode_msgpack(b"\xa5ab").is_err(), "truncated");
+    }
+
+    #[test]
+    fn splits_string_addresses_into_parts() {
+        let parts = |a: &str| {
+            AddressParts::parse(a)
+                .map(|p| (p.mode, p.type_name.to_string(), p.name.to_string()))
+                .unwrap()
+        };
+        assert_eq!(
+            parts(r#"module.boxes["x.y"].module.inner.ohmctest_thing.this["k.[\"]"]"#),
+            ("managed", "ohmctest_thing".into(), "this".into())
+        );
+        assert_eq!(
+            parts("data.terraform_remote_state.net"),
+            ("data", "terraform_remote_state".into(), "net".into())
+        );
+        assert_eq!(
+            parts("module.m[0].data.aws_region.current[2]"),
+            ("data", "aws_region".into(), "current".into())
+        );
+        assert!(AddressParts::parse("module.m").is_err());
     }
 
     #[test]
@@ -518,7 +778,7 @@ mod tests {
     #[test]
     fn refuses_layouts_it_was_not_checked_against() {
         use prost::Message;
-        for (format, version) in [(3, "1.1.0"), (2, "1.0.3"), (3, "0.15.5")] {
+        for (format, version) in [(3, "1.1.0"), (2, "1.0.3"), (3, "0.15.5"), (3, "1.14.0")] {
             let plan = proto::Plan {
                 version: format,
                 terraform_version: version.into(),
@@ -529,11 +789,13 @@ mod tests {
                 Err(TerraformError::SavedPlanLayoutUnsupported { .. })
             ));
         }
-        let plan = proto::Plan {
-            version: 3,
-            terraform_version: "1.0.3".into(),
-            ..Default::default()
-        };
-        assert!(decode(&plan.encode_to_vec(), Path::new("p.tfplan")).is_ok());
+        for version in ["1.0.3", "1.15.5"] {
+            let plan = proto::Plan {
+                version: 3,
+                terraform_version: version.into(),
+                ..Default::default()
+            };
+            assert!(decode(&plan.encode_to_vec(), Path::new("p.tfplan")).is_ok());
+        }
     }
 }

@@ -10,16 +10,22 @@
 //!   the group gets SIGTERM, then SIGKILL as a last resort.
 //! - stdout and stderr are drained concurrently: a full stderr pipe would
 //!   otherwise block Terraform while we wait on stdout.
+//! - A supervised run ([`Supervision`]) goes through the [`crate::watchdog`]:
+//!   Terraform writes to files in a private run directory, which are read as
+//!   they grow, so it survives this process being killed, and it is
+//!   interrupted once and recorded when that happens.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::events::UiEvent;
+use crate::watchdog::{self, LogTail, RunRecord, WatchdogArgs};
 use crate::{Result, Terraform};
 
 /// How long after SIGTERM before the group is killed outright.
@@ -84,7 +90,24 @@ pub struct RunContext {
     pub interrupt: Interrupt,
     /// Streaming `-json` events are sent here as they arrive.
     pub events: Option<mpsc::UnboundedSender<UiEvent>>,
+    /// Run through a watchdog, with output in files; see [`crate::watchdog`].
+    pub supervision: Option<Supervision>,
 }
+
+/// Where and how a supervised run is recorded.
+#[derive(Debug, Clone)]
+pub struct Supervision {
+    /// An executable that becomes the watchdog when its first argument is
+    /// [`watchdog::SUBCOMMAND`] (the `ohmc-infra` binary itself).
+    pub watchdog: PathBuf,
+    /// Runs of one stack are recorded here, a directory each.
+    pub runs_dir: PathBuf,
+    pub environment: String,
+    pub stack: String,
+}
+
+/// How many finished runs of one stack keep their logs.
+const RUNS_KEPT: usize = 20;
 
 impl RunContext {
     pub fn new(interrupt: Interrupt) -> RunContext {
@@ -93,7 +116,105 @@ impl RunContext {
             extra_env: Vec::new(),
             interrupt,
             events: None,
+            supervision: None,
         }
+    }
+}
+
+/// Where Terraform's stdout comes from: a pipe, or the log file a supervised
+/// run writes.
+enum StdoutSource {
+    Pipe(tokio::io::Lines<BufReader<tokio::process::ChildStdout>>),
+    Tail(LogTail),
+}
+
+impl StdoutSource {
+    /// The next lines, or `None` at the end of a pipe. A log file has no end
+    /// while Terraform runs, so it is read every 50 ms.
+    async fn next(&mut self) -> Option<Vec<String>> {
+        match self {
+            StdoutSource::Pipe(lines) => match lines.next_line().await {
+                Ok(Some(line)) => Some(vec![line]),
+                _ => None,
+            },
+            StdoutSource::Tail(tail) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Some(tail.read_lines(false))
+            }
+        }
+    }
+
+    /// What is left once Terraform has exited.
+    async fn rest(&mut self) -> Vec<String> {
+        match self {
+            StdoutSource::Pipe(lines) => {
+                let mut rest = Vec::new();
+                while let Ok(Ok(Some(line))) =
+                    tokio::time::timeout(Duration::from_secs(5), lines.next_line()).await
+                {
+                    rest.push(line);
+                }
+                rest
+            }
+            StdoutSource::Tail(tail) => tail.read_lines(true),
+        }
+    }
+}
+
+/// A private directory for one supervised run, with its record written.
+fn start_run_record(
+    supervision: &Supervision,
+    operation: &str,
+) -> std::io::Result<(PathBuf, RunRecord)> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&supervision.runs_dir)?;
+    prune_runs(&supervision.runs_dir);
+    let stamp = watchdog::now_rfc3339().replace([':', '-'], "");
+    let run_dir = supervision
+        .runs_dir
+        .join(format!("{stamp}-{operation}-{}", std::process::id()));
+    std::fs::DirBuilder::new().mode(0o700).create(&run_dir)?;
+    let record = RunRecord {
+        environment: supervision.environment.clone(),
+        stack: supervision.stack.clone(),
+        operation: operation.to_string(),
+        started_at: watchdog::now_rfc3339(),
+        stdout_log: run_dir.join(watchdog::STDOUT_FILE),
+        stderr_log: run_dir.join(watchdog::STDERR_FILE),
+        terraform_pid: None,
+        watchdog_pid: None,
+        finished_at: None,
+        exit_code: None,
+        parent_died: false,
+        reported: false,
+    };
+    record.write(&run_dir.join(watchdog::RECORD_FILE))?;
+    // The watchdog opens them too (append); they exist before anyone tails them.
+    for log in [&record.stdout_log, &record.stderr_log] {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(log)?;
+    }
+    Ok((run_dir, record))
+}
+
+/// Drops the oldest finished runs of a stack beyond [`RUNS_KEPT`]; runs that
+/// have not ended, or whose end nobody has reported, are kept.
+fn prune_runs(runs_dir: &Path) {
+    let finished: Vec<PathBuf> = watchdog::records_under(runs_dir)
+        .into_iter()
+        .filter(|(_, r)| r.exit_code.is_some() && (!r.parent_died || r.reported))
+        .filter_map(|(path, _)| path.parent().map(Path::to_path_buf))
+        .collect();
+    let excess = finished.len().saturating_sub(RUNS_KEPT);
+    for dir in &finished[..excess] {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
@@ -140,10 +261,42 @@ impl Terraform {
                 escalated: false,
             });
         }
-        let mut cmd = tokio::process::Command::new(&self.path);
-        cmd.args(args)
-            .current_dir(dir)
-            .env("TF_IN_AUTOMATION", "1")
+        let supervised = match &ctx.supervision {
+            Some(supervision) => Some(start_run_record(
+                supervision,
+                args.first().map(String::as_str).unwrap_or("terraform"),
+            )?),
+            None => None,
+        };
+        let mut cmd = match (&ctx.supervision, &supervised) {
+            (Some(supervision), Some((run_dir, _))) => {
+                let mut cmd = tokio::process::Command::new(&supervision.watchdog);
+                cmd.arg(watchdog::SUBCOMMAND).args(
+                    WatchdogArgs {
+                        run_dir: run_dir.clone(),
+                        grace_period: self.grace_period,
+                        working_dir: dir.to_path_buf(),
+                        program: self.path.clone(),
+                        args: args.iter().map(Into::into).collect(),
+                    }
+                    .to_args(),
+                );
+                // The watchdog reads end-of-file on stdin as this process's
+                // death; it puts itself in a process group of its own.
+                cmd.stdin(Stdio::piped()).stderr(Stdio::null());
+                cmd
+            }
+            _ => {
+                let mut cmd = tokio::process::Command::new(&self.path);
+                cmd.args(args)
+                    .current_dir(dir)
+                    .stdin(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .process_group(0);
+                cmd
+            }
+        };
+        cmd.env("TF_IN_AUTOMATION", "1")
             .env("CHECKPOINT_DISABLE", "1")
             .env("TF_INPUT", "0")
             .env("TF_CLI_CONFIG_FILE", &self.cli_config_file)
@@ -152,10 +305,7 @@ impl Terraform {
             .env_remove("TF_LOG_PROVIDER")
             .env_remove("TF_LOG_PATH")
             .env_remove("TF_DATA_DIR")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
+            .stdout(Stdio::piped());
         if let Some(data_dir) = &ctx.data_dir {
             cmd.env("TF_DATA_DIR", data_dir);
         }
@@ -163,14 +313,45 @@ impl Terraform {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn()?;
-        let pgid = child.id().map(|p| p as i32).unwrap_or(0);
-        let mut stderr_pipe = child.stderr.take().expect("stderr piped");
-        let stderr_task = tokio::spawn(async move {
-            let mut buf = Vec::new();
-            let _ = stderr_pipe.read_to_end(&mut buf).await;
-            String::from_utf8_lossy(&buf).into_owned()
-        });
-        let mut stdout_lines = BufReader::new(child.stdout.take().expect("stdout piped")).lines();
+        // Held until the end: tokio's wait() closes a child's stdin, which
+        // the watchdog would read as this process's death.
+        let watchdog_stdin = child.stdin.take();
+        let child_stdout = child.stdout.take().expect("stdout piped");
+        let (pgid, mut source, stderr_task) = match &supervised {
+            Some((_, record)) => {
+                let mut first = String::new();
+                let mut reader = BufReader::new(child_stdout);
+                let read =
+                    tokio::time::timeout(Duration::from_secs(30), reader.read_line(&mut first))
+                        .await;
+                let pid = match read {
+                    Ok(Ok(_)) => watchdog::read_pid_line(&first),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err("no answer within 30 s".into()),
+                }
+                .map_err(|what| {
+                    std::io::Error::other(format!(
+                        "starting Terraform through the watchdog: {what}"
+                    ))
+                })?;
+                let tail = LogTail::open(&record.stdout_log)?;
+                (pid as i32, StdoutSource::Tail(tail), None)
+            }
+            None => {
+                let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+                let mut stderr_pipe = child.stderr.take().expect("stderr piped");
+                let stderr_task = tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let _ = stderr_pipe.read_to_end(&mut buf).await;
+                    String::from_utf8_lossy(&buf).into_owned()
+                });
+                (
+                    pgid,
+                    StdoutSource::Pipe(BufReader::new(child_stdout).lines()),
+                    Some(stderr_task),
+                )
+            }
+        };
 
         let mut stdout = String::new();
         let mut events = Vec::new();
@@ -192,9 +373,11 @@ impl Terraform {
         let status = loop {
             let escalation_at = next_escalation.map(|(at, _)| at);
             tokio::select! {
-                line = stdout_lines.next_line(), if stdout_open => match line {
-                    Ok(Some(line)) => handle_line(line, &mut events, &mut stdout),
-                    _ => stdout_open = false,
+                lines = source.next(), if stdout_open => match lines {
+                    Some(lines) => for line in lines {
+                        handle_line(line, &mut events, &mut stdout);
+                    },
+                    None => stdout_open = false,
                 },
                 changed = interrupt.changed(), if interrupt_open => {
                     if changed.is_err() {
@@ -219,17 +402,25 @@ impl Terraform {
                 status = child.wait() => break status?,
             }
         };
-        // Terraform has exited; whatever is left in the pipe is still its output.
-        while let Ok(Ok(Some(line))) =
-            tokio::time::timeout(Duration::from_secs(5), stdout_lines.next_line()).await
-        {
+        // Terraform has exited; whatever is left is still its output.
+        for line in source.rest().await {
             handle_line(line, &mut events, &mut stdout);
         }
-        let stderr = tokio::time::timeout(Duration::from_secs(5), stderr_task)
-            .await
-            .ok()
-            .and_then(|r| r.ok())
-            .unwrap_or_default();
+        drop(watchdog_stdin);
+        let stderr = match (stderr_task, &supervised) {
+            (Some(task), _) => tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .ok()
+                .and_then(|r| r.ok())
+                .unwrap_or_default(),
+            (None, Some((_, record))) => String::from_utf8_lossy(
+                &tokio::fs::read(&record.stderr_log)
+                    .await
+                    .unwrap_or_default(),
+            )
+            .into_owned(),
+            (None, None) => String::new(),
+        };
         Ok(RunOutput {
             code: status.code(),
             stdout,

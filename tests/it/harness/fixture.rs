@@ -7,17 +7,44 @@ use std::process::{Command, Output, Stdio};
 
 use regex::Regex;
 
-use super::{ohmc_bin, repo_root, tool, tools_bin};
+use super::moto::MotoServer;
+use super::{ohmc_bin, repo_root, s3_backend, tool, tools_bin};
 
 /// Every sensitive value the fixtures hold starts with this. No stdout or
 /// stderr of any run made through this harness may contain it.
 pub const CANARY: &str = "CANARY-";
+
+/// A Terraform release the suite runs: the oldest supported one and the
+/// current one (scripts/install-tools installs both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tf {
+    Oldest,
+    Current,
+}
+
+impl Tf {
+    pub const ALL: [Tf; 2] = [Tf::Oldest, Tf::Current];
+
+    pub fn version(self) -> &'static str {
+        match self {
+            Tf::Oldest => "1.0.3",
+            Tf::Current => "1.15.5",
+        }
+    }
+
+    pub fn binary(self) -> PathBuf {
+        tool(&format!("terraform-{}", self.version()))
+    }
+}
 
 pub struct Fixture {
     _dir: tempfile::TempDir,
     pub root: PathBuf,
     pub store: PathBuf,
     pub state_dir: PathBuf,
+    pub tf: Tf,
+    /// The emulated AWS holding the state, when the fixture uses the S3 backend.
+    pub moto: Option<MotoServer>,
 }
 
 #[derive(Debug)]
@@ -68,7 +95,13 @@ pub fn assert_no_canary(what: &str, text: &str) {
 }
 
 impl Fixture {
+    /// A fixture run with the current Terraform.
     pub fn new(name: &str) -> Fixture {
+        Fixture::on(name, Tf::Current)
+    }
+
+    /// A fixture run with Terraform release `tf`.
+    pub fn on(name: &str, tf: Tf) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
         copy_dir(&repo_root().join("tests/fixtures").join(name), &root);
@@ -80,7 +113,27 @@ impl Fixture {
             root,
             store,
             state_dir,
+            tf,
+            moto: None,
         }
+    }
+
+    /// A fixture whose stacks keep their state in S3 on a moto of their own,
+    /// locked the way release `tf` locks on AWS (see `s3_backend`).
+    pub fn on_s3(name: &str, tf: Tf) -> Fixture {
+        let mut f = Fixture::on(name, tf);
+        let moto = MotoServer::start();
+        s3_backend::create_backend(&moto, tf);
+        s3_backend::switch_fixture(&f.root, tf, &moto.endpoint());
+        f.moto = Some(moto);
+        f
+    }
+
+    /// The moto server of a fixture made with [`Fixture::on_s3`].
+    pub fn moto(&self) -> &MotoServer {
+        self.moto
+            .as_ref()
+            .expect("a fixture made with Fixture::on_s3")
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -99,12 +152,17 @@ impl Fixture {
             .arg(&self.root)
             .args(args)
             .env("OHMC_STATE_DIR", &self.state_dir)
-            .env("OHMC_TERRAFORM", tool("terraform"))
+            .env("OHMC_TERRAFORM", self.tf.binary())
             .env("OHMC_TF_CLI_CONFIG", provider_cli_config())
             .env("OHMCTEST_STORE_DIR", &self.store)
             .env_remove("OHMC_ROOT")
             .env_remove("TF_CLI_ARGS")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_PROFILE")
             .stdin(Stdio::null());
+        if self.moto.is_some() {
+            cmd.envs(s3_backend::aws_env());
+        }
         cmd
     }
 
@@ -180,7 +238,7 @@ impl Fixture {
     /// one stack of `env`, with the data dir ohmc-infra uses for it.
     pub fn terraform(&self, env: &str, stack_dir: &str) -> Command {
         let stack = Path::new(stack_dir).file_name().unwrap();
-        let mut cmd = Command::new(tool("terraform"));
+        let mut cmd = Command::new(self.tf.binary());
         cmd.current_dir(self.path(stack_dir))
             .env(
                 "TF_DATA_DIR",
@@ -188,6 +246,9 @@ impl Fixture {
             )
             .env("TF_CLI_CONFIG_FILE", provider_cli_config())
             .env("OHMCTEST_STORE_DIR", &self.store);
+        if self.moto.is_some() {
+            cmd.envs(s3_backend::aws_env());
+        }
         cmd
     }
 

@@ -8,9 +8,29 @@ pub mod moto;
 pub mod prometheus;
 pub mod proxy;
 pub mod replay;
+pub mod s3_backend;
 pub mod seed;
 
 use std::path::{Path, PathBuf};
+
+/// Runs each `fn NAME(tf: Tf)` once per Terraform release the suite supports,
+/// as the tests `NAME::terraform_1_0` and `NAME::terraform_1_15` (a function
+/// and a module may share a name).
+macro_rules! on_every_terraform {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn terraform_1_0() {
+                super::$name(crate::harness::fixture::Tf::Oldest)
+            }
+            #[test]
+            fn terraform_1_15() {
+                super::$name(crate::harness::fixture::Tf::Current)
+            }
+        }
+    )*};
+}
+pub(crate) use on_every_terraform;
 
 /// The repository root (the workspace), whatever directory the test runs in.
 pub fn repo_root() -> PathBuf {

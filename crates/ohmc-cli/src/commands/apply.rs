@@ -24,6 +24,7 @@ pub async fn run(
     let env = context::load_environment(&root, &args.env)?;
     let printer = ProgressPrinter::start(global.quiet);
     let mut ctx = context::ops_context(global, interrupt, printer.sender.clone()).await?;
+    context::report_previous_runs(&ctx, &env.name)?;
     let opts = ApplyRequest {
         bundle: args.plan.clone(),
         allow_destroy: args.allow_destroy,

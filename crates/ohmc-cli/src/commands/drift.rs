@@ -16,6 +16,7 @@ pub async fn run(global: &GlobalArgs, args: &EnvArg, interrupt: Interrupt) -> Re
     let env = context::load_environment(&root, &args.env)?;
     let printer = ProgressPrinter::start(global.quiet);
     let ctx = context::ops_context(global, interrupt, printer.sender.clone()).await?;
+    context::report_previous_runs(&ctx, &env.name)?;
     let report = drift::drift(&ctx, &env).await;
     // The context holds a progress sender; the printer finishes once every sender is gone.
     drop(ctx);

@@ -17,6 +17,7 @@ pub async fn run(
     let root = context::root(global)?;
     let env = context::load_environment(&root, &args.env)?;
     let ctx = context::ops_context(global, interrupt, None).await?;
+    context::report_previous_runs(&ctx, &env.name)?;
     let stacks = output::read_outputs(&ctx, &env).await?;
     match global.format {
         Format::Json => {

@@ -16,6 +16,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs, interrupt: Interrupt) -> 
     let env = context::load_environment(&root, &args.env)?;
     let printer = ProgressPrinter::start(global.quiet);
     let ctx = context::ops_context(global, interrupt, printer.sender.clone()).await?;
+    context::report_previous_runs(&ctx, &env.name)?;
     let report = plan::plan(
         &ctx,
         &env,
@@ -104,7 +105,27 @@ fn print_human(report: &PlanReport) {
                         .as_deref()
                         .map(|r| format!("  ({r})"))
                         .unwrap_or_default();
-                    println!("  {:8} {}{reason}", c.action, c.address);
+                    let moved = c
+                        .moved_from
+                        .as_deref()
+                        .map(|from| format!("  (moved from {from})"))
+                        .unwrap_or_default();
+                    let imported = c
+                        .import_id
+                        .as_deref()
+                        .map(|id| format!("  (import id {id})"))
+                        .unwrap_or_default();
+                    println!("  {:8} {}{reason}{moved}{imported}", c.action, c.address);
+                }
+                for d in &s.deferred {
+                    let reason = d.reason.as_deref().unwrap_or("unknown");
+                    println!(
+                        "  deferred {} ({} put off to a later plan: {reason})",
+                        d.address, d.action
+                    );
+                }
+                for u in &s.unrecognised {
+                    println!("  UNREADABLE change reported by Terraform ({u}): review `terraform show` of the plan file");
                 }
                 for d in &s.drift {
                     println!("  drifted  {} ({} outside Terraform)", d.address, d.action);

@@ -66,6 +66,8 @@ pub async fn drift(ctx: &OpsContext, env: &Environment) -> DriftReport {
                         address: c.resource.addr.clone(),
                         action: c.action.clone(),
                         reason: None,
+                        moved_from: None,
+                        import_id: None,
                     }),
                     _ => None,
                 })

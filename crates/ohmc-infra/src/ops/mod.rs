@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use ohmc_terraform::commands::state::StateIdentity;
 use ohmc_terraform::lock::{self, LockStatus};
-use ohmc_terraform::runner::RunContext;
+use ohmc_terraform::runner::{RunContext, Supervision};
 use ohmc_terraform::{Interrupt, Terraform, TerraformError, UiEvent};
 use tokio::sync::mpsc;
 
@@ -35,6 +35,9 @@ pub struct OpsContext {
     pub lock_timeout: Option<Duration>,
     /// How many independent stacks run at once.
     pub parallelism: usize,
+    /// The executable that supervises Terraform runs (the `ohmc-infra`
+    /// binary); `None` runs Terraform unsupervised, over pipes.
+    pub watchdog: Option<PathBuf>,
 }
 
 /// What a long operation reports while it runs.
@@ -85,6 +88,23 @@ pub enum OpsError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("a previous `{operation}` of {env} stack {stack} is still running (Terraform pid {pid}, started {started_at}) after its ohmc-infra process died; wait for it to finish (its output: {}), then run this again", .log.display())]
+    PreviousRunStillRunning {
+        env: String,
+        stack: String,
+        operation: String,
+        pid: u32,
+        started_at: String,
+        log: PathBuf,
+    },
+}
+
+fn pid_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
 }
 
 impl OpsError {
@@ -106,10 +126,68 @@ impl OpsContext {
         self.state_dir.join("tfdata").join(env).join(stack)
     }
 
+    /// Where the supervised Terraform runs of one environment are recorded.
+    pub fn runs_dir(&self, env: &str) -> PathBuf {
+        self.state_dir.join("runs").join(env)
+    }
+
+    /// What the next command must know about earlier runs on `env` whose
+    /// ohmc-infra died (SIGKILL, OOM) before Terraform ended: refuses while
+    /// one is still running, and reports (once) each one that has ended.
+    pub fn previous_runs(&self, env: &str) -> Result<Vec<String>, OpsError> {
+        let mut notes = Vec::new();
+        for (path, mut record) in ohmc_terraform::watchdog::records_under(&self.runs_dir(env)) {
+            // The watchdog marks the parent's death at once; a run whose
+            // watchdog died too is abandoned as well. A run with both alive
+            // belongs to another ohmc-infra at work: Terraform's lock handles it.
+            let watchdog_gone = !record.watchdog_pid.is_some_and(pid_alive);
+            let abandoned = record.parent_died || watchdog_gone;
+            if record.terraform_running() {
+                if abandoned {
+                    return Err(OpsError::PreviousRunStillRunning {
+                        env: env.to_string(),
+                        stack: record.stack,
+                        operation: record.operation,
+                        pid: record.terraform_pid.unwrap_or_default(),
+                        started_at: record.started_at,
+                        log: record.stdout_log,
+                    });
+                }
+                continue;
+            }
+            if !abandoned || record.reported || (record.exit_code.is_some() && !record.parent_died)
+            {
+                continue;
+            }
+            let result = match record.exit_code {
+                Some(0) => "it finished successfully".to_string(),
+                Some(code) => format!("it ended with exit code {code}"),
+                None => "its result was not recorded".to_string(),
+            };
+            notes.push(format!(
+                "the previous `{}` of stack {} (Terraform pid {}, started {}) lost its ohmc-infra process; Terraform was interrupted once and {result}; its output is in {}",
+                record.operation,
+                record.stack,
+                record.terraform_pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+                record.started_at,
+                record.stdout_log.display()
+            ));
+            record.reported = true;
+            let _ = record.write(&path);
+        }
+        Ok(notes)
+    }
+
     /// A run context for one stack, forwarding its streaming events as progress.
     pub fn run_context(&self, env: &str, stack: &str) -> RunContext {
         let mut ctx = RunContext::new(self.interrupt.clone());
         ctx.data_dir = Some(self.data_dir(env, stack));
+        ctx.supervision = self.watchdog.as_ref().map(|watchdog| Supervision {
+            watchdog: watchdog.clone(),
+            runs_dir: self.runs_dir(env).join(stack),
+            environment: env.to_string(),
+            stack: stack.to_string(),
+        });
         if let Some(progress) = &self.progress {
             let (tx, mut rx) = mpsc::unbounded_channel::<UiEvent>();
             let progress = progress.clone();

@@ -33,6 +33,9 @@ impl Terraform {
         plan_file: &Path,
         ctx: &RunContext,
     ) -> Result<PlanDocument> {
+        if !self.features().direct_plan_file {
+            return self.show_plan(dir, plan_file, ctx).await;
+        }
         match crate::plan_file::read(plan_file) {
             Err(crate::TerraformError::SavedPlanLayoutUnsupported { .. }) => {
                 self.show_plan(dir, plan_file, ctx).await
