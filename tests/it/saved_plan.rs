@@ -49,6 +49,8 @@ fn assert_same(from_file: &PlanDocument, from_show: &PlanDocument) {
                     rc.name.clone(),
                     rc.change.actions.clone(),
                     rc.action_reason.clone(),
+                    rc.previous_address.clone(),
+                    rc.change.importing.clone().map(|i| (i.id, i.unknown)),
                 )
             })
             .collect();
@@ -56,6 +58,17 @@ fn assert_same(from_file: &PlanDocument, from_show: &PlanDocument) {
         rcs
     };
     assert_eq!(identity(from_file), identity(from_show));
+    let drift = |d: &PlanDocument| {
+        let mut addresses: Vec<_> = d
+            .resource_drift
+            .iter()
+            .map(|rc| (rc.address.clone(), rc.change.actions.clone()))
+            .collect();
+        addresses.sort();
+        addresses
+    };
+    assert_eq!(drift(from_file), drift(from_show));
+    assert_eq!(from_file.deferred_changes, from_show.deferred_changes);
     assert_eq!(from_file.output_changes, from_show.output_changes);
     assert_eq!(from_file.terraform_version, from_show.terraform_version);
     assert_eq!(
@@ -72,8 +85,38 @@ fn assert_same(from_file: &PlanDocument, from_show: &PlanDocument) {
     }
 }
 
+/// The id of a resource in a stack's state.
+fn state_id(f: &Fixture, address_name: &str) -> String {
+    let out = f
+        .terraform("dev", "stacks/shapes")
+        .args(["state", "pull"])
+        .output()
+        .unwrap();
+    let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    state["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == address_name)
+        .and_then(|r| r["instances"][0]["attributes"]["id"].as_str())
+        .unwrap_or_else(|| panic!("no {address_name} in state"))
+        .to_string()
+}
+
 fn saved_plan_file_reads_like_show_json(tf: Tf) {
     let f = Fixture::on("plan_shapes", tf);
+    // Moves, forgets and imports exist from 1.1, 1.7 and 1.5 on.
+    let modern = tf == Tf::Current;
+    let modern_stage = |stage: &str, adopted_id: &str| {
+        let text = std::fs::read_to_string(f.path(&format!("modern/{stage}.tf"))).unwrap();
+        f.write(
+            "stacks/shapes/modern.tf",
+            &text.replace("ADOPTED_ID", adopted_id),
+        );
+    };
+    if modern {
+        modern_stage("stage1", "");
+    }
     let created = f.run_ok(&["plan", "dev"], 2);
     let (from_file, from_show) = both_readings(&f, &created);
     assert_same(&from_file, &from_show);
@@ -84,37 +127,65 @@ fn saved_plan_file_reads_like_show_json(tf: Tf) {
         .map(str::trim)
         .map(str::to_string)
         .collect();
+    // 1.0 plans a partly unknown output as wholly unknown; 1.15 keeps what
+    // is known and marks each unknown part.
+    let (box_ids, partly_unknown) = if modern {
+        (
+            r#"{"x":"(known after apply)","y":"(known after apply)"}"#,
+            r#"{"known":"k","id":"(known after apply)"}"#,
+        )
+    } else {
+        (r#""(known after apply)""#, r#""(known after apply)""#)
+    };
     assert_eq!(
         outputs,
         [
-            "output   box_ids = \"(known after apply)\" (create)",
-            "output   flag = false (create)",
-            "output   fraction = 0.5 (create)",
-            "output   number = 3 (create)",
-            "output   object = {\"l\":[\"a\",\"b\"],\"m\":{\"k\":\"v\"},\"n\":1.5,\"s\":\"x\"} (create)",
-            "output   partly_unknown = \"(known after apply)\" (create)",
-            "output   token = \"(sensitive)\" (create)",
-            "output   tuple = [1,\"two\",true,null] (create)",
-            "output   unknown_id = \"(known after apply)\" (create)",
+            format!("output   box_ids = {box_ids} (create)"),
+            "output   flag = false (create)".into(),
+            "output   fraction = 0.5 (create)".into(),
+            "output   number = 3 (create)".into(),
+            "output   object = {\"l\":[\"a\",\"b\"],\"m\":{\"k\":\"v\"},\"n\":1.5,\"s\":\"x\"} (create)".into(),
+            format!("output   partly_unknown = {partly_unknown} (create)"),
+            "output   token = \"(sensitive)\" (create)".into(),
+            "output   tuple = [1,\"two\",true,null] (create)".into(),
+            "output   unknown_id = \"(known after apply)\" (create)".into(),
         ]
     );
 
     f.run_ok(&["apply", "dev"], 0);
     f.write("environments/dev/shapes.tfvars", GENERATION_1);
+    let adopted_id = if modern {
+        let id = state_id(&f, "dropped");
+        modern_stage("stage2", &id);
+        id
+    } else {
+        String::new()
+    };
     let changed = f.run_ok(&["plan", "dev"], 2);
     let (from_file, from_show) = both_readings(&f, &changed);
     assert_same(&from_file, &from_show);
     // What a reviewer sees, summarised from the plan file alone.
-    assert_eq!(
-        f.normalise(&changed.stdout),
+    let (counted_reason, moves, forget, partly_unknown) = if modern {
+        (
+            "  (delete_because_count_index)",
+            format!(
+                "  import   ohmctest_thing.adopted  (import id {adopted_id})\n  move     ohmctest_thing.after_move  (moved from ohmctest_thing.before_move)\n"
+            ),
+            "  forget   ohmctest_thing.dropped  (delete_because_no_resource_config)\n",
+            r#"{"known":"k","id":"(known after apply)"}"#,
+        )
+    } else {
+        ("", String::new(), "", r#""(known after apply)""#)
+    };
+    let expected = format!(
         r#"Stack shapes: 0 to create, 11 to update, 1 to replace, 1 to delete
   update   module.boxes["x"].ohmctest_thing.inner
   update   module.boxes["y"].ohmctest_thing.inner
   update   module.single.ohmctest_thing.inner
-  update   ohmctest_thing.counted[0]
+{moves}  update   ohmctest_thing.counted[0]
   update   ohmctest_thing.counted[1]
-  delete   ohmctest_thing.counted[2]
-  update   ohmctest_thing.keyed["back\\slash"]
+  delete   ohmctest_thing.counted[2]{counted_reason}
+{forget}  update   ohmctest_thing.keyed["back\\slash"]
   update   ohmctest_thing.keyed["plain"]
   update   ohmctest_thing.keyed["tab\there"]
   update   ohmctest_thing.keyed["with \"quote\""]
@@ -124,7 +195,7 @@ fn saved_plan_file_reads_like_show_json(tf: Tf) {
   output   flag = true (update)
   output   fraction = 1.5 (update)
   output   number = 2 (update)
-  output   partly_unknown = "(known after apply)" (update)
+  output   partly_unknown = {partly_unknown} (update)
   output   token = "(sensitive)" (update)
   output   unknown_id = "(known after apply)" (update)
 
@@ -137,4 +208,27 @@ Bundle: [STATE]/plans/dev/[STAMP] (sha256 [SHA256])
 Apply it with: ohmc-infra apply dev --plan [STATE]/plans/dev/[STAMP]
 "#
     );
+    assert_eq!(f.normalise(&changed.stdout), f.normalise(&expected));
+    if modern {
+        // The plan the file describes is the plan Terraform applies: the
+        // move, forget and import take effect.
+        f.run_ok(&["apply", "dev", "--allow-destroy"], 0);
+        let state = f.state_list("dev", "stacks/shapes");
+        assert!(
+            state.contains(&"ohmctest_thing.after_move".to_string()),
+            "{state:?}"
+        );
+        assert!(
+            state.contains(&"ohmctest_thing.adopted".to_string()),
+            "{state:?}"
+        );
+        assert!(
+            !state.contains(&"ohmctest_thing.dropped".to_string()),
+            "{state:?}"
+        );
+        assert!(
+            f.store_names().contains(&"dropped".to_string()),
+            "forgotten, not destroyed"
+        );
+    }
 }

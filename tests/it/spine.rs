@@ -52,14 +52,25 @@ fn plan_summary_counts_create_update_replace_delete(tf: Tf) {
     assert_eq!(f.store_names(), ["a", "b", "c", "secret-holder"]);
     f.write("environments/dev/app.tfvars", DEV_CHANGED);
     let run = f.run_ok(&["plan", "dev"], 2);
+    // 1.0 plans a partly unknown output as wholly unknown and gives no
+    // reason for a delete; 1.15 keeps each known key (a reviewer sees which
+    // ids stay) and says why c goes.
+    let (delete_reason, thing_ids) = match tf {
+        Tf::Oldest => ("", r#""(known after apply)""#),
+        Tf::Current => (
+            "  (delete_because_each_key)",
+            r#"{"a":"a-[ID]","b":"(known after apply)","d":"(known after apply)"}"#,
+        ),
+    };
     assert_eq!(
         f.normalise(&run.stdout),
-        r#"Stack app: 1 to create, 1 to update, 1 to replace, 1 to delete
+        format!(
+            r#"Stack app: 1 to create, 1 to update, 1 to replace, 1 to delete
   update   ohmctest_thing.this["a"]
   replace  ohmctest_thing.this["b"]  (replace_because_cannot_update)
-  delete   ohmctest_thing.this["c"]
+  delete   ohmctest_thing.this["c"]{delete_reason}
   create   ohmctest_thing.this["d"]
-  output   thing_ids = "(known after apply)" (update)
+  output   thing_ids = {thing_ids} (update)
 
 Destructive changes (apply needs --allow-destroy):
   app: ohmctest_thing.this["b"]
@@ -69,6 +80,7 @@ Plan: 1 to create, 1 to update, 1 to replace, 1 to delete.
 Bundle: [STATE]/plans/dev/[STAMP] (sha256 [SHA256])
 Apply it with: ohmc-infra apply dev --plan [STATE]/plans/dev/[STAMP]
 "#
+        )
     );
     let json = f.run_ok(&["--format", "json", "-q", "plan", "dev"], 2);
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();

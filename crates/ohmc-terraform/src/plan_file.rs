@@ -95,7 +95,12 @@ fn decode(tfplan: &[u8], path: &Path) -> Result<PlanDocument> {
             .map_err(|detail| corrupt(path, &detail))
     };
     let resource_changes = changes(&plan.resource_changes)?;
-    let resource_drift = changes(&plan.resource_drift)?;
+    let mut resource_drift = changes(&plan.resource_drift)?;
+    // As show -json does: outside refresh-only mode a move with nothing
+    // else drifted is a planned change, not drift.
+    if plan.ui_mode != proto::MODE_REFRESH_ONLY {
+        resource_drift.retain(|rc| rc.change.actions != ["no-op"]);
+    }
     let mut deferred_changes = Vec::new();
     for deferred in &plan.deferred_changes {
         let change = deferred
@@ -552,6 +557,8 @@ fn zip_entry(zip: &[u8], name: &str) -> std::result::Result<Option<Vec<u8>>, Str
 /// it) this module reads. Field numbers are Terraform's; unknown fields are skipped.
 mod proto {
     pub const MODE_DATA: i32 = 1;
+    /// `Plan.ui_mode` of a `-refresh-only` plan.
+    pub const MODE_REFRESH_ONLY: i32 = 2;
     pub const ACTION_NOOP: i32 = 0;
     pub const ACTION_CREATE: i32 = 1;
     pub const ACTION_READ: i32 = 2;
@@ -572,6 +579,8 @@ mod proto {
         pub output_changes: Vec<OutputChange>,
         #[prost(string, tag = "14")]
         pub terraform_version: String,
+        #[prost(int32, tag = "17")]
+        pub ui_mode: i32,
         /// 1.1+ (not written by 1.0).
         #[prost(message, repeated, tag = "18")]
         pub resource_drift: Vec<ResourceInstanceChange>,

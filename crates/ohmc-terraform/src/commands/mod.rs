@@ -20,6 +20,8 @@ use crate::error::TerraformError;
 use crate::events::UiEvent;
 use crate::runner::RunOutput;
 
+const INIT_PREAMBLE: &str = "Terraform encountered problems during initiali";
+
 /// `-lock-timeout=30s`: Terraform takes a Go duration.
 pub(crate) fn lock_timeout_arg(timeout: Option<Duration>) -> Option<String> {
     timeout.map(|t| format!("-lock-timeout={}s", t.as_secs()))
@@ -42,5 +44,10 @@ pub(crate) fn failure(command: &str, out: &RunOutput) -> TerraformError {
         })
         .collect();
     diags.extend(diagnostics::parse_text(&out.stderr));
+    // Terraform 1.9+ opens init's configuration errors with one that only
+    // says "described below"; the ones below name the file and line.
+    if diags.len() > 1 {
+        diags.retain(|d| !d.summary.starts_with(INIT_PREAMBLE));
+    }
     diagnostics::classify(command, out.code.unwrap_or(-1), diags, &out.stderr)
 }
