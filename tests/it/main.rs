@@ -9,6 +9,7 @@ mod environments;
 mod monitoring;
 mod monitoring_checks;
 mod platform_code;
+mod remote_state;
 mod saved_plan;
 mod spine;
 mod verify;

@@ -282,28 +282,6 @@ fn held_lock_names_its_holder(tf: Tf) {
     assert!(status.success());
 }
 
-/// Processes whose working directory or command line is inside `dir`.
-fn processes_under(dir: &std::path::Path) -> Vec<String> {
-    let needle = dir.display().to_string();
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let pid = entry.file_name().to_string_lossy().into_owned();
-        if !pid.chars().all(|c| c.is_ascii_digit()) {
-            continue;
-        }
-        let cwd = std::fs::read_link(entry.path().join("cwd"))
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        let cmdline = std::fs::read(entry.path().join("cmdline"))
-            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
-            .unwrap_or_default();
-        if cwd.starts_with(&needle) || cmdline.contains(&needle) {
-            found.push(format!("{pid}: {cmdline}"));
-        }
-    }
-    found
-}
-
 fn sigint_during_slow_apply_stops_gracefully(tf: Tf) {
     let f = Fixture::on("basic", tf);
     f.write(
@@ -385,11 +363,7 @@ fn sigint_during_slow_apply_stops_gracefully(tf: Tf) {
     );
     assert!(!in_state.contains(&"link3".to_string()), "{state:?}");
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(
-        processes_under(f.root.parent().unwrap()),
-        Vec::<String>::new(),
-        "orphaned processes"
-    );
+    assert_eq!(f.processes(), Vec::<String>::new(), "orphaned processes");
 }
 
 fn sensitive_values_never_printed(tf: Tf) {

@@ -184,6 +184,7 @@ fn start_run_record(
         started_at: watchdog::now_rfc3339(),
         stdout_log: run_dir.join(watchdog::STDOUT_FILE),
         stderr_log: run_dir.join(watchdog::STDERR_FILE),
+        parent_pid: Some(std::process::id()),
         terraform_pid: None,
         watchdog_pid: None,
         finished_at: None,

@@ -50,6 +50,9 @@ pub struct RunRecord {
     pub started_at: String,
     pub stdout_log: PathBuf,
     pub stderr_log: PathBuf,
+    /// The ohmc-infra process that started the run.
+    #[serde(default)]
+    pub parent_pid: Option<u32>,
     #[serde(default)]
     pub terraform_pid: Option<u32>,
     #[serde(default)]
@@ -93,9 +96,18 @@ impl RunRecord {
     pub fn terraform_running(&self) -> bool {
         self.exit_code.is_none() && self.terraform_pid.is_some_and(pid_alive)
     }
+
+    /// Whether the run lost the process that started it, or its watchdog:
+    /// nobody will report its end but this record.
+    pub fn abandoned(&self) -> bool {
+        self.parent_died
+            || !self.watchdog_pid.is_some_and(pid_alive)
+            || !self.parent_pid.is_some_and(pid_alive)
+    }
 }
 
-fn pid_alive(pid: u32) -> bool {
+/// Whether `pid` is a live process (a zombie, exited but not reaped, is not).
+pub fn pid_alive(pid: u32) -> bool {
     // A zombie (exited, not yet reaped) has a stat line with state Z.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat

@@ -290,4 +290,39 @@ impl Fixture {
             .unwrap_or_else(|| panic!("no bundle in:\n{}", run.stdout));
         (captures[1].to_string(), captures[2].to_string())
     }
+
+    /// Processes (Terraform, providers, watchdogs) whose working directory or
+    /// command line is inside this fixture's temp dir.
+    pub fn processes(&self) -> Vec<String> {
+        let needle = self.root.parent().unwrap().display().to_string();
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let pid = entry.file_name().to_string_lossy().into_owned();
+            if !pid.chars().all(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            let cwd = std::fs::read_link(entry.path().join("cwd"))
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            let cmdline = std::fs::read(entry.path().join("cmdline"))
+                .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+                .unwrap_or_default();
+            if cwd.starts_with(&needle) || cmdline.contains(&needle) {
+                found.push(format!("{pid}: {cmdline}"));
+            }
+        }
+        found
+    }
+
+    /// Waits until no process of this fixture is left, up to `limit`.
+    pub fn wait_for_no_processes(&self, limit: std::time::Duration) -> Vec<String> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let left = self.processes();
+            if left.is_empty() || std::time::Instant::now() > deadline {
+                return left;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
 }

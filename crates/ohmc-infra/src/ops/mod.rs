@@ -99,14 +99,6 @@ pub enum OpsError {
     },
 }
 
-fn pid_alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X")
-    })
-}
-
 impl OpsError {
     pub fn is_interrupted(&self) -> bool {
         matches!(
@@ -137,11 +129,10 @@ impl OpsContext {
     pub fn previous_runs(&self, env: &str) -> Result<Vec<String>, OpsError> {
         let mut notes = Vec::new();
         for (path, mut record) in ohmc_terraform::watchdog::records_under(&self.runs_dir(env)) {
-            // The watchdog marks the parent's death at once; a run whose
-            // watchdog died too is abandoned as well. A run with both alive
-            // belongs to another ohmc-infra at work: Terraform's lock handles it.
-            let watchdog_gone = !record.watchdog_pid.is_some_and(pid_alive);
-            let abandoned = record.parent_died || watchdog_gone;
+            // A run whose ohmc-infra (or watchdog) is gone is abandoned; one
+            // with both alive belongs to another ohmc-infra at work, and
+            // Terraform's lock handles that.
+            let abandoned = record.abandoned();
             if record.terraform_running() {
                 if abandoned {
                     return Err(OpsError::PreviousRunStillRunning {
