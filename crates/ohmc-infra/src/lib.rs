@@ -6,7 +6,8 @@
 //! - [`bundle`] is the reviewed-plan bundle and the facts apply re-checks.
 //! - [`ops`] has one module per operation (plan, apply, drift, output); the
 //!   binary's commands are thin wrappers over these.
-//! - [`summary`] and [`redact`] shape what people see, never with a secret in it.
+//! - [`summary`] and [`redact`] shape what people see, never with a secret in it;
+//!   [`secrets`] knows a stack's secrets before Terraform runs, to scrub its output.
 //! - [`exit`] is the one place exit statuses are defined.
 
 pub mod bundle;
@@ -17,4 +18,5 @@ pub mod graph;
 pub mod ops;
 pub mod private_fs;
 pub mod redact;
+pub mod secrets;
 pub mod summary;

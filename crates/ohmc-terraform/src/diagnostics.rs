@@ -192,6 +192,7 @@ pub fn classify(command: &str, code: i32, diags: Vec<Diagnostic>, stderr: &str) 
         if summary.contains("Invalid value for variable") {
             return TerraformError::InvalidVariable {
                 name: quoted_name(&d.detail)
+                    .or_else(|| d.snippet.as_ref().and_then(|s| assigned_name(&s.code)))
                     .or_else(|| d.snippet.as_ref().and_then(|s| quoted_name(&s.code)))
                     .unwrap_or_default(),
                 location: d.location(),
@@ -234,6 +235,18 @@ pub fn classify(command: &str, code: i32, diags: Vec<Diagnostic>, stderr: &str) 
 
 /// The first `"quoted"` word of a text: the variable name in Terraform's
 /// "The root module input variable \"x\" is not set" detail.
+/// `db_password` from a var-file snippet line `db_password = ...` (1.15 names
+/// the variable nowhere else; the value may be masked).
+fn assigned_name(code: &str) -> Option<String> {
+    let (name, _) = code.trim_start().split_once('=')?;
+    let name = name.trim();
+    (!name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+    .then(|| name.to_string())
+}
+
 fn quoted_name(text: &str) -> Option<String> {
     let start = text.find('"')? + 1;
     let len = text[start..].find('"')?;

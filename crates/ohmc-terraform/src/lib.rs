@@ -15,6 +15,8 @@
 //! - [`plan_file`] reads a saved plan file into that model without running
 //!   Terraform again, for the releases whose layout it knows.
 //! - [`lock`] reads a local backend's lock info, to say who still holds a lock.
+//! - [`scrub`] takes secrets out of every line Terraform prints, before
+//!   anything else reads it.
 //! - [`watchdog`] keeps a supervised Terraform run safe when the process that
 //!   started it dies, and records the run for the next command to report.
 //!
@@ -29,6 +31,7 @@ pub mod lock;
 pub mod plan;
 pub mod plan_file;
 pub mod runner;
+pub mod scrub;
 pub mod watchdog;
 
 pub use binary::{Features, Implementation, Terraform, TerraformConfig, Version};

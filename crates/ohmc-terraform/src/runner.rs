@@ -25,7 +25,12 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::events::UiEvent;
+use crate::scrub::Scrubber;
 use crate::watchdog::{self, LogTail, RunRecord, WatchdogArgs};
+
+/// Commands whose stdout is the streaming UI: scrubbed line by line, and run
+/// under a watchdog when supervision is asked for.
+const STREAMING_COMMANDS: &[&str] = &["init", "plan", "apply"];
 use crate::{Result, Terraform};
 
 /// How long after SIGTERM before the group is killed outright.
@@ -91,7 +96,12 @@ pub struct RunContext {
     /// Streaming `-json` events are sent here as they arrive.
     pub events: Option<mpsc::UnboundedSender<UiEvent>>,
     /// Run through a watchdog, with output in files; see [`crate::watchdog`].
+    /// Only commands that take the state lock or change state are supervised
+    /// (init, plan, apply): the others' stdout is data (`show -json`,
+    /// `output -json`) that must reach its reader whole, and never a file.
     pub supervision: Option<Supervision>,
+    /// Applied to every line of the streaming UI and of stderr.
+    pub scrubber: Option<std::sync::Arc<Scrubber>>,
 }
 
 /// Where and how a supervised run is recorded.
@@ -117,6 +127,7 @@ impl RunContext {
             interrupt,
             events: None,
             supervision: None,
+            scrubber: None,
         }
     }
 }
@@ -262,12 +273,16 @@ impl Terraform {
                 escalated: false,
             });
         }
+        let streaming = args
+            .first()
+            .is_some_and(|c| STREAMING_COMMANDS.contains(&c.as_str()));
+        let scrubber = ctx.scrubber.clone().unwrap_or_default();
         let supervised = match &ctx.supervision {
-            Some(supervision) => Some(start_run_record(
+            Some(supervision) if streaming => Some(start_run_record(
                 supervision,
                 args.first().map(String::as_str).unwrap_or("terraform"),
             )?),
-            None => None,
+            _ => None,
         };
         let mut cmd = match (&ctx.supervision, &supervised) {
             (Some(supervision), Some((run_dir, _))) => {
@@ -316,7 +331,15 @@ impl Terraform {
         let mut child = cmd.spawn()?;
         // Held until the end: tokio's wait() closes a child's stdin, which
         // the watchdog would read as this process's death.
-        let watchdog_stdin = child.stdin.take();
+        let mut watchdog_stdin = child.stdin.take();
+        if let Some(stdin) = &mut watchdog_stdin {
+            // The first line the watchdog reads: what to scrub from the logs.
+            use tokio::io::AsyncWriteExt;
+            let mut first = serde_json::to_vec(scrubber.as_ref()).unwrap_or_default();
+            first.push(b'\n');
+            stdin.write_all(&first).await?;
+            stdin.flush().await?;
+        }
         let child_stdout = child.stdout.take().expect("stdout piped");
         let (pgid, mut source, stderr_task) = match &supervised {
             Some((_, record)) => {
@@ -357,6 +380,11 @@ impl Terraform {
         let mut stdout = String::new();
         let mut events = Vec::new();
         let handle_line = |line: String, events: &mut Vec<UiEvent>, stdout: &mut String| {
+            let line = if streaming && !scrubber.is_empty() {
+                scrubber.scrub_line(&line)
+            } else {
+                line
+            };
             let event = UiEvent::parse_line(&line);
             if let Some(tx) = &ctx.events {
                 let _ = tx.send(event.clone());
@@ -422,6 +450,7 @@ impl Terraform {
             .into_owned(),
             (None, None) => String::new(),
         };
+        let stderr = scrubber.scrub_text(&stderr);
         Ok(RunOutput {
             code: status.code(),
             stdout,

@@ -6,12 +6,15 @@
 //! change unsaved, the state lock held, the provider orphaned. So a
 //! supervised run goes through a small watchdog process (the caller's own
 //! executable, started with [`SUBCOMMAND`]) that:
-//! - starts Terraform in its own process group, writing to files in a private
-//!   run directory rather than to pipes;
+//! - starts Terraform in its own process group and copies its output, line by
+//!   line and scrubbed of secrets ([`crate::scrub`]), into files in a private
+//!   run directory: the pipes Terraform writes into belong to the watchdog,
+//!   which outlives the parent, so no write of Terraform's ever fails;
 //! - records the run (pids, stack, operation, logs) in `run.json` before
 //!   telling its parent Terraform's pid;
-//! - watches its stdin, a pipe whose other end only its parent holds: end of
-//!   file means the parent is gone. Terraform then gets exactly one SIGINT, as
+//! - reads what to scrub as the first line of its stdin, then watches stdin, a
+//!   pipe whose other end only its parent holds: end of file means the parent
+//!   is gone. Terraform then gets exactly one SIGINT, as
 //!   for Ctrl-C, and the grace period, before SIGTERM and, last, SIGKILL;
 //! - writes Terraform's exit code into `run.json` and exits with it.
 //!
@@ -29,6 +32,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+
+use crate::scrub::Scrubber;
 
 /// The hidden first argument that makes the caller's executable a watchdog.
 pub const SUBCOMMAND: &str = "__terraform-watchdog";
@@ -180,6 +185,13 @@ pub fn run(args: &WatchdogArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(&mut stdout, format!("{}: {e}", record_path.display())),
     };
+    let mut first = String::new();
+    // Stdin's buffer is shared: what this read takes beyond the first line
+    // stays for the watch below.
+    let scrubber: Scrubber = match std::io::stdin().lock().read_line(&mut first) {
+        Ok(_) => serde_json::from_str(first.trim()).unwrap_or_default(),
+        Err(e) => return fail(&mut stdout, format!("reading what to scrub: {e}")),
+    };
     let open = |path: &Path| {
         use std::os::unix::fs::OpenOptionsExt;
         std::fs::OpenOptions::new()
@@ -197,8 +209,8 @@ pub fn run(args: &WatchdogArgs) -> i32 {
         .args(&args.args)
         .current_dir(&args.working_dir)
         .stdin(Stdio::null())
-        .stdout(out_file)
-        .stderr(err_file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .process_group(0);
     // Signals this process ignores would stay ignored in Terraform; it must
     // see SIGINT and SIGTERM as usual.
@@ -214,6 +226,32 @@ pub fn run(args: &WatchdogArgs) -> i32 {
         Ok(child) => child,
         Err(e) => return fail(&mut stdout, format!("{}: {e}", args.program.display())),
     };
+    let scrubber = std::sync::Arc::new(scrubber);
+    let copiers: Vec<_> = [
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .zip([out_file, err_file])
+    .filter_map(|(pipe, file)| pipe.map(|pipe| (pipe, file)))
+    .map(|(pipe, mut file)| {
+        let scrubber = scrubber.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut clean = scrubber.scrub_line(&line);
+                clean.push('\n');
+                // A full disk loses log lines, never Terraform's run.
+                let _ = file.write_all(clean.as_bytes());
+            }
+        })
+    })
+    .collect();
     let pid = child.id();
     record.terraform_pid = Some(pid);
     record.watchdog_pid = Some(std::process::id());
@@ -259,6 +297,10 @@ pub fn run(args: &WatchdogArgs) -> i32 {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
+    // Everything Terraform wrote is in the logs before the record says it ended.
+    for copier in copiers {
+        let _ = copier.join();
+    }
     let code = status.map(|s| {
         use std::os::unix::process::ExitStatusExt;
         s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))

@@ -275,7 +275,7 @@ pub async fn execute(ctx: &OpsContext, env: &Environment, prepared: &PreparedApp
                 phase: "apply",
             });
             let started = Instant::now();
-            let run = ctx.run_context(&env.name, &stack.name);
+            let run = ctx.run_context(&env.name, &stack);
             let opts = ApplyOptions {
                 plan_file: prepared.bundle.plan_path(planned),
                 lock_timeout: ctx.lock_timeout,

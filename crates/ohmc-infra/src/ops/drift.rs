@@ -43,7 +43,7 @@ pub async fn drift(ctx: &OpsContext, env: &Environment) -> DriftReport {
         });
         let result = async {
             ctx.ensure_init(env, &stack).await?;
-            let run = ctx.run_context(&env.name, &stack.name);
+            let run = ctx.run_context(&env.name, &stack);
             let opts = TfPlanOptions {
                 var_files: stack.var_files.clone(),
                 refresh_only: true,

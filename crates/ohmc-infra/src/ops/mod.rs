@@ -169,8 +169,10 @@ impl OpsContext {
         Ok(notes)
     }
 
-    /// A run context for one stack, forwarding its streaming events as progress.
-    pub fn run_context(&self, env: &str, stack: &str) -> RunContext {
+    /// A run context for one stack, forwarding its streaming events as progress,
+    /// with everything Terraform prints scrubbed of the stack's secrets.
+    pub fn run_context(&self, env: &str, stack_spec: &StackSpec) -> RunContext {
+        let stack = stack_spec.name.as_str();
         let mut ctx = RunContext::new(self.interrupt.clone());
         ctx.data_dir = Some(self.data_dir(env, stack));
         ctx.supervision = self.watchdog.as_ref().map(|watchdog| Supervision {
@@ -179,6 +181,9 @@ impl OpsContext {
             environment: env.to_string(),
             stack: stack.to_string(),
         });
+        ctx.scrubber = Some(std::sync::Arc::new(crate::secrets::scrubber_for(
+            stack_spec,
+        )));
         if let Some(progress) = &self.progress {
             let (tx, mut rx) = mpsc::unbounded_channel::<UiEvent>();
             let progress = progress.clone();
@@ -231,7 +236,7 @@ impl OpsContext {
         if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
             return Ok(());
         }
-        let ctx = self.run_context(&env.name, &stack.name);
+        let ctx = self.run_context(&env.name, &stack);
         self.terraform
             .init(&stack.dir, &opts, &ctx)
             .await
@@ -313,7 +318,7 @@ pub async fn state_identity(
             Err(source) => return Err(OpsError::Io { path, source }),
         }
     }
-    let run = ctx.run_context(&env.name, &stack.name);
+    let run = ctx.run_context(&env.name, &stack);
     ctx.terraform
         .state_identity(&stack.dir, &run)
         .await

@@ -26,7 +26,7 @@ pub async fn read_outputs(
     for name in order {
         let stack = env.stack(&name).expect("ordered stacks exist");
         ctx.ensure_init(env, stack).await?;
-        let run = ctx.run_context(&env.name, &stack.name);
+        let run = ctx.run_context(&env.name, &stack);
         let outputs = ctx
             .terraform
             .output(&stack.dir, &run)

@@ -157,7 +157,7 @@ async fn plan_stack(
         source,
     };
     ctx.ensure_init(env, stack).await?;
-    let run = ctx.run_context(&env.name, &stack.name);
+    let run = ctx.run_context(&env.name, &stack);
     let state = super::state_identity(ctx, env, stack).await?;
     let var_files = var_file_hashes(stack)?;
     let config_sha256 = bundle::config_sha256(&stack.dir).map_err(|source| OpsError::Io {
