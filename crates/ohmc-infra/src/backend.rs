@@ -217,10 +217,10 @@ pub fn backend_type(stack_dir: &Path) -> Option<String> {
     backend
 }
 
-/// A literal's value; anything else (a function call, a reference) is kept as
-/// its source text, which init would reject anyway.
+/// A literal's value; anything else (a function call, a reference) becomes its
+/// source text, which init would reject anyway.
 fn expression_value(expr: &hcl::Expression) -> hcl::Value {
-    hcl::from_expr(expr.clone()).unwrap_or_else(|_| hcl::Value::String(expr.to_string()))
+    hcl::Value::from(expr.clone())
 }
 
 /// Top-level attribute and block names → line numbers, from hcl-edit's spans.

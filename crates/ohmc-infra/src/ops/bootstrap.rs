@@ -902,7 +902,7 @@ async fn plan_table(run: &Run<'_>, name: &str) -> Result<ResourceOutcome, Bootst
 // --- Writing -------------------------------------------------------------------------
 
 async fn apply(run: &Run<'_>, resources: &mut [ResourceOutcome]) -> Result<(), BootstrapError> {
-    let mut key_arn = None;
+    let mut key_arn: Option<String> = None;
     for r in resources.iter_mut() {
         match (r.kind, r.action) {
             (_, Action::Exists | Action::Refuse) => {}
