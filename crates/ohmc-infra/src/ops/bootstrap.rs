@@ -1198,6 +1198,97 @@ async fn enable_pitr(run: &Run<'_>, name: &str) -> Result<(), BootstrapError> {
 mod tests {
     use super::*;
 
+    /// An environment with two S3 stacks (`a`, `b`) and one local stack, each S3
+    /// stack with its own backend file.
+    fn env_with(a: &str, b: &str) -> (tempfile::TempDir, Result<StateBackend, BootstrapError>) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (name, backend) in [("a", "s3"), ("b", "s3"), ("l", "local")] {
+            std::fs::create_dir_all(root.join("stacks").join(name)).unwrap();
+            std::fs::write(
+                root.join("stacks").join(name).join("main.tf"),
+                format!("terraform {{\n  backend \"{backend}\" {{}}\n}}\n"),
+            )
+            .unwrap();
+        }
+        let env_dir = root.join("environments/dev");
+        std::fs::create_dir_all(&env_dir).unwrap();
+        std::fs::write(env_dir.join("a.hcl"), a).unwrap();
+        std::fs::write(env_dir.join("b.hcl"), b).unwrap();
+        std::fs::write(env_dir.join("l.hcl"), "path = \"x.tfstate\"\n").unwrap();
+        std::fs::write(
+            env_dir.join("environment.hcl"),
+            r#"
+aws {
+  account_id = "123456789012"
+  region     = "eu-west-1"
+  profile    = "dev"
+}
+stack "a" {
+  dir            = "../../stacks/a"
+  backend_config = "a.hcl"
+}
+stack "b" {
+  dir            = "../../stacks/b"
+  backend_config = "b.hcl"
+}
+stack "l" {
+  dir            = "../../stacks/l"
+  backend_config = "l.hcl"
+}
+"#,
+        )
+        .unwrap();
+        let env = crate::environment::load(&root.join("environments"), "dev").unwrap();
+        let backend = state_backend(&env);
+        (dir, backend)
+    }
+
+    #[test]
+    fn the_s3_stacks_make_one_backend_with_environment_defaults() {
+        let (_d, b) = env_with(
+            "bucket = \"st\"\ndynamodb_table = \"lk\"\n",
+            "bucket = \"st\"\ndynamodb_table = \"lk\"\nuse_lockfile = true\n",
+        );
+        // Both set is Terraform's migration mode: the table is what counts.
+        assert_eq!(
+            b.unwrap().lock,
+            LockKind::DynamodbTable {
+                table: "lk".into()
+            }
+        );
+        let (_d, b) = env_with("bucket = \"st\"\n", "bucket = \"st\"\n");
+        let b = b.unwrap();
+        assert_eq!(b.stacks, vec!["a", "b"]);
+        assert_eq!(b.region, "eu-west-1");
+        assert_eq!(b.kms_key, DEFAULT_KEY_ALIAS);
+        assert_eq!(b.lock, LockKind::None);
+        assert_eq!(b.profile.as_deref(), Some("dev"));
+        let (_d, b) = env_with(
+            "bucket = \"st\"\nuse_lockfile = true\nregion = \"us-west-2\"\n",
+            "bucket = \"st\"\nuse_lockfile = true\nregion = \"us-west-2\"\n",
+        );
+        let b = b.unwrap();
+        assert_eq!((b.lock, b.region.as_str()), (LockKind::Lockfile, "us-west-2"));
+    }
+
+    #[test]
+    fn disagreeing_stacks_and_static_keys_are_refused() {
+        let (_d, b) = env_with("bucket = \"one\"\n", "bucket = \"two\"\n");
+        assert_eq!(
+            b.unwrap_err().to_string(),
+            "stacks \"a\" and \"b\" disagree on the backend's `bucket`; one bootstrap makes one bucket and lock: align their backend configs"
+        );
+        let (_d, b) = env_with("bucket = \"st\"\n", "bucket = \"st\"\ntoken = \"t0k\"\n");
+        let err = b.unwrap_err().to_string();
+        assert!(err.ends_with("b.hcl:2: `token` is a static AWS credential in the backend configuration; remove it: credentials for the state come from the AWS chain (environment, profile, SSO, instance role)"), "{err}");
+        let (_d, b) = env_with("region = \"x\"\n", "bucket = \"st\"\n");
+        assert_eq!(
+            b.unwrap_err().to_string(),
+            "stack \"a\" has an S3 backend without `bucket` (set it in its backend config)"
+        );
+    }
+
     #[test]
     fn alias_names_from_names_and_arns() {
         assert_eq!(alias_name("alias/x").as_deref(), Some("alias/x"));
