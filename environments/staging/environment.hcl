@@ -13,8 +13,8 @@ protection {
 }
 
 # Apply order: state-bootstrap, security-baseline and network, then platform,
-# data and edge, then iam. The first apply in a new account bootstraps the
-# backend by hand (terraform/README.md).
+# data and edge, then iam. The first apply in a new account runs
+# `ohmc-infra bootstrap` first (terraform/README.md).
 
 stack "state-bootstrap" {
   dir            = "../../terraform/stacks/state-bootstrap"

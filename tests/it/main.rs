@@ -4,6 +4,7 @@
 mod harness;
 
 mod audit;
+mod bootstrap;
 mod canary;
 mod drill;
 mod environments;

@@ -340,6 +340,67 @@ impl ClassifyRetry for EmulatorErrorPage {
     }
 }
 
+/// moto 5.2.5 answers S3 GetBucketVersioning with the root element
+/// `GetBucketVersioningResponse` where S3 sends `VersioningConfiguration`; the SDK's
+/// deserializer rejects that, so no versioning status could be read from the emulator.
+/// On clients of emulated endpoints only, a failed GetBucketVersioning whose body has
+/// that root is read here instead (its `Status` and `MfaDelete`). S3 never sends that
+/// root, and clients of real AWS endpoints never get this interceptor.
+#[derive(Debug, Clone, Copy)]
+pub struct EmulatorVersioningRoot;
+
+impl EmulatorVersioningRoot {
+    /// `(Status, MfaDelete)` of a moto-shaped GetBucketVersioning body, `None` for any
+    /// other body.
+    pub fn parse(body: &str) -> Option<(Option<String>, Option<String>)> {
+        if !body.contains("<GetBucketVersioningResponse") {
+            return None;
+        }
+        let element = |name: &str| {
+            let open = format!("<{name}>");
+            let start = body.find(&open)? + open.len();
+            let end = body[start..].find(&format!("</{name}>"))? + start;
+            Some(body[start..end].trim().to_string())
+        };
+        Some((element("Status"), element("MfaDelete")))
+    }
+}
+
+impl Intercept for EmulatorVersioningRoot {
+    fn name(&self) -> &'static str {
+        "ohmc-checks::EmulatorVersioningRoot"
+    }
+
+    fn modify_before_attempt_completion(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if operation_name(cfg) != "GetBucketVersioning"
+            || !matches!(context.output_or_error(), Some(Err(_)))
+        {
+            return Ok(());
+        }
+        let parsed = context
+            .response()
+            .and_then(|r| r.body().bytes())
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .and_then(Self::parse);
+        let Some((status, mfa_delete)) = parsed else {
+            return Ok(());
+        };
+        let output = aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput::builder()
+            .set_status(status.map(|s| aws_sdk_s3::types::BucketVersioningStatus::from(s.as_str())))
+            .set_mfa_delete(mfa_delete.map(|s| aws_sdk_s3::types::MfaDeleteStatus::from(s.as_str())))
+            .build();
+        if let Some(slot) = context.output_or_error_mut() {
+            *slot = Ok(aws_smithy_runtime_api::client::interceptors::context::Output::erase(output));
+        }
+        Ok(())
+    }
+}
+
 macro_rules! service_clients {
     ($( $field:ident / $variant:ident : $krate:ident = $prefix:literal ),* $(,)?) => {
         /// The clients of one region, created on first use.
@@ -384,10 +445,15 @@ macro_rules! service_clients {
             )*
         }
     };
-    (@tweak s3, $b:ident, $self:ident) => {
+    (@tweak s3, $b:ident, $self:ident) => {{
         // An emulator endpoint cannot serve virtual-hosted bucket names.
-        $b.force_path_style($self.emulated())
-    };
+        let b = $b.force_path_style($self.emulated());
+        if $self.emulated() {
+            b.interceptor(EmulatorVersioningRoot)
+        } else {
+            b
+        }
+    }};
     (@tweak $other:ident, $b:ident, $self:ident) => { $b };
 }
 
@@ -403,6 +469,8 @@ service_clients! {
     cloudtrail / CloudTrail: aws_sdk_cloudtrail = "cloudtrail",
     s3 / S3: aws_sdk_s3 = "s3",
     rds / Rds: aws_sdk_rds = "rds",
+    kms / Kms: aws_sdk_kms = "kms",
+    dynamodb / DynamoDb: aws_sdk_dynamodb = "dynamodb",
 }
 
 struct Inner {
@@ -581,7 +649,22 @@ impl AwsContext {
 
 #[cfg(test)]
 mod tests {
-    use super::EmulatorErrorPage;
+    use super::{EmulatorErrorPage, EmulatorVersioningRoot};
+
+    #[test]
+    fn only_a_moto_shaped_versioning_body_is_read_by_the_shim() {
+        let moto = r#"<?xml version="1.0" encoding="utf-8"?>
+<GetBucketVersioningResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></GetBucketVersioningResponse>"#;
+        assert_eq!(
+            EmulatorVersioningRoot::parse(moto),
+            Some((Some("Enabled".into()), None))
+        );
+        let never = r#"<GetBucketVersioningResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>"#;
+        assert_eq!(EmulatorVersioningRoot::parse(never), Some((None, None)));
+        // S3's own shape is left to the SDK.
+        let s3 = r#"<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Suspended</Status></VersioningConfiguration>"#;
+        assert_eq!(EmulatorVersioningRoot::parse(s3), None);
+    }
 
     #[test]
     fn only_an_html_500_is_an_emulator_error_page() {

@@ -71,6 +71,8 @@ pub enum Format {
 pub enum Command {
     /// List the environments
     Envs,
+    /// Create the environment's state bucket, KMS key and lock table (a new account's first step)
+    Bootstrap(BootstrapArgs),
     /// Plan every stack of an environment into a private, reviewable bundle
     Plan(PlanArgs),
     /// Apply exactly a reviewed plan bundle
@@ -92,6 +94,22 @@ pub enum Command {
 pub struct EnvArg {
     /// Environment name (see `ohmc-infra envs`)
     pub env: String,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 created, or everything exists as required; 2 with --dry-run, something would be \
+created or updated; 1 an error, or a refusal (a bucket in another account, without versioning or encryption, \
+a lock table with the wrong key): nothing is changed then."
+)]
+pub struct BootstrapArgs {
+    pub env: String,
+    /// Print what would be created; make read calls only
+    #[arg(long)]
+    pub dry_run: bool,
+    /// AWS endpoint, e.g. an emulator at http://127.0.0.1:5000
+    #[arg(long, env = env_vars::ENDPOINT_URL, value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -67,6 +67,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let global = &cli.global;
     let status = match &cli.command {
         Command::Envs => commands::envs::run(global),
+        Command::Bootstrap(args) => commands::bootstrap::run(global, args).await,
         Command::Plan(args) => commands::plan::run(global, args, interrupt).await,
         Command::Apply(args) => commands::apply::run(global, args, interrupt).await,
         Command::Drift(args) => commands::drift::run(global, args, interrupt).await,

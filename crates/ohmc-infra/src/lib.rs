@@ -2,6 +2,8 @@
 //! each command.
 //!
 //! - [`environment`] reads `environments/<name>/environment.hcl`.
+//! - [`backend`] reads a stack's backend configuration (`backend.hcl` plus
+//!   `backend_values`) and refuses static credentials in it.
 //! - [`graph`] orders stacks and runs them with bounded parallelism.
 //! - [`bundle`] is the reviewed-plan bundle and the facts apply re-checks.
 //! - [`ops`] has one module per operation (plan, apply, drift, output); the
@@ -10,6 +12,7 @@
 //!   [`secrets`] knows a stack's secrets before Terraform runs, to scrub its output.
 //! - [`exit`] is the one place exit statuses are defined.
 
+pub mod backend;
 pub mod bundle;
 pub mod environment;
 pub mod exit;

@@ -79,9 +79,32 @@ module "state_bucket" {
   bucket_arn         = aws_s3_bucket.state.arn
   kms_key_arn        = module.state_key.arn
   access_logs_bucket = aws_s3_bucket.access_logs.id
+  policy_json        = data.aws_iam_policy_document.state.json
 
   lifecycle_rule_id                  = "expire-superseded-state"
   noncurrent_version_expiration_days = var.noncurrent_state_retention_days
+}
+
+# State is read and written by this account's principals only; `ohmc-infra
+# bootstrap` writes the same statement, so adopting its bucket changes nothing.
+data "aws_iam_policy_document" "state" {
+  statement {
+    sid       = "DenyOtherAccounts"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.state.arn, "${aws_s3_bucket.state.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringNotEquals"
+      variable = "aws:PrincipalAccount"
+      values   = [local.account_id]
+    }
+  }
 }
 
 # --- Lock table ----------------------------------------------------------------

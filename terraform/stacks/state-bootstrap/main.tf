@@ -1,6 +1,6 @@
-# The backend's own storage. First apply of a new account: see
-# terraform/README.md "Bootstrapping an account" (local state, then
-# `terraform init -migrate-state` into the bucket this stack creates).
+# The backend's own storage. First apply of a new account: `ohmc-infra
+# bootstrap ENV` creates the bucket, key and table, and imports.tf adopts them
+# (terraform/README.md, "Bootstrapping an account").
 
 module "state" {
   source = "../../modules/state-bootstrap"

@@ -214,7 +214,7 @@ fn not_production(id: &str, resource: &str) -> Finding {
 
 /// Describes a failed call: action, HTTP status, error code and message. Throttling
 /// past retries, NotImplemented and 404/500 all land here and become Error outcomes.
-pub(crate) fn call_error<E>(action: &str, err: &SdkError<E, HttpResponse>) -> String
+pub fn call_error<E>(action: &str, err: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -251,7 +251,7 @@ where
 }
 
 /// The service error code of a failed call, if it got that far.
-pub(crate) fn error_code<E>(err: &SdkError<E, HttpResponse>) -> Option<&str>
+pub fn error_code<E>(err: &SdkError<E, HttpResponse>) -> Option<&str>
 where
     E: ProvideErrorMetadata,
 {

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod bootstrap;
 pub mod drift;
 pub mod drill;
 pub mod envs;

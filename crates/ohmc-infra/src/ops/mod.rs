@@ -4,6 +4,7 @@
 //! as data.
 
 pub mod apply;
+pub mod bootstrap;
 pub mod drift;
 pub mod drill;
 pub mod output;
@@ -257,19 +258,7 @@ impl OpsContext {
 /// Where a stack keeps a local state file, when its backend is local; remote
 /// backends hold their locks out of reach of this check.
 pub fn local_state_file(stack: &StackSpec) -> Option<PathBuf> {
-    let mut backend = None;
-    let entries = std::fs::read_dir(&stack.dir).ok()?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("tf") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        if let Some(pos) = text.find("backend \"") {
-            let rest = &text[pos + 9..];
-            backend = rest.split('"').next().map(str::to_string);
-        }
-    }
+    let backend = crate::backend::backend_type(&stack.dir);
     match backend.as_deref() {
         None | Some("local") => {
             let path = stack
