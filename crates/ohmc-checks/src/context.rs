@@ -390,12 +390,18 @@ impl Intercept for EmulatorVersioningRoot {
         let Some((status, mfa_delete)) = parsed else {
             return Ok(());
         };
-        let output = aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput::builder()
-            .set_status(status.map(|s| aws_sdk_s3::types::BucketVersioningStatus::from(s.as_str())))
-            .set_mfa_delete(mfa_delete.map(|s| aws_sdk_s3::types::MfaDeleteStatus::from(s.as_str())))
-            .build();
+        let output =
+            aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput::builder()
+                .set_status(
+                    status.map(|s| aws_sdk_s3::types::BucketVersioningStatus::from(s.as_str())),
+                )
+                .set_mfa_delete(
+                    mfa_delete.map(|s| aws_sdk_s3::types::MfaDeleteStatus::from(s.as_str())),
+                )
+                .build();
         if let Some(slot) = context.output_or_error_mut() {
-            *slot = Ok(aws_smithy_runtime_api::client::interceptors::context::Output::erase(output));
+            *slot =
+                Ok(aws_smithy_runtime_api::client::interceptors::context::Output::erase(output));
         }
         Ok(())
     }
@@ -659,7 +665,8 @@ mod tests {
             EmulatorVersioningRoot::parse(moto),
             Some((Some("Enabled".into()), None))
         );
-        let never = r#"<GetBucketVersioningResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>"#;
+        let never =
+            r#"<GetBucketVersioningResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>"#;
         assert_eq!(EmulatorVersioningRoot::parse(never), Some((None, None)));
         // S3's own shape is left to the SDK.
         let s3 = r#"<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Suspended</Status></VersioningConfiguration>"#;

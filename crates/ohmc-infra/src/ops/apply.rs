@@ -49,6 +49,7 @@ pub async fn prepare(
     env: &Environment,
     opts: &ApplyRequest,
 ) -> Result<PreparedApply, OpsError> {
+    super::refuse_static_credentials(env)?;
     let bundle = match &opts.bundle {
         Some(dir) => Bundle::load(dir)?,
         None => Bundle::latest(&ctx.state_dir, &env.name)?,
@@ -295,7 +296,10 @@ pub async fn execute(ctx: &OpsContext, env: &Environment, prepared: &PreparedApp
                 Err(source) => {
                     let interrupted =
                         matches!(source, ohmc_terraform::TerraformError::Interrupted { .. });
-                    let lock = interrupted.then(|| lock_status(&stack));
+                    let lock = match interrupted {
+                        true => Some(lock_status(env, &stack).await),
+                        false => None,
+                    };
                     // Only a failure pays for reading the plan's secrets, to scrub
                     // anything a provider echoed back into its error.
                     let redactor = match ctx

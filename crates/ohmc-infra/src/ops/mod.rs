@@ -9,6 +9,7 @@ pub mod drift;
 pub mod drill;
 pub mod output;
 pub mod plan;
+pub mod remote_lock;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
@@ -65,6 +66,8 @@ pub enum OpsError {
     Environment(#[from] EnvironmentError),
     #[error(transparent)]
     Bundle(#[from] BundleError),
+    #[error(transparent)]
+    Backend(#[from] crate::backend::BackendError),
     #[error("stack {stack}: {source}")]
     Terraform {
         stack: String,
@@ -211,6 +214,9 @@ impl OpsContext {
     /// Runs `init` unless this data dir was already initialised with exactly
     /// these arguments and this configuration's lock file.
     pub async fn ensure_init(&self, env: &Environment, stack: &StackSpec) -> Result<(), OpsError> {
+        // A backend config holding static keys would be copied into the data
+        // dir; credentials come from the AWS chain.
+        crate::backend::refuse_static_credentials(stack)?;
         let data_dir = self.data_dir(&env.name, &stack.name);
         private_fs::create_private_dir(&data_dir).map_err(|source| OpsError::Io {
             path: data_dir.clone(),
@@ -253,6 +259,15 @@ impl OpsContext {
         })?;
         Ok(())
     }
+}
+
+/// Refuses, before anything runs, an environment whose backend configuration
+/// holds static AWS keys.
+pub fn refuse_static_credentials(env: &Environment) -> Result<(), OpsError> {
+    for stack in &env.stacks {
+        crate::backend::refuse_static_credentials(stack)?;
+    }
+    Ok(())
 }
 
 /// Where a stack keeps a local state file, when its backend is local; remote
@@ -317,12 +332,11 @@ pub async fn state_identity(
         })
 }
 
-/// Who, if anyone, still holds a stack's state lock.
-pub fn lock_status(stack: &StackSpec) -> LockStatus {
+/// Who, if anyone, still holds a stack's state lock: the local lock-info
+/// file, or the S3 backend's lock item or lock file.
+pub async fn lock_status(env: &Environment, stack: &StackSpec) -> LockStatus {
     match local_state_file(stack) {
         Some(state) => lock::local_lock_status(&state),
-        None => LockStatus::Unknown {
-            reason: "remote backend: check its lock table".into(),
-        },
+        None => remote_lock::remote_lock_status(env, stack).await,
     }
 }

@@ -63,6 +63,7 @@ pub async fn plan(
     env: &Environment,
     opts: &PlanOptions,
 ) -> Result<PlanReport, OpsError> {
+    super::refuse_static_credentials(env)?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let bundle_dir = bundle::create_bundle_dir(&ctx.state_dir, &env.name, &stamp)?;
     let outcomes = run_in_order(&env.stacks, ctx.parallelism, false, |stack| {
@@ -88,7 +89,10 @@ pub async fn plan(
         let status = match outcome {
             StackOutcome::Done(meta) => StackPlanStatus::Planned(Box::new(meta)),
             StackOutcome::Failed((error, stack)) => {
-                let lock = error.is_interrupted().then(|| lock_status(&stack));
+                let lock = match error.is_interrupted() {
+                    true => Some(lock_status(env, &stack).await),
+                    false => None,
+                };
                 StackPlanStatus::Failed { error, lock }
             }
             StackOutcome::Skipped { blocked_by } => StackPlanStatus::Skipped { blocked_by },
