@@ -216,7 +216,8 @@ fn backend_config_with_static_keys_is_refused(tf: Tf) {
     .unwrap();
     let run = f.run_ok(&["plan", "dev"], 1);
     assert!(
-        run.stderr.contains("backend.hcl") && run.stderr.contains("secret_key"),
+        run.stderr.contains("backend.hcl:")
+            && run.stderr.contains("`access_key` is a static AWS credential"),
         "{}",
         run.stderr
     );
