@@ -79,6 +79,8 @@ fn clients(cfg: &SdkConfig) -> Clients {
         s3: aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(cfg)
                 .force_path_style(true)
+                // moto's GetBucketVersioning root element, as the tool's own clients read it.
+                .interceptor(ohmc_checks::context::EmulatorVersioningRoot)
                 .build(),
         ),
         kms: aws_sdk_kms::Client::new(cfg),
@@ -468,10 +470,16 @@ async fn hand_made_bucket(c: &Clients, versioning: bool, kms_key: Option<&str>) 
     }
 }
 
-/// The state key, made by hand under the alias; its ARN.
+/// The state key, made by hand under the alias, rotating; its ARN.
 async fn hand_made_key(c: &Clients) -> String {
     let key = c.kms.create_key().send().await.unwrap();
     let meta = key.key_metadata().unwrap();
+    c.kms
+        .enable_key_rotation()
+        .key_id(meta.key_id())
+        .send()
+        .await
+        .unwrap();
     c.kms
         .create_alias()
         .alias_name(ALIAS)
