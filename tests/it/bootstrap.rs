@@ -103,9 +103,18 @@ fn resource<'a>(doc: &'a Value, kind: &str) -> &'a Value {
 /// Every property the backend needs, read back from moto.
 async fn assert_backend_as_required(c: &Clients, with_table: bool) {
     // The key: enabled, rotating, under the alias.
-    let key = c.kms.describe_key().key_id(ALIAS).send().await.expect("key under the alias");
+    let key = c
+        .kms
+        .describe_key()
+        .key_id(ALIAS)
+        .send()
+        .await
+        .expect("key under the alias");
     let meta = key.key_metadata().unwrap();
-    assert_eq!(meta.key_state(), Some(&aws_sdk_kms::types::KeyState::Enabled));
+    assert_eq!(
+        meta.key_state(),
+        Some(&aws_sdk_kms::types::KeyState::Enabled)
+    );
     let key_arn = meta.arn().unwrap().to_string();
     let rotation = c
         .kms
@@ -117,12 +126,22 @@ async fn assert_backend_as_required(c: &Clients, with_table: bool) {
     assert!(rotation.key_rotation_enabled(), "key rotation is on");
 
     // The bucket.
-    let v = c.s3.get_bucket_versioning().bucket(BUCKET).send().await.unwrap();
+    let v =
+        c.s3.get_bucket_versioning()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .unwrap();
     assert_eq!(
         v.status(),
         Some(&aws_sdk_s3::types::BucketVersioningStatus::Enabled)
     );
-    let enc = c.s3.get_bucket_encryption().bucket(BUCKET).send().await.unwrap();
+    let enc =
+        c.s3.get_bucket_encryption()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .unwrap();
     let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
     let default = rule.apply_server_side_encryption_by_default().unwrap();
     assert_eq!(
@@ -130,7 +149,12 @@ async fn assert_backend_as_required(c: &Clients, with_table: bool) {
         &aws_sdk_s3::types::ServerSideEncryption::AwsKms
     );
     assert_eq!(default.kms_master_key_id(), Some(key_arn.as_str()));
-    let pab = c.s3.get_public_access_block().bucket(BUCKET).send().await.unwrap();
+    let pab =
+        c.s3.get_public_access_block()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .unwrap();
     let pab = pab.public_access_block_configuration().unwrap();
     assert_eq!(
         (
@@ -141,18 +165,22 @@ async fn assert_backend_as_required(c: &Clients, with_table: bool) {
         ),
         (Some(true), Some(true), Some(true), Some(true))
     );
-    let own = c
-        .s3
-        .get_bucket_ownership_controls()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
+    let own =
+        c.s3.get_bucket_ownership_controls()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .unwrap();
     assert_eq!(
         own.ownership_controls().unwrap().rules()[0].object_ownership(),
         &aws_sdk_s3::types::ObjectOwnership::BucketOwnerEnforced
     );
-    let policy = c.s3.get_bucket_policy().bucket(BUCKET).send().await.unwrap();
+    let policy =
+        c.s3.get_bucket_policy()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .unwrap();
     let policy: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
     let statements = policy["Statement"].as_array().unwrap();
     let tls = statements
@@ -192,7 +220,12 @@ async fn assert_backend_as_required(c: &Clients, with_table: bool) {
     let keys: Vec<_> = table
         .key_schema()
         .iter()
-        .map(|k| (k.attribute_name().to_string(), k.key_type().as_str().to_string()))
+        .map(|k| {
+            (
+                k.attribute_name().to_string(),
+                k.key_type().as_str().to_string(),
+            )
+        })
         .collect();
     assert_eq!(keys, vec![("LockID".to_string(), "HASH".to_string())]);
     assert_eq!(
@@ -227,7 +260,9 @@ async fn creates_the_backend_then_a_second_run_changes_nothing() {
     let first = bootstrap(&f, &endpoint, &[]).await;
     expect_code(&first, 0);
     assert!(
-        first.stdout.starts_with("Bootstrap dev (account 123456789012, us-east-1)\n"),
+        first
+            .stdout
+            .starts_with("Bootstrap dev (account 123456789012, us-east-1)\n"),
         "{}",
         first.stdout
     );
@@ -244,8 +279,18 @@ async fn creates_the_backend_then_a_second_run_changes_nothing() {
         assert!(found.ends_with("  created"), "{found}");
     }
     // Progress lines on stderr, one per write call.
-    for op in ["CreateKey", "CreateBucket", "PutBucketPolicy", "CreateTable", "UpdateContinuousBackups"] {
-        assert!(first.stderr.contains(op), "progress line for {op}: {}", first.stderr);
+    for op in [
+        "CreateKey",
+        "CreateBucket",
+        "PutBucketPolicy",
+        "CreateTable",
+        "UpdateContinuousBackups",
+    ] {
+        assert!(
+            first.stderr.contains(op),
+            "progress line for {op}: {}",
+            first.stderr
+        );
     }
     let c = moto_clients(&moto).await;
     assert_backend_as_required(&c, true).await;
@@ -332,17 +377,27 @@ async fn dry_run_prints_the_plan_and_writes_nothing() {
     let human = bootstrap(&f, &endpoint, &["--dry-run"]).await;
     expect_code(&human, 2);
     assert!(
-        human.stdout.starts_with("Bootstrap dev, dry run (account 123456789012, us-east-1)\n"),
+        human
+            .stdout
+            .starts_with("Bootstrap dev, dry run (account 123456789012, us-east-1)\n"),
         "{}",
         human.stdout
     );
     assert_eq!(
-        human.stdout.lines().filter(|l| l.ends_with("  would create")).count(),
+        human
+            .stdout
+            .lines()
+            .filter(|l| l.ends_with("  would create"))
+            .count(),
         3,
         "{}",
         human.stdout
     );
-    assert!(human.stdout.contains("      + versioning enabled"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("      + versioning enabled"),
+        "{}",
+        human.stdout
+    );
     assert!(
         human.stdout.contains("      + point-in-time recovery on"),
         "{}",
@@ -433,7 +488,10 @@ async fn assert_refused(f: &Fixture, moto: &MotoServer, c: &Clients, gap: &str) 
     let run = bootstrap(f, &moto.endpoint(), &[]).await;
     expect_code(&run, 1);
     assert!(
-        run.stdout.lines().any(|l| l.starts_with(&format!("  s3 bucket       {BUCKET}")) && l.ends_with("  REFUSED")),
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("  s3 bucket       {BUCKET}"))
+                && l.ends_with("  REFUSED")),
         "{}",
         run.stdout
     );
@@ -442,9 +500,16 @@ async fn assert_refused(f: &Fixture, moto: &MotoServer, c: &Clients, gap: &str) 
         "gap {gap:?} not named:\n{}",
         run.stdout
     );
-    assert!(run.stdout.contains("Refused: nothing was changed."), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Refused: nothing was changed."),
+        "{}",
+        run.stdout
+    );
     let tables = c.ddb.list_tables().send().await.unwrap();
-    assert!(tables.table_names().is_empty(), "a refusal created the table");
+    assert!(
+        tables.table_names().is_empty(),
+        "a refusal created the table"
+    );
     let policy = c.s3.get_bucket_policy().bucket(BUCKET).send().await;
     assert!(policy.is_err(), "a refusal wrote a bucket policy");
 
@@ -480,7 +545,12 @@ async fn a_bucket_without_versioning_is_refused_and_left_alone() {
         "versioning was never enabled: a bad apply could not be undone",
     )
     .await;
-    let v = c.s3.get_bucket_versioning().bucket(BUCKET).send().await.unwrap();
+    let v =
+        c.s3.get_bucket_versioning()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .unwrap();
     assert_eq!(v.status(), None, "versioning was turned on silently");
 }
 
@@ -554,7 +624,10 @@ async fn a_hand_made_compliant_bucket_gets_only_what_it_lacks() {
             "bucket policy: TLS only, this account only"
         ])
     );
-    assert!(!doc["api_calls"].as_object().unwrap().contains_key("s3:CreateBucket"));
+    assert!(!doc["api_calls"]
+        .as_object()
+        .unwrap()
+        .contains_key("s3:CreateBucket"));
     assert_backend_as_required(&c, false).await;
 }
 
@@ -573,6 +646,10 @@ async fn static_keys_in_the_backend_config_are_refused_before_any_call() {
         "{}",
         run.stderr
     );
-    assert!(!run.both().contains("AKIAIOSFODNN7EXAMPLE"), "{}", run.both());
+    assert!(
+        !run.both().contains("AKIAIOSFODNN7EXAMPLE"),
+        "{}",
+        run.both()
+    );
     assert!(run.stdout.is_empty(), "{}", run.stdout);
 }

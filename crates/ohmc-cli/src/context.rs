@@ -27,6 +27,21 @@ pub fn root(global: &GlobalArgs) -> Result<PathBuf> {
         .with_context(|| format!("no environments/ folder in {} or its parents; run inside the repository or pass --root", cwd.display()))
 }
 
+/// An option naming a file that must exist: a missing one is refused rather than
+/// ignored or replaced by a default.
+pub fn require_file(option: &str, path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {
+            anyhow::bail!("{option} {}: is a directory, not a file", path.display())
+        }
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            anyhow::bail!("{option} {}: no such file", path.display())
+        }
+        Err(e) => anyhow::bail!("{option} {}: {e}", path.display()),
+    }
+}
+
 pub fn environments_dir(root: &Path) -> PathBuf {
     root.join("environments")
 }

@@ -273,9 +273,14 @@ mod tests {
     fn static_keys_are_refused_with_their_line_and_never_their_value() {
         let c = parse("bucket = \"b\"\n\nsecret_key = \"VERYSECRET\"\n");
         let err = c.check_no_static_credentials().unwrap_err().to_string();
-        assert!(err.starts_with("backend.hcl:3: `secret_key` is a static AWS credential"), "{err}");
+        assert!(
+            err.starts_with("backend.hcl:3: `secret_key` is a static AWS credential"),
+            "{err}"
+        );
         assert!(!err.contains("VERYSECRET"), "{err}");
-        assert!(parse("bucket = \"b\"\n").check_no_static_credentials().is_ok());
+        assert!(parse("bucket = \"b\"\n")
+            .check_no_static_credentials()
+            .is_ok());
     }
 
     #[test]

@@ -23,9 +23,9 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_kms::types::KeyState;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, ObjectOwnership,
-    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration,
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule, VersioningConfiguration,
+    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    VersioningConfiguration,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -121,7 +121,9 @@ pub struct ResourceOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LockKind {
-    DynamodbTable { table: String },
+    DynamodbTable {
+        table: String,
+    },
     /// `use_lockfile = true`: S3-native lock objects, no table.
     Lockfile,
     /// Neither: Terraform runs without a state lock.
@@ -293,7 +295,9 @@ fn backend_of(
             .unwrap_or_else(|| DEFAULT_KEY_ALIAS.to_string()),
         lock,
         stacks: vec![stack.to_string()],
-        profile: config.string("profile")?.or_else(|| env.aws.profile.clone()),
+        profile: config
+            .string("profile")?
+            .or_else(|| env.aws.profile.clone()),
         role_arn,
     })
 }
@@ -456,8 +460,10 @@ async fn plan_key(run: &Run<'_>) -> Result<ResourceOutcome, BootstrapError> {
             }
             if let Some(owner) = meta.map(|m| m.aws_account_id().unwrap_or_default()) {
                 if !owner.is_empty() && owner != run.account {
-                    out.gaps
-                        .push(format!("the key belongs to account {owner}, not {}", run.account));
+                    out.gaps.push(format!(
+                        "the key belongs to account {owner}, not {}",
+                        run.account
+                    ));
                 }
             }
             if !out.gaps.is_empty() {
@@ -558,7 +564,9 @@ pub fn policy_gaps(policy: &str, account: &str) -> Vec<String> {
     });
     let mut gaps = vec![];
     if !tls {
-        gaps.push("the bucket policy does not deny requests without TLS (aws:SecureTransport)".into());
+        gaps.push(
+            "the bucket policy does not deny requests without TLS (aws:SecureTransport)".into(),
+        );
     }
     if !same_account {
         gaps.push(format!(
@@ -726,13 +734,10 @@ async fn plan_bucket(
         .await
     {
         Ok(o) => {
-            let enforced = o
-                .ownership_controls()
-                .map(|c| c.rules())
-                .is_some_and(|r| {
-                    r.iter()
-                        .any(|r| r.object_ownership() == &ObjectOwnership::BucketOwnerEnforced)
-                });
+            let enforced = o.ownership_controls().map(|c| c.rules()).is_some_and(|r| {
+                r.iter()
+                    .any(|r| r.object_ownership() == &ObjectOwnership::BucketOwnerEnforced)
+            });
             if !enforced {
                 out.changes.push(BUCKET_CHANGES[3].into());
             }
@@ -960,7 +965,9 @@ async fn create_key(run: &Run<'_>, name: &str) -> Result<String, BootstrapError>
     let incomplete = |message: String| BootstrapError::Incomplete {
         kind: "kms key",
         name: name.to_string(),
-        message: format!("key {arn} was created, but {message}; finish by hand or delete the key and run again"),
+        message: format!(
+            "key {arn} was created, but {message}; finish by hand or delete the key and run again"
+        ),
     };
     run.writing(ResourceKind::KmsKey, name, "EnableKeyRotation");
     kms.enable_key_rotation()
@@ -1043,7 +1050,9 @@ async fn write_bucket(
             .server_side_encryption_configuration(config)
             .send()
             .await
-            .map_err(|e| incomplete(ohmc_checks::call_error("s3:PutEncryptionConfiguration", &e)))?;
+            .map_err(|e| {
+                incomplete(ohmc_checks::call_error("s3:PutEncryptionConfiguration", &e))
+            })?;
     }
     if wants(BUCKET_CHANGES[2]) {
         run.writing(kind, name, "PutPublicAccessBlock");
@@ -1253,9 +1262,7 @@ stack "l" {
         // Both set is Terraform's migration mode: the table is what counts.
         assert_eq!(
             b.unwrap().lock,
-            LockKind::DynamodbTable {
-                table: "lk".into()
-            }
+            LockKind::DynamodbTable { table: "lk".into() }
         );
         let (_d, b) = env_with("bucket = \"st\"\n", "bucket = \"st\"\n");
         let b = b.unwrap();
@@ -1269,7 +1276,10 @@ stack "l" {
             "bucket = \"st\"\nuse_lockfile = true\nregion = \"us-west-2\"\n",
         );
         let b = b.unwrap();
-        assert_eq!((b.lock, b.region.as_str()), (LockKind::Lockfile, "us-west-2"));
+        assert_eq!(
+            (b.lock, b.region.as_str()),
+            (LockKind::Lockfile, "us-west-2")
+        );
     }
 
     #[test]
