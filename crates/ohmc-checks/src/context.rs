@@ -164,6 +164,15 @@ impl Storable for CallStart {
     type Storer = StoreReplace<Self>;
 }
 
+/// The host an attempt was sent to, kept for `read_after_attempt`: by then the request
+/// has been handed to the HTTP client and is no longer in the context.
+#[derive(Debug, Clone)]
+struct AttemptHost(String);
+
+impl Storable for AttemptHost {
+    type Storer = StoreReplace<Self>;
+}
+
 /// Records every AWS API call made through the context's clients as an IAM action
 /// (`service:Action`), counted, overall and per check area. Attached to every client as an
 /// interceptor; it sees each call once, before serialization (retries of a call are not
@@ -298,7 +307,7 @@ impl Intercept for RecordingInterceptor {
 
     fn read_before_attempt(
         &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
@@ -306,8 +315,20 @@ impl Intercept for RecordingInterceptor {
             start.attempts += 1;
             cfg.interceptor_state().store_put(start);
         }
+        Ok(())
+    }
+
+    // The endpoint is applied to the request after `read_before_attempt`: its host is
+    // known here, just before sending.
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         if let Some(host) = host_of(context.request().uri()) {
             self.recorder.check_host(&host)?;
+            cfg.interceptor_state().store_put(AttemptHost(host));
         }
         Ok(())
     }
@@ -316,9 +337,9 @@ impl Intercept for RecordingInterceptor {
         &self,
         context: &FinalizerInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(host) = context.request().and_then(|r| host_of(r.uri())) else {
+        let Some(AttemptHost(host)) = cfg.load::<AttemptHost>().cloned() else {
             return Ok(());
         };
         if context.response().is_some() {

@@ -16,9 +16,19 @@ use crate::cli::GlobalArgs;
 /// directory that has an `environments/` folder.
 pub fn root(global: &GlobalArgs) -> Result<PathBuf> {
     if let Some(root) = &global.root {
-        return root
+        let dir = root
             .canonicalize()
-            .with_context(|| format!("--root {}", root.display()));
+            .with_context(|| format!("--root {}", root.display()))?;
+        if !dir.is_dir() {
+            anyhow::bail!("--root {}: not a directory", root.display());
+        }
+        if !environments_dir(&dir).is_dir() {
+            anyhow::bail!(
+                "--root {}: no environments/ folder there; pass the repository root",
+                root.display()
+            );
+        }
+        return Ok(dir);
     }
     let cwd = std::env::current_dir().context("reading the working directory")?;
     cwd.ancestors()

@@ -175,13 +175,20 @@ fn usage_error(err: &clap::Error) -> ExitCode {
             eprintln!("error: a command is required: {}", commands.join(", "));
         }
         _ => {
+            // clap's first line; when it ends in a colon, the indented lines under it
+            // (the missing arguments) belong to it.
             let rendered = err.render().to_string();
-            let line = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments");
-            let line = line.strip_prefix("error: ").unwrap_or(line);
-            eprintln!("error: {}", escape_controls(line));
+            let mut lines = rendered.lines().filter(|l| !l.trim().is_empty());
+            let first = lines.next().unwrap_or("invalid arguments");
+            let mut line = first.strip_prefix("error: ").unwrap_or(first).to_string();
+            if line.ends_with(':') {
+                let items: Vec<&str> = lines
+                    .take_while(|l| l.starts_with(' '))
+                    .map(str::trim)
+                    .collect();
+                line = format!("{} {}", line, items.join(", "));
+            }
+            eprintln!("error: {}", escape_controls(&line));
         }
     }
     eprintln!("For more information, try '--help'.");
