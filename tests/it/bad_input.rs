@@ -785,9 +785,21 @@ fn snapshot(dir: &Path, skip: &Path) -> BTreeMap<String, (u64, u32, i64, i64)> {
             let Ok(meta) = std::fs::symlink_metadata(&path) else {
                 continue;
             };
+            // Terraform's dependency lock file belongs beside the configuration (and is
+            // committed there); it is Terraform's, not the tool's.
+            if path.file_name().is_some_and(|n| n == ".terraform.lock.hcl") {
+                continue;
+            }
+            // A directory's own times change with any entry; its entries are compared
+            // one by one.
+            let stamp = if meta.is_dir() {
+                (0, meta.mode(), 0, 0)
+            } else {
+                (meta.len(), meta.mode(), meta.mtime(), meta.mtime_nsec())
+            };
             out.insert(
                 path.strip_prefix(base).unwrap().display().to_string(),
-                (meta.len(), meta.mode(), meta.mtime(), meta.mtime_nsec()),
+                stamp,
             );
             if meta.is_dir() {
                 walk(&path, base, skip, out);
