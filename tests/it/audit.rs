@@ -25,14 +25,18 @@ const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
 /// Every check the moto seed can judge. Left out: the four whose APIs moto lacks
 /// (they are Errors against moto; `exit_code_1_*` uses one on purpose) and the checks
-/// needing an ALB or hosted zone (Skipped without those outputs anyway).
-const JUDGEABLE: [&str; 8] = [
+/// needing an ALB or hosted zone (the seed has none: Errors without those outputs).
+const JUDGEABLE: [&str; 12] = [
     "cloudtrail.*",
     "guardduty.detector_enabled",
     "guardduty.protection_features",
     "config.recorder_all_resources",
     "config.delivery_channel",
-    "waf.*",
+    "waf.web_acl_has_rules",
+    "waf.managed_rule_groups",
+    "waf.rate_based_rule",
+    "waf.cloudwatch_metrics",
+    "waf.logging_enabled",
     "rds.*",
     "backup.vault_encrypted",
 ];

@@ -4,6 +4,7 @@
 mod harness;
 
 mod audit;
+mod bad_input;
 mod bootstrap;
 mod canary;
 mod drill;
@@ -16,3 +17,4 @@ mod saved_plan;
 mod spine;
 mod verify;
 mod verify_cli;
+mod verify_hardening;

@@ -417,11 +417,12 @@ fn verify_cli_area_monitoring() {
         "no AWS call was made"
     );
 
-    // Without a monitoring block, asking for the area says why nothing was checked.
+    // Without a monitoring block, asking for the area says why nothing was checked, and
+    // a run that judged nothing is an error, not a success.
     std::fs::write(&env_file, &base).unwrap();
     let none = run(&[]);
     assert_eq!(
-        none.code, 0,
+        none.code, 1,
         "stdout:\n{}\nstderr:\n{}",
         none.stdout, none.stderr
     );

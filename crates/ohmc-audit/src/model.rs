@@ -322,6 +322,12 @@ impl AuditReport {
         self.summary.fail > 0
     }
 
+    /// How many checks were judged: passed, failed or waived (a waiver covers a judged
+    /// failure). Skipped and errored checks were not.
+    pub fn judged(&self) -> usize {
+        self.summary.pass + self.summary.fail + self.summary.waived
+    }
+
     /// Findings that are errors, for the separate "Errors" section of the renderers.
     pub fn error_findings(&self) -> impl Iterator<Item = &AuditFinding> {
         self.findings.iter().filter(|f| f.status == Status::Error)
@@ -335,14 +341,15 @@ pub enum Verdict {
     Pass,
     /// At least one failure (an expired waiver counts), no errors.
     Fail,
-    /// At least one error. Takes precedence over failures: a run that could not look
-    /// everywhere has not shown that the rest passes.
+    /// At least one error, or no check judged at all. Takes precedence over failures: a
+    /// run that could not look everywhere has not shown that the rest passes, and a run
+    /// that judged nothing has shown nothing.
     Error,
 }
 
 impl AuditReport {
     pub fn verdict(&self) -> Verdict {
-        if self.has_errors() {
+        if self.has_errors() || self.judged() == 0 {
             Verdict::Error
         } else if self.has_failures() {
             Verdict::Fail

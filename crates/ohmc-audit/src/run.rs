@@ -354,7 +354,7 @@ pub async fn discover_accounts(options: ContextOptions) -> Result<Vec<OrgAccount
         let page = page.map_err(|e| {
             format!(
                 "organizations:ListAccounts failed: {}",
-                aws_sdk_organizations::error::DisplayErrorContext(&e)
+                ohmc_checks::error_chain(&e)
             )
         })?;
         for a in page.accounts() {

@@ -56,7 +56,12 @@ pub struct ContextOptions {
     pub attempt_timeout: Duration,
     /// Time allowed for a whole call, retries included.
     pub operation_timeout: Duration,
+    /// Time allowed to open a connection.
     pub connect_timeout: Duration,
+    /// Time allowed between sending a request and the first byte of its answer. AWS
+    /// answers reads in well under a second; an endpoint that accepts connections and
+    /// never answers would otherwise hold each attempt for the whole attempt timeout.
+    pub read_timeout: Duration,
 }
 
 impl Default for ContextOptions {
@@ -74,7 +79,8 @@ impl Default for ContextOptions {
             max_backoff: Duration::from_secs(20),
             attempt_timeout: Duration::from_secs(20),
             operation_timeout: Duration::from_secs(90),
-            connect_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(3),
+            read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -83,6 +89,37 @@ tokio::task_local! {
     /// The area whose checks are running in this task, for per-area call counts.
     pub(crate) static CURRENT_AREA: crate::model::Area;
 }
+
+/// How many attempts in a row to one host may go unanswered (timed out, or no
+/// connection) before the host counts as dead for the rest of the run. A few, so one
+/// slow answer from a live service does not condemn it; any answer resets the count.
+const UNANSWERED_BEFORE_DEAD: u32 = 3;
+
+/// Attempts to a host (`host:port`) that got no answer, in a row.
+#[derive(Debug, Default)]
+struct HostHealth(HashMap<String, u32>);
+
+/// A call not sent because its host stopped answering earlier in the run. Without
+/// this, every call of every check waits out its own timeouts and retries against an
+/// endpoint that is gone, one after another where calls depend on each other: minutes
+/// for a run that can only end in errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointUnreachable {
+    pub host: String,
+    pub unanswered: u32,
+}
+
+impl std::fmt::Display for EndpointUnreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is not answering ({} attempts in a row timed out or could not connect); not called again in this run",
+            self.host, self.unanswered
+        )
+    }
+}
+
+impl std::error::Error for EndpointUnreachable {}
 
 #[derive(Debug, Default)]
 struct Calls {
@@ -127,6 +164,15 @@ impl Storable for CallStart {
     type Storer = StoreReplace<Self>;
 }
 
+/// The host an attempt was sent to, kept for `read_after_attempt`: by then the request
+/// has been handed to the HTTP client and is no longer in the context.
+#[derive(Debug, Clone)]
+struct AttemptHost(String);
+
+impl Storable for AttemptHost {
+    type Storer = StoreReplace<Self>;
+}
+
 /// Records every AWS API call made through the context's clients as an IAM action
 /// (`service:Action`), counted, overall and per check area. Attached to every client as an
 /// interceptor; it sees each call once, before serialization (retries of a call are not
@@ -134,6 +180,7 @@ impl Storable for CallStart {
 #[derive(Debug, Clone, Default)]
 pub struct ApiRecorder {
     calls: Arc<Mutex<Calls>>,
+    health: Arc<Mutex<HostHealth>>,
 }
 
 impl ApiRecorder {
@@ -193,6 +240,28 @@ impl ApiRecorder {
     pub fn clear(&self) {
         *self.calls() = Calls::default();
     }
+
+    fn health(&self) -> std::sync::MutexGuard<'_, HostHealth> {
+        self.health.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// An attempt to `host` got an answer (any HTTP status) or none.
+    fn attempt_ended(&self, host: &str, answered: bool) {
+        let mut health = self.health();
+        let n = health.0.entry(host.to_string()).or_insert(0);
+        *n = if answered { 0 } else { n.saturating_add(1) };
+    }
+
+    /// `Err` when `host` has stopped answering.
+    fn check_host(&self, host: &str) -> Result<(), EndpointUnreachable> {
+        match self.health().0.get(host) {
+            Some(&n) if n >= UNANSWERED_BEFORE_DEAD => Err(EndpointUnreachable {
+                host: host.to_string(),
+                unanswered: n,
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The per-client interceptor of an [`ApiRecorder`]. Attach it with the service config
@@ -201,6 +270,15 @@ impl ApiRecorder {
 pub struct RecordingInterceptor {
     prefix: &'static str,
     recorder: ApiRecorder,
+}
+
+/// `host:port` of a request URI (the port when given), the unit an endpoint is judged
+/// alive or dead by.
+fn host_of(uri: &str) -> Option<String> {
+    let rest = uri.split_once("://").map_or(uri, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    (!authority.is_empty()).then(|| authority.to_ascii_lowercase())
 }
 
 /// The SDK's name of the operation a config bag belongs to.
@@ -236,6 +314,45 @@ impl Intercept for RecordingInterceptor {
         if let Some(mut start) = cfg.load::<CallStart>().cloned() {
             start.attempts += 1;
             cfg.interceptor_state().store_put(start);
+        }
+        Ok(())
+    }
+
+    // The endpoint is applied to the request after `read_before_attempt`: its host is
+    // known here, just before sending.
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(host) = host_of(context.request().uri()) {
+            self.recorder.check_host(&host)?;
+            cfg.interceptor_state().store_put(AttemptHost(host));
+        }
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(AttemptHost(host)) = cfg.load::<AttemptHost>().cloned() else {
+            return Ok(());
+        };
+        if context.response().is_some() {
+            self.recorder.attempt_ended(&host, true);
+        } else if let Some(Err(e)) = context.output_or_error() {
+            // Only silence counts: a timeout, or no connection at all. An attempt this
+            // interceptor refused is not a new observation of the host.
+            let silent = e.is_timeout_error()
+                || e.as_connector_error()
+                    .is_some_and(|c| c.is_timeout() || c.is_io());
+            if silent {
+                self.recorder.attempt_ended(&host, false);
+            }
         }
         Ok(())
     }
@@ -564,6 +681,7 @@ impl AwsContext {
                     .operation_timeout(options.operation_timeout)
                     .operation_attempt_timeout(options.attempt_timeout)
                     .connect_timeout(options.connect_timeout)
+                    .read_timeout(options.read_timeout)
                     .build(),
             );
         if let Some(profile) = &options.profile {

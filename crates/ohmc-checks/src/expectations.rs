@@ -3,6 +3,7 @@
 //! sees the typed result, so the checks never read files.
 
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The Terraform output names the checks read (see `environments/README.md`).
@@ -65,6 +66,70 @@ pub struct Expectations {
     /// Production-only expectations (vault lock, cross-region backup copy, RDS deletion
     /// protection) are judged only when true; otherwise those checks are Skipped.
     pub production: bool,
+    /// Which stack declares each output (`output name -> stack name`), so an output that
+    /// cannot be read names where it should have come from. Empty when no stack is known
+    /// (an account audited without an environment).
+    pub output_stacks: BTreeMap<String, String>,
+}
+
+/// Why a stack output a check needs could not be read. A check that cannot read its
+/// expectation is an Error, never Skipped: a renamed or mistyped output would otherwise
+/// turn a whole area silently green.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputError {
+    /// The output's name.
+    pub output: String,
+    /// The stack that declares it, when one does.
+    pub stack: Option<String>,
+    pub problem: OutputProblem,
+}
+
+/// What was found instead of a usable output value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputProblem {
+    /// No output of that name (or its value is null: Terraform omits null outputs).
+    Missing,
+    /// A string output that is empty or only spaces.
+    Empty,
+    /// The value has another type than the check reads.
+    WrongType {
+        expected: &'static str,
+        seen: String,
+    },
+}
+
+impl std::fmt::Display for OutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "stack output `{}` ", self.output)?;
+        match &self.stack {
+            Some(stack) => write!(f, "(from stack \"{stack}\") ")?,
+            None => write!(f, "(declared by no stack of this environment) ")?,
+        }
+        match &self.problem {
+            OutputProblem::Missing => write!(f, "is missing"),
+            OutputProblem::Empty => write!(f, "is an empty string"),
+            OutputProblem::WrongType { expected, seen } => {
+                write!(f, "is {seen}, expected {expected}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for OutputError {}
+
+/// A JSON value's type in the words of Terraform's type system.
+fn type_seen(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(_) => "a bool".into(),
+        Value::Number(_) => "a number".into(),
+        Value::String(_) => "a string".into(),
+        Value::Array(a) => match a.iter().find(|e| !e.is_string()) {
+            Some(e) => format!("a list holding {}", type_seen(e)),
+            None => "a list of strings".into(),
+        },
+        Value::Object(_) => "an object".into(),
+    }
 }
 
 impl Expectations {
@@ -73,7 +138,14 @@ impl Expectations {
             outputs,
             settings,
             production,
+            output_stacks: BTreeMap::new(),
         }
+    }
+
+    /// Names the stack that declares each output, for error messages.
+    pub fn with_output_stacks(mut self, output_stacks: BTreeMap<String, String>) -> Self {
+        self.output_stacks = output_stacks;
+        self
     }
 
     fn raw(&self, name: &str) -> Option<&Value> {
@@ -84,23 +156,115 @@ impl Expectations {
         }
     }
 
-    /// A string output, or `None` when missing, null or empty.
-    pub fn output_str(&self, name: &str) -> Option<&str> {
-        match self.raw(name)? {
-            Value::String(s) if !s.trim().is_empty() => Some(s.trim()),
-            _ => None,
+    fn problem(&self, name: &str, problem: OutputProblem) -> OutputError {
+        OutputError {
+            output: name.to_string(),
+            stack: self.output_stacks.get(name).cloned(),
+            problem,
         }
     }
 
-    /// A list-of-strings output, or `None` when missing or not a list.
-    pub fn output_list(&self, name: &str) -> Option<Vec<String>> {
-        match self.raw(name)? {
-            Value::Array(a) => Some(
-                a.iter()
-                    .filter_map(|v| v.as_str().map(|s| s.to_string()))
-                    .collect(),
-            ),
-            _ => None,
+    /// A string output the check cannot do without.
+    pub fn output_str(&self, name: &str) -> Result<&str, OutputError> {
+        self.optional_output_str(name)?
+            .ok_or_else(|| self.problem(name, OutputProblem::Missing))
+    }
+
+    /// A string output the check can do without: `None` when absent, but a value of
+    /// another type (or an empty string) is still an error, since the stack meant to say
+    /// something and the check would otherwise judge without it.
+    pub fn optional_output_str(&self, name: &str) -> Result<Option<&str>, OutputError> {
+        match self.raw(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => {
+                Err(self.problem(name, OutputProblem::Empty))
+            }
+            Some(Value::String(s)) => Ok(Some(s.trim())),
+            Some(other) => Err(self.problem(
+                name,
+                OutputProblem::WrongType {
+                    expected: "a string",
+                    seen: type_seen(other),
+                },
+            )),
         }
+    }
+
+    /// A list-of-strings output the check cannot do without. Every element must be a
+    /// string: silently dropping the others would judge fewer resources than the stack has.
+    pub fn output_list(&self, name: &str) -> Result<Vec<String>, OutputError> {
+        match self.raw(name) {
+            None | Some(Value::Null) => Err(self.problem(name, OutputProblem::Missing)),
+            Some(Value::Array(a)) if a.iter().all(Value::is_string) => Ok(a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()),
+            Some(other) => Err(self.problem(
+                name,
+                OutputProblem::WrongType {
+                    expected: "a list of strings",
+                    seen: type_seen(other),
+                },
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn exp(outputs: Value) -> Expectations {
+        let Value::Object(map) = outputs else {
+            panic!("an object")
+        };
+        Expectations::new(map, VerifySettings::default(), false).with_output_stacks(
+            [("hosted_zone_id".to_string(), "edge".to_string())]
+                .into_iter()
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn an_unreadable_output_names_itself_its_stack_and_what_was_found() {
+        let e = exp(json!({}));
+        assert_eq!(
+            e.output_str("hosted_zone_id").unwrap_err().to_string(),
+            "stack output `hosted_zone_id` (from stack \"edge\") is missing"
+        );
+        let e = exp(json!({"hosted_zone_id": ["Z1"]}));
+        assert_eq!(
+            e.output_str("hosted_zone_id").unwrap_err().to_string(),
+            "stack output `hosted_zone_id` (from stack \"edge\") is a list of strings, expected a string"
+        );
+        let e = exp(json!({"hosted_zone_id": {"value": "  ", "sensitive": false}}));
+        assert_eq!(
+            e.output_str("hosted_zone_id").unwrap_err().problem,
+            OutputProblem::Empty
+        );
+        let e = exp(json!({"rds_instance_ids": "db-1"}));
+        assert_eq!(
+            e.output_list("rds_instance_ids").unwrap_err().to_string(),
+            "stack output `rds_instance_ids` (declared by no stack of this environment) is a string, expected a list of strings"
+        );
+        let e = exp(json!({"rds_instance_ids": ["db-1", 2]}));
+        assert_eq!(
+            e.output_list("rds_instance_ids").unwrap_err().problem,
+            OutputProblem::WrongType {
+                expected: "a list of strings",
+                seen: "a list holding a number".into()
+            }
+        );
+    }
+
+    #[test]
+    fn readable_outputs_and_absent_optional_ones() {
+        let e = exp(json!({"hosted_zone_id": {"value": " Z1 "}, "rds_instance_ids": ["a", "b"]}));
+        assert_eq!(e.output_str("hosted_zone_id").unwrap(), "Z1");
+        assert_eq!(e.output_list("rds_instance_ids").unwrap(), ["a", "b"]);
+        assert_eq!(e.optional_output_str("alb_arn").unwrap(), None);
+        let e = exp(json!({"alb_arn": 3}));
+        assert!(e.optional_output_str("alb_arn").is_err());
     }
 }

@@ -48,8 +48,8 @@ pub use checks::{call_error, error_code};
 pub use context::{
     ApiRecorder, AwsContext, CallSpan, ClientOverride, ContextOptions, RecordingInterceptor,
 };
-pub use error::ChecksError;
-pub use expectations::{Expectations, VerifySettings};
+pub use error::{error_chain, ChecksError};
+pub use expectations::{Expectations, OutputError, OutputProblem, VerifySettings};
 pub use model::{
     Area, Check, Control, Evidence, Finding, Framework, Outcome, Report, Severity, Summary,
     CIS_VERSIONS, FSBP_VERSION,

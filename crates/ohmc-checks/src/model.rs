@@ -142,7 +142,7 @@ pub struct Check {
     pub controls: Vec<Control>,
     /// Only judged in production; in other environments the check is Skipped.
     pub production_only: bool,
-    /// The Terraform outputs the check needs; when one is missing the check is Skipped.
+    /// The Terraform outputs the check needs; when one cannot be read the check is an Error.
     pub outputs: &'static [&'static str],
 }
 
@@ -157,7 +157,9 @@ pub enum Outcome {
     Error {
         message: String,
     },
-    /// The check does not apply here (not production, a stack output is missing).
+    /// The check does not apply here (a production-only check outside production, or an
+    /// expectation the environment leaves empty). A stack output that cannot be read is an
+    /// Error, not this.
     Skipped {
         reason: String,
     },
@@ -262,5 +264,11 @@ impl Report {
     /// True when any finding is an error.
     pub fn has_errors(&self) -> bool {
         self.summary.error > 0
+    }
+
+    /// How many checks were judged (passed or failed). A run that judged none has shown
+    /// nothing, whatever it skipped: callers treat it as an error, not a success.
+    pub fn judged(&self) -> usize {
+        self.summary.pass + self.summary.fail
     }
 }

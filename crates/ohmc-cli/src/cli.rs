@@ -47,14 +47,56 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = env_vars::TF_CLI_CONFIG, value_name = "FILE")]
     pub tf_cli_config: Option<PathBuf>,
     /// How long to wait for a held state lock, e.g. 30s
-    #[arg(long, global = true, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_lock_timeout)]
     pub lock_timeout: Option<std::time::Duration>,
     /// After Ctrl-C, how long Terraform gets to stop gracefully before escalation
     #[arg(long, global = true, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
     pub grace_period: std::time::Duration,
     /// How many independent stacks run at once
-    #[arg(long, global = true, value_name = "N", default_value_t = 4)]
+    #[arg(long, global = true, value_name = "N", default_value_t = 4, value_parser = at_least_one)]
     pub parallelism: usize,
+}
+
+/// A count that must be at least 1: 0 would run nothing, or be silently taken as 1.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("not a whole number: {e}")),
+    }
+}
+
+/// `--lock-timeout`: Terraform's `-lock-timeout` is given whole seconds, so a duration
+/// with a fraction of a second would be silently cut; and Go's durations end at about
+/// 292 years.
+fn parse_lock_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let d =
+        humantime::parse_duration(s).map_err(|e| format!("not a duration like 30s or 5m: {e}"))?;
+    if d.subsec_nanos() != 0 {
+        return Err("Terraform takes whole seconds; use e.g. 1s or 30s".into());
+    }
+    if d.as_secs() > i64::MAX as u64 / 1_000_000_000 {
+        return Err("longer than Terraform can wait".into());
+    }
+    Ok(d)
+}
+
+/// A positive duration (`--keep-for 0s` would keep nothing while claiming to).
+fn positive_duration(s: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if d.is_zero() => Err("must be greater than zero".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("not a duration like 90s, 30m or 24h: {e}")),
+    }
+}
+
+/// An AWS region name (`us-east-1`), checked before any call is built from it.
+fn region(s: &str) -> Result<String, String> {
+    if ohmc_infra::region::is_valid(s) {
+        Ok(s.to_string())
+    } else {
+        Err("not an AWS region name like us-east-1".into())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -183,7 +225,7 @@ pub struct AuditArgs {
     #[arg(long, value_name = "NAME")]
     pub role_name: Option<String>,
     /// Audit in this region (repeatable) [default: each environment's region; required for accounts]
-    #[arg(long = "region", value_name = "REGION")]
+    #[arg(long = "region", value_name = "REGION", value_parser = region)]
     pub regions: Vec<String>,
     /// Stack outputs from a JSON file instead of Terraform state; may hold {environment}, {account}, {region}
     #[arg(long, value_name = "FILE")]
@@ -207,10 +249,10 @@ pub struct AuditArgs {
     #[arg(long, env = env_vars::ENDPOINT_URL, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// AWS calls in flight per service, per account and region
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = at_least_one)]
     pub concurrency_per_service: usize,
     /// Accounts x regions audited at once
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = at_least_one)]
     pub max_targets: usize,
     /// Judge waiver expiry as of this date (YYYY-MM-DD) instead of today
     #[arg(long, value_name = "DATE", hide = true)]
@@ -224,13 +266,13 @@ pub struct DrillArgs {
     /// Environment whose `drill {}` block names the data stores
     pub env: Option<String>,
     /// Restore into this region, copying the recovery points there first
-    #[arg(long, value_name = "REGION")]
+    #[arg(long, value_name = "REGION", value_parser = region)]
     pub target_region: Option<String>,
     /// Print the actions it would take; call only read APIs
     #[arg(long)]
     pub dry_run: bool,
     /// Keep the restored resources this long (clean up later with `dr-drill cleanup`)
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
     pub keep_for: Option<std::time::Duration>,
     /// AWS endpoint, e.g. an emulator
     #[arg(long, global = true, env = env_vars::ENDPOINT_URL, value_name = "URL")]
@@ -243,5 +285,8 @@ pub enum DrillAction {
     Cleanup {
         /// The drill id (see the ledger files under STATE_DIR/drills)
         drill_id: Option<String>,
+        /// Without a drill id, also clean up drills kept with --keep-for whose time is not up
+        #[arg(long)]
+        include_kept: bool,
     },
 }

@@ -16,15 +16,40 @@ use crate::cli::GlobalArgs;
 /// directory that has an `environments/` folder.
 pub fn root(global: &GlobalArgs) -> Result<PathBuf> {
     if let Some(root) = &global.root {
-        return root
+        let dir = root
             .canonicalize()
-            .with_context(|| format!("--root {}", root.display()));
+            .with_context(|| format!("--root {}", root.display()))?;
+        if !dir.is_dir() {
+            anyhow::bail!("--root {}: not a directory", root.display());
+        }
+        if !environments_dir(&dir).is_dir() {
+            anyhow::bail!(
+                "--root {}: no environments/ folder there; pass the repository root",
+                root.display()
+            );
+        }
+        return Ok(dir);
     }
     let cwd = std::env::current_dir().context("reading the working directory")?;
     cwd.ancestors()
         .find(|d| d.join("environments").is_dir())
         .map(Path::to_path_buf)
         .with_context(|| format!("no environments/ folder in {} or its parents; run inside the repository or pass --root", cwd.display()))
+}
+
+/// An option naming a file that must exist: a missing one is refused rather than
+/// ignored or replaced by a default.
+pub fn require_file(option: &str, path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {
+            anyhow::bail!("{option} {}: is a directory, not a file", path.display())
+        }
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            anyhow::bail!("{option} {}: no such file", path.display())
+        }
+        Err(e) => anyhow::bail!("{option} {}: {e}", path.display()),
+    }
 }
 
 pub fn environments_dir(root: &Path) -> PathBuf {

@@ -1,14 +1,32 @@
-//! Ctrl-C and SIGTERM. The first one asks Terraform to stop gracefully (one
-//! SIGINT to its process group); a second SIGINT would make Terraform drop
-//! in-flight state, so it is only sent after a person confirms on a terminal.
+//! Ctrl-C and SIGTERM. For a command that runs Terraform, the first one asks
+//! Terraform to stop gracefully (one SIGINT to its process group); a second SIGINT
+//! would make Terraform drop in-flight state, so it is only sent after a person
+//! confirms on a terminal. Commands that only call AWS or HTTP APIs (verify, audit)
+//! stop at once; a drill stops and cleans up what it created.
 
 use std::io::{BufRead, IsTerminal, Write};
 
 use ohmc_terraform::InterruptHandle;
 use tokio::signal::unix::{signal, SignalKind};
 
+/// What an interrupt stops, which decides what it does and says.
+#[derive(Debug, Clone, Copy)]
+pub enum Stops {
+    /// Terraform runs: one graceful interrupt, a second only when confirmed.
+    Terraform,
+    /// Nothing to wind down (verify, audit, envs): the command ends at once; the words
+    /// say what is lost.
+    AtOnce(&'static str),
+    /// A DR drill: it stops and deletes what it created before the command ends.
+    Drill,
+}
+
 /// Starts the signal watcher for this process.
-pub fn install(handle: InterruptHandle, grace: std::time::Duration) -> std::io::Result<()> {
+pub fn install(
+    handle: InterruptHandle,
+    grace: std::time::Duration,
+    stops: Stops,
+) -> std::io::Result<()> {
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
     tokio::spawn(async move {
@@ -16,6 +34,25 @@ pub fn install(handle: InterruptHandle, grace: std::time::Duration) -> std::io::
             tokio::select! {
                 _ = sigint.recv() => {},
                 _ = sigterm.recv() => {},
+            }
+            match stops {
+                Stops::Terraform => {}
+                Stops::AtOnce(what) => {
+                    if handle.requested() == 0 {
+                        handle.interrupt();
+                        eprintln!("\nInterrupted: {what}");
+                    }
+                    continue;
+                }
+                Stops::Drill => {
+                    if handle.requested() == 0 {
+                        handle.interrupt();
+                        eprintln!("\nInterrupted: the drill stops and deletes what it created before exiting.");
+                    } else {
+                        eprintln!("Still cleaning up the drill's resources; `ohmc-infra dr-drill cleanup` finishes an unfinished cleanup.");
+                    }
+                    continue;
+                }
             }
             if handle.requested() == 0 {
                 handle.interrupt();

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use aws_sdk_rds::error::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 
@@ -74,14 +73,14 @@ impl AwsFailure {
     ) -> Self
     where
         E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         AwsFailure {
             service: service.to_owned(),
             operation: operation.to_owned(),
             resource: resource.to_owned(),
             code: err.code().map(str::to_owned),
-            message: DisplayErrorContext(err).to_string(),
+            message: error_chain(err),
         }
     }
 
@@ -124,4 +123,21 @@ pub(crate) fn found<O, E, R>(
             }
         }
     }
+}
+
+/// An error and its causes on one line, each cause once. The SDK's
+/// `DisplayErrorContext` appends the error's `Debug` form (internal structs), which is
+/// no message for a person.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.is_empty() && !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    line
 }

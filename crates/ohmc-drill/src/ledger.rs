@@ -93,6 +93,14 @@ pub struct LedgerData {
     pub entries: Vec<LedgerEntry>,
 }
 
+impl LedgerData {
+    /// Whether the drill was kept (`--keep-for`) and its time is not up at `now`: a
+    /// cleanup of every pending drill leaves it alone unless asked by id or to include it.
+    pub fn kept_at(&self, now: DateTime<Utc>) -> bool {
+        self.keep_until.is_some_and(|until| until > now)
+    }
+}
+
 /// An open ledger. Every mutation is written through to disk before it returns.
 #[derive(Debug)]
 pub struct Ledger {

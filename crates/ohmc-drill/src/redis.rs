@@ -13,7 +13,7 @@ const SVC: &str = "elasticache";
 fn fail<E, R>(op: &str, res: &str, e: &aws_sdk_elasticache::error::SdkError<E, R>) -> AwsFailure
 where
     E: std::error::Error + aws_sdk_elasticache::error::ProvideErrorMetadata + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     AwsFailure::from_sdk(SVC, op, res, e)
 }

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use crate::drill::fmt_ms;
+use crate::events::DrillEvent;
 use crate::report::*;
 
 /// Pretty JSON of a drill report.
@@ -44,7 +45,7 @@ fn objective(o: &Objective) -> String {
     )
 }
 
-fn cleanup_word(o: CleanupOutcome) -> &'static str {
+pub(crate) fn cleanup_word(o: CleanupOutcome) -> &'static str {
     match o {
         CleanupOutcome::Deleted => "deleted",
         CleanupOutcome::DeletionRequested => "deleting",
@@ -53,6 +54,87 @@ fn cleanup_word(o: CleanupOutcome) -> &'static str {
         CleanupOutcome::Failed => "FAILED",
         CleanupOutcome::Kept => "kept",
     }
+}
+
+fn step_word(o: StepOutcome) -> &'static str {
+    match o {
+        StepOutcome::Ok => "ok",
+        StepOutcome::Failed => "failed",
+        StepOutcome::Cancelled => "cancelled",
+    }
+}
+
+/// One progress line for an event, in words (never a Rust `Debug` form); `None` for
+/// events that are only for machines (ledger bookkeeping, each validation, which the
+/// report lists).
+pub fn event_line(event: &DrillEvent) -> Option<String> {
+    Some(match event {
+        DrillEvent::Started {
+            drill_id,
+            ledger_path,
+        } => match ledger_path {
+            Some(p) => format!("drill {drill_id}: ledger {p}"),
+            None => format!("drill {drill_id}: dry run, nothing will be created"),
+        },
+        DrillEvent::RecoveryPointSelected {
+            source,
+            identifier,
+            created_at,
+        } => format!(
+            "{source}: newest recovery point {identifier}{}",
+            created_at
+                .map(|t| format!(" ({})", t.to_rfc3339()))
+                .unwrap_or_default()
+        ),
+        DrillEvent::StepStarted { name, resource } => format!("{name} {resource}..."),
+        DrillEvent::StepFinished {
+            name,
+            resource,
+            outcome,
+            detail,
+        } => format!(
+            "{name} {resource}: {}{}",
+            step_word(*outcome),
+            detail
+                .as_ref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        ),
+        DrillEvent::LedgerRecorded { .. } | DrillEvent::Validated { .. } => return None,
+        DrillEvent::ResourceCreated {
+            kind,
+            identifier,
+            region,
+        } => format!("created {kind} {identifier} in {region}"),
+        DrillEvent::Waiting {
+            resource,
+            status,
+            elapsed,
+            timeout,
+        } => format!(
+            "waiting for {resource}: {status} ({}s of {}s)",
+            elapsed.as_secs(),
+            timeout.as_secs()
+        ),
+        DrillEvent::CleanupStarted { drill_id, entries } => {
+            format!("cleanup of {drill_id}: {entries} ledger entries")
+        }
+        DrillEvent::Cleaned { result } => format!(
+            "cleanup: {} {} in {}: {}{}",
+            result.kind,
+            result.identifier,
+            result.region,
+            cleanup_word(result.outcome),
+            result
+                .detail
+                .as_ref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        ),
+        DrillEvent::Finished { status } => {
+            format!("drill finished: {}", status_word(*status).to_lowercase())
+        }
+    })
 }
 
 fn validation_word(o: ValidationOutcome) -> &'static str {
@@ -181,10 +263,7 @@ pub fn report_text(r: &DrillReport) -> String {
                     st.name.clone(),
                     short(&st.resource, 60),
                     fmt_ms(ms),
-                    with_detail(
-                        format!("{:?}", st.outcome).to_lowercase(),
-                        st.detail.as_deref(),
-                    ),
+                    with_detail(step_word(st.outcome).to_owned(), st.detail.as_deref()),
                 ]
             })
             .collect();
@@ -329,12 +408,12 @@ pub fn report_markdown(r: &DrillReport) -> String {
         for st in &r.steps {
             let _ = writeln!(
                 s,
-                "| {} | `{}` | {} | {} | {:?}{} |",
+                "| {} | `{}` | {} | {} | {}{} |",
                 st.name,
                 md_cell(&st.resource),
                 st.started_at.format("%H:%M:%S%.3f"),
                 st.ended_at.format("%H:%M:%S%.3f"),
-                st.outcome,
+                step_word(st.outcome),
                 st.detail
                     .as_deref()
                     .map(|d| format!(": {}", md_cell(d)))
@@ -394,4 +473,55 @@ pub fn cleanup_text(r: &CleanupReport) -> String {
     );
     s.push_str(&cleanup_rows(&r.results));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::ResourceKind;
+
+    /// The lines `dr-drill` printed as `cleanup: CleanupResult { kind: ... }` and
+    /// `drill finished: ValidationFailed`: words now, never a Debug form.
+    #[test]
+    fn progress_lines_are_words_not_debug_forms() {
+        let cleaned = DrillEvent::Cleaned {
+            result: CleanupResult {
+                kind: ResourceKind::RedisReplicationGroup,
+                identifier: "drill-x-redis".into(),
+                region: "us-east-1".into(),
+                outcome: CleanupOutcome::DeletionRequested,
+                detail: None,
+            },
+        };
+        assert_eq!(
+            event_line(&cleaned).unwrap(),
+            "cleanup: redis replication group drill-x-redis in us-east-1: deleting"
+        );
+        assert_eq!(
+            event_line(&DrillEvent::Finished {
+                status: DrillStatus::ValidationFailed
+            })
+            .unwrap(),
+            "drill finished: validation failed"
+        );
+        let step = DrillEvent::StepFinished {
+            name: "restore".into(),
+            resource: "drill-x-pg".into(),
+            outcome: StepOutcome::Failed,
+            detail: Some("denied".into()),
+        };
+        assert_eq!(
+            event_line(&step).unwrap(),
+            "restore drill-x-pg: failed (denied)"
+        );
+        let created = DrillEvent::ResourceCreated {
+            kind: ResourceKind::RdsInstance,
+            identifier: "drill-x-pg".into(),
+            region: "us-east-1".into(),
+        };
+        assert_eq!(
+            event_line(&created).unwrap(),
+            "created rds instance drill-x-pg in us-east-1"
+        );
+    }
 }

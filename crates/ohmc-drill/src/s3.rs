@@ -14,7 +14,7 @@ const SVC: &str = "s3";
 fn fail<E, R>(op: &str, res: &str, e: &aws_sdk_s3::error::SdkError<E, R>) -> AwsFailure
 where
     E: std::error::Error + aws_sdk_s3::error::ProvideErrorMetadata + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     AwsFailure::from_sdk(SVC, op, res, e)
 }

@@ -26,8 +26,12 @@ pub enum EnvironmentError {
         message: String,
     },
 
-    #[error("unknown environment \"{name}\"; known environments: {}", if known.is_empty() { "(none)".to_string() } else { known.join(", ") })]
+    // The name is escaped: one with control characters must not drive the terminal.
+    #[error("unknown environment \"{}\"; known environments: {}", name.escape_debug(), if known.is_empty() { "(none)".to_string() } else { known.join(", ") })]
     Unknown { name: String, known: Vec<String> },
+
+    #[error("{path} is a directory, not a file")]
+    NotAFile { path: PathBuf },
 
     #[error("reading {path}: {source}")]
     Io {
@@ -153,6 +157,9 @@ pub fn discover(environments_dir: &Path) -> Result<Vec<String>, EnvironmentError
 pub fn load(environments_dir: &Path, name: &str) -> Result<Environment, EnvironmentError> {
     let dir = environments_dir.join(name);
     let file = dir.join(ENVIRONMENT_FILE);
+    if !name.contains('/') && !name.starts_with('.') && file.is_dir() {
+        return Err(EnvironmentError::NotAFile { path: file });
+    }
     if name.contains('/') || name.starts_with('.') || !file.is_file() {
         return Err(EnvironmentError::Unknown {
             name: name.to_string(),
@@ -215,6 +222,15 @@ pub fn parse(
         ));
     }
     let region = r.req_string(&aws_block.body, "aws", "region")?;
+    if !crate::region::is_valid(&region) {
+        return Err(r.invalid(
+            "aws.region",
+            &format!(
+                "\"{}\" is not an AWS region name like \"us-east-1\"",
+                region.escape_debug()
+            ),
+        ));
+    }
     let role_arn = r.opt_string(&aws_block.body, "aws", "role_arn")?;
     if let Some(arn) = &role_arn {
         if !arn.starts_with("arn:") || !arn.contains(":role/") {
@@ -666,12 +682,19 @@ impl Reader<'_> {
     ) -> Result<Option<Duration>, EnvironmentError> {
         match self.opt_string(body, ctx, key)? {
             None => Ok(None),
-            Some(s) => humantime::parse_duration(&s).map(Some).map_err(|e| {
-                self.invalid(
+            Some(s) => match humantime::parse_duration(&s) {
+                // A zero target or timeout is never meant: every drill would breach it
+                // or time out at once.
+                Ok(d) if d.is_zero() => Err(self.invalid(
+                    &join(ctx, key),
+                    &format!("\"{s}\" must be greater than zero"),
+                )),
+                Ok(d) => Ok(Some(d)),
+                Err(e) => Err(self.invalid(
                     &join(ctx, key),
                     &format!("\"{s}\" is not a duration like \"30m\" or \"24h\": {e}"),
-                )
-            }),
+                )),
+            },
         }
     }
 

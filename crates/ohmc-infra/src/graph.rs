@@ -59,6 +59,10 @@ pub enum StackOutcome<T, E> {
     },
 }
 
+/// The `blocked_by` of a stack that never started because the run was interrupted.
+/// Not a stack name: those start with a letter or digit.
+pub const INTERRUPTED: &str = "(interrupted)";
+
 /// Runs `task` for every stack, dependencies first (or dependents first when
 /// `reverse`, as destroy needs), at most `parallelism` at a time. Returns the
 /// outcomes in topological order.
@@ -69,6 +73,24 @@ pub async fn run_in_order<T, E, F, Fut>(
     task: F,
 ) -> Vec<(String, StackOutcome<T, E>)>
 where
+    F: Fn(StackSpec) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    run_in_order_until(stacks, parallelism, reverse, || false, task).await
+}
+
+/// [`run_in_order`], starting no stack once `stopped()` says so: those are Skipped,
+/// blocked by [`INTERRUPTED`], rather than started only to be interrupted at once
+/// (which reads as a failure of a stack that never ran).
+pub async fn run_in_order_until<T, E, S, F, Fut>(
+    stacks: &[StackSpec],
+    parallelism: usize,
+    reverse: bool,
+    stopped: S,
+    task: F,
+) -> Vec<(String, StackOutcome<T, E>)>
+where
+    S: Fn() -> bool,
     F: Fn(StackSpec) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
@@ -126,6 +148,16 @@ where
                 let ready = prereqs
                     .iter()
                     .all(|p| matches!(outcomes.get(p), Some(StackOutcome::Done(_))));
+                if ready && stopped() {
+                    outcomes.insert(
+                        name.clone(),
+                        StackOutcome::Skipped {
+                            blocked_by: INTERRUPTED.to_string(),
+                        },
+                    );
+                    progressed = true;
+                    continue;
+                }
                 if ready && running.len() < parallelism {
                     let spec = stacks
                         .iter()
@@ -233,6 +265,45 @@ mod tests {
             ]
         );
         assert_eq!(ran.lock().unwrap()[0], "network");
+    }
+
+    /// After an interrupt (here: while the first stack runs), a stack that has not
+    /// started is Skipped, blocked by the interrupt, and its task never runs: before,
+    /// it started and was killed at once, reported as a failure of its own.
+    #[tokio::test]
+    async fn nothing_starts_after_an_interrupt() {
+        let stacks = vec![
+            stack("network", &[]),
+            stack("edge", &[]),
+            stack("app", &["network"]),
+        ];
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ran = Arc::new(Mutex::new(Vec::new()));
+        let outcomes = run_in_order_until(
+            &stacks,
+            1,
+            false,
+            || stop.load(std::sync::atomic::Ordering::SeqCst),
+            |s| {
+                let ran = ran.clone();
+                let stop = stop.clone();
+                async move {
+                    ran.lock().unwrap().push(s.name.clone());
+                    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                    Ok::<_, &str>(())
+                }
+            },
+        )
+        .await;
+        assert_eq!(*ran.lock().unwrap(), ["network"]);
+        let skipped: Vec<(&str, &str)> = outcomes
+            .iter()
+            .filter_map(|(n, o)| match o {
+                StackOutcome::Skipped { blocked_by } => Some((n.as_str(), blocked_by.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(skipped, [("edge", INTERRUPTED), ("app", INTERRUPTED)]);
     }
 
     #[tokio::test]

@@ -21,5 +21,6 @@ pub mod graph;
 pub mod ops;
 pub mod private_fs;
 pub mod redact;
+pub mod region;
 pub mod secrets;
 pub mod summary;

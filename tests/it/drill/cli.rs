@@ -76,10 +76,21 @@ async fn dr_drill_exit_codes_reports_and_an_unchanged_account() {
         show(&r)
     );
     assert!(
-        r.stderr.contains("created RdsInstance drill-dev-"),
+        r.stderr.contains("created rds instance drill-dev-"),
         "progress on stderr: {}",
         r.stderr
     );
+    // Progress in words, never a Rust Debug form (`CleanupResult { kind: ... }`,
+    // `drill finished: Met`).
+    assert!(r.stderr.contains("drill finished: met\n"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cleanup: rds instance drill-dev-"),
+        "{}",
+        r.stderr
+    );
+    for debug in ["{", "Some(", "CleanupResult", "RdsInstance", "Deleted"] {
+        assert!(!r.stderr.contains(debug), "{debug} in:\n{}", r.stderr);
+    }
     assert_eq!(account.inventory().await, before);
 
     // JSON for machines.
@@ -274,4 +285,44 @@ async fn dr_drill_interrupted_with_sigint_cleans_up_and_exits_130() {
         .collect();
     assert_eq!(ledgers.len(), 1);
     assert!(ohmc_drill::pending_drills(&f.state_dir).unwrap().is_empty());
+}
+
+/// `dr-drill cleanup` without an id leaves a drill kept with `--keep-for` alone until its
+/// time is up; its id or `--include-kept` cleans it up now.
+#[tokio::test(flavor = "multi_thread")]
+async fn dr_drill_cleanup_skips_unexpired_kept_drills() {
+    let (moto, account, before) = seeded().await;
+    let endpoint = moto.endpoint();
+    let f = fixture(&drill_block(false, "24h", ""));
+    let r = run(&f, &endpoint, &["dev", "--keep-for", "1h"]).await;
+    assert_eq!(r.code, 0, "{}", show(&r));
+    let kept = account.inventory().await;
+    assert!(
+        kept.iter()
+            .any(|r| r.starts_with("rds-instance drill-dev-")),
+        "{kept:?}"
+    );
+
+    let r = run(&f, &endpoint, &["cleanup"]).await;
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(
+        r.stderr.contains("skipped drill drill-dev-") && r.stderr.contains("kept until"),
+        "{}",
+        show(&r)
+    );
+    assert!(
+        r.stdout.contains("no drill is due for cleanup"),
+        "{}",
+        show(&r)
+    );
+    assert_eq!(
+        account.inventory().await,
+        kept,
+        "a kept drill was deleted early"
+    );
+
+    let r = run(&f, &endpoint, &["cleanup", "--include-kept"]).await;
+    assert_eq!(r.code, 0, "{}", show(&r));
+    assert!(r.stdout.contains("cleanup of drill-dev-"), "{}", show(&r));
+    assert_eq!(account.inventory().await, before);
 }

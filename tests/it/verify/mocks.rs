@@ -519,7 +519,7 @@ async fn acm_unknown_values_and_throttling_mocked() {
     assert_eq!(throttled.num_calls(), 3, "retried up to max attempts");
     for f in &report.findings {
         if f.check_id == "acm.certificate_in_use_by_listener" {
-            continue; // https_listener_arn is not in these outputs: Skipped
+            continue; // https_listener_arn is not in these outputs: an Error of its own
         }
         assert_eq!(
             f.outcome,

@@ -819,7 +819,8 @@ async fn verify_moto_scenarios() {
         );
     }
 
-    // Missing stack outputs: the checks needing them are Skipped, naming the output.
+    // Missing stack outputs: the checks needing them are Errors naming the output and
+    // what was found (a missing output must never turn an area silently green).
     let report = scenario!(
         "missing outputs",
         production = false,
@@ -839,24 +840,34 @@ async fn verify_moto_scenarios() {
         -guardduty.detector_enabled
         -guardduty.no_high_findings
         -guardduty.protection_features
-        waf.cloudwatch_metrics output:web_acl_arn skipped
-        waf.logging_enabled output:web_acl_arn skipped
-        waf.managed_rule_groups output:web_acl_arn skipped
-        waf.rate_based_rule output:web_acl_arn skipped
-        waf.web_acl_associated output:web_acl_arn skipped
-        waf.web_acl_has_rules output:web_acl_arn skipped
-        guardduty.detector_enabled output:guardduty_detector_id skipped
-        guardduty.no_high_findings output:guardduty_detector_id skipped
-        guardduty.protection_features output:guardduty_detector_id skipped
+        waf.cloudwatch_metrics output:web_acl_arn error
+        waf.logging_enabled output:web_acl_arn error
+        waf.managed_rule_groups output:web_acl_arn error
+        waf.rate_based_rule output:web_acl_arn error
+        waf.web_acl_associated output:web_acl_arn error
+        waf.web_acl_has_rules output:web_acl_arn error
+        guardduty.detector_enabled output:guardduty_detector_id error
+        guardduty.no_high_findings output:guardduty_detector_id error
+        guardduty.protection_features output:guardduty_detector_id error
     "
         )
     );
     let waf = outcome_of(&report, "waf.web_acl_has_rules")[0];
     assert_eq!(
         waf.outcome,
-        Outcome::Skipped {
-            reason: "stack output `web_acl_arn` is missing".into()
+        Outcome::Error {
+            message:
+                "stack output `web_acl_arn` (declared by no stack of this environment) is missing"
+                    .into()
         }
+    );
+    assert_eq!(waf.evidence.observed, "missing");
+    // A null output is missing too (Terraform leaves null outputs out).
+    let gd = outcome_of(&report, "guardduty.detector_enabled")[0];
+    assert!(
+        matches!(&gd.outcome, Outcome::Error { message } if message.ends_with("`guardduty_detector_id` (declared by no stack of this environment) is missing")),
+        "{:?}",
+        gd.outcome
     );
 }
 
@@ -974,7 +985,7 @@ async fn verify_acm_pending_validation() {
     assert_eq!(
         got[..3],
         [
-            "acm.certificate_in_use_by_listener skipped ",
+            "acm.certificate_in_use_by_listener error missing",
             "acm.certificate_issued_covers_names fail PENDING_VALIDATION, names staging.ohmycoins.io, *.staging.ohmycoins.io",
             "acm.certificate_key_strength pass RSA_2048",
         ]

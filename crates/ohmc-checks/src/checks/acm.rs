@@ -1,7 +1,7 @@
 //! ACM: the stack's certificate is issued, covers the expected names, is not about to
 //! expire (ACM.1), has a strong key (ACM.2) and is served by the HTTPS listener.
 
-use super::{call_error, finding, judge, list_or_none, missing_output, skipped, to_chrono, Run};
+use super::{call_error, finding, judge, list_or_none, to_chrono, unreadable_output, Run};
 use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
 use chrono::{DateTime, Utc};
@@ -90,8 +90,9 @@ pub(crate) fn key_outcome(alg: Option<&str>) -> Outcome {
 }
 
 pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
-    let Some(arn) = r.exp.output_str(outputs::CERTIFICATE_ARN) else {
-        return missing_output(&[ISSUED, EXPIRY, KEY, IN_USE], outputs::CERTIFICATE_ARN);
+    let arn = match r.exp.output_str(outputs::CERTIFICATE_ARN) {
+        Ok(arn) => arn,
+        Err(e) => return unreadable_output(&[ISSUED, EXPIRY, KEY, IN_USE], &e),
     };
     // The certificate and the listener's certificate list do not depend on each other:
     // both in flight at once.
@@ -106,9 +107,9 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
             .await
     };
     let attached = async {
-        match listener {
-            Some(l) => Some(listener_certificates(r, l).await),
-            None => None,
+        match &listener {
+            Ok(l) => Ok(listener_certificates(r, l).await),
+            Err(e) => Err(e.clone()),
         }
     };
     let (described, attached) = tokio::join!(describe, attached);
@@ -212,12 +213,8 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
 
     // Served by the HTTPS listener.
     match (listener, attached) {
-        (Some(listener), Some(attached)) => out.push(in_use(r, arn, listener, &cert, attached)),
-        _ => out.push(skipped(
-            IN_USE,
-            arn,
-            format!("stack output `{}` is missing", outputs::HTTPS_LISTENER_ARN),
-        )),
+        (Ok(listener), Ok(attached)) => out.push(in_use(r, arn, listener, &cert, attached)),
+        (Err(e), _) | (Ok(_), Err(e)) => out.push(super::unreadable_output_one(IN_USE, arn, &e)),
     }
     out
 }
@@ -270,7 +267,11 @@ fn in_use(
     cert: &CertFacts,
     attached: Result<Vec<String>, ListenerError>,
 ) -> Finding {
-    let alb = r.exp.output_str(outputs::ALB_ARN);
+    // Optional: InUseBy may name the listener instead. A mistyped value is still an error.
+    let alb = match r.exp.optional_output_str(outputs::ALB_ARN) {
+        Ok(alb) => alb,
+        Err(e) => return super::unreadable_output_one(IN_USE, arn, &e),
+    };
     let expected =
         format!("attached to {listener}; InUseBy lists the listener or its load balancer");
     let attached = match attached {

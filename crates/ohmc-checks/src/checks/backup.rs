@@ -3,8 +3,11 @@
 //! production), production copies to another region, and the newest recovery point of
 //! each instance is within the RPO target.
 
-use super::{call_error, error_code, finding, judge, list_or_none, missing_output, to_chrono, Run};
+use super::{
+    call_error, error_code, finding, judge, list_or_none, to_chrono, unreadable_output, Run,
+};
 use crate::expectations::outputs;
+use crate::expectations::OutputError;
 use crate::model::{Finding, Outcome};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -167,20 +170,17 @@ fn region_of(arn: &str) -> Option<&str> {
 
 pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
-    let db_ids = r.exp.output_list(outputs::RDS_INSTANCE_IDS);
-    let db_arns: Option<Vec<String>> = db_ids.as_ref().map(|ids| {
-        ids.iter()
-            .map(|id| format!("arn:aws:rds:{}:{}:db:{id}", r.region, r.account()))
-            .collect()
-    });
+    let db_arns: Result<Vec<String>, OutputError> =
+        r.exp.output_list(outputs::RDS_INSTANCE_IDS).map(|ids| {
+            ids.iter()
+                .map(|id| format!("arn:aws:rds:{}:{}:db:{id}", r.region, r.account()))
+                .collect()
+        });
 
     // Plan: rules, selections, cross-region copy.
     match r.exp.output_str(outputs::BACKUP_PLAN_ID) {
-        None => out.extend(missing_output(
-            &[PLAN, SELECTION, COPY],
-            outputs::BACKUP_PLAN_ID,
-        )),
-        Some(plan_id) => {
+        Err(e) => out.extend(unreadable_output(&[PLAN, SELECTION, COPY], &e)),
+        Ok(plan_id) => {
             let (plan, sel) = tokio::join!(
                 plan_findings(r, plan_id),
                 selections(r, plan_id, db_arns.as_deref())
@@ -191,11 +191,8 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     }
     // Vault: encryption, lock, recovery points.
     match r.exp.output_str(outputs::BACKUP_VAULT_NAME) {
-        None => out.extend(missing_output(
-            &[ENCRYPTED, LOCK, RPO],
-            outputs::BACKUP_VAULT_NAME,
-        )),
-        Some(vault) => {
+        Err(e) => out.extend(unreadable_output(&[ENCRYPTED, LOCK, RPO], &e)),
+        Ok(vault) => {
             let (v, p) = tokio::join!(
                 vault_findings(r, vault),
                 recovery_points(r, vault, db_arns.as_deref())
@@ -362,9 +359,14 @@ impl From<&aws_sdk_backup::types::BackupSelection> for SelectionFacts {
     }
 }
 
-async fn selections(r: &Run<'_>, plan_id: &str, db_arns: Option<&[String]>) -> Vec<Finding> {
-    let Some(db_arns) = db_arns else {
-        return missing_output(&[SELECTION], outputs::RDS_INSTANCE_IDS);
+async fn selections(
+    r: &Run<'_>,
+    plan_id: &str,
+    db_arns: Result<&[String], &OutputError>,
+) -> Vec<Finding> {
+    let db_arns = match db_arns {
+        Ok(arns) => arns,
+        Err(e) => return unreadable_output(&[SELECTION], e),
     };
     let fail_all = |m: String| {
         db_arns
@@ -500,9 +502,14 @@ async fn vault_findings(r: &Run<'_>, vault: &str) -> Vec<Finding> {
     vec![encrypted, lock]
 }
 
-async fn recovery_points(r: &Run<'_>, vault: &str, db_arns: Option<&[String]>) -> Vec<Finding> {
-    let Some(db_arns) = db_arns else {
-        return missing_output(&[RPO], outputs::RDS_INSTANCE_IDS);
+async fn recovery_points(
+    r: &Run<'_>,
+    vault: &str,
+    db_arns: Result<&[String], &OutputError>,
+) -> Vec<Finding> {
+    let db_arns = match db_arns {
+        Ok(arns) => arns,
+        Err(e) => return unreadable_output(&[RPO], e),
     };
     let mut newest: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
     let mut unknown_status = Vec::new();

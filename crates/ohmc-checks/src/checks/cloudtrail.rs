@@ -2,7 +2,7 @@
 //! (CloudTrail.1), KMS-encrypted (CloudTrail.2), validates log files (CloudTrail.4),
 //! delivers to CloudWatch Logs (CloudTrail.5), and its bucket blocks public access.
 
-use super::{call_error, error_code, finding, judge, missing_output, Run};
+use super::{call_error, error_code, finding, judge, unreadable_output, Run};
 use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
 
@@ -67,16 +67,13 @@ pub(crate) fn management_events(
 }
 
 pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
-    let Some(name) = r.exp.output_str(outputs::CLOUDTRAIL_NAME) else {
-        return missing_output(
-            &[LOGGING, KMS, VALIDATION, CW, BUCKET],
-            outputs::CLOUDTRAIL_NAME,
-        );
+    let name = match r.exp.output_str(outputs::CLOUDTRAIL_NAME) {
+        Ok(name) => name,
+        Err(e) => return unreadable_output(&[LOGGING, KMS, VALIDATION, CW, BUCKET], &e),
     };
-    let output_bucket = r
-        .exp
-        .output_str(outputs::CLOUDTRAIL_BUCKET_NAME)
-        .map(str::to_string);
+    // Optional: without it the bucket is taken from the trail. A value of the wrong type
+    // is still an error, for the one check that reads it.
+    let output_bucket = r.exp.optional_output_str(outputs::CLOUDTRAIL_BUCKET_NAME);
     let fallback = format!(
         "arn:aws:cloudtrail:{}:{}:trail/{name}",
         r.region,
@@ -92,8 +89,13 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     };
     let named_bucket = async {
         match &output_bucket {
-            Some(b) => Some(bucket_pab(r, b).await),
-            None => None,
+            Ok(Some(b)) => Some(bucket_pab(r, b).await),
+            Ok(None) => None,
+            Err(e) => Some(super::unreadable_output_one(
+                BUCKET,
+                &format!("output:{}", e.output),
+                e,
+            )),
         }
     };
     let (got, named_bucket) = tokio::join!(describe, named_bucket);
@@ -156,11 +158,13 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
         match (named_bucket, &t.bucket) {
             (Some(f), _) => f,
             (None, Some(b)) => bucket_pab(r, b).await,
-            (None, None) => super::skipped(
+            // Neither the stack nor the trail names the bucket: nothing to judge.
+            (None, None) => super::error(
                 BUCKET,
                 &arn,
-                format!(
-                    "stack output `{}` is missing and the trail names no bucket",
+                "",
+                &format!(
+                    "the trail names no bucket and stack output `{}` is missing",
                     outputs::CLOUDTRAIL_BUCKET_NAME
                 ),
             ),

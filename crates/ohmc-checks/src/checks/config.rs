@@ -51,8 +51,9 @@ fn recorder_arn(r: &Run<'_>, name: &str) -> String {
 }
 
 async fn recorder(r: &Run<'_>) -> Vec<Finding> {
-    let Some(name) = r.exp.output_str(outputs::CONFIG_RECORDER_NAME) else {
-        return super::missing_output(&[RECORDER], outputs::CONFIG_RECORDER_NAME);
+    let name = match r.exp.output_str(outputs::CONFIG_RECORDER_NAME) {
+        Ok(name) => name,
+        Err(e) => return super::unreadable_output(&[RECORDER], &e),
     };
     let resource = recorder_arn(r, name);
     let expected = "recording all supported resources including global types";

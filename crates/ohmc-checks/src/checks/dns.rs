@@ -1,7 +1,7 @@
 //! DNS: the hosted zone holds the expected names, they alias this environment's ALB, and
 //! no record points at a load balancer or bucket that no longer exists (takeover risk).
 
-use super::{call_error, finding, judge, list_or_none, missing_output, skipped, Run};
+use super::{call_error, finding, judge, list_or_none, skipped, unreadable_output, Run};
 use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
 use std::collections::BTreeSet;
@@ -62,8 +62,9 @@ fn record_resource(zone: &str, name: &str) -> String {
 }
 
 pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
-    let Some(raw_zone) = r.exp.output_str(outputs::HOSTED_ZONE_ID) else {
-        return missing_output(&[EXISTS, ALIAS, DANGLING], outputs::HOSTED_ZONE_ID);
+    let raw_zone = match r.exp.output_str(outputs::HOSTED_ZONE_ID) {
+        Ok(z) => z,
+        Err(e) => return unreadable_output(&[EXISTS, ALIAS, DANGLING], &e),
     };
     let zone = zone_id(raw_zone);
     let zone_arn = format!("arn:aws:route53:::hostedzone/{zone}");
@@ -150,12 +151,8 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
             },
         ));
         match &alb {
-            None => out.push(skipped(
-                ALIAS,
-                &resource,
-                format!("stack output `{}` is missing", outputs::ALB_DNS_NAME),
-            )),
-            Some(alb) => {
+            Err(e) => out.push(super::unreadable_output_one(ALIAS, &resource, e)),
+            Ok(alb) => {
                 let targets: Vec<String> = found
                     .iter()
                     .map(|r| {

@@ -2,7 +2,7 @@
 //! EKS audit-log and RDS login protection are on (GuardDuty.5, GuardDuty.9), and there
 //! are no active HIGH findings.
 
-use super::{call_error, error_code, finding, judge, list_or_none, missing_output, Run};
+use super::{call_error, error_code, finding, judge, list_or_none, unreadable_output, Run};
 use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
 use std::collections::BTreeMap;
@@ -46,8 +46,9 @@ impl From<&aws_sdk_guardduty::operation::get_detector::GetDetectorOutput> for De
 pub(crate) const REQUIRED_FEATURES: [&str; 2] = ["EKS_AUDIT_LOGS", "RDS_LOGIN_EVENTS"];
 
 pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
-    let Some(id) = r.exp.output_str(outputs::GUARDDUTY_DETECTOR_ID) else {
-        return missing_output(&[ENABLED, FEATURES, HIGH], outputs::GUARDDUTY_DETECTOR_ID);
+    let id = match r.exp.output_str(outputs::GUARDDUTY_DETECTOR_ID) {
+        Ok(id) => id,
+        Err(e) => return unreadable_output(&[ENABLED, FEATURES, HIGH], &e),
     };
     let resource = format!(
         "arn:aws:guardduty:{}:{}:detector/{id}",

@@ -14,7 +14,7 @@ pub(crate) mod waf;
 
 use crate::catalog;
 use crate::context::AwsContext;
-use crate::expectations::Expectations;
+use crate::expectations::{Expectations, OutputError, OutputProblem};
 use crate::model::{Area, Evidence, Finding, Outcome};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -190,17 +190,29 @@ pub(crate) fn skipped(id: &str, resource: &str, reason: impl Into<String>) -> Fi
     )
 }
 
-/// Skipped findings for checks whose stack output is missing.
-pub(crate) fn missing_output(ids: &[&str], output: &str) -> Vec<Finding> {
+/// Error findings for checks whose stack output cannot be read (missing, empty or of
+/// another type): the check cannot be judged, which is never a pass nor a skip.
+pub(crate) fn unreadable_output(ids: &[&str], err: &OutputError) -> Vec<Finding> {
     ids.iter()
-        .map(|id| {
-            skipped(
-                id,
-                &format!("output:{output}"),
-                format!("stack output `{output}` is missing"),
-            )
-        })
+        .map(|id| unreadable_output_one(id, &format!("output:{}", err.output), err))
         .collect()
+}
+
+/// One check's Error finding for an output it cannot read, on a given resource.
+pub(crate) fn unreadable_output_one(id: &str, resource: &str, err: &OutputError) -> Finding {
+    finding(
+        id,
+        resource,
+        Outcome::Error {
+            message: err.to_string(),
+        },
+        format!("stack output `{}`", err.output),
+        match &err.problem {
+            OutputProblem::Missing => "missing".to_string(),
+            OutputProblem::Empty => "an empty string".to_string(),
+            OutputProblem::WrongType { seen, .. } => seen.clone(),
+        },
+    )
 }
 
 /// Skipped findings for production-only checks outside production.
@@ -237,17 +249,42 @@ where
                 _ => format!("HTTP {status} {code}"),
             }
         }
-        SdkError::TimeoutError(_) => "timed out".to_string(),
-        SdkError::DispatchFailure(_) => format!(
-            "could not send the request: {}",
-            aws_smithy_types::error::display::DisplayErrorContext(err)
-        ),
+        SdkError::TimeoutError(_) => match std::error::Error::source(err) {
+            Some(cause) => format!("timed out ({})", crate::error::error_chain(cause)),
+            None => "timed out".to_string(),
+        },
+        // Refused before sending: the endpoint stopped answering earlier in the run.
+        _ if unreachable_cause(err).is_some() => unreachable_cause(err)
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        SdkError::DispatchFailure(_) => match std::error::Error::source(err) {
+            Some(cause) => format!(
+                "could not send the request: {}",
+                crate::error::error_chain(cause)
+            ),
+            None => "could not send the request".to_string(),
+        },
         SdkError::ResponseError(r) => {
             format!("unreadable response (HTTP {})", r.raw().status().as_u16())
         }
-        _ => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+        _ => crate::error::error_chain(err),
     };
     format!("{action} failed: {detail}")
+}
+
+/// The [`EndpointUnreachable`](crate::context::EndpointUnreachable) an interceptor
+/// refused the call with, anywhere in the error's chain.
+fn unreachable_cause<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a crate::context::EndpointUnreachable> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if let Some(u) = e.downcast_ref::<crate::context::EndpointUnreachable>() {
+            return Some(u);
+        }
+        source = e.source();
+    }
+    None
 }
 
 /// The service error code of a failed call, if it got that far.

@@ -1,7 +1,7 @@
 //! RDS: each of the stack's DB instances is encrypted (RDS.3), has deletion protection in
 //! production (RDS.8) and keeps automated backups at least the minimum retention (RDS.11).
 
-use super::{call_error, error_code, finding, judge, missing_output, Run};
+use super::{call_error, error_code, finding, judge, unreadable_output, Run};
 use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
 
@@ -30,8 +30,9 @@ impl From<&aws_sdk_rds::types::DbInstance> for DbFacts {
 }
 
 pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
-    let Some(ids) = r.exp.output_list(outputs::RDS_INSTANCE_IDS) else {
-        return missing_output(&[ENCRYPTED, DELETION, RETENTION], outputs::RDS_INSTANCE_IDS);
+    let ids = match r.exp.output_list(outputs::RDS_INSTANCE_IDS) {
+        Ok(ids) => ids,
+        Err(e) => return unreadable_output(&[ENCRYPTED, DELETION, RETENTION], &e),
     };
     let per_db = ids.iter().map(|id| instance(r, id));
     futures::future::join_all(per_db)

@@ -1,7 +1,9 @@
 //! WAF: the stack's web ACL is associated with the ALB, has rules (WAF.10), the required
 //! AWS managed rule groups and a rate-based rule, CloudWatch metrics (WAF.12) and logging.
 
-use super::{call_error, error_code, finding, judge, list_or_none, missing_output, skipped, Run};
+use super::{
+    call_error, error_code, finding, judge, list_or_none, skipped, unreadable_output, Run,
+};
 use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
 
@@ -87,8 +89,9 @@ impl From<&aws_sdk_wafv2::types::WebAcl> for AclFacts {
 
 pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     let all = [ASSOCIATED, HAS_RULES, MANAGED, RATE, METRICS, LOGGING];
-    let Some(arn) = r.exp.output_str(outputs::WEB_ACL_ARN) else {
-        return missing_output(&all, outputs::WEB_ACL_ARN);
+    let arn = match r.exp.output_str(outputs::WEB_ACL_ARN) {
+        Ok(arn) => arn,
+        Err(e) => return unreadable_output(&all, &e),
     };
     let Some(id) = parse_acl_arn(arn) else {
         let m = format!("unknown value {arn:?} for the web ACL ARN (expected arn:aws:wafv2:REGION:ACCOUNT:regional/webacl/NAME/ID)");
@@ -219,12 +222,9 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
 }
 
 async fn associated(r: &Run<'_>, arn: &str) -> Finding {
-    let Some(alb) = r.exp.output_str(outputs::ALB_ARN) else {
-        return skipped(
-            ASSOCIATED,
-            arn,
-            format!("stack output `{}` is missing", outputs::ALB_ARN),
-        );
+    let alb = match r.exp.output_str(outputs::ALB_ARN) {
+        Ok(alb) => alb,
+        Err(e) => return super::unreadable_output_one(ASSOCIATED, arn, &e),
     };
     let expected = format!("{alb} is protected by {arn}");
     let got = {

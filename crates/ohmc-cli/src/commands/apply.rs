@@ -5,6 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::Result;
 use ohmc_infra::environment::Environment;
 use ohmc_infra::exit::ExitStatus;
+use ohmc_infra::graph::INTERRUPTED;
 use ohmc_infra::ops::apply::{
     self, ApplyReport, ApplyRequest, Approval, PreparedApply, StackApplyStatus,
 };
@@ -151,6 +152,9 @@ fn print_human(report: &ApplyReport) {
                 if let Some(lock) = lock {
                     println!("  {}", super::describe_lock(lock));
                 }
+            }
+            StackApplyStatus::Skipped { blocked_by } if blocked_by == INTERRUPTED => {
+                println!("Stack {name}: skipped, not started before the interrupt")
             }
             StackApplyStatus::Skipped { blocked_by } => println!("Stack {name}: not applied, because {blocked_by} did not succeed"),
         }

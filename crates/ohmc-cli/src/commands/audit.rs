@@ -105,7 +105,7 @@ pub async fn run(
                 Some(template) => outputs_file(template, &env.name, &env.aws.account_id, &region),
                 None => tf_outputs.clone(),
             }
-            .map(|o| Expectations::new(o, verify::settings(env), verify::is_production(env)));
+            .map(|o| verify::expectations(env, o));
             // Monitoring checks belong to the environment: judged once, with its home
             // region (or the first region asked for).
             let home =
@@ -186,6 +186,12 @@ pub async fn run(
         report.baseline = Some(ohmc_audit::baseline::diff(&previous, &report));
     }
 
+    if report.judged() == 0 {
+        eprintln!(
+            "error: the audit judged no check ({} skipped, {} error): nothing was shown to pass",
+            report.summary.skipped, report.summary.error
+        );
+    }
     let mut status = match report.verdict() {
         Verdict::Pass => ExitStatus::Success,
         Verdict::Fail => ExitStatus::ChecksFailed,

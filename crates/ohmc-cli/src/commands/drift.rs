@@ -53,6 +53,11 @@ pub async fn run(global: &GlobalArgs, args: &EnvArg, interrupt: Interrupt) -> Re
                         }
                     }
                     StackOutcome::Failed(e) => println!("Stack {name}: FAILED\n  {e}"),
+                    StackOutcome::Skipped { blocked_by }
+                        if blocked_by == ohmc_infra::graph::INTERRUPTED =>
+                    {
+                        println!("Stack {name}: skipped, not started before the interrupt")
+                    }
                     StackOutcome::Skipped { blocked_by } => {
                         println!("Stack {name}: skipped, because {blocked_by} failed")
                     }

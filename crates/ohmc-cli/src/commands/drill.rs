@@ -16,7 +16,10 @@ pub async fn run(
     interrupt: Interrupt,
 ) -> Result<ExitStatus> {
     match &args.action {
-        Some(DrillAction::Cleanup { drill_id }) => cleanup(global, args, drill_id.as_deref()).await,
+        Some(DrillAction::Cleanup {
+            drill_id,
+            include_kept,
+        }) => cleanup(global, args, drill_id.as_deref(), *include_kept).await,
         None => {
             let Some(env_name) = &args.env else {
                 bail!(
@@ -28,71 +31,10 @@ pub async fn run(
     }
 }
 
-fn progress_line(event: &DrillEvent) -> Option<String> {
-    Some(match event {
-        DrillEvent::Started {
-            drill_id,
-            ledger_path,
-        } => match ledger_path {
-            Some(p) => format!("drill {drill_id}: ledger {p}"),
-            None => format!("drill {drill_id}: dry run, nothing will be created"),
-        },
-        DrillEvent::RecoveryPointSelected {
-            source,
-            identifier,
-            created_at,
-        } => format!(
-            "{source}: newest recovery point {identifier}{}",
-            created_at
-                .map(|t| format!(" ({})", t.to_rfc3339()))
-                .unwrap_or_default()
-        ),
-        DrillEvent::StepStarted { name, resource } => format!("{name} {resource}..."),
-        DrillEvent::StepFinished {
-            name,
-            resource,
-            outcome,
-            detail,
-        } => {
-            format!(
-                "{name} {resource}: {outcome:?}{}",
-                detail
-                    .as_ref()
-                    .map(|d| format!(" ({d})"))
-                    .unwrap_or_default()
-            )
-        }
-        DrillEvent::LedgerRecorded { .. } => return None,
-        DrillEvent::ResourceCreated {
-            kind,
-            identifier,
-            region,
-        } => format!("created {kind:?} {identifier} in {region}"),
-        DrillEvent::Waiting {
-            resource,
-            status,
-            elapsed,
-            timeout,
-        } => {
-            format!(
-                "waiting for {resource}: {status} ({}s of {}s)",
-                elapsed.as_secs(),
-                timeout.as_secs()
-            )
-        }
-        DrillEvent::Validated { .. } => return None,
-        DrillEvent::CleanupStarted { drill_id, entries } => {
-            format!("cleanup of {drill_id}: {entries} ledger entries")
-        }
-        DrillEvent::Cleaned { result } => format!("cleanup: {result:?}"),
-        DrillEvent::Finished { status } => format!("drill finished: {status:?}"),
-    })
-}
-
 /// Progress lines on stderr, unless `-q`.
 fn progress_sink(quiet: bool) -> impl Fn(&DrillEvent) + Send + Sync {
     move |e: &DrillEvent| {
-        if let Some(line) = progress_line(e).filter(|_| !quiet) {
+        if let Some(line) = ohmc_drill::render::event_line(e).filter(|_| !quiet) {
             eprintln!("{line}");
         }
     }
@@ -158,18 +100,48 @@ async fn cleanup(
     global: &GlobalArgs,
     args: &DrillArgs,
     drill_id: Option<&str>,
+    include_kept: bool,
 ) -> Result<ExitStatus> {
     let root = context::root(global)?;
     let state_dir = context::state_dir(global, &root)?;
+    let mut kept = 0;
     let ledgers = match drill_id {
         Some(id) => vec![ohmc_drill::Ledger::open(&state_dir, id)?],
-        None => ohmc_drill::pending_drills(&state_dir)?,
+        None => {
+            // A drill kept with --keep-for is kept until its time is up: cleaning up
+            // "everything pending" must not delete what someone is still looking at.
+            let now = chrono::Utc::now();
+            let (kept_ledgers, due): (Vec<_>, Vec<_>) = ohmc_drill::pending_drills(&state_dir)?
+                .into_iter()
+                .partition(|l| !include_kept && l.data().kept_at(now));
+            for ledger in &kept_ledgers {
+                let until = ledger
+                    .data()
+                    .keep_until
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default();
+                eprintln!(
+                    "skipped drill {}: kept until {until}; clean it up now with `dr-drill cleanup {}` or --include-kept",
+                    ledger.drill_id(),
+                    ledger.drill_id()
+                );
+            }
+            kept = kept_ledgers.len();
+            due
+        }
     };
     if ledgers.is_empty() {
-        println!(
-            "no drill has resources left to clean up in {}",
-            state_dir.display()
-        );
+        if kept == 0 {
+            println!(
+                "no drill has resources left to clean up in {}",
+                state_dir.display()
+            );
+        } else {
+            println!(
+                "no drill is due for cleanup in {} ({kept} kept)",
+                state_dir.display()
+            );
+        }
         return Ok(ExitStatus::Success);
     }
     let mut status = ExitStatus::Success;

@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use ohmc_infra::exit::ExitStatus;
+use ohmc_infra::graph::INTERRUPTED;
 use ohmc_infra::ops::plan::{self, PlanOptions, PlanReport, StackPlanStatus};
 use ohmc_infra::summary::PlanSummary;
 use ohmc_terraform::Interrupt;
@@ -148,6 +149,9 @@ fn print_human(report: &PlanReport) {
                 if let Some(lock) = lock {
                     println!("  {}", super::describe_lock(lock));
                 }
+            }
+            StackPlanStatus::Skipped { blocked_by } if blocked_by == INTERRUPTED => {
+                println!("Stack {name}: skipped, not started before the interrupt")
             }
             StackPlanStatus::Skipped { blocked_by } => {
                 println!("Stack {name}: skipped, because {blocked_by} did not plan")

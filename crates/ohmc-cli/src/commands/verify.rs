@@ -90,7 +90,13 @@ pub async fn verify_environment(
         Format::Json => println!("{}", serde_json::to_string_pretty(&to_json(env, &report))?),
         _ => print_human(env, &report, global.verbose > 0),
     }
-    Ok(if report.has_errors() {
+    if report.judged() == 0 {
+        eprintln!(
+            "error: verify {} judged no check ({} skipped, {} error): nothing was shown to pass",
+            env.name, report.summary.skipped, report.summary.error
+        );
+    }
+    Ok(if report.has_errors() || report.judged() == 0 {
         ExitStatus::Error
     } else if report.has_failures() {
         ExitStatus::ChecksFailed

@@ -151,8 +151,8 @@ where
         .filter(|c| !(c.outcome.is_clean() || c.outcome == CleanupOutcome::Kept))
     {
         reasons.push(format!(
-            "cleanup {:?} for {} {}: {}",
-            c.outcome,
+            "cleanup {} for {} {}: {}",
+            crate::render::cleanup_word(c.outcome),
             c.kind,
             c.identifier,
             c.detail.as_deref().unwrap_or("")
@@ -414,9 +414,9 @@ impl<'a> Run<'a> {
                     self.end(StepOutcome::Ok, None);
                     return Ok(item);
                 }
-                Ok(Some((status, _))) if FAILED_STATUSES.contains(&status.as_str()) => {
-                    Some(format!("{resource} reached status {status:?}"))
-                }
+                Ok(Some((status, _))) if FAILED_STATUSES.contains(&status.as_str()) => Some(
+                    format!("{resource} reached status \"{}\"", status.escape_debug()),
+                ),
                 Ok(Some((status, _))) => {
                     (self.events)(&DrillEvent::Waiting {
                         resource: resource.to_owned(),

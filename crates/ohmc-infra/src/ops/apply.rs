@@ -14,7 +14,7 @@ use ohmc_terraform::lock::LockStatus;
 use super::{lock_status, OpsContext, OpsError, Progress};
 use crate::bundle::{self, Bundle};
 use crate::environment::Environment;
-use crate::graph::{run_in_order, StackOutcome};
+use crate::graph::{run_in_order_until, StackOutcome};
 use crate::redact::Redactor;
 
 /// Shortest `--approve` prefix accepted: long enough that it cannot be typed
@@ -258,10 +258,11 @@ impl ApplyReport {
 /// destroy plan), independent ones in parallel.
 pub async fn execute(ctx: &OpsContext, env: &Environment, prepared: &PreparedApply) -> ApplyReport {
     let meta = &prepared.bundle.meta;
-    let outcomes = run_in_order(
+    let outcomes = run_in_order_until(
         &env.stacks,
         ctx.parallelism,
         meta.destroy,
+        || ctx.interrupt.requested() > 0,
         |stack| async move {
             let planned = meta
                 .stacks

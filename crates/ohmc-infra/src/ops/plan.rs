@@ -8,7 +8,7 @@ use ohmc_terraform::lock::LockStatus;
 use super::{lock_status, OpsContext, OpsError, Progress};
 use crate::bundle::{self, Bundle, BundleMeta, FileHash, StackPlanMeta};
 use crate::environment::{Environment, StackSpec};
-use crate::graph::{run_in_order, StackOutcome};
+use crate::graph::{run_in_order_until, StackOutcome};
 use crate::private_fs;
 use crate::summary::PlanSummary;
 
@@ -66,7 +66,8 @@ pub async fn plan(
     super::refuse_static_credentials(env)?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let bundle_dir = bundle::create_bundle_dir(&ctx.state_dir, &env.name, &stamp)?;
-    let outcomes = run_in_order(&env.stacks, ctx.parallelism, false, |stack| {
+    let interrupted = || ctx.interrupt.requested() > 0;
+    let outcomes = run_in_order_until(&env.stacks, ctx.parallelism, false, interrupted, |stack| {
         let bundle_dir = bundle_dir.clone();
         async move {
             ctx.report(Progress::StackStarted {

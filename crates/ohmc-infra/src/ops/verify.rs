@@ -2,6 +2,7 @@
 //! `verify {}` block say should exist, checked against the live account; and what the
 //! `monitoring {}` block says, checked against Prometheus and Alertmanager.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use ohmc_checks::monitoring::{self, MonitoringSettings};
@@ -43,6 +44,46 @@ pub fn settings(env: &Environment) -> VerifySettings {
         }
     }
     s
+}
+
+/// Which stack declares each output (`output "NAME"` blocks in the stack's `*.tf`
+/// files), so a check that cannot read an output names the stack that should hold it.
+/// A stack whose files cannot be read or parsed declares nothing here: the plan and apply
+/// paths report those files properly, and this map only improves a message.
+pub fn output_stacks(env: &Environment) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    for stack in &env.stacks {
+        let Ok(entries) = std::fs::read_dir(&stack.dir) else {
+            continue;
+        };
+        let mut files: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "tf"))
+            .collect();
+        files.sort();
+        for file in files {
+            let Ok(body) = std::fs::read_to_string(&file)
+                .map_err(|_| ())
+                .and_then(|t| hcl::parse(&t).map_err(|_| ()))
+            else {
+                continue;
+            };
+            for block in body.blocks().filter(|b| b.identifier() == "output") {
+                if let Some(label) = block.labels().first() {
+                    map.entry(label.as_str().to_string())
+                        .or_insert_with(|| stack.name.clone());
+                }
+            }
+        }
+    }
+    map
+}
+
+/// The expectations of an environment's checks: its outputs, `verify {}` block,
+/// production flag, and which stack declares each output.
+pub fn expectations(env: &Environment, outputs: Map<String, Value>) -> Expectations {
+    Expectations::new(outputs, settings(env), is_production(env))
+        .with_output_stacks(output_stacks(env))
 }
 
 /// Production-only expectations (vault lock, cross-region copy, deletion
@@ -141,7 +182,7 @@ pub async fn verify(
             return Ok(None);
         }
         let ctx = AwsContext::load(options).await?;
-        let expectations = Expectations::new(outputs, settings(env), is_production(env));
+        let expectations = expectations(env, outputs);
         Ok::<_, VerifyError>(Some(
             ohmc_checks::run_checks(&ctx, &expectations, run).await,
         ))
