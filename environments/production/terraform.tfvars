@@ -27,7 +27,7 @@ single_nat_gateway      = false
 flow_log_retention_days = 365
 
 # --- platform ------------------------------------------------------------------
-kubernetes_version         = "1.31"
+kubernetes_version         = "1.35"
 eks_endpoint_public_access = false
 eks_public_access_cidrs    = []
 eks_admin_role_arns        = []
@@ -59,6 +59,16 @@ backup_monthly_retention_days = 365
 backup_cross_region_copy      = true
 backup_dr_retention_days      = 35
 backup_vault_lock             = true
+# Compliance (immutable) only after the first successful dr-drill restored
+# from these vaults: runbooks/DISASTER_RECOVERY.md, Vault Lock.
+backup_vault_lock_mode = "governance"
+
+# --- dns -----------------------------------------------------------------------
+# ohmycoins.io is delegated at the registrar (the hosted_zone_name_servers
+# output); staging's account writes its own NS record here.
+dns_delegated_subdomains = {
+  "staging.ohmycoins.io" = "123456789012"
+}
 
 # --- edge ----------------------------------------------------------------------
 zone_name               = "ohmycoins.io"

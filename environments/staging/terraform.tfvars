@@ -27,7 +27,7 @@ single_nat_gateway      = true
 flow_log_retention_days = 365
 
 # --- platform ------------------------------------------------------------------
-kubernetes_version         = "1.31"
+kubernetes_version         = "1.35"
 eks_endpoint_public_access = true
 # Operators' VPN egress only (documentation range until the real one is set).
 eks_public_access_cidrs = ["203.0.113.0/24"]
@@ -59,6 +59,14 @@ backup_weekly_retention_days  = 35
 backup_monthly_retention_days = 90
 backup_cross_region_copy      = false
 backup_vault_lock             = false
+
+# --- dns -----------------------------------------------------------------------
+# Delegated from production's zone through the role production's dns stack
+# creates (ohmc-production-dns-delegation in production's account).
+dns_parent_zone = {
+  name                = "ohmycoins.io"
+  delegation_role_arn = "arn:aws:iam::234567890123:role/ohmc-production-dns-delegation"
+}
 
 # --- edge ----------------------------------------------------------------------
 zone_name               = "staging.ohmycoins.io"

@@ -84,5 +84,6 @@ module "backup" {
   enable_cross_region_copy = var.backup_cross_region_copy
   dr_retention_days        = var.backup_dr_retention_days
   enable_vault_lock        = var.backup_vault_lock
+  vault_lock_mode          = var.backup_vault_lock_mode
   tags                     = local.tags
 }

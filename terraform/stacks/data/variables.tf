@@ -117,3 +117,9 @@ variable "backup_vault_lock" {
   type        = bool
   default     = false
 }
+
+variable "backup_vault_lock_mode" {
+  description = "governance until the first successful dr-drill of the environment, then compliance (runbooks/DISASTER_RECOVERY.md, Vault Lock)."
+  type        = string
+  default     = "governance"
+}

@@ -25,9 +25,9 @@ variable "state_bucket" {
 }
 
 variable "kubernetes_version" {
-  description = "EKS Kubernetes version."
+  description = "EKS Kubernetes version: one in EKS standard support per terraform/modules/eks/support-calendar.json. Raise it one minor at a time (runbooks/PRODUCTION_RUNBOOK.md, Kubernetes version upgrade)."
   type        = string
-  default     = "1.31"
+  default     = "1.35"
 }
 
 variable "eks_endpoint_public_access" {
