@@ -17,8 +17,16 @@ extra_tags = {
 # --- security-baseline ---------------------------------------------------------
 guardduty_finding_frequency = "FIFTEEN_MINUTES"
 audit_log_retention_days    = 2555
+audit_object_lock_mode      = "COMPLIANCE"
+audit_object_lock_days      = 365
 security_alert_emails       = ["security@ohmycoins.io"]
-enable_security_hub         = true
+# Placeholders: the Slack workspace authorised for AWS Chatbot and the
+# on-call security channel (terraform/README.md, Placeholders).
+security_alert_slack_channel = {
+  workspace_id = "T0OHMC0001"
+  channel_id   = "C0SECALERT"
+}
+enable_security_hub = true
 
 # --- network -------------------------------------------------------------------
 vpc_cidr                = "10.30.0.0/16"

@@ -18,7 +18,13 @@ extra_tags = {
 guardduty_finding_frequency = "FIFTEEN_MINUTES"
 audit_log_retention_days    = 365
 security_alert_emails       = ["security@ohmycoins.io"]
-enable_security_hub         = true
+# Placeholders: the Slack workspace authorised for AWS Chatbot and the
+# on-call security channel (terraform/README.md, Placeholders).
+security_alert_slack_channel = {
+  workspace_id = "T0OHMC0001"
+  channel_id   = "C0SECALERT"
+}
+enable_security_hub = true
 
 # --- network -------------------------------------------------------------------
 vpc_cidr                = "10.20.0.0/16"

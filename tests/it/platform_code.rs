@@ -19,9 +19,11 @@
 //! - the pinned checkov, offline, with zero failed checks (defaults and
 //!   production values) and exactly the documented relaxations for staging.
 //!
-//! `model` is the parsed view of the HCL, `tools` runs Terraform and checkov.
+//! `model` is the parsed view of the HCL, `tools` runs Terraform and checkov,
+//! `review` pins the fixes of a fresh-account review (issue 12).
 
 mod model;
+mod review;
 mod tools;
 
 use crate::harness::{files_under, rel, repo_root};
