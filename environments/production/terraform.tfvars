@@ -3,12 +3,14 @@
 # longer retention, cross-region backup copies to us-west-2 under Vault Lock,
 # a private-only EKS endpoint and a stricter WAF rate limit.
 
-environment  = "production"
-account_id   = "234567890123"
-region       = "us-east-1"
-dr_region    = "us-west-2"
-state_bucket = "ohmc-production-tfstate-234567890123"
-lock_table   = "ohmc-production-tflock"
+environment = "production"
+account_id  = "234567890123"
+region      = "us-east-1"
+dr_region   = "us-west-2"
+# Images, application secrets and Terraform state replicated to dr_region.
+dr_replication = true
+state_bucket   = "ohmc-production-tfstate-234567890123"
+lock_table     = "ohmc-production-tflock"
 
 extra_tags = {
   CostCenter = "ohmc-production"
@@ -77,6 +79,12 @@ backup_vault_lock_mode = "governance"
 dns_delegated_subdomains = {
   "staging.ohmycoins.io" = "123456789012"
 }
+
+# --- dr-drill ------------------------------------------------------------------
+# Redis across regions (--target-region us-west-2): environment.hcl's drill
+# block names the same buckets.
+drill_redis_export_bucket = "ohmc-production-redis-export-234567890123"
+drill_redis_import_bucket = "ohmc-production-redis-import-234567890123-us-west-2"
 
 # --- edge ----------------------------------------------------------------------
 zone_name               = "ohmycoins.io"

@@ -104,6 +104,10 @@ drill {
   rpo_target              = "24h"
   timeout                 = "2h"
   validation_command      = ""
+
+  # Created by the data stack (drill_redis_*_bucket in terraform.tfvars).
+  redis_export_bucket = "ohmc-staging-redis-export-123456789012"
+  redis_import_bucket = "ohmc-staging-redis-import-123456789012-us-west-2"
 }
 
 monitoring {

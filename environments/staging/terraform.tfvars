@@ -74,6 +74,12 @@ dns_parent_zone = {
   delegation_role_arn = "arn:aws:iam::234567890123:role/ohmc-production-dns-delegation"
 }
 
+# --- dr-drill ------------------------------------------------------------------
+# Redis across regions (--target-region us-west-2): environment.hcl's drill
+# block names the same buckets.
+drill_redis_export_bucket = "ohmc-staging-redis-export-123456789012"
+drill_redis_import_bucket = "ohmc-staging-redis-import-123456789012-us-west-2"
+
 # --- edge ----------------------------------------------------------------------
 zone_name               = "staging.ohmycoins.io"
 domain_names            = ["staging.ohmycoins.io", "api.staging.ohmycoins.io"]

@@ -63,8 +63,14 @@ module "redis" {
 module "app_secrets" {
   source = "../../modules/app-secrets"
 
-  prefix = "ohmc/${var.environment}"
-  tags   = local.tags
+  providers = {
+    aws    = aws
+    aws.dr = aws.dr
+  }
+
+  prefix          = "ohmc/${var.environment}"
+  replicate_to_dr = var.dr_replication
+  tags            = local.tags
 }
 
 module "backup" {

@@ -123,3 +123,23 @@ variable "backup_vault_lock_mode" {
   type        = string
   default     = "governance"
 }
+
+variable "dr_replication" {
+  description = "Replicate to dr_region (production: true): ECR images, Secrets Manager secrets and the Terraform state bucket."
+  type        = bool
+  default     = false
+}
+
+# --- DR drill ------------------------------------------------------------------
+
+variable "drill_redis_export_bucket" {
+  description = "Bucket in this region that dr-drill exports Redis snapshots to (environment.hcl drill.redis_export_bucket); null for none."
+  type        = string
+  default     = null
+}
+
+variable "drill_redis_import_bucket" {
+  description = "Bucket in dr_region that dr-drill restores Redis from (environment.hcl drill.redis_import_bucket); null for none."
+  type        = string
+  default     = null
+}

@@ -28,7 +28,8 @@ module "ecr" {
   source = "../../modules/ecr"
 
   # One registry per account: the environment is the account, not the name.
-  name         = "ohmc"
-  repositories = var.ecr_repositories
-  tags         = local.tags
+  name               = "ohmc"
+  repositories       = var.ecr_repositories
+  replication_region = var.dr_replication ? var.dr_region : null
+  tags               = local.tags
 }

@@ -65,3 +65,14 @@ variable "ecr_repositories" {
   type        = list(string)
   default     = ["backend", "frontend", "collectors", "agents"]
 }
+
+variable "dr_region" {
+  description = "Disaster-recovery region."
+  type        = string
+}
+
+variable "dr_replication" {
+  description = "Replicate to dr_region (production: true): ECR images, Secrets Manager secrets and the Terraform state bucket."
+  type        = bool
+  default     = false
+}
