@@ -40,7 +40,9 @@ flow_log_retention_days = 365
 kubernetes_version         = "1.35"
 eks_endpoint_public_access = false
 eks_public_access_cidrs    = []
-eks_admin_role_arns        = []
+# Who may assume ohmc-production-eks-admin (cluster-admin through the SSM bastion).
+eks_admin_trusted_principal_arns = ["arn:aws:iam::234567890123:root"]
+eks_admin_role_arns              = []
 
 eks_node_groups = {
   general = {
@@ -62,6 +64,7 @@ rds_deletion_protection       = true
 rds_backup_retention_days     = 35
 redis_node_type               = "cache.r6g.large"
 redis_num_cache_clusters      = 3
+redis_auth_token_rotated_on   = "2026-12-03"
 redis_snapshot_retention_days = 14
 backup_daily_retention_days   = 35
 backup_weekly_retention_days  = 90

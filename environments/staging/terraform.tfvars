@@ -37,7 +37,9 @@ kubernetes_version         = "1.35"
 eks_endpoint_public_access = true
 # Operators' VPN egress only (documentation range until the real one is set).
 eks_public_access_cidrs = ["203.0.113.0/24"]
-eks_admin_role_arns     = []
+# Who may assume ohmc-staging-eks-admin (cluster-admin through the SSM bastion).
+eks_admin_trusted_principal_arns = ["arn:aws:iam::123456789012:root"]
+eks_admin_role_arns              = []
 
 eks_node_groups = {
   general = {
@@ -59,6 +61,7 @@ rds_deletion_protection       = false
 rds_backup_retention_days     = 7
 redis_node_type               = "cache.t4g.small"
 redis_num_cache_clusters      = 2
+redis_auth_token_rotated_on   = "2026-12-03"
 redis_snapshot_retention_days = 3
 backup_daily_retention_days   = 7
 backup_weekly_retention_days  = 35

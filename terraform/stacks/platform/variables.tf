@@ -55,7 +55,13 @@ variable "eks_node_groups" {
 }
 
 variable "eks_admin_role_arns" {
-  description = "IAM roles (SSO admin roles) granted cluster-admin."
+  description = "IAM roles (SSO admin roles) granted cluster-admin, besides the stack's own <name>-eks-admin role."
+  type        = list(string)
+  default     = []
+}
+
+variable "eks_admin_trusted_principal_arns" {
+  description = "Principals (operators' SSO roles, or the account) allowed to assume <name>-eks-admin, the cluster-admin role used through the SSM bastion. Empty: no such role."
   type        = list(string)
   default     = []
 }
