@@ -126,6 +126,8 @@ fn modules_and_stacks_have_the_expected_shape() {
         "iam",
         "state-bootstrap",
         "app-secrets",
+        "dns",
+        "ssm-bastion",
     ];
     for module in modules {
         let dir = repo_root().join("terraform/modules").join(module);
