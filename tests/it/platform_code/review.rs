@@ -582,7 +582,7 @@ fn nested<'a>(body: &'a hcl::Body, name: &str) -> Vec<&'a hcl::Block> {
 fn string_literals(expr: &Expression, out: &mut Vec<String>) {
     match expr {
         Expression::Array(items) => items.iter().for_each(|e| string_literals(e, out)),
-        Expression::Object(object) => object.values().for_each(|v| string_literals(v, out)),
+        Expression::Object(object) => object.iter().for_each(|(_, v)| string_literals(v, out)),
         Expression::FuncCall(call) => call.args.iter().for_each(|e| string_literals(e, out)),
         other => out.extend(string_value(other)),
     }
@@ -663,8 +663,8 @@ fn cloudtrail_data_events_cis_alarms_and_audit_object_lock() {
     let filters = local_value(&blocks, "cis_metric_filters");
     let ids: BTreeSet<String> = match filters {
         Some(Expression::Object(o)) => o
-            .keys()
-            .filter_map(|k| match k {
+            .iter()
+            .filter_map(|(k, _)| match k {
                 hcl::expr::ObjectKey::Expression(e) => string_value(e),
                 hcl::expr::ObjectKey::Identifier(i) => Some(i.as_str().to_owned()),
                 #[allow(unreachable_patterns)]
@@ -1023,11 +1023,8 @@ fn dr_region_gets_images_secrets_state_and_the_drill_buckets() {
     }
     let data = blocks_in(&stack_dir("data"));
     for (role, provider) in [("export", None), ("import", Some("aws.dr"))] {
-        let bucket = find_block(
-            &data,
-            "resource",
-            &["aws_s3_bucket", &format!("drill_redis_{role}")],
-        );
+        let resource = format!("drill_redis_{role}");
+        let bucket = find_block(&data, "resource", &["aws_s3_bucket", resource.as_str()]);
         let name = bucket
             .and_then(|b| attribute(&b.body, "bucket"))
             .map(references)
