@@ -57,8 +57,8 @@ module "redis" {
   node_type                  = var.redis_node_type
   num_cache_clusters         = var.redis_num_cache_clusters
   snapshot_retention_days    = var.redis_snapshot_retention_days
-  auth_token_rotated_on      = var.redis_auth_token_rotated_on
-  auth_token_keep_previous   = var.redis_auth_token_keep_previous
+  auth_rotated_on            = var.redis_auth_rotated_on
+  auth_keep_previous         = var.redis_auth_keep_previous
   tags                       = local.tags
 }
 

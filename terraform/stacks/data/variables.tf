@@ -83,12 +83,12 @@ variable "redis_snapshot_retention_days" {
   type        = number
 }
 
-variable "redis_auth_token_rotated_on" {
+variable "redis_auth_rotated_on" {
   description = "Date the Redis AUTH token was issued; a new date rotates it (runbooks/PRODUCTION_RUNBOOK.md)."
   type        = string
 }
 
-variable "redis_auth_token_keep_previous" {
+variable "redis_auth_keep_previous" {
   description = "True only between the two applies of a rotation: the old token stays valid until every client has the new one."
   type        = bool
   default     = false

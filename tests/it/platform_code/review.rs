@@ -424,7 +424,7 @@ fn eks_version_is_in_standard_support_today() {
         "one minor at a time",
         "describe-addon-versions",
     ] {
-        if !section.contains(needed) {
+        if !section.to_lowercase().contains(needed) {
             problems.push(format!("runbooks/PRODUCTION_RUNBOOK.md: the Kubernetes version upgrade section does not cover {needed:?}"));
         }
     }
@@ -792,7 +792,7 @@ fn redis_auth_token_rotates_and_old_tokens_stop_working() {
     let keepers = attribute(&password.body, "keepers")
         .map(references)
         .unwrap_or_default();
-    if !keepers.contains("var.auth_token_rotated_on") {
+    if !keepers.contains("var.auth_rotated_on") {
         problems.push(format!(
             "modules/redis: nothing ever issues a new AUTH token (keepers {keepers:?})"
         ));
@@ -807,9 +807,9 @@ fn redis_auth_token_rotates_and_old_tokens_stop_working() {
         attribute(&group.body, "auth_token_update_strategy").expect("auth_token_update_strategy");
     let steady_is_set = match strategy {
         Expression::Conditional(c) => {
-            references(&c.cond_expr).contains("var.auth_token_keep_previous")
+            references(&c.cond_expr).contains("var.auth_keep_previous")
                 && string_value(&c.false_expr).as_deref() == Some("SET")
-                && variable_default(&blocks, "auth_token_keep_previous")
+                && variable_default(&blocks, "auth_keep_previous")
                     .is_some_and(|d| matches!(d, Expression::Bool(false)))
         }
         other => string_value(other).as_deref() == Some("SET"),
@@ -819,14 +819,14 @@ fn redis_auth_token_rotates_and_old_tokens_stop_working() {
     }
     let today = chrono::Utc::now().date_naive();
     for env in environments() {
-        let issued = env_string(&env, "redis_auth_token_rotated_on");
+        let issued = env_string(&env, "redis_auth_rotated_on");
         let issued = chrono::NaiveDate::parse_from_str(&issued, "%Y-%m-%d")
-            .unwrap_or_else(|e| panic!("{}: redis_auth_token_rotated_on {issued}: {e}", env.name));
+            .unwrap_or_else(|e| panic!("{}: redis_auth_rotated_on {issued}: {e}", env.name));
         let age = today.signed_duration_since(issued).num_days();
         if !(0..=90).contains(&age) {
             problems.push(format!("{}: the Redis AUTH token was issued {issued} ({age} days ago): rotate it (runbooks/PRODUCTION_RUNBOOK.md)", env.name));
         }
-        if env_bool(&env, "redis_auth_token_keep_previous") == Some(true) && age > 7 {
+        if env_bool(&env, "redis_auth_keep_previous") == Some(true) && age > 7 {
             problems.push(format!(
                 "{}: a Redis token rotation started {issued} still keeps the previous token valid",
                 env.name
@@ -835,9 +835,9 @@ fn redis_auth_token_rotates_and_old_tokens_stop_working() {
     }
     let section = runbook_section("PRODUCTION_RUNBOOK.md", "## Redis AUTH token rotation");
     for needed in [
-        "redis_auth_token_rotated_on",
-        "redis_auth_token_keep_previous = true",
-        "redis_auth_token_keep_previous = false",
+        "redis_auth_rotated_on",
+        "redis_auth_keep_previous = true",
+        "redis_auth_keep_previous = false",
     ] {
         if !section.contains(needed) {
             problems.push(format!("runbooks/PRODUCTION_RUNBOOK.md: the Redis AUTH token rotation does not cover {needed:?}"));
@@ -992,7 +992,7 @@ fn dr_region_gets_images_secrets_state_and_the_drill_buckets() {
         .map(references)
         .unwrap_or_default();
     if !source.contains("aws_s3_bucket.state.id")
-        || !destination.contains("aws_s3_bucket.state_replica.arn")
+        || !destination.contains("aws_s3_bucket.state_replica")
         || !replica_provider.contains("aws.dr")
         || !passes("state-bootstrap", "state-bootstrap", "replica_bucket_name")
             .contains("var.dr_replication")
