@@ -19,11 +19,13 @@
 //! - the pinned checkov, offline, with zero failed checks (defaults and
 //!   production values) and exactly the documented relaxations for staging.
 //!
-//! `model` is the parsed view of the HCL, `tools` runs Terraform and checkov,
-//! `review` pins the fixes of a fresh-account review (issue 12).
+//! `model` is the parsed view of the HCL, `tools` runs Terraform and checkov;
+//! `fresh_account` and `hardening` pin the fixes of a fresh-account review
+//! (issue 12).
 
+mod fresh_account;
+mod hardening;
 mod model;
-mod review;
 mod tools;
 
 use crate::harness::{files_under, rel, repo_root};

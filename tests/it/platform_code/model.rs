@@ -536,3 +536,103 @@ pub fn argument_names(body: &Body, unchecked: &BTreeSet<String>, out: &mut BTree
         }
     }
 }
+
+// --- What the review tests read ---------------------------------------------
+
+/// `terraform/modules/<name>`.
+pub fn module_dir(name: &str) -> PathBuf {
+    repo_root().join("terraform/modules").join(name)
+}
+
+/// `terraform/stacks/<name>`.
+pub fn stack_dir(name: &str) -> PathBuf {
+    repo_root().join("terraform/stacks").join(name)
+}
+
+/// The value of `name` in an environment's var files, if they set it.
+pub fn env_value(env: &Env, name: &str) -> Option<Expression> {
+    env.stacks
+        .iter()
+        .flat_map(|s| s.var_files.iter())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .find_map(|f| tfvars(&env.dir.join(f)).remove(name))
+}
+
+/// A string an environment's var files must set.
+pub fn env_string(env: &Env, name: &str) -> String {
+    env_value(env, name)
+        .as_ref()
+        .and_then(string_value)
+        .unwrap_or_else(|| panic!("{}: terraform.tfvars sets no string {name}", env.name))
+}
+
+/// `{ "a" = "b", ... }` as a map of strings.
+pub fn string_map(expr: &Expression) -> BTreeMap<String, String> {
+    match expr {
+        Expression::Object(object) => object
+            .iter()
+            .filter_map(|(k, v)| {
+                let key = match k {
+                    hcl::expr::ObjectKey::Identifier(i) => i.as_str().to_owned(),
+                    hcl::expr::ObjectKey::Expression(e) => string_value(e)?,
+                    #[allow(unreachable_patterns)]
+                    _ => return None,
+                };
+                Some((key, string_value(v)?))
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// The `module "<name>"` blocks of a stack whose source is `modules/<module>`.
+pub fn module_calls_to(stack: &std::path::Path, module: &str) -> Vec<hcl::Block> {
+    blocks_in(stack)
+        .into_iter()
+        .filter(|b| {
+            b.identifier.as_str() == "module"
+                && attribute(&b.body, "source")
+                    .and_then(string_value)
+                    .is_some_and(|s| {
+                        s.trim_end_matches('/')
+                            .ends_with(&format!("modules/{module}"))
+                    })
+        })
+        .collect()
+}
+
+/// Nested blocks `name { ... }` of a body.
+pub fn nested<'a>(body: &'a hcl::Body, name: &str) -> Vec<&'a hcl::Block> {
+    body.blocks()
+        .filter(|b| b.identifier.as_str() == name)
+        .collect()
+}
+
+/// Every string literal inside an expression (arrays and objects walked).
+pub fn string_literals(expr: &Expression, out: &mut Vec<String>) {
+    match expr {
+        Expression::Array(items) => items.iter().for_each(|e| string_literals(e, out)),
+        Expression::Object(object) => object.iter().for_each(|(_, v)| string_literals(v, out)),
+        Expression::FuncCall(call) => call.args.iter().for_each(|e| string_literals(e, out)),
+        other => out.extend(string_value(other)),
+    }
+}
+
+/// A boolean an environment's var files set.
+pub fn env_bool(env: &Env, name: &str) -> Option<bool> {
+    match env_value(env, name) {
+        Some(Expression::Bool(b)) => Some(b),
+        _ => None,
+    }
+}
+
+/// The text of `runbooks/<file>` under `heading`, up to the next `## ` heading.
+pub fn runbook_section(file: &str, heading: &str) -> String {
+    let text = std::fs::read_to_string(repo_root().join("runbooks").join(file))
+        .unwrap_or_else(|e| panic!("runbooks/{file}: {e}"));
+    text.split(heading)
+        .nth(1)
+        .map(|s| s.split("\n## ").next().unwrap_or(s).to_owned())
+        .unwrap_or_default()
+}
