@@ -12,9 +12,11 @@ protection {
   require_approval = true
 }
 
-# Apply order: state-bootstrap, security-baseline and network, then platform,
-# data and edge, then iam. The first apply in a new account runs
-# `ohmc-infra bootstrap` first (terraform/README.md).
+# Apply order: state-bootstrap, then security-baseline, network and dns, then
+# platform, data and edge, then iam. The first apply in a new account runs
+# `ohmc-infra bootstrap` first (terraform/README.md). dns creates
+# ohmycoins.io (its name servers go to the registrar) and the role staging's
+# dns stack uses to delegate staging.ohmycoins.io: apply it before staging's.
 
 stack "state-bootstrap" {
   dir            = "../../terraform/stacks/state-bootstrap"
@@ -56,12 +58,20 @@ stack "data" {
   depends_on     = ["network", "platform"]
 }
 
+stack "dns" {
+  dir            = "../../terraform/stacks/dns"
+  backend_config = "backend.hcl"
+  backend_values = { key = "production/dns.tfstate" }
+  var_files      = ["terraform.tfvars"]
+  depends_on     = ["state-bootstrap"]
+}
+
 stack "edge" {
   dir            = "../../terraform/stacks/edge"
   backend_config = "backend.hcl"
   backend_values = { key = "production/edge.tfstate" }
   var_files      = ["terraform.tfvars"]
-  depends_on     = ["state-bootstrap", "network", "platform"]
+  depends_on     = ["state-bootstrap", "network", "platform", "dns"]
 }
 
 stack "iam" {
@@ -94,6 +104,10 @@ drill {
   rpo_target              = "24h"
   timeout                 = "2h"
   validation_command      = ""
+
+  # Created by the data stack (drill_redis_*_bucket in terraform.tfvars).
+  redis_export_bucket = "ohmc-production-redis-export-234567890123"
+  redis_import_bucket = "ohmc-production-redis-import-234567890123-us-west-2"
 }
 
 monitoring {

@@ -3,12 +3,14 @@
 # longer retention, cross-region backup copies to us-west-2 under Vault Lock,
 # a private-only EKS endpoint and a stricter WAF rate limit.
 
-environment  = "production"
-account_id   = "234567890123"
-region       = "us-east-1"
-dr_region    = "us-west-2"
-state_bucket = "ohmc-production-tfstate-234567890123"
-lock_table   = "ohmc-production-tflock"
+environment = "production"
+account_id  = "234567890123"
+region      = "us-east-1"
+dr_region   = "us-west-2"
+# Images, application secrets and Terraform state replicated to dr_region.
+dr_replication = true
+state_bucket   = "ohmc-production-tfstate-234567890123"
+lock_table     = "ohmc-production-tflock"
 
 extra_tags = {
   CostCenter = "ohmc-production"
@@ -17,8 +19,16 @@ extra_tags = {
 # --- security-baseline ---------------------------------------------------------
 guardduty_finding_frequency = "FIFTEEN_MINUTES"
 audit_log_retention_days    = 2555
+audit_object_lock_mode      = "COMPLIANCE"
+audit_object_lock_days      = 365
 security_alert_emails       = ["security@ohmycoins.io"]
-enable_security_hub         = true
+# Placeholders: the Slack workspace authorised for AWS Chatbot and the
+# on-call security channel (terraform/README.md, Placeholders).
+security_alert_slack_channel = {
+  workspace_id = "T0OHMC0001"
+  channel_id   = "C0SECALERT"
+}
+enable_security_hub = true
 
 # --- network -------------------------------------------------------------------
 vpc_cidr                = "10.30.0.0/16"
@@ -27,10 +37,12 @@ single_nat_gateway      = false
 flow_log_retention_days = 365
 
 # --- platform ------------------------------------------------------------------
-kubernetes_version         = "1.31"
+kubernetes_version         = "1.35"
 eks_endpoint_public_access = false
 eks_public_access_cidrs    = []
-eks_admin_role_arns        = []
+# Who may assume ohmc-production-eks-admin (cluster-admin through the SSM bastion).
+eks_admin_trusted_principal_arns = ["arn:aws:iam::234567890123:root"]
+eks_admin_role_arns              = []
 
 eks_node_groups = {
   general = {
@@ -52,6 +64,7 @@ rds_deletion_protection       = true
 rds_backup_retention_days     = 35
 redis_node_type               = "cache.r6g.large"
 redis_num_cache_clusters      = 3
+redis_auth_rotated_on         = "2026-12-03"
 redis_snapshot_retention_days = 14
 backup_daily_retention_days   = 35
 backup_weekly_retention_days  = 90
@@ -59,6 +72,22 @@ backup_monthly_retention_days = 365
 backup_cross_region_copy      = true
 backup_dr_retention_days      = 35
 backup_vault_lock             = true
+# Compliance (immutable) only after the first successful dr-drill restored
+# from these vaults: runbooks/DISASTER_RECOVERY.md, Vault Lock.
+backup_vault_lock_mode = "governance"
+
+# --- dns -----------------------------------------------------------------------
+# ohmycoins.io is delegated at the registrar (the hosted_zone_name_servers
+# output); staging's account writes its own NS record here.
+dns_delegated_subdomains = {
+  "staging.ohmycoins.io" = "123456789012"
+}
+
+# --- dr-drill ------------------------------------------------------------------
+# Redis across regions (--target-region us-west-2): environment.hcl's drill
+# block names the same buckets.
+drill_redis_export_bucket = "ohmc-production-redis-export-234567890123"
+drill_redis_import_bucket = "ohmc-production-redis-import-234567890123-us-west-2"
 
 # --- edge ----------------------------------------------------------------------
 zone_name               = "ohmycoins.io"

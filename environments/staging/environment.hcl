@@ -12,9 +12,11 @@ protection {
   require_approval = false
 }
 
-# Apply order: state-bootstrap, security-baseline and network, then platform,
-# data and edge, then iam. The first apply in a new account runs
-# `ohmc-infra bootstrap` first (terraform/README.md).
+# Apply order: state-bootstrap, then security-baseline, network and dns, then
+# platform, data and edge, then iam. The first apply in a new account runs
+# `ohmc-infra bootstrap` first (terraform/README.md). dns writes the NS
+# delegation of staging.ohmycoins.io into production's ohmycoins.io, through
+# the role production's dns stack creates: production's dns goes first.
 
 stack "state-bootstrap" {
   dir            = "../../terraform/stacks/state-bootstrap"
@@ -56,12 +58,20 @@ stack "data" {
   depends_on     = ["network", "platform"]
 }
 
+stack "dns" {
+  dir            = "../../terraform/stacks/dns"
+  backend_config = "backend.hcl"
+  backend_values = { key = "staging/dns.tfstate" }
+  var_files      = ["terraform.tfvars"]
+  depends_on     = ["state-bootstrap"]
+}
+
 stack "edge" {
   dir            = "../../terraform/stacks/edge"
   backend_config = "backend.hcl"
   backend_values = { key = "staging/edge.tfstate" }
   var_files      = ["terraform.tfvars"]
-  depends_on     = ["state-bootstrap", "network", "platform"]
+  depends_on     = ["state-bootstrap", "network", "platform", "dns"]
 }
 
 stack "iam" {
@@ -94,6 +104,10 @@ drill {
   rpo_target              = "24h"
   timeout                 = "2h"
   validation_command      = ""
+
+  # Created by the data stack (drill_redis_*_bucket in terraform.tfvars).
+  redis_export_bucket = "ohmc-staging-redis-export-123456789012"
+  redis_import_bucket = "ohmc-staging-redis-import-123456789012-us-west-2"
 }
 
 monitoring {

@@ -18,7 +18,13 @@ extra_tags = {
 guardduty_finding_frequency = "FIFTEEN_MINUTES"
 audit_log_retention_days    = 365
 security_alert_emails       = ["security@ohmycoins.io"]
-enable_security_hub         = true
+# Placeholders: the Slack workspace authorised for AWS Chatbot and the
+# on-call security channel (terraform/README.md, Placeholders).
+security_alert_slack_channel = {
+  workspace_id = "T0OHMC0001"
+  channel_id   = "C0SECALERT"
+}
+enable_security_hub = true
 
 # --- network -------------------------------------------------------------------
 vpc_cidr                = "10.20.0.0/16"
@@ -27,11 +33,13 @@ single_nat_gateway      = true
 flow_log_retention_days = 365
 
 # --- platform ------------------------------------------------------------------
-kubernetes_version         = "1.31"
+kubernetes_version         = "1.35"
 eks_endpoint_public_access = true
 # Operators' VPN egress only (documentation range until the real one is set).
 eks_public_access_cidrs = ["203.0.113.0/24"]
-eks_admin_role_arns     = []
+# Who may assume ohmc-staging-eks-admin (cluster-admin through the SSM bastion).
+eks_admin_trusted_principal_arns = ["arn:aws:iam::123456789012:root"]
+eks_admin_role_arns              = []
 
 eks_node_groups = {
   general = {
@@ -53,12 +61,27 @@ rds_deletion_protection       = false
 rds_backup_retention_days     = 7
 redis_node_type               = "cache.t4g.small"
 redis_num_cache_clusters      = 2
+redis_auth_rotated_on         = "2026-12-03"
 redis_snapshot_retention_days = 3
 backup_daily_retention_days   = 7
 backup_weekly_retention_days  = 35
 backup_monthly_retention_days = 90
 backup_cross_region_copy      = false
 backup_vault_lock             = false
+
+# --- dns -----------------------------------------------------------------------
+# Delegated from production's zone through the role production's dns stack
+# creates (ohmc-production-dns-delegation in production's account).
+dns_parent_zone = {
+  name                = "ohmycoins.io"
+  delegation_role_arn = "arn:aws:iam::234567890123:role/ohmc-production-dns-delegation"
+}
+
+# --- dr-drill ------------------------------------------------------------------
+# Redis across regions (--target-region us-west-2): environment.hcl's drill
+# block names the same buckets.
+drill_redis_export_bucket = "ohmc-staging-redis-export-123456789012"
+drill_redis_import_bucket = "ohmc-staging-redis-import-123456789012-us-west-2"
 
 # --- edge ----------------------------------------------------------------------
 zone_name               = "staging.ohmycoins.io"

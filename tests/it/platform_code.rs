@@ -19,8 +19,12 @@
 //! - the pinned checkov, offline, with zero failed checks (defaults and
 //!   production values) and exactly the documented relaxations for staging.
 //!
-//! `model` is the parsed view of the HCL, `tools` runs Terraform and checkov.
+//! `model` is the parsed view of the HCL, `tools` runs Terraform and checkov;
+//! `fresh_account` and `hardening` pin the fixes of a fresh-account review
+//! (issue 12).
 
+mod fresh_account;
+mod hardening;
 mod model;
 mod tools;
 
@@ -124,6 +128,8 @@ fn modules_and_stacks_have_the_expected_shape() {
         "iam",
         "state-bootstrap",
         "app-secrets",
+        "dns",
+        "ssm-bastion",
     ];
     for module in modules {
         let dir = repo_root().join("terraform/modules").join(module);

@@ -12,6 +12,26 @@ module "secrets_key" {
   tags = var.tags
 }
 
+# Replicas in the DR region, encrypted with a key of that region: a regional
+# restore of the workloads finds their configuration there.
+data "aws_region" "dr" {
+  provider = aws.dr
+}
+
+module "replica_key" {
+  source = "../kms-key"
+  count  = var.replicate_to_dr ? 1 : 0
+
+  providers = {
+    aws = aws.dr
+  }
+
+  description = "${var.prefix} application secrets (DR replicas)"
+  alias_name  = "alias/${replace(var.prefix, "/", "-")}-app-secrets"
+
+  tags = var.tags
+}
+
 resource "aws_secretsmanager_secret" "component" {
   #checkov:skip=CKV2_AWS_57:Each secret is a multi-field bundle (database user, Redis URL, third-party API keys) written by the operators' bootstrap; no single rotation Lambda can rotate it. The database password inside rotates through the database runbook.
   for_each = toset(var.components)
@@ -20,6 +40,15 @@ resource "aws_secretsmanager_secret" "component" {
   description             = "Configuration secrets of ${each.value}, read by its ExternalSecret"
   kms_key_id              = module.secrets_key.arn
   recovery_window_in_days = var.recovery_window_days
+
+  dynamic "replica" {
+    for_each = var.replicate_to_dr ? [module.replica_key[0].arn] : []
+
+    content {
+      region     = data.aws_region.dr.name
+      kms_key_id = replica.value
+    }
+  }
 
   tags = merge(var.tags, { Component = each.value })
 }

@@ -15,6 +15,12 @@ variable "recovery_window_days" {
   default     = 30
 }
 
+variable "replicate_to_dr" {
+  description = "Keep a replica of every secret in the aws.dr region (production: true)."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags applied to every resource."
   type        = map(string)

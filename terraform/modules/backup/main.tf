@@ -1,6 +1,7 @@
 # AWS Backup: a KMS-encrypted vault, a plan of daily, weekly and monthly rules,
 # selection by tag; in production a cross-region copy to a vault in the DR
-# region and Vault Lock on the primary vault.
+# region and Vault Lock on both vaults (governance until a drill proves a
+# restore, then compliance).
 
 locals {
   rules = {
@@ -17,6 +18,16 @@ locals {
       retention_days = var.monthly_retention_days
     }
   }
+
+  # The lock admits exactly the retentions the plan asks for: a recovery
+  # point kept shorter or longer than any rule (or copy) is refused.
+  primary_retention_days = [for rule in local.rules : rule.retention_days]
+
+  # Governance: users with backup:DeleteBackupVaultLockConfiguration can still
+  # lift it, so a retention mistake found by the first restore can be fixed.
+  # Compliance after changeable_for_days is irreversible; switch only after a
+  # successful dr-drill (runbooks/DISASTER_RECOVERY.md, Vault Lock).
+  lock_changeable_for_days = var.vault_lock_mode == "compliance" ? var.vault_lock_changeable_for_days : null
 }
 
 # AWS Backup uses the keys through grants created by the caller.
@@ -40,9 +51,9 @@ resource "aws_backup_vault_lock_configuration" "this" {
   count = var.enable_vault_lock ? 1 : 0
 
   backup_vault_name   = aws_backup_vault.this.name
-  min_retention_days  = var.vault_lock_min_retention_days
-  max_retention_days  = var.vault_lock_max_retention_days
-  changeable_for_days = var.vault_lock_changeable_for_days
+  min_retention_days  = min(local.primary_retention_days...)
+  max_retention_days  = max(local.primary_retention_days...)
+  changeable_for_days = local.lock_changeable_for_days
 }
 
 # --- Disaster-recovery region --------------------------------------------------
@@ -75,9 +86,9 @@ resource "aws_backup_vault_lock_configuration" "dr" {
   provider = aws.dr
 
   backup_vault_name   = aws_backup_vault.dr[0].name
-  min_retention_days  = var.vault_lock_min_retention_days
-  max_retention_days  = var.vault_lock_max_retention_days
-  changeable_for_days = var.vault_lock_changeable_for_days
+  min_retention_days  = var.dr_retention_days
+  max_retention_days  = var.dr_retention_days
+  changeable_for_days = local.lock_changeable_for_days
 }
 
 # --- Plan ----------------------------------------------------------------------

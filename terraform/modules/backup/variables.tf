@@ -53,20 +53,19 @@ variable "enable_vault_lock" {
   default     = false
 }
 
-variable "vault_lock_min_retention_days" {
-  description = "Shortest retention a recovery point in the locked vault may have."
-  type        = number
-  default     = 7
-}
+variable "vault_lock_mode" {
+  description = "Vault Lock mode: governance (can still be lifted) until a dr-drill has restored from the vault, then compliance (immutable after vault_lock_changeable_for_days). The lock's retention bounds are the rules' own."
+  type        = string
+  default     = "governance"
 
-variable "vault_lock_max_retention_days" {
-  description = "Longest retention a recovery point in the locked vault may have."
-  type        = number
-  default     = 400
+  validation {
+    condition     = contains(["governance", "compliance"], var.vault_lock_mode)
+    error_message = "vault_lock_mode is governance or compliance."
+  }
 }
 
 variable "vault_lock_changeable_for_days" {
-  description = "Grace period before the lock becomes immutable (compliance mode). Null keeps it in governance mode."
+  description = "Compliance mode only: days after the lock is set during which it can still be removed; then it is immutable."
   type        = number
   default     = 3
 }

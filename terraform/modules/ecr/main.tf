@@ -1,6 +1,8 @@
 # ECR repositories for the platform's images: immutable tags, scan on push,
 # KMS encryption and lifecycle policies that expire untagged and old images.
 
+data "aws_caller_identity" "current" {}
+
 module "ecr_key" {
   source = "../kms-key"
 
@@ -68,4 +70,27 @@ resource "aws_ecr_lifecycle_policy" "this" {
       },
     ]
   })
+}
+
+# --- Disaster recovery ---------------------------------------------------------
+
+# Every image pushed to these repositories is replicated to the DR region's
+# registry (same account), so a regional restore finds its images there.
+# Registry-wide: one replication configuration per account.
+resource "aws_ecr_replication_configuration" "dr" {
+  count = var.replication_region == null ? 0 : 1
+
+  replication_configuration {
+    rule {
+      destination {
+        region      = var.replication_region
+        registry_id = data.aws_caller_identity.current.account_id
+      }
+
+      repository_filter {
+        filter      = "${var.name}-"
+        filter_type = "PREFIX_MATCH"
+      }
+    }
+  }
 }

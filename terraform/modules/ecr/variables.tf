@@ -27,6 +27,12 @@ variable "max_other_images" {
   default     = 30
 }
 
+variable "replication_region" {
+  description = "Region every image of these repositories is replicated to (the DR region); null for none."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Tags applied to every resource."
   type        = map(string)

@@ -15,11 +15,6 @@ locals {
 
 # --- DNS and certificate -------------------------------------------------------
 
-data "aws_route53_zone" "this" {
-  name         = var.zone_name
-  private_zone = false
-}
-
 resource "aws_acm_certificate" "this" {
   domain_name               = var.domain_names[0]
   subject_alternative_names = slice(var.domain_names, 1, length(var.domain_names))
@@ -46,7 +41,7 @@ resource "aws_route53_record" "validation" {
     }
   }
 
-  zone_id         = data.aws_route53_zone.this.zone_id
+  zone_id         = var.zone_id
   name            = each.value.name
   type            = each.value.type
   records         = [each.value.record]
@@ -62,7 +57,7 @@ resource "aws_acm_certificate_validation" "this" {
 resource "aws_route53_record" "alias" {
   for_each = toset(var.domain_names)
 
-  zone_id = data.aws_route53_zone.this.zone_id
+  zone_id = var.zone_id
   name    = each.value
   type    = "A"
 

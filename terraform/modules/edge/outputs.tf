@@ -33,11 +33,6 @@ output "backend_target_group_arn" {
   value       = aws_lb_target_group.backend.arn
 }
 
-output "hosted_zone_id" {
-  description = "Route53 hosted zone holding the alias and validation records."
-  value       = data.aws_route53_zone.this.zone_id
-}
-
 output "certificate_arn" {
   description = "ARN of the validated ACM certificate on the HTTPS listener."
   value       = aws_acm_certificate_validation.this.certificate_arn

@@ -35,8 +35,8 @@ variable "health_check_path" {
   default     = "/api/v1/utils/health-check/"
 }
 
-variable "zone_name" {
-  description = "Public Route53 hosted zone holding the records, e.g. staging.ohmycoins.io."
+variable "zone_id" {
+  description = "Public Route53 hosted zone holding the records (the dns stack's hosted_zone_id)."
   type        = string
 }
 

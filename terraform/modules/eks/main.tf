@@ -3,17 +3,26 @@
 # managed node groups on IMDSv2-only launch templates, the IRSA OIDC provider,
 # and the VPC CNI with network-policy enforcement turned on.
 
-data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  partition  = data.aws_partition.current.partition
-  account_id = data.aws_caller_identity.current.account_id
-
-  autoscaling_role_arn = "arn:${local.partition}:iam::${local.account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+  partition = data.aws_partition.current.partition
 }
 
 # --- Encryption ----------------------------------------------------------------
+
+# Managed node groups launch through Auto Scaling, whose service-linked role
+# must be able to use the key for the encrypted root volumes. A fresh account
+# has no such role until its first Auto Scaling group, and KMS refuses a key
+# policy naming a principal that does not exist, so the role is created here
+# and the policy refers to it (which also orders the key after it). In an
+# account that already has the role: `terraform import` it (terraform/README.md).
+resource "aws_iam_service_linked_role" "autoscaling" {
+  aws_service_name = "autoscaling.amazonaws.com"
+  description      = "Auto Scaling, for the ${var.cluster_name} managed node groups"
+
+  tags = var.tags
+}
 
 module "eks_key" {
   source = "../kms-key"
@@ -22,18 +31,16 @@ module "eks_key" {
   alias_name  = "alias/${var.cluster_name}-eks"
   policy_statements = [
     {
-      # Managed node groups launch through Auto Scaling, whose service-linked
-      # role must be able to use the key for the encrypted root volumes.
       Sid       = "AutoScalingEncryptedVolumes"
       Effect    = "Allow"
-      Principal = { AWS = local.autoscaling_role_arn }
+      Principal = { AWS = aws_iam_service_linked_role.autoscaling.arn }
       Action    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
       Resource  = "*"
     },
     {
       Sid       = "AutoScalingEncryptedVolumesGrants"
       Effect    = "Allow"
-      Principal = { AWS = local.autoscaling_role_arn }
+      Principal = { AWS = aws_iam_service_linked_role.autoscaling.arn }
       Action    = "kms:CreateGrant"
       Resource  = "*"
       Condition = { Bool = { "kms:GrantIsForAWSResource" = "true" } }
@@ -235,10 +242,13 @@ resource "aws_eks_node_group" "this" {
 
   cluster_name    = aws_eks_cluster.this.name
   node_group_name = each.key
-  node_role_arn   = module.node_role.arn
-  subnet_ids      = var.subnet_ids
-  instance_types  = each.value.instance_types
-  capacity_type   = each.value.capacity_type
+  # Follows the control plane: raising kubernetes_version upgrades the
+  # cluster first, then rolls the nodes (kubelet never newer than the API).
+  version        = aws_eks_cluster.this.version
+  node_role_arn  = module.node_role.arn
+  subnet_ids     = var.subnet_ids
+  instance_types = each.value.instance_types
+  capacity_type  = each.value.capacity_type
 
   scaling_config {
     min_size     = each.value.min_size
@@ -257,7 +267,14 @@ resource "aws_eks_node_group" "this" {
 
   tags = var.tags
 
-  depends_on = [module.node_role]
+  # Nodes join only once the VPC CNI add-on runs with its IRSA role and
+  # network-policy enforcement: a node that comes up first gets the default
+  # self-managed CNI on the node role, and pods scheduled on it start without
+  # NetworkPolicy enforcement.
+  depends_on = [
+    module.node_role,
+    aws_eks_addon.vpc_cni,
+  ]
 
   lifecycle {
     ignore_changes = [scaling_config[0].desired_size]
@@ -270,12 +287,17 @@ resource "aws_eks_addon" "vpc_cni" {
   cluster_name             = aws_eks_cluster.this.name
   addon_name               = "vpc-cni"
   service_account_role_arn = aws_iam_role.vpc_cni.arn
+  # EKS installs a self-managed aws-node at cluster creation; the add-on takes
+  # it over instead of failing on the conflict.
+  resolve_conflicts_on_create = "OVERWRITE"
   # Enforces Kubernetes NetworkPolicy objects (deploy/k8s) in the data plane.
   configuration_values = jsonencode({
     enableNetworkPolicy = "true"
   })
 
   tags = var.tags
+
+  depends_on = [aws_iam_role_policy_attachment.vpc_cni]
 }
 
 resource "aws_eks_addon" "this" {

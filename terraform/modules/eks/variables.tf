@@ -4,9 +4,9 @@ variable "cluster_name" {
 }
 
 variable "kubernetes_version" {
-  description = "Kubernetes minor version of the control plane and node groups."
+  description = "Kubernetes minor version of the control plane and node groups: one in EKS standard support per terraform/modules/eks/support-calendar.json. Raise it one minor at a time (runbooks/PRODUCTION_RUNBOOK.md, Kubernetes version upgrade)."
   type        = string
-  default     = "1.31"
+  default     = "1.35"
 }
 
 variable "subnet_ids" {

@@ -19,13 +19,18 @@ variable "allowed_security_group_ids" {
 }
 
 variable "engine_version" {
-  description = "PostgreSQL engine version."
+  description = "PostgreSQL major version only (\"16\"): RDS picks the current minor at creation and auto_minor_version_upgrade moves it in the maintenance window. A pinned minor would go stale (deprecated minors cannot be created) and every plan after an automatic upgrade would try to downgrade it."
   type        = string
-  default     = "16.4"
+  default     = "16"
+
+  validation {
+    condition     = can(regex("^[0-9]+$", var.engine_version))
+    error_message = "engine_version is a PostgreSQL major version such as \"16\"; minors follow auto_minor_version_upgrade."
+  }
 }
 
 variable "parameter_group_family" {
-  description = "Parameter group family matching engine_version."
+  description = "Parameter group family of engine_version's major (postgres<major>)."
   type        = string
   default     = "postgres16"
 }

@@ -15,15 +15,21 @@ module "redis_key" {
 
 # --- AUTH token ----------------------------------------------------------------
 
-# Redis AUTH accepts printable ASCII except space, '"', '/' and '@'.
+# Redis AUTH accepts printable ASCII except space, '"', '/' and '@'. A new
+# auth_rotated_on issues a new token (runbooks/PRODUCTION_RUNBOOK.md,
+# Redis AUTH token rotation).
 resource "random_password" "auth_token" {
   length           = 64
   special          = true
   override_special = "!&#$^<>-"
+
+  keepers = {
+    rotated_on = var.auth_rotated_on
+  }
 }
 
 resource "aws_secretsmanager_secret" "auth_token" {
-  #checkov:skip=CKV2_AWS_57:The AUTH token is rotated on the cluster side (auth_token_update_strategy = ROTATE, driven by Terraform); a Secrets Manager rotation Lambda would change the secret without updating the replication group and lock every client out.
+  #checkov:skip=CKV2_AWS_57:The AUTH token is rotated by Terraform together with the replication group (auth_rotated_on, ROTATE then SET; runbooks/PRODUCTION_RUNBOOK.md); a Secrets Manager rotation Lambda would change the secret without updating the replication group and lock every client out.
   name                    = "${var.replication_group_id}/auth-token"
   description             = "AUTH token of the ${var.replication_group_id} replication group"
   kms_key_id              = module.redis_key.arn
@@ -102,7 +108,9 @@ resource "aws_elasticache_replication_group" "this" {
   kms_key_id                 = module.redis_key.arn
   transit_encryption_enabled = true
   auth_token                 = aws_secretsmanager_secret_version.auth_token.secret_string
-  auth_token_update_strategy = "ROTATE"
+  # ROTATE keeps the previous token valid while clients move to the new one;
+  # SET (the steady state) leaves only the current token valid.
+  auth_token_update_strategy = var.auth_keep_previous ? "ROTATE" : "SET"
 
   snapshot_retention_limit   = var.snapshot_retention_days
   snapshot_window            = var.snapshot_window

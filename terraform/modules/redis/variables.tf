@@ -74,6 +74,22 @@ variable "log_retention_days" {
   default     = 365
 }
 
+variable "auth_rotated_on" {
+  description = "Date (YYYY-MM-DD) the current AUTH token was issued; a new date issues a new token. Rotate at least every 90 days."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", var.auth_rotated_on))
+    error_message = "auth_rotated_on is a date, YYYY-MM-DD."
+  }
+}
+
+variable "auth_keep_previous" {
+  description = "During a rotation only: the previous token stays valid too (ROTATE) until every client uses the new one. Otherwise only the current token is valid (SET)."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags applied to every resource."
   type        = map(string)

@@ -1,9 +1,10 @@
 # Account security baseline: a multi-region CloudTrail (KMS, log-file
 # validation, CloudWatch Logs) into a hardened S3 bucket that also takes the
 # AWS Config snapshots; the Config recorder (all resources, global types),
-# delivery channel and managed rules; GuardDuty with EKS audit-log, RDS and S3
-# protection and findings routed through EventBridge to SNS; Security Hub with
-# the FSBP standard.
+# delivery channel and managed rules; GuardDuty with EKS audit-log, EKS
+# Runtime Monitoring, RDS and S3 protection and findings routed through
+# EventBridge to SNS (e-mail and Slack); the CIS metric filters and alarms
+# (cis_alarms.tf); Security Hub with the FSBP standard.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -50,7 +51,7 @@ module "security_key" {
     {
       Sid       = "ServicesUseForDelivery"
       Effect    = "Allow"
-      Principal = { Service = ["config.amazonaws.com", "events.amazonaws.com", "cloudtrail.amazonaws.com"] }
+      Principal = { Service = ["config.amazonaws.com", "events.amazonaws.com", "cloudtrail.amazonaws.com", "cloudwatch.amazonaws.com"] }
       Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
       Resource  = "*"
       Condition = {
@@ -70,8 +71,29 @@ resource "aws_s3_bucket" "audit" {
   #checkov:skip=CKV2_AWS_62:Log delivery is signalled by CloudTrail's own SNS notification (sns_topic_name); S3 event notifications would duplicate it.
   bucket        = local.bucket_name
   force_destroy = false
+  # Object Lock can only be turned on for a bucket at creation (or through
+  # AWS support); its default retention is set below.
+  object_lock_enabled = var.audit_object_lock_mode != null
 
   tags = var.tags
+}
+
+# WORM for the audit trail: CloudTrail and Config objects cannot be deleted or
+# overwritten for audit_object_lock_days, not even by the account's root user
+# in COMPLIANCE mode (production).
+resource "aws_s3_bucket_object_lock_configuration" "audit" {
+  count = var.audit_object_lock_mode == null ? 0 : 1
+
+  bucket = aws_s3_bucket.audit.id
+
+  rule {
+    default_retention {
+      mode = var.audit_object_lock_mode
+      days = var.audit_object_lock_days
+    }
+  }
+
+  depends_on = [module.audit_bucket]
 }
 
 module "audit_bucket" {
@@ -197,6 +219,24 @@ data "aws_iam_policy_document" "security_findings_topic" {
       values   = [local.account_id]
     }
   }
+
+  # The CIS alarms (cis_alarms.tf).
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.security_findings.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.name}-*"]
+    }
+  }
 }
 
 resource "aws_sns_topic_policy" "security_findings" {
@@ -210,6 +250,34 @@ resource "aws_sns_topic_subscription" "security_findings_email" {
   topic_arn = aws_sns_topic.security_findings.arn
   protocol  = "email"
   endpoint  = each.value
+}
+
+# Findings also reach the on-call Slack channel through AWS Chatbot, not only
+# e-mail. The Slack workspace must have been authorised for Chatbot once in
+# the console (an OAuth step Terraform cannot do); then this is all code.
+module "chatbot_role" {
+  source = "../service-role"
+  count  = var.alert_slack_channel == null ? 0 : 1
+
+  name             = "${var.name}-security-chatbot"
+  service          = "chatbot.amazonaws.com"
+  managed_policies = ["AWSResourceExplorerReadOnlyAccess"]
+
+  tags = var.tags
+}
+
+resource "aws_chatbot_slack_channel_configuration" "security_findings" {
+  count = var.alert_slack_channel == null ? 0 : 1
+
+  configuration_name    = "${var.name}-security-findings"
+  iam_role_arn          = module.chatbot_role[0].arn
+  slack_team_id         = var.alert_slack_channel.workspace_id
+  slack_channel_id      = var.alert_slack_channel.channel_id
+  sns_topic_arns        = [aws_sns_topic.security_findings.arn]
+  guardrail_policy_arns = ["arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"]
+  logging_level         = "ERROR"
+
+  tags = var.tags
 }
 
 resource "aws_sns_topic" "cloudtrail" {
@@ -289,9 +357,49 @@ resource "aws_cloudtrail" "this" {
   cloud_watch_logs_role_arn     = module.cloudtrail_role.arn
   sns_topic_name                = aws_sns_topic.cloudtrail.arn
 
-  event_selector {
-    read_write_type           = "All"
-    include_management_events = true
+  # "All API calls": every management event, plus the data events of S3
+  # objects (except this trail's own bucket, whose every log delivery would
+  # be logged again) and of Lambda invocations.
+  advanced_event_selector {
+    name = "Management events"
+
+    field_selector {
+      field  = "eventCategory"
+      equals = ["Management"]
+    }
+  }
+
+  advanced_event_selector {
+    name = "S3 object data events"
+
+    field_selector {
+      field  = "eventCategory"
+      equals = ["Data"]
+    }
+
+    field_selector {
+      field  = "resources.type"
+      equals = ["AWS::S3::Object"]
+    }
+
+    field_selector {
+      field           = "resources.ARN"
+      not_starts_with = ["${aws_s3_bucket.audit.arn}/"]
+    }
+  }
+
+  advanced_event_selector {
+    name = "Lambda invocation data events"
+
+    field_selector {
+      field  = "eventCategory"
+      equals = ["Data"]
+    }
+
+    field_selector {
+      field  = "resources.type"
+      equals = ["AWS::Lambda::Function"]
+    }
   }
 
   tags = var.tags
@@ -411,6 +519,20 @@ resource "aws_guardduty_detector_feature" "this" {
   detector_id = aws_guardduty_detector.this.id
   name        = each.value
   status      = "ENABLED"
+}
+
+# Runtime Monitoring of the EKS nodes and pods (process, file, network
+# events), with GuardDuty managing its security agent as an EKS add-on and
+# creating the VPC endpoint the agent reports through.
+resource "aws_guardduty_detector_feature" "runtime_monitoring" {
+  detector_id = aws_guardduty_detector.this.id
+  name        = "RUNTIME_MONITORING"
+  status      = "ENABLED"
+
+  additional_configuration {
+    name   = "EKS_ADDON_MANAGEMENT"
+    status = "ENABLED"
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "guardduty_findings" {

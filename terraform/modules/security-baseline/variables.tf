@@ -14,6 +14,23 @@ variable "trail_log_retention_days" {
   default     = 2555
 }
 
+variable "audit_object_lock_mode" {
+  description = "S3 Object Lock default retention mode of the audit bucket: COMPLIANCE (production), GOVERNANCE, or null for none. Only takes effect on a new bucket."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.audit_object_lock_mode == null || contains(["GOVERNANCE", "COMPLIANCE"], coalesce(var.audit_object_lock_mode, "none"))
+    error_message = "audit_object_lock_mode is GOVERNANCE, COMPLIANCE or null."
+  }
+}
+
+variable "audit_object_lock_days" {
+  description = "Days each audit object is locked (at most trail_log_retention_days)."
+  type        = number
+  default     = 365
+}
+
 variable "trail_glacier_transition_days" {
   description = "Days before audit objects move to Glacier Flexible Retrieval."
   type        = number
@@ -80,6 +97,15 @@ variable "alert_emails" {
   description = "E-mail addresses subscribed to the security findings topic."
   type        = list(string)
   default     = []
+}
+
+variable "alert_slack_channel" {
+  description = "Slack channel receiving the security findings topic through AWS Chatbot: workspace (team) id and channel id. The workspace is authorised for Chatbot once in the console. Null: e-mail only."
+  type = object({
+    workspace_id = string
+    channel_id   = string
+  })
+  default = null
 }
 
 variable "tags" {

@@ -25,6 +25,12 @@ variable "noncurrent_state_retention_days" {
   default     = 90
 }
 
+variable "replica_bucket_name" {
+  description = "Bucket in the aws.dr region that every state version is replicated to; null for no replication (staging)."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Tags applied to every resource."
   type        = map(string)

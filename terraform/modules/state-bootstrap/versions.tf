@@ -5,6 +5,8 @@ terraform {
     aws = {
       source  = "hashicorp/aws"
       version = ">= 5.99, < 6.0"
+      # aws.dr: the disaster-recovery region holding the state replica.
+      configuration_aliases = [aws.dr]
     }
   }
 }

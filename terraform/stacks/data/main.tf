@@ -57,14 +57,22 @@ module "redis" {
   node_type                  = var.redis_node_type
   num_cache_clusters         = var.redis_num_cache_clusters
   snapshot_retention_days    = var.redis_snapshot_retention_days
+  auth_rotated_on            = var.redis_auth_rotated_on
+  auth_keep_previous         = var.redis_auth_keep_previous
   tags                       = local.tags
 }
 
 module "app_secrets" {
   source = "../../modules/app-secrets"
 
-  prefix = "ohmc/${var.environment}"
-  tags   = local.tags
+  providers = {
+    aws    = aws
+    aws.dr = aws.dr
+  }
+
+  prefix          = "ohmc/${var.environment}"
+  replicate_to_dr = var.dr_replication
+  tags            = local.tags
 }
 
 module "backup" {
@@ -84,5 +92,6 @@ module "backup" {
   enable_cross_region_copy = var.backup_cross_region_copy
   dr_retention_days        = var.backup_dr_retention_days
   enable_vault_lock        = var.backup_vault_lock
+  vault_lock_mode          = var.backup_vault_lock_mode
   tags                     = local.tags
 }

@@ -70,3 +70,11 @@ output "app_secrets_kms_key_arn" {
   description = "KMS key of the application secrets."
   value       = module.app_secrets.kms_key_arn
 }
+
+output "drill_redis_buckets" {
+  description = "The dr-drill Redis export and import buckets created here (names, or null)."
+  value = {
+    export = length(aws_s3_bucket.drill_redis_export) > 0 ? aws_s3_bucket.drill_redis_export[0].id : null
+    import = length(aws_s3_bucket.drill_redis_import) > 0 ? aws_s3_bucket.drill_redis_import[0].id : null
+  }
+}

@@ -83,6 +83,17 @@ variable "redis_snapshot_retention_days" {
   type        = number
 }
 
+variable "redis_auth_rotated_on" {
+  description = "Date the Redis AUTH token was issued; a new date rotates it (runbooks/PRODUCTION_RUNBOOK.md)."
+  type        = string
+}
+
+variable "redis_auth_keep_previous" {
+  description = "True only between the two applies of a rotation: the old token stays valid until every client has the new one."
+  type        = bool
+  default     = false
+}
+
 # --- AWS Backup ----------------------------------------------------------------
 
 variable "backup_daily_retention_days" {
@@ -116,4 +127,30 @@ variable "backup_vault_lock" {
   description = "Vault Lock on the backup vaults. Production: true."
   type        = bool
   default     = false
+}
+
+variable "backup_vault_lock_mode" {
+  description = "governance until the first successful dr-drill of the environment, then compliance (runbooks/DISASTER_RECOVERY.md, Vault Lock)."
+  type        = string
+  default     = "governance"
+}
+
+variable "dr_replication" {
+  description = "Replicate to dr_region (production: true): ECR images, Secrets Manager secrets and the Terraform state bucket."
+  type        = bool
+  default     = false
+}
+
+# --- DR drill ------------------------------------------------------------------
+
+variable "drill_redis_export_bucket" {
+  description = "Bucket in this region that dr-drill exports Redis snapshots to (environment.hcl drill.redis_export_bucket); null for none."
+  type        = string
+  default     = null
+}
+
+variable "drill_redis_import_bucket" {
+  description = "Bucket in dr_region that dr-drill restores Redis from (environment.hcl drill.redis_import_bucket); null for none."
+  type        = string
+  default     = null
 }

@@ -1,4 +1,5 @@
-# The public edge: ALB, certificate, DNS and WAF in front of the backend.
+# The public edge: ALB, certificate, DNS records and WAF in front of the
+# backend. The hosted zone itself comes from the dns stack, applied before.
 
 data "terraform_remote_state" "state_bootstrap" {
   backend = "s3"
@@ -16,6 +17,16 @@ data "terraform_remote_state" "network" {
   config = {
     bucket = var.state_bucket
     key    = "${var.environment}/network.tfstate"
+    region = var.region
+  }
+}
+
+data "terraform_remote_state" "dns" {
+  backend = "s3"
+
+  config = {
+    bucket = var.state_bucket
+    key    = "${var.environment}/dns.tfstate"
     region = var.region
   }
 }
@@ -39,7 +50,7 @@ module "edge" {
   public_subnet_ids        = data.terraform_remote_state.network.outputs.public_subnet_ids
   target_security_group_id = data.terraform_remote_state.platform.outputs.eks_cluster_security_group_id
   target_port              = var.backend_port
-  zone_name                = var.zone_name
+  zone_id                  = data.terraform_remote_state.dns.outputs.hosted_zone_id
   domain_names             = var.domain_names
   waf_rate_limit           = var.waf_rate_limit
   deletion_protection      = var.alb_deletion_protection

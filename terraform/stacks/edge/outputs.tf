@@ -13,11 +13,6 @@ output "https_listener_arn" {
   value       = module.edge.https_listener_arn
 }
 
-output "hosted_zone_id" {
-  description = "The Route53 zone (DNS checks)."
-  value       = module.edge.hosted_zone_id
-}
-
 output "certificate_arn" {
   description = "The ACM certificate (ACM checks)."
   value       = module.edge.certificate_arn

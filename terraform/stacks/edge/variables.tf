@@ -24,11 +24,6 @@ variable "state_bucket" {
   type        = string
 }
 
-variable "zone_name" {
-  description = "Public hosted zone of the environment's names."
-  type        = string
-}
-
 variable "domain_names" {
   description = "Names served by the ALB (environment.hcl verify.domain_names must match)."
   type        = list(string)

@@ -20,7 +20,7 @@ module "eks" {
   endpoint_public_access  = var.eks_endpoint_public_access
   public_access_cidrs     = var.eks_public_access_cidrs
   node_groups             = var.eks_node_groups
-  cluster_admin_role_arns = var.eks_admin_role_arns
+  cluster_admin_role_arns = concat(var.eks_admin_role_arns, aws_iam_role.eks_admin[*].arn)
   tags                    = local.tags
 }
 
@@ -28,7 +28,8 @@ module "ecr" {
   source = "../../modules/ecr"
 
   # One registry per account: the environment is the account, not the name.
-  name         = "ohmc"
-  repositories = var.ecr_repositories
-  tags         = local.tags
+  name               = "ohmc"
+  repositories       = var.ecr_repositories
+  replication_region = var.dr_replication ? var.dr_region : null
+  tags               = local.tags
 }

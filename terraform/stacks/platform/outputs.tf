@@ -37,3 +37,13 @@ output "ecr_registry" {
   description = "The account's ECR registry host (ECR_REGISTRY in deploy/k8s)."
   value       = "${var.account_id}.dkr.ecr.${var.region}.amazonaws.com"
 }
+
+output "eks_admin_role_arn" {
+  description = "Cluster-admin role operators assume to reach the API through the SSM bastion (runbooks/PRODUCTION_RUNBOOK.md, Access), or null."
+  value       = length(aws_iam_role.eks_admin) > 0 ? aws_iam_role.eks_admin[0].arn : null
+}
+
+output "eks_bastion_instance_id" {
+  description = "SSM bastion to port-forward to the private API endpoint through."
+  value       = module.bastion.instance_id
+}

@@ -25,9 +25,9 @@ variable "state_bucket" {
 }
 
 variable "kubernetes_version" {
-  description = "EKS Kubernetes version."
+  description = "EKS Kubernetes version: one in EKS standard support per terraform/modules/eks/support-calendar.json. Raise it one minor at a time (runbooks/PRODUCTION_RUNBOOK.md, Kubernetes version upgrade)."
   type        = string
-  default     = "1.31"
+  default     = "1.35"
 }
 
 variable "eks_endpoint_public_access" {
@@ -55,7 +55,13 @@ variable "eks_node_groups" {
 }
 
 variable "eks_admin_role_arns" {
-  description = "IAM roles (SSO admin roles) granted cluster-admin."
+  description = "IAM roles (SSO admin roles) granted cluster-admin, besides the stack's own <name>-eks-admin role."
+  type        = list(string)
+  default     = []
+}
+
+variable "eks_admin_trusted_principal_arns" {
+  description = "Principals (operators' SSO roles, or the account) allowed to assume <name>-eks-admin, the cluster-admin role used through the SSM bastion. Empty: no such role."
   type        = list(string)
   default     = []
 }
@@ -64,4 +70,15 @@ variable "ecr_repositories" {
   description = "ECR repositories of the platform's images."
   type        = list(string)
   default     = ["backend", "frontend", "collectors", "agents"]
+}
+
+variable "dr_region" {
+  description = "Disaster-recovery region."
+  type        = string
+}
+
+variable "dr_replication" {
+  description = "Replicate to dr_region (production: true): ECR images, Secrets Manager secrets and the Terraform state bucket."
+  type        = bool
+  default     = false
 }

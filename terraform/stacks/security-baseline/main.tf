@@ -17,8 +17,11 @@ module "security_baseline" {
   name                        = local.name
   s3_access_logs_bucket       = data.terraform_remote_state.state_bootstrap.outputs.access_logs_bucket_name
   trail_log_retention_days    = var.audit_log_retention_days
+  audit_object_lock_mode      = var.audit_object_lock_mode
+  audit_object_lock_days      = var.audit_object_lock_days
   guardduty_finding_frequency = var.guardduty_finding_frequency
   enable_security_hub         = var.enable_security_hub
   alert_emails                = var.security_alert_emails
+  alert_slack_channel         = var.security_alert_slack_channel
   tags                        = local.tags
 }

@@ -47,3 +47,24 @@ variable "enable_security_hub" {
   type        = bool
   default     = true
 }
+
+variable "audit_object_lock_mode" {
+  description = "Object Lock mode of the audit bucket: COMPLIANCE in production, null (off) in staging."
+  type        = string
+  default     = null
+}
+
+variable "audit_object_lock_days" {
+  description = "Days each CloudTrail and Config object is locked."
+  type        = number
+  default     = 365
+}
+
+variable "security_alert_slack_channel" {
+  description = "Slack workspace and channel ids receiving GuardDuty, Security Hub and CIS alarm findings through AWS Chatbot (besides e-mail)."
+  type = object({
+    workspace_id = string
+    channel_id   = string
+  })
+  default = null
+}

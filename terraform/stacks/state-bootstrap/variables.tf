@@ -28,3 +28,14 @@ variable "lock_table" {
   description = "Name of the lock table to create (must equal backend.hcl `dynamodb_table`)."
   type        = string
 }
+
+variable "dr_region" {
+  description = "Disaster-recovery region."
+  type        = string
+}
+
+variable "dr_replication" {
+  description = "Replicate to dr_region (production: true): ECR images, Secrets Manager secrets and the Terraform state bucket."
+  type        = bool
+  default     = false
+}

@@ -71,66 +71,76 @@ pub fn string_list(expr: &Expression) -> Vec<String> {
     }
 }
 
-// --- Variable references ----------------------------------------------------
+// --- References -------------------------------------------------------------
 
-/// Collects every `var.NAME` referenced anywhere in an expression, including
-/// inside string templates and heredocs.
-pub fn collect_var_refs(expr: &Expression, out: &mut BTreeSet<String>) {
+/// Collects every reference in an expression as its dotted path up to the
+/// first index or splat (`var.name`, `local.x`, `aws_iam_role.this.arn`,
+/// `module.key.arn`), including inside string templates and heredocs and
+/// inside index expressions.
+pub fn collect_references(expr: &Expression, out: &mut BTreeSet<String>) {
     match expr {
         Expression::Null | Expression::Bool(_) | Expression::Number(_) | Expression::String(_) => {}
-        Expression::Variable(_) => {}
-        Expression::Array(items) => items.iter().for_each(|e| collect_var_refs(e, out)),
+        Expression::Variable(name) => {
+            out.insert(name.as_str().to_owned());
+        }
+        Expression::Array(items) => items.iter().for_each(|e| collect_references(e, out)),
         Expression::Object(object) => {
             for (key, value) in object.iter() {
                 if let ObjectKey::Expression(key) = key {
-                    collect_var_refs(key, out);
+                    collect_references(key, out);
                 }
-                collect_var_refs(value, out);
+                collect_references(value, out);
             }
         }
         Expression::TemplateExpr(template) => {
             let template = Template::from_expr(template)
                 .unwrap_or_else(|e| panic!("template {template:?}: {e}"));
-            collect_template_var_refs(&template, out);
+            collect_template_references(&template, out);
         }
         Expression::Traversal(traversal) => {
             if let Expression::Variable(root) = &traversal.expr {
-                if root.as_str() == "var" {
-                    if let Some(TraversalOperator::GetAttr(name)) = traversal.operators.first() {
-                        out.insert(name.as_str().to_owned());
+                let mut path = root.as_str().to_owned();
+                for operator in &traversal.operators {
+                    match operator {
+                        TraversalOperator::GetAttr(name) => {
+                            path.push('.');
+                            path.push_str(name.as_str());
+                        }
+                        _ => break,
                     }
                 }
+                out.insert(path);
             } else {
-                collect_var_refs(&traversal.expr, out);
+                collect_references(&traversal.expr, out);
             }
             for operator in &traversal.operators {
                 if let TraversalOperator::Index(index) = operator {
-                    collect_var_refs(index, out);
+                    collect_references(index, out);
                 }
             }
         }
-        Expression::FuncCall(call) => call.args.iter().for_each(|e| collect_var_refs(e, out)),
-        Expression::Parenthesis(inner) => collect_var_refs(inner, out),
+        Expression::FuncCall(call) => call.args.iter().for_each(|e| collect_references(e, out)),
+        Expression::Parenthesis(inner) => collect_references(inner, out),
         Expression::Conditional(c) => {
-            collect_var_refs(&c.cond_expr, out);
-            collect_var_refs(&c.true_expr, out);
-            collect_var_refs(&c.false_expr, out);
+            collect_references(&c.cond_expr, out);
+            collect_references(&c.true_expr, out);
+            collect_references(&c.false_expr, out);
         }
         Expression::Operation(operation) => match operation.as_ref() {
-            Operation::Unary(op) => collect_var_refs(&op.expr, out),
+            Operation::Unary(op) => collect_references(&op.expr, out),
             Operation::Binary(op) => {
-                collect_var_refs(&op.lhs_expr, out);
-                collect_var_refs(&op.rhs_expr, out);
+                collect_references(&op.lhs_expr, out);
+                collect_references(&op.rhs_expr, out);
             }
         },
         Expression::ForExpr(f) => {
-            collect_var_refs(&f.collection_expr, out);
+            collect_references(&f.collection_expr, out);
             if let Some(key) = &f.key_expr {
-                collect_var_refs(key, out);
+                collect_references(key, out);
             }
-            collect_var_refs(&f.value_expr, out);
+            collect_references(&f.value_expr, out);
             if let Some(cond) = &f.cond_expr {
-                collect_var_refs(cond, out);
+                collect_references(cond, out);
             }
         }
         #[allow(unreachable_patterns)]
@@ -138,24 +148,42 @@ pub fn collect_var_refs(expr: &Expression, out: &mut BTreeSet<String>) {
     }
 }
 
-pub fn collect_template_var_refs(template: &Template, out: &mut BTreeSet<String>) {
+pub fn collect_template_references(template: &Template, out: &mut BTreeSet<String>) {
     for element in template.elements() {
         match element {
             Element::Literal(_) => {}
-            Element::Interpolation(interpolation) => collect_var_refs(&interpolation.expr, out),
+            Element::Interpolation(interpolation) => collect_references(&interpolation.expr, out),
             Element::Directive(directive) => match directive.as_ref() {
                 Directive::If(d) => {
-                    collect_var_refs(&d.cond_expr, out);
-                    collect_template_var_refs(&d.true_template, out);
+                    collect_references(&d.cond_expr, out);
+                    collect_template_references(&d.true_template, out);
                     if let Some(f) = &d.false_template {
-                        collect_template_var_refs(f, out);
+                        collect_template_references(f, out);
                     }
                 }
                 Directive::For(d) => {
-                    collect_var_refs(&d.collection_expr, out);
-                    collect_template_var_refs(&d.template, out);
+                    collect_references(&d.collection_expr, out);
+                    collect_template_references(&d.template, out);
                 }
             },
+        }
+    }
+}
+
+/// The references of an expression as a set (see `collect_references`).
+pub fn references(expr: &Expression) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    collect_references(expr, &mut out);
+    out
+}
+
+/// Collects every `var.NAME` referenced anywhere in an expression, including
+/// inside string templates and heredocs.
+pub fn collect_var_refs(expr: &Expression, out: &mut BTreeSet<String>) {
+    for reference in references(expr) {
+        if let Some(name) = reference.strip_prefix("var.") {
+            let name = name.split('.').next().unwrap_or(name);
+            out.insert(name.to_owned());
         }
     }
 }
@@ -167,6 +195,63 @@ pub fn collect_body_var_refs(body: &Body, out: &mut BTreeSet<String>) {
     for block in body.blocks() {
         collect_body_var_refs(&block.body, out);
     }
+}
+
+// --- Blocks of a configuration ----------------------------------------------
+
+/// Every top-level block of the `.tf` files directly in `dir`.
+pub fn blocks_in(dir: &Path) -> Vec<Block> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tf"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .flat_map(|f| parse_file(f).into_blocks())
+        .collect()
+}
+
+/// The block `kind "labels[0]" "labels[1]"` among `blocks`, e.g.
+/// `("resource", &["aws_db_instance", "this"])`.
+pub fn find_block<'a>(blocks: &'a [Block], kind: &str, labels: &[&str]) -> Option<&'a Block> {
+    blocks.iter().find(|b| {
+        b.identifier.as_str() == kind
+            && b.labels.len() == labels.len()
+            && b.labels
+                .iter()
+                .zip(labels)
+                .all(|(l, want)| l.as_str() == *want)
+    })
+}
+
+/// Blocks `resource "ty" ...` among `blocks`.
+pub fn resources_of<'a>(blocks: &'a [Block], ty: &str) -> Vec<&'a Block> {
+    blocks
+        .iter()
+        .filter(|b| b.identifier.as_str() == "resource" && label(b, 0) == ty)
+        .collect()
+}
+
+/// The expression of `local.NAME` in a configuration's `locals` blocks.
+pub fn local_value<'a>(blocks: &'a [Block], name: &str) -> Option<&'a Expression> {
+    blocks
+        .iter()
+        .filter(|b| b.identifier.as_str() == "locals")
+        .find_map(|b| attribute(&b.body, name))
+}
+
+/// The default of `variable "NAME"`, if it has one.
+pub fn variable_default<'a>(blocks: &'a [Block], name: &str) -> Option<&'a Expression> {
+    find_block(blocks, "variable", &[name]).and_then(|b| attribute(&b.body, "default"))
+}
+
+/// The references in a block's `depends_on`.
+pub fn depends_on(block: &Block) -> BTreeSet<String> {
+    attribute(&block.body, "depends_on")
+        .map(references)
+        .unwrap_or_default()
 }
 
 // --- A Terraform configuration directory ------------------------------------
@@ -450,4 +535,104 @@ pub fn argument_names(body: &Body, unchecked: &BTreeSet<String>, out: &mut BTree
             }
         }
     }
+}
+
+// --- What the review tests read ---------------------------------------------
+
+/// `terraform/modules/<name>`.
+pub fn module_dir(name: &str) -> PathBuf {
+    repo_root().join("terraform/modules").join(name)
+}
+
+/// `terraform/stacks/<name>`.
+pub fn stack_dir(name: &str) -> PathBuf {
+    repo_root().join("terraform/stacks").join(name)
+}
+
+/// The value of `name` in an environment's var files, if they set it.
+pub fn env_value(env: &Env, name: &str) -> Option<Expression> {
+    env.stacks
+        .iter()
+        .flat_map(|s| s.var_files.iter())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .find_map(|f| tfvars(&env.dir.join(f)).remove(name))
+}
+
+/// A string an environment's var files must set.
+pub fn env_string(env: &Env, name: &str) -> String {
+    env_value(env, name)
+        .as_ref()
+        .and_then(string_value)
+        .unwrap_or_else(|| panic!("{}: terraform.tfvars sets no string {name}", env.name))
+}
+
+/// `{ "a" = "b", ... }` as a map of strings.
+pub fn string_map(expr: &Expression) -> BTreeMap<String, String> {
+    match expr {
+        Expression::Object(object) => object
+            .iter()
+            .filter_map(|(k, v)| {
+                let key = match k {
+                    hcl::expr::ObjectKey::Identifier(i) => i.as_str().to_owned(),
+                    hcl::expr::ObjectKey::Expression(e) => string_value(e)?,
+                    #[allow(unreachable_patterns)]
+                    _ => return None,
+                };
+                Some((key, string_value(v)?))
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// The `module "<name>"` blocks of a stack whose source is `modules/<module>`.
+pub fn module_calls_to(stack: &std::path::Path, module: &str) -> Vec<hcl::Block> {
+    blocks_in(stack)
+        .into_iter()
+        .filter(|b| {
+            b.identifier.as_str() == "module"
+                && attribute(&b.body, "source")
+                    .and_then(string_value)
+                    .is_some_and(|s| {
+                        s.trim_end_matches('/')
+                            .ends_with(&format!("modules/{module}"))
+                    })
+        })
+        .collect()
+}
+
+/// Nested blocks `name { ... }` of a body.
+pub fn nested<'a>(body: &'a hcl::Body, name: &str) -> Vec<&'a hcl::Block> {
+    body.blocks()
+        .filter(|b| b.identifier.as_str() == name)
+        .collect()
+}
+
+/// Every string literal inside an expression (arrays and objects walked).
+pub fn string_literals(expr: &Expression, out: &mut Vec<String>) {
+    match expr {
+        Expression::Array(items) => items.iter().for_each(|e| string_literals(e, out)),
+        Expression::Object(object) => object.iter().for_each(|(_, v)| string_literals(v, out)),
+        Expression::FuncCall(call) => call.args.iter().for_each(|e| string_literals(e, out)),
+        other => out.extend(string_value(other)),
+    }
+}
+
+/// A boolean an environment's var files set.
+pub fn env_bool(env: &Env, name: &str) -> Option<bool> {
+    match env_value(env, name) {
+        Some(Expression::Bool(b)) => Some(b),
+        _ => None,
+    }
+}
+
+/// The text of `runbooks/<file>` under `heading`, up to the next `## ` heading.
+pub fn runbook_section(file: &str, heading: &str) -> String {
+    let text = std::fs::read_to_string(repo_root().join("runbooks").join(file))
+        .unwrap_or_else(|e| panic!("runbooks/{file}: {e}"));
+    text.split(heading)
+        .nth(1)
+        .map(|s| s.split("\n## ").next().unwrap_or(s).to_owned())
+        .unwrap_or_default()
 }
