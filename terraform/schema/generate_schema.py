@@ -112,6 +112,71 @@ SENSITIVE = {
     ("resource", "aws_iam_access_key"): ["secret", "ses_smtp_password_v4"],
 }
 
+# cdktf stops generating below a recursion depth and types the WAFv2 rule's
+# `statement` as `any`; Terraform refuses a dynamic attribute inside a set
+# block, and `statement` is a block in the provider. It is written here by
+# hand from the provider's documentation (resources/wafv2_web_acl), limited to
+# the statement kinds this platform uses; a kind not listed fails validate,
+# which is the safe direction. `action_to_use` has the same blocks as the
+# rule's own `action`, which cdktf does generate.
+def waf_statement(rule_block):
+    def attr(ty, required=False):
+        return {"type": ty, ("required" if required else "optional"): True, "description_kind": "plain"}
+
+    def one(block, required=False):
+        nb = {"nesting_mode": "list", "block": block, "max_items": 1}
+        if required:
+            nb["min_items"] = 1
+        return nb
+
+    action = rule_block["block_types"]["action"]["block"]
+    statement = {
+        "attributes": {},
+        "block_types": {
+            "rate_based_statement": one({
+                "attributes": {
+                    "limit": attr("number", True),
+                    "aggregate_key_type": attr("string"),
+                    "evaluation_window_sec": attr("number"),
+                },
+                "block_types": {
+                    "forwarded_ip_config": one({
+                        "attributes": {"fallback_behavior": attr("string", True), "header_name": attr("string", True)},
+                        "description_kind": "plain",
+                    }),
+                },
+                "description_kind": "plain",
+            }),
+            "managed_rule_group_statement": one({
+                "attributes": {
+                    "name": attr("string", True),
+                    "vendor_name": attr("string", True),
+                    "version": attr("string"),
+                },
+                "block_types": {
+                    "rule_action_override": {
+                        "nesting_mode": "list",
+                        "max_items": 100,
+                        "block": {
+                            "attributes": {"name": attr("string", True)},
+                            "block_types": {"action_to_use": one(action, True)},
+                            "description_kind": "plain",
+                        },
+                    },
+                },
+                "description_kind": "plain",
+            }),
+            "ip_set_reference_statement": one({"attributes": {"arn": attr("string", True)}, "description_kind": "plain"}),
+            "geo_match_statement": one({"attributes": {"country_codes": attr(["list", "string"], True)}, "description_kind": "plain"}),
+        },
+        "description_kind": "plain",
+    }
+    del rule_block["attributes"]["statement"]
+    rule_block["block_types"]["statement"] = one(statement, True)
+
+
+HAND_WRITTEN = {("resource", "aws_wafv2_web_acl"): lambda block: waf_statement(block["block_types"]["rule"]["block"])}
+
 SCALAR = {"string": "string", "number": "number", "boolean": "bool", "any": "dynamic"}
 
 
@@ -383,6 +448,8 @@ def main():
             for kind, name in sorted(mine):
                 block = schema_of(sources[(kind, name)], "TerraformResource" if kind == "resource" else "TerraformDataSource", name)
                 mark_sensitive(block, SENSITIVE.get((kind, name), []))
+                if (kind, name) in HAND_WRITTEN:
+                    HAND_WRITTEN[(kind, name)](block)
                 key = "resource_schemas" if kind == "resource" else "data_source_schemas"
                 entry[key][name] = {"version": 0, "block": block}
             out["provider_schemas"][f"registry.terraform.io/hashicorp/{prefix}"] = entry
