@@ -14,5 +14,6 @@ mod platform_code;
 mod remote_state;
 mod saved_plan;
 mod spine;
+mod terraform_judge;
 mod verify;
 mod verify_cli;

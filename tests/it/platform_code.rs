@@ -1,9 +1,9 @@
 //! Integration tests: platform_code, the Terraform under `terraform/` and the
 //! environments under `environments/`.
 //!
-//! The AWS provider cannot be downloaded here, so `terraform validate` and
-//! `plan` of these stacks cannot run. These tests are the honest substitute,
-//! each with a real judge:
+//! Terraform itself judges the stacks in `terraform_judge` (validate and
+//! test, with the schema stand-in provider). These tests add judges of
+//! their own:
 //! - the pinned Terraform's own formatter (`fmt -check`, and `fmt -` for the
 //!   `.hcl` files it does not walk);
 //! - hcl-rs parses every `.tf`, `.tfvars` and `.hcl` file;

@@ -158,8 +158,13 @@ impl Provider for StandinProvider {
 fn validate_blocks(diags: &mut Diagnostics, block: &Block, config: &Value) {
     let mut missing = Vec::new();
     missing_required_blocks(config, block, "", &mut missing);
-    for message in missing {
-        diags.root_error_short(format!("Insufficient blocks: {message}"));
+    // Terraform's own words for a list block below its min_items.
+    for (path, min) in missing {
+        let name = path.rsplit('.').next().unwrap_or(&path).to_owned();
+        diags.root_error(
+            format!("Insufficient {name} blocks"),
+            format!("At least {min} \"{path}\" blocks are required."),
+        );
     }
 }
 

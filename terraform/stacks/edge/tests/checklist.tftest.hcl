@@ -55,6 +55,10 @@ variable "zone_name" {}
 variable "domain_names" {}
 variable "waf_rate_limit" {}
 variable "alb_deletion_protection" {}
+# No environment sets it; the stack's default (variables.tf).
+variable "backend_port" {
+  default = 8000
+}
 
 run "edge" {
   command = apply
@@ -69,7 +73,7 @@ run "edge" {
     vpc_cidr_block           = "10.0.0.0/16"
     public_subnet_ids        = ["subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-0000000000000000c"]
     target_security_group_id = "sg-0123456789abcdef0"
-    target_port              = 8000
+    target_port              = var.backend_port
     zone_name                = var.zone_name
     domain_names             = var.domain_names
     waf_rate_limit           = var.waf_rate_limit
@@ -144,7 +148,7 @@ run "edge" {
     error_message = "sg.alb_internet_only_443_80: the internet reaches the ALB on 443 and 80 only"
   }
   assert {
-    condition     = aws_vpc_security_group_egress_rule.alb_to_targets.cidr_ipv4 == "10.0.0.0/16" && aws_vpc_security_group_egress_rule.alb_to_targets.from_port == 8000
+    condition     = aws_vpc_security_group_egress_rule.alb_to_targets.cidr_ipv4 == "10.0.0.0/16" && aws_vpc_security_group_egress_rule.alb_to_targets.from_port == var.backend_port
     error_message = "sg.alb_egress_vpc_only: the ALB talks only to the target port inside the VPC"
   }
   assert {

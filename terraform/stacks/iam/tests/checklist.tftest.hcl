@@ -32,6 +32,11 @@ variable "create_github_oidc_provider" {}
 variable "github_repositories" {}
 variable "deploy_namespaces" {}
 variable "audit_trusted_principal_arns" {}
+# No environment sets it; the stack's default (variables.tf).
+variable "audit_external_id" {
+  type    = string
+  default = null
+}
 
 run "iam" {
   command = apply
@@ -49,6 +54,7 @@ run "iam" {
     eks_cluster_name             = "ohmc-${var.environment}"
     deploy_namespaces            = var.deploy_namespaces
     audit_trusted_principal_arns = var.audit_trusted_principal_arns
+    audit_external_id            = var.audit_external_id
     oidc_provider_arn            = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/STANDIN"
     oidc_issuer                  = "https://oidc.eks.us-east-1.amazonaws.com/id/STANDIN"
     irsa_roles = {
