@@ -195,7 +195,12 @@ fn validate_is_clean_for_every_stack_and_module_with_no_deprecation() {
         let dir = workspace.dir(root);
         configure_aliases(&dir);
         init(&dir);
-        let run = terraform(&dir, &["validate", "-json", "-no-color"]);
+        // -no-tests: the suites are judged by `terraform test` below. Terraform
+        // 1.15.5's validate of a suite reports "missing provider aws.dr" for
+        // a run block that maps aliased providers into a module declaring
+        // configuration_aliases (data's backup run), which `terraform test`
+        // itself runs fine.
+        let run = terraform(&dir, &["validate", "-json", "-no-color", "-no-tests"]);
         let report: serde_json::Value = match serde_json::from_str(run.output.trim()) {
             Ok(v) => v,
             // stderr joined after stdout: take the JSON document only.
@@ -375,12 +380,12 @@ const NEGATIVES: &[Negative] = &[
     Negative { stack: "security-baseline", assertion: "config.required_rules_exist", breaks: &[Edit { file: "terraform/modules/security-baseline/variables.tf", from: "\"cloudtrail-enabled\"", to: "\"cloudtrail-enabled-renamed\"" }] },
     Negative { stack: "security-baseline", assertion: "guardduty.detector_enabled", breaks: &[set("guardduty_finding_frequency", "\"SIX_HOURS\"")] },
     Negative { stack: "security-baseline", assertion: "guardduty.protection_features", breaks: &[Edit { file: BASELINE, from: "\"S3_DATA_EVENTS\", \"EBS_MALWARE_PROTECTION\"]", to: "\"S3_DATA_EVENTS\"]" }] },
-    Negative { stack: "security-baseline", assertion: "guardduty.findings_to_sns", breaks: &[Edit { file: BASELINE, from: "target_id = \"security-findings-topic\"\n  arn       = aws_sns_topic.security_findings.arn", to: "target_id = \"security-findings-topic\"\n  arn       = aws_sns_topic.cloudtrail.arn" }] },
+    Negative { stack: "security-baseline", assertion: "guardduty.findings_to_sns", breaks: &[Edit { file: BASELINE, from: "rule      = aws_cloudwatch_event_rule.guardduty_findings.name\n  target_id = \"security-findings-topic\"\n  arn       = aws_sns_topic.security_findings.arn", to: "rule      = aws_cloudwatch_event_rule.guardduty_findings.name\n  target_id = \"security-findings-topic\"\n  arn       = aws_sns_topic.cloudtrail.arn" }] },
     Negative { stack: "security-baseline", assertion: "securityhub.enabled", breaks: &[set("enable_security_hub", "false")] },
     // platform
     Negative { stack: "platform", assertion: "eks.private_endpoint", breaks: &[Edit { file: EKS, from: "endpoint_private_access = true", to: "endpoint_private_access = false" }] },
     Negative { stack: "platform", assertion: "eks.public_endpoint_per_env", breaks: &[Var { name: "eks_endpoint_public_access", staging: "false", production: "true" }] },
-    Negative { stack: "platform", assertion: "eks.public_cidrs_restricted", breaks: &[Var { name: "eks_endpoint_public_access", staging: "false", production: "true" }, set("eks_public_access_cidrs", "[\"0.0.0.0/0\"]")] },
+    Negative { stack: "platform", assertion: "eks.public_cidrs_restricted", breaks: &[Edit { file: EKS, from: "public_access_cidrs     = var.endpoint_public_access ? var.public_access_cidrs : []", to: "public_access_cidrs     = [\"10.0.0.0/8\"]" }] },
     Negative { stack: "platform", assertion: "eks.secrets_encrypted", breaks: &[Edit { file: EKS, from: "resources = [\"secrets\"]", to: "resources = [\"configmaps\"]" }] },
     Negative { stack: "platform", assertion: "eks.control_plane_logs", breaks: &[Edit { file: EKS, from: "[\"api\", \"audit\", \"authenticator\", \"controllerManager\", \"scheduler\"]", to: "[\"api\"]" }] },
     Negative { stack: "platform", assertion: "eks.imdsv2_only", breaks: &[Edit { file: EKS, from: "http_tokens                 = \"required\"", to: "http_tokens                 = \"optional\"" }] },
@@ -394,6 +399,7 @@ const NEGATIVES: &[Negative] = &[
     Negative { stack: "data", assertion: "rds.multi_az", breaks: &[flip("rds_multi_az")] },
     Negative { stack: "data", assertion: "rds.backup_retention", breaks: &[set("rds_backup_retention_days", "14")] },
     Negative { stack: "data", assertion: "rds.storage_encrypted", breaks: &[Edit { file: RDS, from: "storage_encrypted     = true", to: "storage_encrypted     = false" }] },
+    Negative { stack: "data", assertion: "rds.storage_kms_key", breaks: &[Edit { file: RDS, from: "kms_key_id            = module.rds_key.arn", to: "kms_key_id            = null" }] },
     Negative { stack: "data", assertion: "rds.not_public", breaks: &[Edit { file: RDS, from: "publicly_accessible    = false", to: "publicly_accessible    = true" }] },
     Negative { stack: "data", assertion: "rds.final_snapshot", breaks: &[Edit { file: RDS, from: "skip_final_snapshot       = false", to: "skip_final_snapshot       = true" }] },
     Negative { stack: "data", assertion: "rds.force_ssl", breaks: &[Edit { file: RDS, from: "name  = \"rds.force_ssl\"\n    value = \"1\"", to: "name  = \"rds.force_ssl\"\n    value = \"0\"" }] },

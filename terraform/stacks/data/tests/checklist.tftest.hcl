@@ -125,8 +125,12 @@ run "rds" {
     error_message = "rds.backup_retention: 35 days in production, 7 in staging"
   }
   assert {
-    condition     = aws_db_instance.this.storage_encrypted && aws_db_instance.this.kms_key_id != null
-    error_message = "rds.storage_encrypted: storage encrypted with the module's KMS key"
+    condition     = aws_db_instance.this.storage_encrypted
+    error_message = "rds.storage_encrypted: storage is encrypted"
+  }
+  assert {
+    condition     = aws_db_instance.this.kms_key_id == module.rds_key.arn
+    error_message = "rds.storage_kms_key: with the module's own KMS key"
   }
   assert {
     condition     = aws_db_instance.this.publicly_accessible == false
@@ -225,7 +229,7 @@ run "backup" {
     error_message = "backup.plan_rules: daily/weekly/monthly retention per environment"
   }
   assert {
-    condition     = aws_backup_vault.this.kms_key_arn != null
+    condition     = aws_backup_vault.this.kms_key_arn == module.vault_key.arn
     error_message = "backup.vault_encrypted: the vault uses the module's KMS key"
   }
   assert {

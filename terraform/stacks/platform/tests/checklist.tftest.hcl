@@ -45,7 +45,9 @@ mock_provider "tls" {
 variable "environment" {}
 variable "kubernetes_version" {}
 variable "eks_endpoint_public_access" {}
-variable "eks_public_access_cidrs" {}
+variable "eks_public_access_cidrs" {
+  type = list(string)
+}
 variable "eks_node_groups" {}
 variable "eks_admin_role_arns" {}
 
@@ -76,8 +78,8 @@ run "eks" {
     error_message = "eks.public_endpoint_per_env: private only in production, public from the operators' CIDR in staging"
   }
   assert {
-    condition     = !contains(one(aws_eks_cluster.this.vpc_config).public_access_cidrs, "0.0.0.0/0")
-    error_message = "eks.public_cidrs_restricted: the public endpoint is never open to the whole internet"
+    condition     = toset(one(aws_eks_cluster.this.vpc_config).public_access_cidrs) == toset(var.eks_endpoint_public_access ? var.eks_public_access_cidrs : [])
+    error_message = "eks.public_cidrs_restricted: the public endpoint answers the operators' CIDRs only (the module refuses 0.0.0.0/0)"
   }
   assert {
     condition     = one(aws_eks_cluster.this.encryption_config).resources == toset(["secrets"]) || tolist(one(aws_eks_cluster.this.encryption_config).resources) == ["secrets"]

@@ -59,7 +59,7 @@ run "security_baseline" {
     error_message = "cloudtrail.log_file_validation: log file validation is on"
   }
   assert {
-    condition     = aws_cloudtrail.this.kms_key_id != null && aws_cloudtrail.this.kms_key_id != ""
+    condition     = aws_cloudtrail.this.kms_key_id == module.security_key.arn
     error_message = "cloudtrail.kms_encrypted: the trail is encrypted with the security key"
   }
   assert {

@@ -59,7 +59,7 @@ run "state" {
     error_message = "state.lock_table_pitr: the lock table has point-in-time recovery"
   }
   assert {
-    condition     = one(aws_dynamodb_table.lock.server_side_encryption).enabled && one(aws_dynamodb_table.lock.server_side_encryption).kms_key_arn != null
+    condition     = one(aws_dynamodb_table.lock.server_side_encryption).enabled && one(aws_dynamodb_table.lock.server_side_encryption).kms_key_arn == module.state_key.arn
     error_message = "state.lock_table_kms: the lock table is encrypted with the state key"
   }
 }
