@@ -213,14 +213,25 @@ def split_units(src):
 
 
 HCL_ENTRY = re.compile(
-    r"^\s+(\w+): \{\n\s+value: .*\n\s+isBlock: (true|false),\n\s+type: \"(\w+)\",\n\s+storageClassType: \"(\w+)\",",
+    r"^\s+(\w+): \{\n\s+value: (.*)\n\s+isBlock: (true|false),\n\s+type: \"(\w+)\",\n\s+storageClassType: \"(\w+)\",",
     re.M,
 )
 FLAGS = re.compile(r"^  // (\w+) - computed: (true|false), optional: (true|false), required: (true|false)\n((?:.*\n){1,4})", re.M)
 
 
 def hcl_entries(text):
-    return {m.group(1): (m.group(2) == "true", m.group(3), m.group(4)) for m in HCL_ENTRY.finditer(text)}
+    """name -> (is_block, type, storageClassType, attr_as_block). cdktf says isBlock for an
+    SDKv2 "attributes as blocks" list too (ConfigModeAttr, e.g.
+    aws_security_group.ingress); its listMapperHcl(..., false) tells it
+    apart from a real block (true), and the schema has it as an attribute
+    of type set/list of object."""
+    out = {}
+    for m in HCL_ENTRY.finditer(text):
+        is_block = m.group(3) == "true"
+        mapper = re.search(r"listMapperHcl\(\w+, (true|false)\)", m.group(2))
+        attr_as_block = is_block and mapper is not None and mapper.group(1) == "false"
+        out[m.group(1)] = (is_block and not attr_as_block, m.group(4), m.group(5), attr_as_block)
+    return out
 
 
 def lower_first(name):
@@ -268,7 +279,7 @@ class Parser:
         return None
 
     def scalar_from_hcl(self, hcl):
-        _, kind, storage = hcl
+        _, kind, storage = hcl[:3]
         m = re.fullmatch(r"(string|number|boolean|any)(List|Map)?", storage)
         if not m:
             return None
@@ -325,8 +336,9 @@ class Parser:
                 block_types[name] = nb
                 return
             mode = {"List": "set" if wraps_set else "list", "OutputReference": "single", "Map": "map"}[kind]
-            if hcl is None and not (optional or required):
-                # Computed only: SDKv2 writes these as a list/set of objects.
+            if (hcl is None and not (optional or required)) or (hcl is not None and hcl[3]):
+                # Computed only, or an SDKv2 attribute-as-block: a plain
+                # attribute of type list/set of object.
                 attr = {"type": object_type(inner) if mode == "single" else [mode, object_type(inner)]}
             else:
                 attr = {"nested_type": {"attributes": inner["attributes"], "nesting_mode": mode}}
