@@ -208,14 +208,22 @@ impl<'a> FillContext<'a> {
                 short_type(self.type_name),
                 self.zone_id()
             ),
-            service => format!(
-                "arn:{}:{service}:{}:{}:{}/{}",
-                self.partition,
-                self.region,
-                self.account,
-                short_type(self.type_name).replace('_', "-"),
-                self.name
-            ),
+            service => {
+                // aws_eks_cluster -> eks ... cluster/<name>, as AWS writes it.
+                let short = short_type(self.type_name);
+                let kind = short
+                    .strip_prefix(service)
+                    .and_then(|k| k.strip_prefix('_'))
+                    .unwrap_or(short);
+                format!(
+                    "arn:{}:{service}:{}:{}:{}/{}",
+                    self.partition,
+                    self.region,
+                    self.account,
+                    kind.replace('_', "-"),
+                    self.name
+                )
+            }
         }
     }
 
@@ -561,6 +569,19 @@ mod tests {
         let first = run();
         assert_eq!(first, run(), "same plan, same values");
         assert_eq!(get_str(&first, "arn"), Some("arn:aws:s3:::ohmc-logs"));
+        let table = obj(&[("name", Value::from("locks")), ("arn", unknown())]);
+        let ctx = FillContext::new(
+            "aws_dynamodb_table",
+            &table,
+            "aws",
+            "eu-west-1",
+            "123456789012",
+            Vec::new(),
+        );
+        assert_eq!(
+            ctx.arn(),
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/locks"
+        );
         assert_eq!(get_str(&first, "id"), Some("ohmc-logs"));
         let all = get(&first, "tags_all").unwrap();
         assert_eq!(get_str(all, "Project"), Some("ohmycoins"));
