@@ -279,6 +279,21 @@ impl Resource for StandinResource {
         Some((self.filled(planned_state), planned_private_state))
     }
 
+    /// `import` blocks (the state-bootstrap stack adopts what `ohmc-infra
+    /// bootstrap` made): the object with its id and generated computed
+    /// values; the arguments stay null, so the next plan updates them to the
+    /// configuration.
+    async fn import<'a>(
+        &self,
+        _diags: &mut Diagnostics,
+        id: String,
+    ) -> Option<(Value, ValueEmpty)> {
+        let mut value = value::empty_object(&self.block);
+        value::set(&mut value, "id", Value::from(id));
+        value::mark_unknown(&mut value, &self.block);
+        Some((self.filled(value), ValueEmpty::default()))
+    }
+
     async fn destroy<'a>(
         &self,
         _diags: &mut Diagnostics,

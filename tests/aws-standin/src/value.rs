@@ -105,6 +105,28 @@ fn elements_mut(value: &mut Value, nesting: Nesting) -> Vec<&mut Value> {
     }
 }
 
+/// An object of the block's type with every attribute null and no nested
+/// blocks: what an import starts from (Terraform needs every attribute).
+pub fn empty_object(block: &Block) -> Value {
+    let mut entries: Vec<(Value, Value)> = block
+        .attributes
+        .keys()
+        .map(|k| (Value::from(k.as_str()), Value::Nil))
+        .collect();
+    for (name, nb) in &block.blocks {
+        let empty = match nb.nesting {
+            Nesting::List | Nesting::Set => Value::Array(Vec::new()),
+            Nesting::Map => Value::Map(Vec::new()),
+            // Served as a group (see schema.rs): never null.
+            Nesting::Single if nb.min_items == 0 => empty_object(&nb.block),
+            Nesting::Group => empty_object(&nb.block),
+            Nesting::Single => Value::Nil,
+        };
+        entries.push((Value::from(name.as_str()), empty));
+    }
+    Value::Map(entries)
+}
+
 /// What the fill knows about the object being created.
 pub struct FillContext<'a> {
     pub type_name: &'a str,
@@ -586,6 +608,33 @@ mod tests {
         let all = get(&first, "tags_all").unwrap();
         assert_eq!(get_str(all, "Project"), Some("ohmycoins"));
         assert_eq!(get_str(all, "Name"), Some("logs"));
+    }
+
+    #[test]
+    fn an_import_has_every_attribute_and_its_id() {
+        let aws = ProviderSchema::load(SCHEMA_JSON, "aws").unwrap();
+        let block = &aws.resources["aws_dynamodb_table"];
+        let mut value = empty_object(block);
+        set(&mut value, "id", Value::from("ohmc-staging-tflock"));
+        mark_unknown(&mut value, block);
+        let ctx = FillContext::new(
+            "aws_dynamodb_table",
+            &value,
+            "aws",
+            "us-east-1",
+            "123456789012",
+            Vec::new(),
+        );
+        fill(&mut value, block, &ctx, true);
+        assert_eq!(get_str(&value, "id"), Some("ohmc-staging-tflock"));
+        assert!(
+            get_str(&value, "arn").is_some_and(|a| a.starts_with("arn:aws:dynamodb:us-east-1:"))
+        );
+        assert!(
+            get(&value, "name").unwrap().is_nil(),
+            "required, so not computed: left to the plan"
+        );
+        assert_eq!(get(&value, "attribute"), Some(&Value::Array(Vec::new())));
     }
 
     #[test]
