@@ -15,6 +15,7 @@ mod platform_code;
 mod remote_state;
 mod saved_plan;
 mod spine;
+mod terraform_judge;
 mod verify;
 mod verify_cli;
 mod verify_hardening;

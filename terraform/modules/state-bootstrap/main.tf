@@ -82,14 +82,21 @@ resource "aws_s3_bucket" "state" {
 module "state_bucket" {
   source = "../private-bucket"
 
-  bucket             = aws_s3_bucket.state.id
-  bucket_arn         = aws_s3_bucket.state.arn
-  kms_key_arn        = module.state_key.arn
-  access_logs_bucket = aws_s3_bucket.access_logs.id
+  bucket      = aws_s3_bucket.state.id
+  bucket_arn  = aws_s3_bucket.state.arn
+  kms_key_arn = module.state_key.arn
+  # The name, not aws_s3_bucket.access_logs.id: private-bucket counts its
+  # logging resource on this value, and a bucket's id is unknown until it is
+  # created, so a first plan in a fresh account failed ("Invalid count
+  # argument"; found by terraform test, stacks/state-bootstrap/tests).
+  access_logs_bucket = var.access_logs_bucket_name
   policy_json        = data.aws_iam_policy_document.state.json
 
   lifecycle_rule_id                  = "expire-superseded-state"
   noncurrent_version_expiration_days = var.noncurrent_state_retention_days
+
+  # The log target must exist before logging is configured into it.
+  depends_on = [aws_s3_bucket.access_logs]
 }
 
 # State is read and written by this account's principals only; `ohmc-infra
