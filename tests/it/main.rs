@@ -18,3 +18,4 @@ mod spine;
 mod verify;
 mod verify_cli;
 mod verify_hardening;
+mod wiring;
