@@ -916,10 +916,11 @@ fn check_images_and_ci(p: &Platform) -> Vec<String> {
             }
             let _ = repo;
         }
+        let from_source = pushed.get(source).cloned().unwrap_or_default();
         pushed
             .entry(target.clone())
             .or_default()
-            .extend(pushed.get(source).cloned().unwrap_or_default());
+            .extend(from_source);
     }
     // Workloads pull from their own account's registry: the repository
     // exists there and images reach it.
@@ -1328,8 +1329,8 @@ fn secrets_check_fails_on_a_missing_secret() {
 fn secrets_check_fails_when_the_eso_role_may_not_read() {
     let (_d, p) = broken(&[(
         "terraform/stacks/iam/main.tf",
-        "secret_arns     = values(local.data.app_secret_arns)",
-        "secret_arns     = [local.data.app_secret_arns[\"backend\"]]",
+        "secret_arns       = values(local.data.app_secret_arns)",
+        "secret_arns       = [local.data.app_secret_arns[\"backend\"]]",
     )]);
     assert_names(
         &check_secrets(&p),
@@ -1533,5 +1534,164 @@ fn ordering_check_fails_on_manifests_before_their_crds_and_a_missing_needs() {
             "release external-secrets/external-secrets creates ServiceMonitor",
             "does not `needs:` kube-system/prometheus-operator-crds",
         ],
+    );
+}
+
+// --- Rollouts behind the ALB -------------------------------------------------------
+
+/// The seconds a container's preStop hook sleeps (`sleep N` or the native
+/// sleep action), if it has one.
+fn prestop_sleep(container: &Value) -> Option<u64> {
+    let pre = &container["lifecycle"]["preStop"];
+    if let Some(s) = pre["sleep"]["seconds"].as_u64() {
+        return Some(s);
+    }
+    let cmd: Vec<&str> = pre["exec"]["command"]
+        .as_sequence()?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    match cmd.as_slice() {
+        ["sleep", n] => n.parse().ok(),
+        [.., "-c", script] => script
+            .strip_prefix("sleep ")
+            .and_then(|n| n.trim().parse().ok()),
+        _ => None,
+    }
+}
+
+/// Pods registered in an ALB target group through a TargetGroupBinding must
+/// leave it before they stop serving: the namespace injects the readiness
+/// gate, the preStop hook outlasts the target group's deregistration delay,
+/// and the termination grace outlasts the hook.
+fn check_rollouts(p: &Platform) -> Vec<String> {
+    let mut problems = Vec::new();
+    let placeholders = deploy_sh_outputs(p);
+    let ph = regex::Regex::new(r"^\$\{([A-Z_]+)\}$").unwrap();
+    for env in &p.envs {
+        for tgb in env
+            .manifests
+            .iter()
+            .filter(|m| m.kind() == "TargetGroupBinding")
+        {
+            let at = format!(
+                "{}: TargetGroupBinding {}/{}",
+                env.name,
+                tgb.namespace(),
+                tgb.name()
+            );
+            let arn = tgb.doc["spec"]["targetGroupARN"].as_str().unwrap_or("");
+            let output = ph
+                .captures(arn)
+                .and_then(|c| placeholders.get(&c[1]).cloned());
+            let Some(output) = output else {
+                problems.push(format!(
+                    "{at}: target group {arn} is not a stack output deploy.sh fills in"
+                ));
+                continue;
+            };
+            let value = env
+                .tf
+                .stacks
+                .iter()
+                .map(|s| env.tf.outputs(&s.name).get(&output).clone())
+                .find(|v| *v != V::Null);
+            let tg = value.as_ref().and_then(V::str).and_then(|a| {
+                env.instances("aws_lb_target_group")
+                    .into_iter()
+                    .find(|t| t.attrs.get("arn").str() == Some(a))
+            });
+            let Some(tg) = tg else {
+                problems.push(format!(
+                    "{at}: stack output {output} is not a target group Terraform creates"
+                ));
+                continue;
+            };
+            // AWS's default when the argument is absent.
+            let delay = match tg.attrs.get("deregistration_delay") {
+                V::Num(n) => *n as u64,
+                V::Str(s) => s.parse().unwrap_or(300),
+                _ => 300,
+            };
+            let ns = tgb.namespace();
+            let namespace = env
+                .manifests
+                .iter()
+                .find(|m| m.kind() == "Namespace" && m.name() == ns);
+            if namespace.map(|n| {
+                n.doc["metadata"]["labels"]["elbv2.k8s.aws/pod-readiness-gate-inject"].as_str()
+            }) != Some(Some("enabled"))
+            {
+                problems.push(format!("{at}: namespace {ns} lacks elbv2.k8s.aws/pod-readiness-gate-inject: enabled, so a rollout can remove pods the ALB still routes to"));
+            }
+            let service = tgb.doc["spec"]["serviceRef"]["name"].as_str().unwrap_or("");
+            let selector = env
+                .manifests
+                .iter()
+                .find(|m| m.kind() == "Service" && m.namespace() == ns && m.name() == service)
+                .map(|s| s.doc["spec"]["selector"].clone())
+                .unwrap_or(Value::Null);
+            for d in env
+                .manifests
+                .iter()
+                .filter(|m| m.kind() == "Deployment" && m.namespace() == ns)
+            {
+                let labels = &d.doc["spec"]["template"]["metadata"]["labels"];
+                let selected = selector.as_mapping().is_some_and(|sel| {
+                    !sel.is_empty() && sel.iter().all(|(k, v)| labels.get(k) == Some(v))
+                });
+                if !selected {
+                    continue;
+                }
+                let spec = &d.doc["spec"]["template"]["spec"];
+                let grace = spec["terminationGracePeriodSeconds"].as_u64().unwrap_or(30);
+                for c in spec["containers"].as_sequence().into_iter().flatten() {
+                    let name = c["name"].as_str().unwrap_or("?");
+                    match prestop_sleep(c) {
+                        None => problems.push(format!("{at}: deployment {} container {name} has no preStop sleep: it stops while the ALB still sends it requests", d.name())),
+                        Some(s) if s < delay => problems.push(format!("{at}: deployment {} container {name} sleeps {s}s before stopping, less than the target group's deregistration delay of {delay}s", d.name())),
+                        Some(s) if grace <= s => problems.push(format!("{at}: deployment {} terminationGracePeriodSeconds {grace} does not outlast its {s}s preStop sleep", d.name())),
+                        Some(_) => {}
+                    }
+                }
+                if grace <= delay {
+                    problems.push(format!("{at}: deployment {} terminationGracePeriodSeconds {grace} is not longer than the deregistration delay of {delay}s", d.name()));
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn pods_behind_the_alb_leave_it_before_they_stop() {
+    assert_clean("rollouts", check_rollouts(&platform()));
+}
+
+#[test]
+fn rollout_check_fails_without_the_readiness_gate_or_with_a_short_grace() {
+    let (_d, p) = broken(&[
+        (
+            "deploy/k8s/base/namespaces.yaml",
+            "    elbv2.k8s.aws/pod-readiness-gate-inject: enabled\n",
+            "",
+        ),
+        (
+            "deploy/k8s/backend/deployment.yaml",
+            "terminationGracePeriodSeconds: 60",
+            "terminationGracePeriodSeconds: 30",
+        ),
+    ]);
+    let problems = check_rollouts(&p);
+    assert_names(
+        &problems,
+        &[
+            "TargetGroupBinding ohmc/backend",
+            "lacks elbv2.k8s.aws/pod-readiness-gate-inject",
+        ],
+    );
+    assert_names(
+        &problems,
+        &["terminationGracePeriodSeconds 30 is not longer than the deregistration delay of 30s"],
     );
 }

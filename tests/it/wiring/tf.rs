@@ -14,8 +14,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use hcl::expr::{
-    BinaryOperator, Expression, ObjectKey, Operation, TemplateExpr, TraversalOperator,
-    UnaryOperator,
+    BinaryOperator, Expression, ObjectKey, Operation, TraversalOperator, UnaryOperator,
 };
 use hcl::template::{Directive, Element, Template};
 use hcl::{Block, Body};
@@ -574,6 +573,8 @@ impl Scope {
                             Some(s) => s,
                             None => return V::Unknown("object key".into()),
                         },
+                        #[allow(unreachable_patterns)]
+                        _ => return V::Unknown("object key".into()),
                     };
                     out.insert(key, self.eval(v, iter));
                 }
@@ -1043,26 +1044,26 @@ fn derive(
     let s =
         |attrs: &BTreeMap<String, V>, k: &str| attrs.get(k).and_then(|v| v.str().map(String::from));
     let name = s(attrs, "name");
-    let mut set = |k: &str, v: V| {
+    fn set(attrs: &mut BTreeMap<String, V>, k: &str, v: V) {
         attrs.entry(k.to_owned()).or_insert(v);
-    };
+    }
     let opaque = format!("{ty}.{address}");
     if kind == "data" {
         match ty {
-            "aws_caller_identity" => set("account_id", V::Str(account.into())),
+            "aws_caller_identity" => set(attrs, "account_id", V::Str(account.into())),
             "aws_region" => {
-                set("name", V::Str(region.into()));
-                set("region", V::Str(region.into()));
-                set("id", V::Str(region.into()));
+                set(attrs, "name", V::Str(region.into()));
+                set(attrs, "region", V::Str(region.into()));
+                set(attrs, "id", V::Str(region.into()));
             }
             "aws_partition" => {
-                set("partition", V::Str("aws".into()));
-                set("dns_suffix", V::Str("amazonaws.com".into()));
+                set(attrs, "partition", V::Str("aws".into()));
+                set(attrs, "dns_suffix", V::Str("amazonaws.com".into()));
             }
             "aws_iam_policy_document" => {
                 let doc = policy_document(attrs);
-                set("json", doc.clone());
-                set("minified_json", doc);
+                set(attrs, "json", doc.clone());
+                set(attrs, "minified_json", doc);
             }
             "terraform_remote_state" => {
                 let key = attrs
@@ -1074,7 +1075,7 @@ fn derive(
                     Some(stack) => world.outputs(&stack),
                     None => V::Unknown(format!("remote state {key:?}")),
                 };
-                set("outputs", outputs);
+                set(attrs, "outputs", outputs);
             }
             _ => {}
         }
@@ -1107,19 +1108,20 @@ fn derive(
         _ => Some(format!("arn:aws:{ty}:{region}:{account}:{address}")),
     };
     if let Some(arn) = &arn {
-        set("arn", V::Str(arn.clone()));
+        set(attrs, "arn", V::Str(arn.clone()));
     }
     match ty {
         "aws_iam_role" | "aws_iam_policy" => {
             if let Some(n) = &name {
-                set("id", V::Str(n.clone()));
-                set("unique_id", V::Str(n.clone()));
+                set(attrs, "id", V::Str(n.clone()));
+                set(attrs, "unique_id", V::Str(n.clone()));
             }
         }
         "aws_s3_bucket" => {
             if let Some(b) = s(attrs, "bucket") {
-                set("id", V::Str(b.clone()));
+                set(attrs, "id", V::Str(b.clone()));
                 set(
+                    attrs,
                     "bucket_regional_domain_name",
                     V::Str(format!("{b}.s3.{region}.amazonaws.com")),
                 );
@@ -1127,28 +1129,30 @@ fn derive(
         }
         "aws_secretsmanager_secret" => {
             if let Some(a) = &arn {
-                set("id", V::Str(a.clone()));
+                set(attrs, "id", V::Str(a.clone()));
             }
         }
         "aws_ecr_repository" => {
             if let Some(n) = &name {
                 set(
+                    attrs,
                     "repository_url",
                     V::Str(format!("{account}.dkr.ecr.{region}.amazonaws.com/{n}")),
                 );
-                set("registry_id", V::Str(account.into()));
-                set("id", V::Str(n.clone()));
+                set(attrs, "registry_id", V::Str(account.into()));
+                set(attrs, "id", V::Str(n.clone()));
             }
         }
         "aws_eks_cluster" => {
             if let Some(n) = &name {
-                set("id", V::Str(n.clone()));
+                set(attrs, "id", V::Str(n.clone()));
                 let issuer = format!(
                     "https://oidc.eks.{region}.amazonaws.com/id/{}",
                     n.to_uppercase()
                 );
                 let oidc = V::Map(BTreeMap::from([("issuer".into(), V::Str(issuer))]));
                 set(
+                    attrs,
                     "identity",
                     V::List(vec![V::Map(BTreeMap::from([(
                         "oidc".into(),
@@ -1159,7 +1163,7 @@ fn derive(
         }
         _ => {}
     }
-    set("id", V::Str(opaque));
+    set(attrs, "id", V::Str(opaque));
 }
 
 /// `aws_iam_policy_document` arguments as the JSON document AWS reads.
