@@ -21,6 +21,7 @@
 
 mod ci;
 mod deploy;
+mod deploy_script;
 mod pipeline;
 mod tf;
 
