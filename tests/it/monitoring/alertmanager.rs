@@ -38,8 +38,29 @@ fn alertmanager_config_passes_amtool_and_routes_by_severity() {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     assert_eq!(
-        route(&["alertname=RDSUnavailable", "severity=critical"]),
+        route(&[
+            "alertname=RDSUnavailable",
+            "severity=critical",
+            "environment=production"
+        ]),
         "critical"
+    );
+    // Staging never pages the on-call list.
+    assert_eq!(
+        route(&[
+            "alertname=RDSUnavailable",
+            "severity=critical",
+            "environment=staging"
+        ]),
+        "slack-staging"
+    );
+    assert_eq!(
+        route(&[
+            "alertname=NodeHighCPU",
+            "severity=warning",
+            "environment=staging"
+        ]),
+        "slack-staging"
     );
     assert_eq!(
         route(&["alertname=NodeHighCPU", "severity=warning"]),
@@ -68,6 +89,17 @@ fn alertmanager_config_passes_amtool_and_routes_by_severity() {
         "warnings must go to Slack"
     );
     let raw = read(&config);
+    // Staging and production share receivers' channels only by name: every
+    // title and subject says which environment it is about.
+    for line in raw
+        .lines()
+        .filter(|l| l.trim_start().starts_with("title:") || l.trim_start().starts_with("Subject:"))
+    {
+        assert!(
+            line.contains(".CommonLabels.environment"),
+            "no environment in {line}"
+        );
+    }
     for inline in [
         "slack_api_url:",
         "api_url:",
