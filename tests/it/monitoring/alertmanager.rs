@@ -66,7 +66,15 @@ fn alertmanager_config_passes_amtool_and_routes_by_severity() {
         route(&["alertname=NodeHighCPU", "severity=warning"]),
         "slack-warnings"
     );
-    assert_eq!(route(&["alertname=Watchdog", "severity=none"]), "null");
+    // The Watchdog reaches an external dead-man's switch, never a null receiver.
+    assert_eq!(
+        route(&[
+            "alertname=Watchdog",
+            "severity=none",
+            "environment=production"
+        ]),
+        "deadmans-switch"
+    );
     assert_eq!(route(&["alertname=InfoInhibitor", "severity=info"]), "null");
 
     // Critical goes to Slack and email; warnings to Slack. No secret inline:
@@ -126,6 +134,21 @@ fn alertmanager_config_passes_amtool_and_routes_by_severity() {
             "{key} {path} is not under a mounted secret ({mounted:?})"
         );
     }
+    let dms = &receivers["deadmans-switch"]["webhook_configs"][0];
+    assert!(
+        s(&dms["url"], "dead-man's switch url").contains("${ENVIRONMENT}"),
+        "one heartbeat per environment"
+    );
+    let key = s(
+        &dms["http_config"]["authorization"]["credentials_file"],
+        "credentials_file",
+    );
+    assert!(
+        mounted
+            .iter()
+            .any(|m| key.starts_with(&format!("/etc/alertmanager/secrets/{m}/"))),
+        "{key} is not under a mounted secret ({mounted:?})"
+    );
     assert_eq!(
         spec["configSecret"].as_str(),
         Some("alertmanager-ohmc-config")

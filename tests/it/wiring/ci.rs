@@ -18,7 +18,6 @@ pub struct Job {
     pub role_vars: Vec<String>,
     /// Repository names (after the registry host) the job pushes to.
     pub pushes: Vec<String>,
-    pub events: Vec<String>,
     pub raw: Value,
 }
 
@@ -103,18 +102,6 @@ fn expand(root: &Path, file: &Path, wf: &Value, job: &Value, text: &str) -> Vec<
 pub fn jobs(root: &Path) -> Vec<Job> {
     let mut out = Vec::new();
     for (file, wf) in workflows(root) {
-        let events: Vec<String> = match &wf["on"] {
-            Value::Mapping(m) => m
-                .keys()
-                .filter_map(|k| k.as_str().map(String::from))
-                .collect(),
-            Value::String(s) => vec![s.clone()],
-            Value::Sequence(s) => s
-                .iter()
-                .filter_map(|k| k.as_str().map(String::from))
-                .collect(),
-            _ => Vec::new(),
-        };
         for (name, job) in wf["jobs"].as_mapping().into_iter().flatten() {
             let environment = match &job["environment"] {
                 Value::String(s) => Some(s.clone()),
@@ -172,7 +159,6 @@ pub fn jobs(root: &Path) -> Vec<Job> {
                 environments,
                 role_vars,
                 pushes,
-                events: events.clone(),
                 raw: job.clone(),
             });
         }
