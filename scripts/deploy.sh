@@ -7,6 +7,8 @@
 #   scripts/deploy.sh --env production --image-tag 3f2a9c1 --component backend
 #   scripts/deploy.sh --env staging --image-tag 3f2a9c1 --apply-manifests
 #   scripts/deploy.sh --env staging --monitoring          # monitoring stack only
+#   scripts/deploy.sh --env staging --bootstrap --image-tag 3f2a9c1   # fresh cluster
+#   scripts/deploy.sh --env production --image-tag 3f2a9c1 --promote-from staging
 #
 # Options:
 #   --env ENV             staging or production (required)
@@ -16,6 +18,12 @@
 #                         apply it before setting images (first deploy, or
 #                         after a manifest change)
 #   --monitoring          apply deploy/monitoring (manifests, then helmfile)
+#   --bootstrap           a fresh cluster: every BOOTSTRAP_STEPS entry in order
+#                         (add-ons and CRDs, then the manifests that use them),
+#                         then the image rollout
+#   --promote-from ENV    copy the images of --image-tag from ENV's registry
+#                         (where CI pushed and ENV tested them) into this
+#                         environment's registry before rolling out
 #   --no-rollback         leave a failed rollout in place, for debugging
 #   --timeout DURATION    rollout timeout (default 10m)
 #
@@ -27,17 +35,36 @@
 # back), 2 usage error, 3 failed and the rollback failed too.
 set -euo pipefail
 
+# The order a fresh cluster comes up in; tests/it/wiring.rs checks that every
+# manifest is applied by one entry, after the helmfile whose release installs
+# the CRDs it uses (ServiceMonitor, PrometheusRule, ExternalSecret,
+# TargetGroupBinding), and that helmfile releases `needs:` their CRDs' owner.
+BOOTSTRAP_STEPS=(
+  "helmfile deploy/k8s/addons/helmfile.yaml.gotmpl"
+  "manifests deploy/k8s/base"
+  "manifests deploy/monitoring/manifests"
+  "helmfile deploy/monitoring/helmfile.yaml.gotmpl"
+  "manifests deploy/k8s/network-policies"
+  "manifests deploy/k8s/backend"
+  "manifests deploy/k8s/agents"
+  "manifests deploy/k8s/collectors"
+  "manifests deploy/audit/kubernetes"
+)
+
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ENVIRONMENT=""
 IMAGE_TAG=""
 COMPONENT="all"
 APPLY_MANIFESTS=0
 MONITORING=0
+BOOTSTRAP=0
+PROMOTE_FROM=""
+PROMOTE_ONLY=0
 ROLLBACK=1
 TIMEOUT="10m"
 
 log() { printf 'deploy: %s\n' "$*" >&2; }
-die() { log "$*"; exit 2; }
+die() { log "$*"; finished=1; exit 2; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -46,6 +73,9 @@ while [[ $# -gt 0 ]]; do
     --component) COMPONENT="${2:-}"; shift 2 ;;
     --apply-manifests) APPLY_MANIFESTS=1; shift ;;
     --monitoring) MONITORING=1; shift ;;
+    --bootstrap) BOOTSTRAP=1; shift ;;
+    --promote-from) PROMOTE_FROM="${2:-}"; shift 2 ;;
+    --promote-only) PROMOTE_ONLY=1; shift ;;
     --no-rollback) ROLLBACK=0; shift ;;
     --timeout) TIMEOUT="${2:-}"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -64,6 +94,11 @@ esac
 if [[ "$MONITORING" -eq 0 && -z "$IMAGE_TAG" ]]; then
   die "--image-tag is required"
 fi
+case "$PROMOTE_FROM" in
+  "") ;;
+  staging|production) [[ "$PROMOTE_FROM" != "$ENVIRONMENT" ]] || die "--promote-from must name another environment" ;;
+  *) die "--promote-from must be staging or production" ;;
+esac
 if [[ -n "$IMAGE_TAG" && ! "$IMAGE_TAG" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$ ]]; then
   die "--image-tag is not a valid image tag: $IMAGE_TAG"
 fi
@@ -80,7 +115,8 @@ fi
 
 ENV_HCL="$ROOT/environments/$ENVIRONMENT/environment.hcl"
 [[ -f "$ENV_HCL" ]] || die "missing $ENV_HCL"
-hcl_string() { sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\"\\([^\"]*\\)\".*/\\1/p" "$ENV_HCL" | head -n1; }
+# hcl_string KEY [FILE]: the first `KEY = "value"` of an environment.hcl.
+hcl_string() { sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\"\\([^\"]*\\)\".*/\\1/p" "${2:-$ENV_HCL}" | head -n1; }
 
 AWS_ACCOUNT_ID="${AWS_ACCOUNT_ID:-$(hcl_string account_id)}"
 AWS_REGION="${AWS_REGION:-$(hcl_string region)}"
@@ -88,7 +124,9 @@ ECR_REGISTRY="${ECR_REGISTRY:-$AWS_ACCOUNT_ID.dkr.ecr.$AWS_REGION.amazonaws.com}
 # The first of verify.domain_names, e.g. staging.ohmycoins.io.
 DOMAIN="${DOMAIN:-$(sed -n 's/^[[:space:]]*domain_names[[:space:]]*=[[:space:]]*\["\([^"]*\)".*/\1/p' "$ENV_HCL" | head -n1)}"
 SMOKE_URL="${SMOKE_URL:-https://api.$DOMAIN/api/v1/utils/health-check/}"
-export ENVIRONMENT AWS_ACCOUNT_ID AWS_REGION ECR_REGISTRY DOMAIN IMAGE_TAG
+# The audit image is built from this repository (build-audit), tagged with its commit.
+AUDIT_IMAGE_TAG="${AUDIT_IMAGE_TAG:-$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || true)}"
+export ENVIRONMENT AWS_ACCOUNT_ID AWS_REGION ECR_REGISTRY DOMAIN IMAGE_TAG AUDIT_IMAGE_TAG
 
 # A stack output by name, from `ohmc-infra output ENV --format json`, wherever
 # it sits in the document and whether or not it is wrapped in {"value": ...}.
@@ -104,7 +142,7 @@ render() {
   command -v envsubst >/dev/null || die "envsubst (gettext-base) is required"
   # envsubst's list of variables to substitute, not a shell expansion.
   # shellcheck disable=SC2016
-  local vars='${ENVIRONMENT} ${AWS_ACCOUNT_ID} ${AWS_REGION} ${ECR_REGISTRY} ${IMAGE_TAG} ${DOMAIN} ${VPC_CIDR} ${BACKEND_TARGET_GROUP_ARN} ${ALB_SECURITY_GROUP_ID}'
+  local vars='${ENVIRONMENT} ${AWS_ACCOUNT_ID} ${AWS_REGION} ${ECR_REGISTRY} ${IMAGE_TAG} ${AUDIT_IMAGE_TAG} ${DOMAIN} ${VPC_CIDR} ${BACKEND_TARGET_GROUP_ARN} ${ALB_SECURITY_GROUP_ID}'
   local file
   while IFS= read -r file; do
     printf -- '---\n'
@@ -117,41 +155,75 @@ apply_dir() {
   find "$@" -name '*.yaml' | sort | render | kubectl apply -f -
 }
 
-if [[ "$MONITORING" -eq 1 ]]; then
-  command -v helmfile >/dev/null || die "helmfile is required for --monitoring"
-  log "applying deploy/monitoring to $ENVIRONMENT"
-  apply_dir "$ROOT/deploy/monitoring/manifests/namespace.yaml"
-  apply_dir "$ROOT/deploy/monitoring/manifests"
-  helmfile --file "$ROOT/deploy/monitoring/helmfile.yaml.gotmpl" --environment "$ENVIRONMENT" apply
-  [[ -z "$IMAGE_TAG" ]] && exit 0
-fi
+helmfile_apply() {
+  command -v helmfile >/dev/null || die "helmfile is required"
+  helmfile --file "$ROOT/$1" --environment "$ENVIRONMENT" apply
+}
 
-if [[ "$APPLY_MANIFESTS" -eq 1 ]]; then
+# The application manifests carry ${IMAGE_TAG}: applying a component's folder
+# re-images it, so only the components being deployed are applied.
+component_selected() { [[ "$COMPONENT" == all || "$COMPONENT" == "$1" ]]; }
+
+# Runs BOOTSTRAP_STEPS entries whose path starts with one of the prefixes.
+run_steps() {
+  local step kind path prefix
+  for step in "${BOOTSTRAP_STEPS[@]}"; do
+    kind="${step%% *}"
+    path="${step#* }"
+    for prefix in "$@"; do
+      [[ "$path" == "$prefix"* ]] || continue
+      case "$path" in
+        deploy/k8s/backend|deploy/k8s/agents|deploy/k8s/collectors)
+          component_selected "${path##*/}" || { log "skipping $path (--component $COMPONENT)"; continue 2; } ;;
+      esac
+      log "$kind $path"
+      case "$kind:$path" in
+        helmfile:*) helmfile_apply "$path" ;;
+        manifests:deploy/audit/kubernetes)
+          apply_dir "$ROOT/$path/namespace.yaml"
+          audit_outputs
+          apply_dir "$ROOT/$path" ;;
+        manifests:*) apply_dir "$ROOT/$path" ;;
+      esac
+    done
+  done
+}
+
+# The in-cluster audit reads this environment's stack outputs from a ConfigMap
+# (deploy/audit/kubernetes/cronjob.yaml), so it needs no state access.
+audit_outputs() {
+  local dir
+  dir="$(mktemp -d)"
+  ohmc-infra output "$ENVIRONMENT" --format json >"$dir/$ENVIRONMENT.json"
+  kubectl -n ohmc-compliance create configmap compliance-audit-outputs \
+    --from-file="$ENVIRONMENT.json=$dir/$ENVIRONMENT.json" --dry-run=client -o yaml | kubectl apply -f -
+  rm -rf "$dir"
+}
+
+# Stack outputs the manifests and helmfiles are rendered with.
+load_outputs() {
+  VPC_ID="${VPC_ID:-$(stack_output vpc_id)}"
   VPC_CIDR="${VPC_CIDR:-$(stack_output vpc_cidr_block)}"
   BACKEND_TARGET_GROUP_ARN="${BACKEND_TARGET_GROUP_ARN:-$(stack_output backend_target_group_arn)}"
   ALB_SECURITY_GROUP_ID="${ALB_SECURITY_GROUP_ID:-$(stack_output alb_security_group_id)}"
-  export VPC_CIDR BACKEND_TARGET_GROUP_ARN ALB_SECURITY_GROUP_ID
-  log "applying deploy/k8s to $ENVIRONMENT"
-  apply_dir "$ROOT/deploy/k8s/base"
-  apply_dir "$ROOT/deploy/k8s/network-policies"
-  for dir in backend agents collectors; do
-    apply_dir "$ROOT/deploy/k8s/$dir"
-  done
-fi
+  export VPC_ID VPC_CIDR BACKEND_TARGET_GROUP_ARN ALB_SECURITY_GROUP_ID
+}
 
 deployments=()
 cronjobs=()
-if [[ "$COMPONENT" == all || "$COMPONENT" == backend ]]; then deployments+=(backend); fi
-if [[ "$COMPONENT" == all || "$COMPONENT" == agents ]]; then deployments+=(agents); fi
-if [[ "$COMPONENT" == all || "$COMPONENT" == collectors ]]; then
+if component_selected backend; then deployments+=(backend); fi
+if component_selected agents; then deployments+=(agents); fi
+if component_selected collectors; then
   cronjobs+=(sec-collector coinspot-collector reddit-collector)
 fi
 
 # Components whose image has been changed so far: only these are rolled back
 # (undoing a Deployment that was never changed would take it a release back).
 changed=()
+finished=0
 
 rollback() {
+  trap - EXIT
   if [[ ${#changed[@]} -eq 0 ]]; then
     log "nothing was changed; nothing to roll back"
     exit 1
@@ -173,22 +245,99 @@ rollback() {
   exit "$status"
 }
 
+# Any command failing under `set -e` (a failed get or annotate, a signal from a
+# cancelled job) ends here too: what was changed is rolled back.
+on_exit() {
+  local status=$?
+  [[ "$finished" -eq 1 ]] && return
+  log "failed (exit $status) before the deploy finished"
+  rollback
+}
+trap on_exit EXIT
+trap 'exit 130' INT TERM
+
+# Copies the images of IMAGE_TAG from PROMOTE_FROM's registry into this one.
+# Tags are immutable: an image already promoted is left as it is.
+promote() {
+  local src_hcl="$ROOT/environments/$PROMOTE_FROM/environment.hcl" src_registry repo
+  [[ -f "$src_hcl" ]] || die "missing $src_hcl"
+  for cmd in aws docker; do command -v "$cmd" >/dev/null || die "$cmd is required for --promote-from"; done
+  src_registry="$(hcl_string account_id "$src_hcl").dkr.ecr.$(hcl_string region "$src_hcl").amazonaws.com"
+  aws ecr get-login-password --region "$AWS_REGION" | docker login --username AWS --password-stdin "$src_registry" >/dev/null
+  aws ecr get-login-password --region "$AWS_REGION" | docker login --username AWS --password-stdin "$ECR_REGISTRY" >/dev/null
+  local repos=()
+  for name in "${deployments[@]}"; do repos+=("ohmc-$name"); done
+  [[ ${#cronjobs[@]} -gt 0 ]] && repos+=(ohmc-collectors)
+  for repo in "${repos[@]}"; do
+    if aws ecr describe-images --region "$AWS_REGION" --repository-name "$repo" --image-ids "imageTag=$IMAGE_TAG" >/dev/null 2>&1; then
+      log "$repo:$IMAGE_TAG is already in $ECR_REGISTRY"
+      continue
+    fi
+    log "promoting $repo:$IMAGE_TAG from $PROMOTE_FROM ($src_registry)"
+    docker buildx imagetools create --tag "$ECR_REGISTRY/$repo:$IMAGE_TAG" "$src_registry/$repo:$IMAGE_TAG"
+  done
+}
+
+if [[ "$BOOTSTRAP" -eq 1 || "$MONITORING" -eq 1 || "$APPLY_MANIFESTS" -eq 1 ]]; then
+  load_outputs
+fi
+
+# The collectors' current images, recorded before anything (manifests
+# included) can change them.
+declare -A previous_image=()
+for name in "${cronjobs[@]}"; do
+  previous_image[$name]="$(kubectl -n ohmc-collectors get "cronjob/$name" --ignore-not-found \
+    -o jsonpath='{.spec.jobTemplate.spec.template.spec.containers[0].image}')"
+done
+
+if [[ -n "$PROMOTE_FROM" && -n "$IMAGE_TAG" ]]; then
+  promote
+fi
+if [[ "$PROMOTE_ONLY" -eq 1 ]]; then
+  [[ -n "$PROMOTE_FROM" ]] || die "--promote-only needs --promote-from"
+  finished=1
+  exit 0
+fi
+
+if [[ "$BOOTSTRAP" -eq 1 ]]; then
+  log "bootstrapping $ENVIRONMENT"
+  run_steps deploy/
+elif [[ "$MONITORING" -eq 1 ]]; then
+  log "applying deploy/monitoring to $ENVIRONMENT"
+  run_steps deploy/monitoring/
+fi
+if [[ -z "$IMAGE_TAG" ]]; then
+  finished=1
+  exit 0
+fi
+
+# Deployments record their own history (rollout undo); CronJobs keep the
+# previous image in an annotation for rollback.sh.
+for name in "${cronjobs[@]}"; do
+  if [[ -n "${previous_image[$name]}" ]]; then
+    kubectl -n ohmc-collectors annotate "cronjob/$name" --overwrite "ohmc.io/previous-image=${previous_image[$name]}" >/dev/null
+  fi
+done
+
+if [[ "$APPLY_MANIFESTS" -eq 1 && "$BOOTSTRAP" -eq 0 ]]; then
+  log "applying deploy/k8s to $ENVIRONMENT"
+  for name in "${deployments[@]}"; do changed+=("$name"); done
+  [[ ${#cronjobs[@]} -gt 0 ]] && changed+=(collectors)
+  run_steps deploy/k8s/base deploy/k8s/network-policies deploy/k8s/backend deploy/k8s/agents deploy/k8s/collectors
+fi
+
 cause="deploy $IMAGE_TAG by ${GITHUB_ACTOR:-${USER:-$(id -un)}} ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
 
 for name in "${deployments[@]}"; do
   log "deployment/$name -> $ECR_REGISTRY/ohmc-$name:$IMAGE_TAG"
+  [[ " ${changed[*]} " == *" $name "* ]] || changed+=("$name")
   kubectl -n ohmc set image "deployment/$name" "$name=$ECR_REGISTRY/ohmc-$name:$IMAGE_TAG" || rollback
-  changed+=("$name")
-  kubectl -n ohmc annotate "deployment/$name" --overwrite "kubernetes.io/change-cause=$cause" >/dev/null
+  kubectl -n ohmc annotate "deployment/$name" --overwrite "kubernetes.io/change-cause=$cause" >/dev/null || rollback
 done
 for name in "${cronjobs[@]}"; do
-  # CronJobs have no rollout history: keep the previous image for rollback.sh.
-  previous="$(kubectl -n ohmc-collectors get "cronjob/$name" \
-    -o jsonpath='{.spec.jobTemplate.spec.template.spec.containers[0].image}')"
-  kubectl -n ohmc-collectors annotate "cronjob/$name" --overwrite "ohmc.io/previous-image=$previous" >/dev/null
   log "cronjob/$name -> $ECR_REGISTRY/ohmc-collectors:$IMAGE_TAG"
-  kubectl -n ohmc-collectors set image "cronjob/$name" "collector=$ECR_REGISTRY/ohmc-collectors:$IMAGE_TAG" || rollback
   [[ " ${changed[*]} " == *" collectors "* ]] || changed+=(collectors)
+  kubectl -n ohmc-collectors set image "cronjob/$name" "collector=$ECR_REGISTRY/ohmc-collectors:$IMAGE_TAG" || rollback
 done
 
 for name in "${deployments[@]}"; do
@@ -221,4 +370,5 @@ if [[ ${#cronjobs[@]} -gt 0 ]]; then
     || { log "smoke test failed: job/$job"; rollback; }
 fi
 
+finished=1
 log "deployed $IMAGE_TAG ($COMPONENT) to $ENVIRONMENT"

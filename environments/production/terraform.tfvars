@@ -100,3 +100,5 @@ github_repositories          = ["ohmycoins/ohmycoins"]
 create_github_oidc_provider  = true
 deploy_namespaces            = ["ohmc", "ohmc-collectors"]
 audit_trusted_principal_arns = ["arn:aws:iam::234567890123:root"]
+# The deploy role copies tested images from staging's registry (promotion).
+ecr_promotion_source_arns = ["arn:aws:ecr:us-east-1:123456789012:repository/ohmc-*"]

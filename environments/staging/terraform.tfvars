@@ -41,6 +41,10 @@ eks_public_access_cidrs = ["203.0.113.0/24"]
 eks_admin_trusted_principal_arns = ["arn:aws:iam::123456789012:root"]
 eks_admin_role_arns              = []
 
+# Images are built and pushed here; production promotes (copies) the tested
+# ones into its own registry.
+ecr_pull_account_ids = ["234567890123"]
+
 eks_node_groups = {
   general = {
     instance_types = ["t3.large"]

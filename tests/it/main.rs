@@ -19,3 +19,4 @@ mod terraform_judge;
 mod verify;
 mod verify_cli;
 mod verify_hardening;
+mod wiring;

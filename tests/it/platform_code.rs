@@ -25,7 +25,7 @@
 
 mod fresh_account;
 mod hardening;
-mod model;
+pub(crate) mod model;
 mod tools;
 
 use crate::harness::{files_under, rel, repo_root};

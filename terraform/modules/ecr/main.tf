@@ -94,3 +94,28 @@ resource "aws_ecr_replication_configuration" "dr" {
     }
   }
 }
+
+# Cross-account pull for promotion: production copies the image staging tested
+# into its own registry (scripts/deploy.sh --promote-from) instead of pulling
+# across accounts at run time.
+resource "aws_ecr_repository_policy" "pull" {
+  for_each = length(var.pull_account_ids) > 0 ? aws_ecr_repository.this : {}
+
+  repository = each.value.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "PromotionPull"
+        Effect    = "Allow"
+        Principal = { AWS = [for id in var.pull_account_ids : "arn:aws:iam::${id}:root"] }
+        Action = [
+          "ecr:BatchCheckLayerAvailability",
+          "ecr:BatchGetImage",
+          "ecr:DescribeImages",
+          "ecr:GetDownloadUrlForLayer",
+        ]
+      },
+    ]
+  })
+}

@@ -38,3 +38,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "pull_account_ids" {
+  description = "Accounts that may pull every repository's images (promotion of a tested image into another account's registry). Their own IAM policies still decide which principals may."
+  type        = list(string)
+  default     = []
+}

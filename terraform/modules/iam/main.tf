@@ -87,6 +87,22 @@ data "aws_iam_policy_document" "deploy" {
     resources = var.ecr_repository_arns
   }
 
+  # Promotion: copy the image another account's registry tested.
+  dynamic "statement" {
+    for_each = length(var.ecr_promotion_source_arns) > 0 ? [var.ecr_promotion_source_arns] : []
+
+    content {
+      sid = "EcrPullForPromotion"
+      actions = [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:DescribeImages",
+        "ecr:GetDownloadUrlForLayer",
+      ]
+      resources = statement.value
+    }
+  }
+
   statement {
     sid       = "EksDescribe"
     actions   = ["eks:DescribeCluster"]
@@ -207,15 +223,42 @@ resource "aws_iam_role" "irsa" {
   tags = var.tags
 }
 
-# Roles without secrets get no policy: the workload needs the identity (the
-# service account annotation) but no AWS permissions yet.
+# Roles without secrets, statements or audit rights get no policy: the
+# workload needs the identity (the service account annotation) but no AWS
+# permissions yet.
 data "aws_iam_policy_document" "irsa" {
-  for_each = { for key, role in var.irsa_roles : key => role if length(role.secret_arns) > 0 }
+  for_each = { for key, role in var.irsa_roles : key => role if length(role.secret_arns) > 0 || length(role.policy_statements) > 0 || role.audit }
 
-  statement {
-    sid       = "ReadSecrets"
-    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = each.value.secret_arns
+  dynamic "statement" {
+    for_each = length(each.value.secret_arns) > 0 ? [each.value.secret_arns] : []
+
+    content {
+      sid       = "ReadSecrets"
+      actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+      resources = statement.value
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.value.policy_statements
+
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
+  }
+
+  # `ohmc-infra audit` assumes the environment's read-only audit role
+  # (environment.hcl aws.role_arn), which trusts this account.
+  dynamic "statement" {
+    for_each = each.value.audit ? [aws_iam_role.audit.arn] : []
+
+    content {
+      sid       = "AssumeAuditRole"
+      actions   = ["sts:AssumeRole"]
+      resources = [statement.value]
+    }
   }
 
   dynamic "statement" {
@@ -240,6 +283,105 @@ resource "aws_iam_role_policy" "irsa" {
 
   name   = "read-secrets"
   role   = aws_iam_role.irsa[each.key].id
+  policy = each.value.json
+}
+
+# The in-cluster audit reads with the same least-privilege policy as the
+# audit role, so a check that runs in the cluster cannot need more.
+resource "aws_iam_role_policy_attachment" "irsa_audit" {
+  for_each = { for key, role in var.irsa_roles : key => role if role.audit }
+
+  role       = aws_iam_role.irsa[each.key].name
+  policy_arn = aws_iam_policy.audit.arn
+}
+
+# --- GitHub Actions roles other than deploy --------------------------------------
+
+# One role per pipeline (plan, apply, audit, drill), each trusting only the
+# GitHub environments its jobs run in: a job's OIDC `sub` is
+# repo:<owner>/<name>:environment:<environment> when it names an environment.
+data "aws_iam_policy_document" "github_assume" {
+  for_each = var.github_roles
+
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.github_oidc_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:sub"
+      values   = flatten([for repo in var.github_repositories : [for subject in each.value.subjects : "repo:${repo}:${subject}"]])
+    }
+  }
+}
+
+resource "aws_iam_role" "github" {
+  for_each = var.github_roles
+
+  name                 = "${var.name}-github-${each.key}"
+  description          = "GitHub Actions ${each.key} (${join(", ", each.value.subjects)})"
+  assume_role_policy   = data.aws_iam_policy_document.github_assume[each.key].json
+  max_session_duration = 7200
+
+  tags = var.tags
+}
+
+locals {
+  github_policy_attachments = {
+    for pair in flatten([
+      for key, role in var.github_roles : [
+        for arn in role.managed_policy_arns : { id = "${key} ${arn}", role = key, arn = arn }
+      ]
+    ]) : pair.id => pair
+  }
+}
+
+resource "aws_iam_role_policy_attachment" "github" {
+  for_each = local.github_policy_attachments
+
+  role       = aws_iam_role.github[each.value.role].name
+  policy_arn = each.value.arn
+}
+
+data "aws_iam_policy_document" "github" {
+  for_each = { for key, role in var.github_roles : key => role if length(role.policy_statements) > 0 || role.assume_audit_role }
+
+  dynamic "statement" {
+    for_each = each.value.policy_statements
+
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.value.assume_audit_role ? [aws_iam_role.audit.arn] : []
+
+    content {
+      sid       = "AssumeAuditRole"
+      actions   = ["sts:AssumeRole"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "github" {
+  for_each = data.aws_iam_policy_document.github
+
+  name   = "pipeline"
+  role   = aws_iam_role.github[each.key].id
   policy = each.value.json
 }
 

@@ -22,3 +22,8 @@ output "lb_controller_role_arn" {
   description = "IRSA role of the AWS Load Balancer Controller, or null."
   value       = length(aws_iam_role.lb_controller) > 0 ? aws_iam_role.lb_controller[0].arn : null
 }
+
+output "github_role_arns" {
+  description = "GitHub Actions pipeline roles by key (.github/aws-roles.yaml names the variable each goes into)."
+  value       = { for key, role in aws_iam_role.github : key => role.arn }
+}

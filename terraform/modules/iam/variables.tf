@@ -21,6 +21,12 @@ variable "github_environment" {
   type        = string
 }
 
+variable "ecr_promotion_source_arns" {
+  description = "Repositories in another account (staging) the deploy role may pull from, to promote their images into this account's registry."
+  type        = list(string)
+  default     = []
+}
+
 variable "ecr_repository_arns" {
   description = "ECR repositories the deploy role may push to."
   type        = list(string)
@@ -69,6 +75,14 @@ variable "irsa_roles" {
     service_account = string
     secret_arns     = list(string)
     kms_key_arns    = list(string)
+    # Further statements the workload needs (Loki's bucket, CloudWatch reads).
+    policy_statements = list(object({
+      sid       = string
+      actions   = list(string)
+      resources = list(string)
+    }))
+    # Attach the read-only audit policy and allow assuming the audit role.
+    audit = bool
   }))
   default = {}
 }
@@ -89,4 +103,19 @@ variable "tags" {
   description = "Tags applied to every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "github_roles" {
+  description = "GitHub Actions roles besides deploy, keyed by name (role <name>-github-<key>): the subjects after repo:<repository>: they trust (e.g. environment:production), AWS-managed policies, extra statements, and whether they may assume the audit role."
+  type = map(object({
+    subjects            = list(string)
+    managed_policy_arns = list(string)
+    policy_statements = list(object({
+      sid       = string
+      actions   = list(string)
+      resources = list(string)
+    }))
+    assume_audit_role = bool
+  }))
+  default = {}
 }

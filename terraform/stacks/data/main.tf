@@ -72,7 +72,10 @@ module "app_secrets" {
 
   prefix          = "ohmc/${var.environment}"
   replicate_to_dr = var.dr_replication
-  tags            = local.tags
+  # monitoring: Alertmanager's receivers, Grafana's admin and the datastore
+  # exporters' credentials (deploy/monitoring/manifests/externalsecrets.yaml).
+  components = ["backend", "collectors", "agents", "monitoring"]
+  tags       = local.tags
 }
 
 module "backup" {

@@ -54,33 +54,139 @@ module "iam" {
   # Names and namespaces match the service accounts in deploy/k8s.
   irsa_roles = {
     backend = {
-      namespace       = "ohmc"
-      service_account = "backend"
-      secret_arns     = []
-      kms_key_arns    = []
+      namespace         = "ohmc"
+      service_account   = "backend"
+      secret_arns       = []
+      kms_key_arns      = []
+      policy_statements = []
+      audit             = false
     }
     agents = {
-      namespace       = "ohmc"
-      service_account = "agents"
-      secret_arns     = []
-      kms_key_arns    = []
+      namespace         = "ohmc"
+      service_account   = "agents"
+      secret_arns       = []
+      kms_key_arns      = []
+      policy_statements = []
+      audit             = false
     }
     collectors = {
-      namespace       = "ohmc-collectors"
-      service_account = "collectors"
-      secret_arns     = []
-      kms_key_arns    = []
+      namespace         = "ohmc-collectors"
+      service_account   = "collectors"
+      secret_arns       = []
+      kms_key_arns      = []
+      policy_statements = []
+      audit             = false
     }
     # The External Secrets Operator reads the application secrets
     # (ohmc/<environment>/<component>) for the ClusterSecretStore in
     # deploy/k8s/base/cluster-secret-store.yaml, and nothing else.
     external-secrets = {
-      namespace       = "external-secrets"
-      service_account = "external-secrets"
-      secret_arns     = values(local.data.app_secret_arns)
-      kms_key_arns    = [local.data.app_secrets_kms_key_arn]
+      namespace         = "external-secrets"
+      service_account   = "external-secrets"
+      secret_arns       = values(local.data.app_secret_arns)
+      kms_key_arns      = [local.data.app_secrets_kms_key_arn]
+      policy_statements = []
+      audit             = false
+    }
+    # Loki (deploy/monitoring, release loki) stores chunks and index in the
+    # platform stack's bucket, encrypted with its key.
+    loki = {
+      namespace       = "monitoring"
+      service_account = "loki"
+      secret_arns     = []
+      kms_key_arns    = []
+      policy_statements = [
+        {
+          sid       = "LokiObjects"
+          actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+          resources = ["${local.platform.loki_bucket_arn}/*"]
+        },
+        {
+          sid       = "LokiBucket"
+          actions   = ["s3:ListBucket"]
+          resources = [local.platform.loki_bucket_arn]
+        },
+        {
+          sid       = "LokiKey"
+          actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+          resources = [local.platform.loki_kms_key_arn]
+        },
+      ]
+      audit = false
+    }
+    # yet-another-cloudwatch-exporter: tag discovery and metric reads only.
+    cloudwatch-exporter = {
+      namespace       = "monitoring"
+      service_account = "cloudwatch-exporter"
+      secret_arns     = []
+      kms_key_arns    = []
+      policy_statements = [
+        {
+          sid       = "CloudWatchRead"
+          actions   = ["tag:GetResources", "cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics"]
+          resources = ["*"]
+        },
+      ]
+      audit = false
+    }
+    # The scheduled in-cluster audit (deploy/audit): the read-only audit
+    # policy, and the audit role it assumes as every `ohmc-infra` run does.
+    compliance-audit = {
+      namespace         = "ohmc-compliance"
+      service_account   = "compliance-audit"
+      secret_arns       = []
+      kms_key_arns      = []
+      policy_statements = []
+      audit             = true
     }
   }
+
+  # The pipelines' roles; .github/aws-roles.yaml maps each to the variable
+  # its workflow reads, set in the GitHub environment named in `subjects`.
+  github_roles = {
+    # infra-plan and the production plan job of infra-apply: read, plus the
+    # state lock a plan takes.
+    plan = {
+      subjects            = ["environment:plan-${var.environment}"]
+      managed_policy_arns = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+      policy_statements = [
+        {
+          sid       = "StateLock"
+          actions   = ["s3:PutObject", "s3:DeleteObject"]
+          resources = ["arn:aws:s3:::${var.state_bucket}/*.tflock"]
+        },
+        {
+          sid       = "StateLockTable"
+          actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+          resources = ["arn:aws:dynamodb:${var.region}:${var.account_id}:table/${var.lock_table}"]
+        },
+      ]
+      assume_audit_role = false
+    }
+    # infra-apply: creates and changes everything the stacks declare, only
+    # after the GitHub environment's reviewers released the job.
+    apply = {
+      subjects            = ["environment:${var.environment}"]
+      managed_policy_arns = ["arn:aws:iam::aws:policy/AdministratorAccess"]
+      policy_statements   = []
+      assume_audit_role   = true
+    }
+    # compliance-audit: only the read-only audit role.
+    audit = {
+      subjects            = ["environment:audit-${var.environment}"]
+      managed_policy_arns = []
+      policy_statements   = []
+      assume_audit_role   = true
+    }
+    # dr-drill: restores into drill resources and deletes them again.
+    drill = {
+      subjects            = ["environment:dr-drill-${var.environment}"]
+      managed_policy_arns = ["arn:aws:iam::aws:policy/AmazonRDSFullAccess", "arn:aws:iam::aws:policy/AmazonElastiCacheFullAccess"]
+      policy_statements   = []
+      assume_audit_role   = true
+    }
+  }
+  ecr_promotion_source_arns = var.ecr_promotion_source_arns
 
   lb_controller_target_group_arns  = [data.terraform_remote_state.edge.outputs.backend_target_group_arn]
   lb_controller_security_group_ids = [local.platform.eks_cluster_security_group_id]

@@ -17,3 +17,8 @@ output "lb_controller_role_arn" {
   description = "IRSA role of the AWS Load Balancer Controller."
   value       = module.iam.lb_controller_role_arn
 }
+
+output "github_role_arns" {
+  description = "GitHub Actions pipeline roles (plan, apply, audit, drill); .github/aws-roles.yaml says which variable holds each."
+  value       = module.iam.github_role_arns
+}

@@ -52,3 +52,14 @@ variable "audit_external_id" {
   default     = null
   sensitive   = true
 }
+
+variable "lock_table" {
+  description = "State lock table of this environment (backend.hcl), which the plan role may write locks into."
+  type        = string
+}
+
+variable "ecr_promotion_source_arns" {
+  description = "Repositories of the account that builds the images (staging), which this environment's deploy role pulls to promote them into its own registry."
+  type        = list(string)
+  default     = []
+}

@@ -31,5 +31,6 @@ module "ecr" {
   name               = "ohmc"
   repositories       = var.ecr_repositories
   replication_region = var.dr_replication ? var.dr_region : null
+  pull_account_ids   = var.ecr_pull_account_ids
   tags               = local.tags
 }

@@ -47,3 +47,23 @@ output "eks_bastion_instance_id" {
   description = "SSM bastion to port-forward to the private API endpoint through."
   value       = module.bastion.instance_id
 }
+
+output "loki_bucket_name" {
+  description = "Loki's object store (deploy/monitoring/env/<env>.yaml lokiBucket)."
+  value       = aws_s3_bucket.loki.id
+}
+
+output "loki_bucket_arn" {
+  description = "ARN of Loki's bucket, granted to Loki's IRSA role."
+  value       = aws_s3_bucket.loki.arn
+}
+
+output "loki_kms_key_arn" {
+  description = "KMS key of Loki's bucket."
+  value       = module.loki_key.arn
+}
+
+output "ebs_csi_role_arn" {
+  description = "IRSA role of the EBS CSI driver add-on."
+  value       = aws_iam_role.ebs_csi.arn
+}

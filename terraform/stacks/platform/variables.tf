@@ -69,7 +69,19 @@ variable "eks_admin_trusted_principal_arns" {
 variable "ecr_repositories" {
   description = "ECR repositories of the platform's images."
   type        = list(string)
-  default     = ["backend", "frontend", "collectors", "agents"]
+  default     = ["backend", "frontend", "collectors", "agents", "compliance-audit"]
+}
+
+variable "loki_object_expiration_days" {
+  description = "Days after which an object in Loki's bucket expires whatever the compactor did: longer than the longest Loki retention (deploy/monitoring/env, 30 days)."
+  type        = number
+  default     = 45
+}
+
+variable "ecr_pull_account_ids" {
+  description = "Accounts whose deploy roles may pull this account's images, to promote them into their own registry (staging's repositories, pulled by production)."
+  type        = list(string)
+  default     = []
 }
 
 variable "dr_region" {

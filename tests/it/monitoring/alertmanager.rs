@@ -38,14 +38,43 @@ fn alertmanager_config_passes_amtool_and_routes_by_severity() {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     assert_eq!(
-        route(&["alertname=RDSUnavailable", "severity=critical"]),
+        route(&[
+            "alertname=RDSUnavailable",
+            "severity=critical",
+            "environment=production"
+        ]),
         "critical"
+    );
+    // Staging never pages the on-call list.
+    assert_eq!(
+        route(&[
+            "alertname=RDSUnavailable",
+            "severity=critical",
+            "environment=staging"
+        ]),
+        "slack-staging"
+    );
+    assert_eq!(
+        route(&[
+            "alertname=NodeHighCPU",
+            "severity=warning",
+            "environment=staging"
+        ]),
+        "slack-staging"
     );
     assert_eq!(
         route(&["alertname=NodeHighCPU", "severity=warning"]),
         "slack-warnings"
     );
-    assert_eq!(route(&["alertname=Watchdog", "severity=none"]), "null");
+    // The Watchdog reaches an external dead-man's switch, never a null receiver.
+    assert_eq!(
+        route(&[
+            "alertname=Watchdog",
+            "severity=none",
+            "environment=production"
+        ]),
+        "deadmans-switch"
+    );
     assert_eq!(route(&["alertname=InfoInhibitor", "severity=info"]), "null");
 
     // Critical goes to Slack and email; warnings to Slack. No secret inline:
@@ -68,6 +97,17 @@ fn alertmanager_config_passes_amtool_and_routes_by_severity() {
         "warnings must go to Slack"
     );
     let raw = read(&config);
+    // Staging and production share receivers' channels only by name: every
+    // title and subject says which environment it is about.
+    for line in raw
+        .lines()
+        .filter(|l| l.trim_start().starts_with("title:") || l.trim_start().starts_with("Subject:"))
+    {
+        assert!(
+            line.contains(".CommonLabels.environment"),
+            "no environment in {line}"
+        );
+    }
     for inline in [
         "slack_api_url:",
         "api_url:",
@@ -94,6 +134,21 @@ fn alertmanager_config_passes_amtool_and_routes_by_severity() {
             "{key} {path} is not under a mounted secret ({mounted:?})"
         );
     }
+    let dms = &receivers["deadmans-switch"]["webhook_configs"][0];
+    assert!(
+        s(&dms["url"], "dead-man's switch url").contains("${ENVIRONMENT}"),
+        "one heartbeat per environment"
+    );
+    let key = s(
+        &dms["http_config"]["authorization"]["credentials_file"],
+        "credentials_file",
+    );
+    assert!(
+        mounted
+            .iter()
+            .any(|m| key.starts_with(&format!("/etc/alertmanager/secrets/{m}/"))),
+        "{key} is not under a mounted secret ({mounted:?})"
+    );
     assert_eq!(
         spec["configSecret"].as_str(),
         Some("alertmanager-ohmc-config")

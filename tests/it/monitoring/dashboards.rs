@@ -167,8 +167,21 @@ fn dashboards_parse_with_unique_uids_known_datasources_and_valid_promql() {
                 } else {
                     &target["datasource"]
                 };
+                if ds["type"] == "loki" {
+                    // LogQL is not PromQL; its stream selector may only name
+                    // labels Promtail attaches, or the panel is always empty.
+                    let expr = target["expr"].as_str().unwrap_or("");
+                    for label in logql_selector_labels(expr) {
+                        if !PROMTAIL_LABELS.contains(&label.as_str()) {
+                            problems.push(format!(
+                                "{file}: panel {title:?} selects Loki streams by {label}, a label Promtail does not produce ({PROMTAIL_LABELS:?})"
+                            ));
+                        }
+                    }
+                    continue;
+                }
                 if ds["type"] != "prometheus" {
-                    continue; // Loki's LogQL is not PromQL
+                    continue;
                 }
                 let Some(expr) = target["expr"].as_str() else {
                     problems.push(format!("{file}: panel {title:?} has a target without expr"));
@@ -284,4 +297,43 @@ fn dashboard_configmaps_match_the_dashboard_json() {
         "{}\n(rerun with OHMC_BLESS=1)",
         problems.join("\n")
     );
+}
+
+/// The labels the pinned Promtail chart (grafana/promtail 6.16.6, values.yaml
+/// `config.snippets`, kubernetes-pods job) puts on every stream: the pod's
+/// `app.kubernetes.io/name` becomes `app`, not `app_kubernetes_io_name`.
+const PROMTAIL_LABELS: &[&str] = &[
+    "namespace",
+    "pod",
+    "container",
+    "node_name",
+    "job",
+    "app",
+    "instance",
+    "component",
+    "filename",
+    "stream",
+];
+
+/// Label names in the `{...}` stream selector of a LogQL query.
+fn logql_selector_labels(expr: &str) -> Vec<String> {
+    let Some(selector) = expr
+        .split_once('{')
+        .and_then(|(_, rest)| rest.split_once('}'))
+    else {
+        return Vec::new();
+    };
+    let re = regex::Regex::new(r"([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)").unwrap();
+    re.captures_iter(selector.0)
+        .map(|c| c[1].to_owned())
+        .collect()
+}
+
+#[test]
+fn logql_selector_labels_are_read_from_the_stream_selector() {
+    assert_eq!(
+        logql_selector_labels(r#"{namespace="ohmc", app!~"x"} |= "ERROR""#),
+        ["namespace", "app"]
+    );
+    assert!(logql_selector_labels("sum(rate(x[5m]))").is_empty());
 }

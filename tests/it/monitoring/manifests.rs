@@ -497,3 +497,25 @@ fn helm_values_parse_and_helmfile_references_them() {
         );
     }
 }
+
+/// A Deployment whose only volume is ReadWriteOnce cannot roll with a surge:
+/// the new pod waits for the volume the old one holds. Grafana (one replica,
+/// persistent) must be recreated.
+#[test]
+fn grafana_with_a_read_write_once_volume_is_recreated_not_rolled() {
+    let values = yaml(&monitoring().join("values/kube-prometheus-stack.yaml"));
+    let grafana = &values["grafana"];
+    let rwo = grafana["persistence"]["enabled"].as_bool() == Some(true)
+        && seq(&grafana["persistence"]["accessModes"])
+            .iter()
+            .any(|m| m.as_str() == Some("ReadWriteOnce"));
+    assert!(
+        rwo,
+        "the test expects Grafana's persistent ReadWriteOnce volume"
+    );
+    assert_eq!(
+        grafana["deploymentStrategy"]["type"].as_str(),
+        Some("Recreate"),
+        "Grafana's RWO volume deadlocks a RollingUpdate"
+    );
+}

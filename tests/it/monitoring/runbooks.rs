@@ -118,6 +118,15 @@ fn every_alert_has_a_monitoring_runbook_section() {
         .filter_map(|l| l.strip_prefix("### "))
         .map(str::trim)
         .collect();
+    // A notification is read in Slack or a mail client, not in a checkout:
+    // the link is absolute, into the repository the pipelines run in (the
+    // deploy role's trusted repository, named once in the tfvars).
+    let tfvars = read(&repo_root().join("environments/production/terraform.tfvars"));
+    let repository = regex::Regex::new(r#"github_repositories\s*=\s*\["([^"]+)""#)
+        .unwrap()
+        .captures(&tfvars)
+        .map(|c| c[1].to_owned())
+        .expect("github_repositories in the production tfvars");
     let mut problems = Vec::new();
     for file in rule_files() {
         for group in seq(&yaml(&file)["groups"]) {
@@ -130,7 +139,10 @@ fn every_alert_has_a_monitoring_runbook_section() {
                         "{name}: no '### {name}' section in runbooks/MONITORING.md"
                     ));
                 }
-                let want = format!("runbooks/MONITORING.md#{}", name.to_lowercase());
+                let want = format!(
+                    "https://github.com/{repository}/blob/main/runbooks/MONITORING.md#{}",
+                    name.to_lowercase()
+                );
                 if rule["annotations"]["runbook_url"].as_str() != Some(want.as_str()) {
                     problems.push(format!("{name}: runbook_url should be {want}"));
                 }

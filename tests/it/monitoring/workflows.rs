@@ -223,3 +223,37 @@ fn scripts_pass_shellcheck() {
             .current_dir(repo_root()),
     );
 }
+
+/// A tag can be moved to other code; a commit cannot. Every remote action is
+/// pinned by its full commit SHA, with the tag it was taken from in a comment
+/// so that updates stay readable.
+#[test]
+fn remote_actions_are_pinned_by_commit_sha_with_their_tag() {
+    let pinned = regex::Regex::new(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # \S+$").unwrap();
+    let mut problems = Vec::new();
+    let mut count = 0;
+    for file in workflow_files() {
+        for (n, line) in read(&file).lines().enumerate() {
+            let Some(uses) = line
+                .trim_start()
+                .trim_start_matches("- ")
+                .strip_prefix("uses: ")
+            else {
+                continue;
+            };
+            if uses.starts_with("./") {
+                continue;
+            }
+            count += 1;
+            if !pinned.is_match(uses.trim()) {
+                problems.push(format!("{}:{}: {uses}", rel(&file), n + 1));
+            }
+        }
+    }
+    assert!(count >= 20, "only {count} remote actions found");
+    assert!(
+        problems.is_empty(),
+        "not pinned by SHA (owner/repo@<sha> # <tag>):\n{}",
+        problems.join("\n")
+    );
+}
