@@ -435,9 +435,23 @@ impl<'a> Job<'a> {
             .await
             .into_iter()
             .filter(|f| self.checks.is_empty() || self.checks.contains(&f.check_id.as_str()))
+            .map(|f| names_unjudged(f, &exp))
             .map(|f| not_judged(f, &self.resource))
             .collect()
     }
+}
+
+/// Without expected names, an issued certificate "covers every expected name" vacuously:
+/// discovery does not call that a pass. A certificate that is not issued still fails.
+fn names_unjudged(f: Finding, exp: &Expectations) -> Finding {
+    if f.check_id == super::acm::ISSUED
+        && f.outcome == Outcome::Pass
+        && exp.settings.domain_names.is_empty()
+    {
+        let resource = f.resource.clone();
+        return super::skipped(&f.check_id, &resource, "verify.domain_names is empty");
+    }
+    f
 }
 
 /// A Skipped finding of discovery says which expectation it lacks, and names the
