@@ -719,13 +719,20 @@ fn validate_all_formats(dir: &Path, doc: &Value) {
     // SARIF: valid against the 2.1.0 schema; a result per failing, waived or errored
     // finding; waived ones suppressed.
     let sarif_path = dir.join("audit.sarif");
-    let schema = repo_root().join(".tools/share/sarif-schema-2.1.0.json");
+    // The schema sits beside the pinned tools (OHMC_TOOLS_DIR, as every tool the suite runs).
+    let schema = crate::harness::tools_bin()
+        .parent()
+        .unwrap()
+        .join("share/sarif-schema-2.1.0.json");
     assert!(
         schema.exists(),
         "{} is missing: run scripts/install-tools",
         schema.display()
     );
-    let python = repo_root().join(".tools/venv/bin/python");
+    let python = crate::harness::tools_bin()
+        .parent()
+        .unwrap()
+        .join("venv/bin/python");
     let out = Command::new(&python)
         .args([
             "-c",
