@@ -45,10 +45,10 @@ pub mod model;
 pub mod monitoring;
 
 pub use catalog::{catalog, check};
+pub use checks::discovery::{DiscoverOptions, Discovered, Scope as DiscoveryScope};
 /// How a failed AWS call is described, and its error code: shared with the
 /// operations that make AWS calls outside the checks (`ohmc-infra bootstrap`).
 pub use checks::{call_error, error_code};
-pub use checks::discovery::{DiscoverOptions, Discovered, Scope as DiscoveryScope};
 pub use context::{
     ApiRecorder, AwsContext, CallSpan, ClientOverride, ContextOptions, RecordingInterceptor,
 };
