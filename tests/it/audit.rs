@@ -16,6 +16,19 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod discovery;
+
+/// The read actions only audit discovery calls (the listings of each checked kind);
+/// `deploy/iam/audit-readonly-policy.json` grants them and the discovery test sees each.
+pub const DISCOVERY_ACTIONS: [&str; 6] = [
+    "guardduty:ListDetectors",
+    "backup:ListBackupPlans",
+    "backup:ListBackupVaults",
+    "acm:ListCertificates",
+    "wafv2:ListWebACLs",
+    "route53:ListHostedZones",
+];
+
 use crate::harness::moto::{MotoServer, MOTO_ACCOUNT};
 use crate::harness::seed::{self, Flaws, SeedTarget};
 use crate::harness::{ohmc_bin, repo_root, tool};
@@ -710,13 +723,20 @@ fn validate_all_formats(dir: &Path, doc: &Value) {
     // SARIF: valid against the 2.1.0 schema; a result per failing, waived or errored
     // finding; waived ones suppressed.
     let sarif_path = dir.join("audit.sarif");
-    let schema = repo_root().join(".tools/share/sarif-schema-2.1.0.json");
+    // The schema sits beside the pinned tools (OHMC_TOOLS_DIR, as every tool the suite runs).
+    let schema = crate::harness::tools_bin()
+        .parent()
+        .unwrap()
+        .join("share/sarif-schema-2.1.0.json");
     assert!(
         schema.exists(),
         "{} is missing: run scripts/install-tools",
         schema.display()
     );
-    let python = repo_root().join(".tools/venv/bin/python");
+    let python = crate::harness::tools_bin()
+        .parent()
+        .unwrap()
+        .join("venv/bin/python");
     let out = Command::new(&python)
         .args([
             "-c",
@@ -861,11 +881,19 @@ fn audit_manifests_pass_kubernetes_validate() {
         .collect();
     assert_eq!(
         kinds,
-        ["cronjob", "namespace", "networkpolicy", "serviceaccount"]
-            .map(String::from)
-            .into(),
+        [
+            "cronjob",
+            "job",
+            "namespace",
+            "networkpolicy",
+            "persistentvolumeclaim",
+            "serviceaccount"
+        ]
+        .map(String::from)
+        .into(),
         "{text}"
     );
+    org_audit_job_is_indexed_by_shard(&dir);
 
     // What the issue asks of the CronJob, beyond the schema.
     let cron: Value =
@@ -897,6 +925,83 @@ fn audit_manifests_pass_kubernetes_validate() {
     let dockerfile = std::fs::read_to_string(repo_root().join("deploy/audit/Dockerfile")).unwrap();
     assert!(dockerfile.matches("\nFROM ").count() >= 2, "multi-stage");
     assert!(dockerfile.contains("\nUSER 65532"), "non-root");
+}
+
+/// The organisation audit: an Indexed Job whose pod K runs `--shard K/N` with N its
+/// completions, each shard's reports in a folder the merge Job lists, all N of them; and
+/// the egress policy lets every audit pod out.
+fn org_audit_job_is_indexed_by_shard(dir: &Path) {
+    let docs = yaml_documents(&dir.join("org-audit-job.yaml"));
+    let job = docs.iter().find(|d| d["kind"] == "Job").unwrap();
+    assert_eq!(job["spec"]["completionMode"], "Indexed");
+    let n = job["spec"]["completions"].as_u64().unwrap();
+    assert_eq!(job["spec"]["parallelism"].as_u64(), Some(n));
+    let pod = &job["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    let c = &pod["containers"][0];
+    assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+    let args: Vec<&str> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let at = |flag: &str| args[args.iter().position(|a| *a == flag).unwrap() + 1];
+    assert_eq!(at("--shard"), format!("$(JOB_COMPLETION_INDEX)/{n}"));
+    let out_dir = at("--output-dir");
+    assert!(out_dir.contains("$(JOB_COMPLETION_INDEX)"), "{out_dir}");
+    assert!(args.contains(&"--discover-accounts"));
+    assert!(!args.contains(&"--pushgateway"), "shards must not push");
+
+    let merge: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(dir.join("org-audit-merge.yaml")).unwrap())
+            .unwrap();
+    let margs: Vec<&str> = merge["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(&margs[..2], ["audit", "merge"]);
+    let listed: Vec<&str> = margs
+        .iter()
+        .copied()
+        .filter(|a| a.ends_with("/audit.json"))
+        .collect();
+    let expected: Vec<String> = (0..n)
+        .map(|k| {
+            format!(
+                "{}/audit.json",
+                out_dir.replace("$(JOB_COMPLETION_INDEX)", &k.to_string())
+            )
+        })
+        .collect();
+    assert_eq!(listed, expected, "the merge lists every shard's report");
+    assert!(margs.contains(&"--pushgateway"));
+
+    let policies = yaml_documents(&dir.join("networkpolicy.yaml"));
+    let egress = policies
+        .iter()
+        .find(|p| p["metadata"]["name"] == "compliance-audit-egress")
+        .unwrap();
+    for workload in [&job["spec"]["template"], &merge["spec"]["template"]] {
+        let labels = &workload["metadata"]["labels"];
+        for (k, v) in egress["spec"]["podSelector"]["matchLabels"]
+            .as_object()
+            .unwrap()
+        {
+            assert_eq!(&labels[k], v, "the egress policy selects {labels}");
+        }
+    }
+}
+
+/// Every document of a multi-document YAML file.
+fn yaml_documents(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .split("\n---\n")
+        .map(|d| serde_yaml::from_str(d).unwrap())
+        .collect()
 }
 
 #[test]

@@ -8,6 +8,12 @@
 //!   flight per service). A target that cannot be reached, or reaches the wrong account,
 //!   is a [`TargetError`], never silently absent. [`discover_accounts`] lists an
 //!   organisation's accounts.
+//!   With no stack outputs for a target, or `discover`, the target is judged by
+//!   discovery (`ohmc_checks::discover_and_check`): every kind enumerated, the same
+//!   checks, the account-level controls; resources no output names are `unmanaged`.
+//! - [`defaults`]: the `audit {}` block discovery judges accounts against.
+//! - [`shard`]: `--shard K/N`, a fixed hash of account and region; [`merge`] combines
+//!   the shards' JSON reports into the report an unsharded run writes.
 //! - [`model`]: [`AuditReport`] and [`AuditFinding`] (environment, account, region, check,
 //!   resource, [`Status`], controls with benchmark versions, evidence, waiver), sorted.
 //! - [`waivers`]: `waivers.hcl`; honoured, expired (a failure of its own), or matching
@@ -21,12 +27,17 @@
 //! elsewhere does not make the run's result more certain than "incomplete".
 
 pub mod baseline;
+pub mod defaults;
+pub mod merge;
 pub mod model;
 pub mod push;
 pub mod render;
 pub mod run;
+pub mod shard;
 pub mod waivers;
 
+pub use defaults::AuditDefaults;
+pub use merge::{merge, MergeError};
 pub use model::{
     AuditFinding, AuditReport, FindingKey, Status, Summary, TargetError, Verdict, Warning,
     SCHEMA_VERSION,
@@ -35,3 +46,4 @@ pub use run::{
     discover_accounts, run_audit, AuditOptions, AuditTarget, CheckSelection, EnvironmentWaivers,
     OrgAccount,
 };
+pub use shard::Shard;

@@ -104,9 +104,22 @@ pub struct AuditFinding {
     pub remediation: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<WaiverRef>,
+    /// Found by discovery in an account whose stack outputs do not name it: no stack
+    /// owns the resource (`--discover` beside outputs).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unmanaged: bool,
 }
 
 impl AuditFinding {
+    /// The resource as text formats show it: `ARN (unmanaged)` for a resource no stack owns.
+    pub fn resource_label(&self) -> String {
+        if self.unmanaged {
+            format!("{} (unmanaged)", self.resource)
+        } else {
+            self.resource.clone()
+        }
+    }
+
     /// The one control used where a single label is needed (Prometheus `control`):
     /// the FSBP id, else the first CIS id, else any other, else `none`.
     pub fn primary_control(&self) -> String {

@@ -30,6 +30,12 @@ pub struct AuditTarget {
     /// with this target's findings. Set on one target per environment (its home region):
     /// monitoring belongs to the environment, not to an account and region.
     pub monitoring: Option<ohmc_checks::monitoring::MonitoringSettings>,
+    /// Enumerate and judge what the outputs do not name (`--discover`). A target whose
+    /// outputs are empty is always discovered: there is nothing else to judge it by.
+    pub discover: bool,
+    /// This target judges the account's global resources (Route 53 zones): one region
+    /// per account, so a zone is judged once.
+    pub include_global: bool,
 }
 
 /// The waivers of one environment.
@@ -240,9 +246,16 @@ async fn audit_target(t: AuditTarget, opts: &AuditOptions) -> TargetResult {
     let account = ctx.account_id().await;
     summary.api_calls = ctx.recorder().snapshot();
     let Some(account) = account else {
+        // The cached lookup keeps no error; one more call says why (a denied
+        // AssumeRole, a region not enabled, throttling past the retries).
+        let why = match ctx.sts(None).get_caller_identity().send().await {
+            Err(e) => error_chain(&e),
+            Ok(_) => "the answer named no account".to_string(),
+        };
+        summary.api_calls = ctx.recorder().snapshot();
         return fail(
             summary,
-            "could not identify the account: STS GetCallerIdentity failed (credentials, or the role to assume?)".into(),
+            format!("could not identify the account: STS GetCallerIdentity failed (credentials, or the role to assume?): {why}"),
         );
     };
     if let Some(expected) = &t.expected_account {
@@ -274,21 +287,62 @@ async fn audit_target(t: AuditTarget, opts: &AuditOptions) -> TargetResult {
             _ => Vec::new(),
         }
     };
-    let (report, monitoring) = tokio::join!(ohmc_checks::run_checks(&ctx, &exp, &run), monitoring);
-    let findings = report
-        .findings
+    // No outputs: discovery is the whole audit of the target (the stack run would only
+    // list missing outputs). Outputs and --discover: both, discovery adding what the
+    // outputs do not name.
+    let scope = match (exp.outputs.is_empty(), t.discover) {
+        (true, _) => Some(ohmc_checks::DiscoveryScope::Everything),
+        (false, true) => Some(ohmc_checks::DiscoveryScope::Unowned),
+        (false, false) => None,
+    };
+    let stack = async {
+        match scope {
+            Some(ohmc_checks::DiscoveryScope::Everything) => None,
+            _ => Some(ohmc_checks::run_checks(&ctx, &exp, &run).await),
+        }
+    };
+    let discovery = async {
+        match scope {
+            Some(scope) => {
+                let d = ohmc_checks::DiscoverOptions {
+                    scope,
+                    include_global: t.include_global,
+                };
+                ohmc_checks::discover_and_check(&ctx, &exp, &run, &d).await
+            }
+            None => ohmc_checks::Discovered::default(),
+        }
+    };
+    let (report, discovered, monitoring) = tokio::join!(stack, discovery, monitoring);
+    let mut by_area: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let (stack_findings, stack_by_area) = match report {
+        Some(r) => (r.findings, r.api_calls_by_area),
+        None => (Vec::new(), BTreeMap::new()),
+    };
+    for (area, calls) in stack_by_area {
+        by_area.insert(format!("{area:?}").to_ascii_lowercase(), calls);
+    }
+    let findings = stack_findings
         .into_iter()
+        .chain(discovered.findings)
         .chain(monitoring)
-        .filter(|f| opts.checks.includes(&f.check_id))
-        .map(|f| convert(&t.environment, &account, &t.region, f))
+        .map(|f| (f, false))
+        .chain(discovered.unmanaged.into_iter().map(|f| (f, true)))
+        .filter(|(f, _)| opts.checks.includes(&f.check_id))
+        .map(|(f, unmanaged)| convert(&t.environment, &account, &t.region, f, unmanaged))
         .collect();
     summary.api_calls = ctx.recorder().snapshot();
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
-    let by_area = report
-        .api_calls_by_area
-        .into_iter()
-        .map(|(area, calls)| (format!("{area:?}").to_ascii_lowercase(), calls))
-        .collect();
+    if scope.is_some() {
+        // Discovery's calls are counted per area by the recorder; the whole target's
+        // split replaces the stack run's.
+        by_area = ctx
+            .recorder()
+            .snapshot_by_area()
+            .into_iter()
+            .map(|(area, calls)| (format!("{area:?}").to_ascii_lowercase(), calls))
+            .collect();
+    }
     TargetResult {
         summary,
         findings,
@@ -297,11 +351,27 @@ async fn audit_target(t: AuditTarget, opts: &AuditOptions) -> TargetResult {
     }
 }
 
+/// An error with its causes, `outer: inner: innermost`.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}
+
 fn convert(
     environment: &str,
     account: &str,
     region: &str,
     f: ohmc_checks::Finding,
+    unmanaged: bool,
 ) -> AuditFinding {
     let check = ohmc_checks::check(&f.check_id);
     let (status, message) = match f.outcome {
@@ -330,6 +400,7 @@ fn convert(
         evidence: f.evidence,
         remediation: f.remediation,
         waiver: None,
+        unmanaged,
     }
 }
 

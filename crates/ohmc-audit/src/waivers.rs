@@ -214,6 +214,7 @@ pub fn apply(
                 },
                 remediation: "Fix the waived finding and delete the waiver, or have its owner renew it with a new date and reason.".to_string(),
                 waiver: Some(w.reference()),
+                unmanaged: false,
             });
             continue;
         }
@@ -270,6 +271,7 @@ mod tests {
             evidence: Default::default(),
             remediation: String::new(),
             waiver: None,
+            unmanaged: false,
         }
     }
 

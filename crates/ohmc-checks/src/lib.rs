@@ -18,6 +18,9 @@
 //!   per-service concurrency limit, converts SDK shapes to its own facts types, and
 //!   judges. A failed call is always [`Outcome::Error`], never a pass; an SDK enum value
 //!   this version does not know is an Error naming the unknown value.
+//! - `checks::discovery`: [`discover_and_check`] judges an account and region without
+//!   stack outputs (or the resources none names): every kind enumerated, each resource
+//!   judged by its area's own logic, plus the account-level controls.
 //! - [`monitoring`]: the Prometheus and Alertmanager checks (scrape jobs up, rule groups
 //!   loaded, receivers configured) over their HTTP APIs; [`run_checks`] leaves them out.
 //! - [`iam`]: operation to IAM action mapping, used by the recorder and the policy test.
@@ -42,6 +45,7 @@ pub mod model;
 pub mod monitoring;
 
 pub use catalog::{catalog, check};
+pub use checks::discovery::{DiscoverOptions, Discovered, Scope as DiscoveryScope};
 /// How a failed AWS call is described, and its error code: shared with the
 /// operations that make AWS calls outside the checks (`ohmc-infra bootstrap`).
 pub use checks::{call_error, error_code};
@@ -155,6 +159,24 @@ pub async fn run_checks(ctx: &AwsContext, exp: &Expectations, opts: &RunOptions)
     report.api_calls_by_area = by_area;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     report
+}
+
+/// Discovery: enumerates each checked kind in the context's account and region and judges
+/// every resource with the same checks as [`run_checks`], plus the account-level controls
+/// (see `checks::discovery`). Never fails: a failed enumeration is an Error finding.
+pub async fn discover_and_check(
+    ctx: &AwsContext,
+    exp: &Expectations,
+    opts: &RunOptions,
+    discover: &DiscoverOptions,
+) -> Discovered {
+    let limits = checks::Limits::new(opts.concurrency_per_service);
+    let now = opts.now.unwrap_or_else(Utc::now);
+    let mut d = checks::discovery::run(ctx, exp, now, &limits, opts.areas.as_ref(), discover).await;
+    let key = |f: &Finding| (f.area, f.check_id.clone(), f.resource.clone());
+    d.findings.sort_by_key(key);
+    d.unmanaged.sort_by_key(key);
+    d
 }
 
 #[cfg(test)]

@@ -129,6 +129,7 @@ pub enum Command {
     #[command(name = "dr-drill", args_conflicts_with_subcommands = true)]
     DrDrill(DrillArgs),
     /// Compliance audit of environments or accounts, across regions, with waivers and CI/Prometheus reports
+    #[command(args_conflicts_with_subcommands = true)]
     Audit(AuditArgs),
 }
 
@@ -213,6 +214,8 @@ everywhere is incomplete, whatever else it found.\n\n\
 --outputs may hold {environment}, {account} and {region}, e.g. --outputs 'outputs/{environment}-{region}.json'."
 )]
 pub struct AuditArgs {
+    #[command(subcommand)]
+    pub action: Option<AuditAction>,
     /// Environments to audit [default: every environment, unless --account or --discover-accounts is given]
     pub envs: Vec<String>,
     /// Also audit this AWS account (repeatable); with --role-name the role is assumed in it
@@ -257,6 +260,36 @@ pub struct AuditArgs {
     /// Judge waiver expiry as of this date (YYYY-MM-DD) instead of today
     #[arg(long, value_name = "DATE", hide = true)]
     pub today: Option<chrono::NaiveDate>,
+    /// Also enumerate every checked kind and judge what no stack output names (tagged unmanaged),
+    /// plus the account-level controls. Targets without outputs are always discovered.
+    #[arg(long)]
+    pub discover: bool,
+    /// Audit only shard K of N (K from 0, e.g. $(JOB_COMPLETION_INDEX)/4): targets split by a
+    /// fixed hash of account and region; combine with `audit merge`
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<ohmc_audit::Shard>,
+    /// The `audit {}` defaults discovery judges accounts against [default: ROOT/audit.hcl if present]
+    #[arg(long, value_name = "FILE")]
+    pub audit_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Combine the JSON reports of `audit --shard K/N` runs into one report, in every format
+    Merge(AuditMergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditMergeArgs {
+    /// The shards' JSON reports (audit.json of each --output-dir, or --format json output)
+    #[arg(value_name = "REPORT.json", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// A previous JSON report: list new, resolved and unchanged failures of the merged run
+    #[arg(long, value_name = "PREVIOUS.json")]
+    pub baseline: Option<PathBuf>,
+    /// Write every format here (as `audit --output-dir`)
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

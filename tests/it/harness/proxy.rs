@@ -33,6 +33,9 @@ pub enum Fault {
     Throttle,
     /// HTTP 500 InternalFailure.
     ServerError,
+    /// A refusal in the protocol's shape (query/REST 403 AccessDenied, JSON 400
+    /// AccessDeniedException): not retryable, as IAM denials are.
+    AccessDenied,
 }
 
 /// Which calls a rule applies to, and how often.
@@ -47,6 +50,9 @@ pub struct FaultRule {
     pub percent: u32,
     /// Shifts which calls are hit, for a different deterministic pattern.
     pub offset: u64,
+    /// Only requests whose query string or body contains this (an account id in an
+    /// AssumeRole RoleArn, say); `None`: any.
+    pub body_contains: Option<String>,
     matched: u64,
 }
 
@@ -58,6 +64,7 @@ impl FaultRule {
             fault,
             percent: 100,
             offset: 0,
+            body_contains: None,
             matched: 0,
         }
     }
@@ -82,10 +89,19 @@ impl FaultRule {
         self.offset = offset;
         self
     }
+    /// Only requests whose query string or body contains `needle` (URL-encoded as sent).
+    pub fn body_contains(mut self, needle: &str) -> Self {
+        self.body_contains = Some(needle.to_string());
+        self
+    }
 
-    fn hits(&mut self, service: &str, action: &str) -> bool {
+    fn hits(&mut self, service: &str, action: &str, request: &str) -> bool {
         if self.service.as_deref().is_some_and(|s| s != service)
             || self.action.as_deref().is_some_and(|a| a != action)
+            || self
+                .body_contains
+                .as_deref()
+                .is_some_and(|n| !request.contains(n))
         {
             return false;
         }
@@ -211,12 +227,17 @@ async fn handle(
     let body = body.collect().await?.to_bytes();
     let service = service_of(&parts.headers);
     let action = action_of(&service, &parts.method, &parts.uri, &parts.headers, &body);
+    let request = format!(
+        "{}\n{}",
+        parts.uri.query().unwrap_or(""),
+        String::from_utf8_lossy(&body)
+    );
     let injected = {
         let mut st = state.lock().unwrap();
         let fault = st
             .rules
             .iter_mut()
-            .find_map(|r| r.hits(&service, &action).then_some(r.fault));
+            .find_map(|r| r.hits(&service, &action, &request).then_some(r.fault));
         st.requests.push(RawRequest {
             service: service.clone(),
             action: action.clone(),
@@ -389,6 +410,7 @@ fn fault_response(fault: Fault, protocol: Protocol) -> Resp {
     let (code, message) = match fault {
         Fault::Throttle => ("ThrottlingException", "Rate exceeded"),
         Fault::ServerError => ("InternalFailure", "injected by the test proxy"),
+        Fault::AccessDenied => ("AccessDenied", "denied by the test proxy"),
     };
     let xml_error = |status: u16, code: &str| {
         let body = format!(
@@ -402,6 +424,17 @@ fn fault_response(fault: Fault, protocol: Protocol) -> Resp {
             .unwrap()
     };
     match (protocol, fault) {
+        (Protocol::Json, Fault::AccessDenied) => Response::builder()
+            .status(400)
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amzn-errortype", "AccessDeniedException")
+            .body(Full::new(Bytes::from(format!(
+                r#"{{"__type":"AccessDeniedException","message":"{message}"}}"#
+            ))))
+            .unwrap(),
+        (Protocol::Query | Protocol::RestXmlRoute53, Fault::AccessDenied) => {
+            xml_error(403, "AccessDenied")
+        }
         (Protocol::Json, _) => {
             let status = if fault == Fault::Throttle { 400 } else { 500 };
             let body = format!(r#"{{"__type":"{code}","message":"{message}"}}"#);
@@ -413,7 +446,11 @@ fn fault_response(fault: Fault, protocol: Protocol) -> Resp {
                 .unwrap()
         }
         (Protocol::RestJson, _) => {
-            let status = if fault == Fault::Throttle { 429 } else { 500 };
+            let status = match fault {
+                Fault::Throttle => 429,
+                Fault::AccessDenied => 403,
+                Fault::ServerError => 500,
+            };
             let body = format!(r#"{{"message":"{message}"}}"#);
             Response::builder()
                 .status(status)
@@ -429,10 +466,10 @@ fn fault_response(fault: Fault, protocol: Protocol) -> Resp {
             xml_error(500, "InternalFailure")
         }
         (Protocol::S3, _) => {
-            let (status, code) = if fault == Fault::Throttle {
-                (503, "SlowDown")
-            } else {
-                (500, "InternalError")
+            let (status, code) = match fault {
+                Fault::Throttle => (503, "SlowDown"),
+                Fault::AccessDenied => (403, "AccessDenied"),
+                Fault::ServerError => (500, "InternalError"),
             };
             let body = format!("<Error><Code>{code}</Code><Message>{message}</Message><RequestId>proxy</RequestId></Error>");
             Response::builder()

@@ -31,7 +31,7 @@ pub fn human(report: &AuditReport, verbose: bool) -> String {
                 "  {:7} {:w_check$}  {}{}",
                 f.status.label().to_uppercase(),
                 f.check_id,
-                f.resource,
+                f.resource_label(),
                 if controls.is_empty() {
                     String::new()
                 } else {
@@ -91,7 +91,7 @@ pub fn human(report: &AuditReport, verbose: bool) -> String {
                 f.environment,
                 f.region,
                 f.check_id,
-                f.resource,
+                f.resource_label(),
                 f.message.as_deref().unwrap_or("")
             );
         }

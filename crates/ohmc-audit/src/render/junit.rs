@@ -70,7 +70,7 @@ pub fn junit(report: &AuditReport) -> Result<String, quick_junit::SerializeError
                 s
             }
         };
-        let mut case = TestCase::new(format!("{} {}", f.check_id, f.resource), status);
+        let mut case = TestCase::new(format!("{} {}", f.check_id, f.resource_label()), status);
         case.set_classname(f.check_id.clone());
         for c in &f.controls {
             case.add_property(quick_junit::Property::new(

@@ -85,7 +85,7 @@ pub fn markdown(report: &AuditReport) -> String {
                 f.region,
                 f.check_id,
                 cell(&controls.join(", ")),
-                cell(&f.resource),
+                cell(&f.resource_label()),
                 cell(&detail)
             );
         }

@@ -99,7 +99,7 @@ fn result(f: &AuditFinding, rule_index: Option<usize>) -> SarifResult {
         Status::Error => format!(
             "{} could not be judged for {} in {} ({}, {}): {}",
             f.check_id,
-            f.resource,
+            f.resource_label(),
             f.environment,
             f.account_id,
             f.region,
@@ -108,7 +108,7 @@ fn result(f: &AuditFinding, rule_index: Option<usize>) -> SarifResult {
         _ => format!(
             "{} fails for {} in {} ({}, {}): expected {}; observed {}. {}",
             f.check_id,
-            f.resource,
+            f.resource_label(),
             f.environment,
             f.account_id,
             f.region,

@@ -6,10 +6,10 @@ use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
 use chrono::{DateTime, Utc};
 
-const ISSUED: &str = "acm.certificate_issued_covers_names";
-const EXPIRY: &str = "acm.certificate_not_expiring";
-const KEY: &str = "acm.certificate_key_strength";
-const IN_USE: &str = "acm.certificate_in_use_by_listener";
+pub(crate) const ISSUED: &str = "acm.certificate_issued_covers_names";
+pub(crate) const EXPIRY: &str = "acm.certificate_not_expiring";
+pub(crate) const KEY: &str = "acm.certificate_key_strength";
+pub(crate) const IN_USE: &str = "acm.certificate_in_use_by_listener";
 
 /// A certificate as the checks see it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,12 +16,12 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-const PLAN: &str = "backup.plan_rules";
-const SELECTION: &str = "backup.selection_covers_rds";
-const ENCRYPTED: &str = "backup.vault_encrypted";
-const LOCK: &str = "backup.vault_lock";
-const COPY: &str = "backup.cross_region_copy";
-const RPO: &str = "backup.recovery_point_within_rpo";
+pub(crate) const PLAN: &str = "backup.plan_rules";
+pub(crate) const SELECTION: &str = "backup.selection_covers_rds";
+pub(crate) const ENCRYPTED: &str = "backup.vault_encrypted";
+pub(crate) const LOCK: &str = "backup.vault_lock";
+pub(crate) const COPY: &str = "backup.cross_region_copy";
+pub(crate) const RPO: &str = "backup.recovery_point_within_rpo";
 
 /// A backup rule, reduced.
 #[derive(Debug, Clone, PartialEq, Eq)]

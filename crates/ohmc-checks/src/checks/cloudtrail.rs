@@ -6,11 +6,11 @@ use super::{call_error, error_code, finding, judge, unreadable_output, Run};
 use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
 
-const LOGGING: &str = "cloudtrail.multi_region_logging";
-const KMS: &str = "cloudtrail.kms_encrypted";
-const VALIDATION: &str = "cloudtrail.log_file_validation";
-const CW: &str = "cloudtrail.cloudwatch_logs";
-const BUCKET: &str = "cloudtrail.bucket_public_access_blocked";
+pub(crate) const LOGGING: &str = "cloudtrail.multi_region_logging";
+pub(crate) const KMS: &str = "cloudtrail.kms_encrypted";
+pub(crate) const VALIDATION: &str = "cloudtrail.log_file_validation";
+pub(crate) const CW: &str = "cloudtrail.cloudwatch_logs";
+pub(crate) const BUCKET: &str = "cloudtrail.bucket_public_access_blocked";
 
 /// A trail, reduced.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -7,10 +7,10 @@ use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
 use std::collections::BTreeMap;
 
-const RECORDER: &str = "config.recorder_all_resources";
-const CHANNEL: &str = "config.delivery_channel";
-const RULES: &str = "config.required_rules_exist";
-const COMPLIANCE: &str = "config.rule_compliance_reported";
+pub(crate) const RECORDER: &str = "config.recorder_all_resources";
+pub(crate) const CHANNEL: &str = "config.delivery_channel";
+pub(crate) const RULES: &str = "config.required_rules_exist";
+pub(crate) const COMPLIANCE: &str = "config.rule_compliance_reported";
 
 /// A recorder with its status, reduced.
 #[derive(Debug, Clone, PartialEq, Eq)]

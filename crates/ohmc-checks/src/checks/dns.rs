@@ -7,9 +7,9 @@ use crate::model::{Finding, Outcome};
 use std::collections::BTreeSet;
 use tokio::sync::oneshot;
 
-const EXISTS: &str = "dns.expected_records_exist";
-const ALIAS: &str = "dns.alias_targets_alb";
-const DANGLING: &str = "dns.no_dangling_records";
+pub(crate) const EXISTS: &str = "dns.expected_records_exist";
+pub(crate) const ALIAS: &str = "dns.alias_targets_alb";
+pub(crate) const DANGLING: &str = "dns.no_dangling_records";
 
 /// One record set, reduced to what the checks look at.
 #[derive(Debug, Clone, PartialEq, Eq)]

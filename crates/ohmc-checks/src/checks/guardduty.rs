@@ -7,9 +7,9 @@ use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
 use std::collections::BTreeMap;
 
-const ENABLED: &str = "guardduty.detector_enabled";
-const FEATURES: &str = "guardduty.protection_features";
-const HIGH: &str = "guardduty.no_high_findings";
+pub(crate) const ENABLED: &str = "guardduty.detector_enabled";
+pub(crate) const FEATURES: &str = "guardduty.protection_features";
+pub(crate) const HIGH: &str = "guardduty.no_high_findings";
 
 /// A detector, reduced.
 #[derive(Debug, Clone, PartialEq, Eq)]

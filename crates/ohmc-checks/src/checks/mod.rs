@@ -7,6 +7,7 @@ pub(crate) mod acm;
 pub(crate) mod backup;
 pub(crate) mod cloudtrail;
 pub(crate) mod config;
+pub(crate) mod discovery;
 pub(crate) mod dns;
 pub(crate) mod guardduty;
 pub(crate) mod rds;

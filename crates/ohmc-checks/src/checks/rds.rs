@@ -5,9 +5,9 @@ use super::{call_error, error_code, finding, judge, unreadable_output, Run};
 use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
 
-const ENCRYPTED: &str = "rds.storage_encrypted";
-const DELETION: &str = "rds.deletion_protection";
-const RETENTION: &str = "rds.backup_retention";
+pub(crate) const ENCRYPTED: &str = "rds.storage_encrypted";
+pub(crate) const DELETION: &str = "rds.deletion_protection";
+pub(crate) const RETENTION: &str = "rds.backup_retention";
 
 /// A DB instance, reduced.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,12 +7,12 @@ use super::{
 use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
 
-const ASSOCIATED: &str = "waf.web_acl_associated";
-const HAS_RULES: &str = "waf.web_acl_has_rules";
-const MANAGED: &str = "waf.managed_rule_groups";
-const RATE: &str = "waf.rate_based_rule";
-const METRICS: &str = "waf.cloudwatch_metrics";
-const LOGGING: &str = "waf.logging_enabled";
+pub(crate) const ASSOCIATED: &str = "waf.web_acl_associated";
+pub(crate) const HAS_RULES: &str = "waf.web_acl_has_rules";
+pub(crate) const MANAGED: &str = "waf.managed_rule_groups";
+pub(crate) const RATE: &str = "waf.rate_based_rule";
+pub(crate) const METRICS: &str = "waf.cloudwatch_metrics";
+pub(crate) const LOGGING: &str = "waf.logging_enabled";
 
 /// The parts of a WAFv2 web ACL ARN needed to call GetWebACL.
 #[derive(Debug, PartialEq, Eq)]

@@ -10,15 +10,17 @@ use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use ohmc_audit::model::Verdict;
 use ohmc_audit::render::{self, PrometheusOptions};
-use ohmc_audit::{AuditOptions, AuditReport, AuditTarget, CheckSelection, EnvironmentWaivers};
-use ohmc_checks::{ContextOptions, Expectations, VerifySettings};
+use ohmc_audit::{
+    AuditDefaults, AuditOptions, AuditReport, AuditTarget, CheckSelection, EnvironmentWaivers,
+};
+use ohmc_checks::{ContextOptions, Expectations};
 use ohmc_infra::environment::{self, Environment};
 use ohmc_infra::exit::ExitStatus;
 use ohmc_infra::ops::{output, verify, OpsContext};
 use ohmc_terraform::Interrupt;
 use serde_json::{Map, Value};
 
-use crate::cli::{AuditArgs, Format, GlobalArgs};
+use crate::cli::{AuditAction, AuditArgs, AuditMergeArgs, Format, GlobalArgs};
 use crate::context;
 
 pub async fn run(
@@ -26,8 +28,19 @@ pub async fn run(
     args: &AuditArgs,
     interrupt: Interrupt,
 ) -> Result<ExitStatus> {
+    if let Some(AuditAction::Merge(m)) = &args.action {
+        return merge(global, m).await;
+    }
     let checks = CheckSelection::patterns(&args.checks).map_err(anyhow::Error::msg)?;
     let root = context::root(global)?;
+    let defaults_file = args
+        .audit_config
+        .clone()
+        .unwrap_or_else(|| root.join(ohmc_audit::defaults::AUDIT_FILE));
+    if args.audit_config.is_some() && !defaults_file.is_file() {
+        bail!("--audit-config {}: no such file", defaults_file.display());
+    }
+    let defaults = AuditDefaults::load(&defaults_file)?;
     let base = ContextOptions {
         endpoint_url: args.endpoint_url.clone(),
         ..ContextOptions::default()
@@ -113,6 +126,8 @@ pub async fn run(
             targets.push(AuditTarget {
                 environment: env.name.clone(),
                 expected_account: Some(env.aws.account_id.clone()),
+                discover: args.discover,
+                include_global: i == 0,
                 monitoring: if home {
                     verify::monitoring_settings(env)
                 } else {
@@ -140,15 +155,24 @@ pub async fn run(
     }
     for account in &accounts {
         let name = format!("account-{account}");
-        for region in &args.regions {
+        for (i, region) in args.regions.iter().enumerate() {
+            // No environment describes the account: the `audit {}` defaults do.
             let expectations = match &args.outputs {
                 Some(template) => outputs_file(template, &name, account, region),
                 None => Ok(Map::new()),
             }
-            .map(|o| Expectations::new(o, VerifySettings::default(), false));
+            .map(|o| {
+                Expectations::new(
+                    o,
+                    defaults.settings.clone(),
+                    defaults.is_production(account),
+                )
+            });
             targets.push(AuditTarget {
                 environment: name.clone(),
                 expected_account: Some(account.clone()),
+                discover: args.discover,
+                include_global: i == 0,
                 region: region.clone(),
                 options: ContextOptions {
                     role_arn: args
@@ -171,6 +195,15 @@ pub async fn run(
         }
     }
 
+    if let Some(shard) = args.shard {
+        targets.retain(|t| {
+            shard.includes(t.expected_account.as_deref().unwrap_or_default(), &t.region)
+        });
+        // A shard holding none of an environment's targets must not report its waivers
+        // as matching nothing.
+        waivers.retain(|w| targets.iter().any(|t| t.environment == w.environment));
+    }
+
     let options = AuditOptions {
         checks,
         concurrency_per_service: args.concurrency_per_service.max(1),
@@ -180,8 +213,43 @@ pub async fn run(
             .unwrap_or_else(|| chrono::Utc::now().date_naive()),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let mut report = ohmc_audit::run_audit(targets, &waivers, &options).await;
-    if let Some(path) = &args.baseline {
+    let report = ohmc_audit::run_audit(targets, &waivers, &options).await;
+    finish(
+        global,
+        report,
+        args.baseline.as_deref(),
+        args.output_dir.as_deref(),
+        args.pushgateway.as_deref(),
+    )
+    .await
+}
+
+/// `audit merge REPORT.json...`: the shards' reports as one, rendered like a run.
+async fn merge(global: &GlobalArgs, args: &AuditMergeArgs) -> Result<ExitStatus> {
+    let mut reports = Vec::new();
+    for p in &args.reports {
+        reports.push((p.display().to_string(), ohmc_audit::merge::load(p)?));
+    }
+    let report = ohmc_audit::merge(reports)?;
+    finish(
+        global,
+        report,
+        args.baseline.as_deref(),
+        args.output_dir.as_deref(),
+        None,
+    )
+    .await
+}
+
+/// The baseline diff, the files, stdout, the push and the exit status of a report.
+async fn finish(
+    global: &GlobalArgs,
+    mut report: AuditReport,
+    baseline: Option<&Path>,
+    output_dir: Option<&Path>,
+    pushgateway: Option<&str>,
+) -> Result<ExitStatus> {
+    if let Some(path) = baseline {
         let previous = ohmc_audit::baseline::load(path)?;
         report.baseline = Some(ohmc_audit::baseline::diff(&previous, &report));
     }
@@ -197,7 +265,7 @@ pub async fn run(
         Verdict::Fail => ExitStatus::ChecksFailed,
         Verdict::Error => ExitStatus::Error,
     };
-    if let Some(dir) = &args.output_dir {
+    if let Some(dir) = output_dir {
         write_all(dir, &report, global.verbose > 0)
             .with_context(|| format!("writing reports to {}", dir.display()))?;
     }
@@ -210,7 +278,7 @@ pub async fn run(
             PrometheusOptions::default()
         )?
     );
-    if let Some(url) = &args.pushgateway {
+    if let Some(url) = pushgateway {
         let text = render::prometheus(&report, PrometheusOptions::default())?;
         if let Err(e) = ohmc_audit::push::push(url, &text).await {
             eprintln!("error: {e}");
