@@ -371,15 +371,15 @@ impl From<&Expectations> for Owned {
 impl Owned {
     fn has(&self, output: &str, id: &str) -> bool {
         let e = Expectations::new(self.0.clone(), Default::default(), false);
-        if let Some(list) = e.output_list(output) {
+        if let Ok(list) = e.output_list(output) {
             return list.iter().any(|v| v == id);
         }
         match e.output_str(output) {
             // Hosted zone ids come as `Z1` or `/hostedzone/Z1`; trails by name or ARN.
-            Some(v) => {
+            Ok(v) => {
                 v == id || v.rsplit('/').next() == Some(id) || v.ends_with(&format!(":trail/{id}"))
             }
-            None => false,
+            Err(_) => false,
         }
     }
 }
@@ -458,13 +458,19 @@ fn names_unjudged(f: Finding, exp: &Expectations) -> Finding {
 /// discovered resource rather than a stack output placeholder. Production-only checks
 /// outside production keep their reason: they do not apply.
 fn not_judged(mut f: Finding, resource: &str) -> Finding {
-    let Outcome::Skipped { reason } = &f.outcome else {
-        return f;
+    let reason = match &f.outcome {
+        Outcome::Skipped { reason } if !reason.starts_with("production-only") => reason.clone(),
+        // A stack output no stack gives here: with outputs it is an Error (a
+        // renamed output must not turn an area green), in discovery it is an
+        // expectation discovery cannot infer.
+        Outcome::Error { message }
+            if message.starts_with("stack output `") && message.ends_with("is missing") =>
+        {
+            message.clone()
+        }
+        _ => return f,
     };
-    if reason.starts_with("production-only") {
-        return f;
-    }
-    let needs = needed_expectation(reason);
+    let needs = needed_expectation(&reason);
     if f.resource.starts_with("output:") {
         f.resource = resource.to_string();
     }
@@ -860,11 +866,11 @@ mod tests {
             "production-only expectation; this environment is not production",
         );
         assert_eq!(not_judged(prod.clone(), "x"), prod);
-        let missing = super::super::missing_output(
-            &["backup.selection_covers_rds"],
-            outputs::RDS_INSTANCE_IDS,
-        )
-        .remove(0);
+        let absent = Expectations::new(Map::new(), Default::default(), false)
+            .output_list(outputs::RDS_INSTANCE_IDS)
+            .unwrap_err();
+        let missing =
+            super::super::unreadable_output(&["backup.selection_covers_rds"], &absent).remove(0);
         let f = not_judged(missing, "arn:aws:backup:us-east-1:1:backup-plan:p");
         assert_eq!(f.resource, "arn:aws:backup:us-east-1:1:backup-plan:p");
         assert_eq!(
