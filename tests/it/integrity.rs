@@ -337,14 +337,17 @@ fn a_changed_backend_is_refused_and_can_be_migrated() {
         "stack app: its backend changed since [STATE]/tfdata/dev/app was initialised: it was local (path=dev.tfstate), it is now local (path=moved.tfstate). Continuing would start from the new location's state (empty if it is new), so nothing was run."
     );
     let migrate = lines.next().unwrap();
-    assert_eq!(
-        migrate,
-        format!(
-            "To move the state there: cd [ROOT]/stacks/app && TF_DATA_DIR=[STATE]/tfdata/dev/app TF_CLI_CONFIG_FILE={} {} init -input=false -migrate-state -force-copy -backend-config=path=moved.tfstate",
-            provider_cli_config().display(),
-            tool("terraform").display()
-        )
+    // The Terraform binary named is the one the run used (the harness picks a version).
+    let prefix = format!(
+        "To move the state there: cd [ROOT]/stacks/app && TF_DATA_DIR=[STATE]/tfdata/dev/app TF_CLI_CONFIG_FILE={} ",
+        provider_cli_config().display()
     );
+    let suffix = " init -input=false -migrate-state -force-copy -backend-config=path=moved.tfstate";
+    let binary = migrate
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.strip_suffix(suffix))
+        .unwrap_or_else(|| panic!("{migrate}"));
+    assert!(Path::new(binary).is_file(), "{migrate}");
     assert_eq!(
         lines.next().unwrap(),
         "To start over on the new backend on purpose, delete [STATE]/tfdata/dev/app"
