@@ -9,6 +9,7 @@ mod bootstrap;
 mod canary;
 mod drill;
 mod environments;
+mod integrity;
 mod monitoring;
 mod monitoring_checks;
 mod platform_code;

@@ -217,7 +217,9 @@ fn backend_config_with_static_keys_is_refused(tf: Tf) {
     let run = f.run_ok(&["plan", "dev"], 1);
     assert!(
         run.stderr.contains("backend.hcl:")
-            && run.stderr.contains("`access_key` is a static AWS credential"),
+            && run
+                .stderr
+                .contains("`access_key` is a static AWS credential"),
         "{}",
         run.stderr
     );

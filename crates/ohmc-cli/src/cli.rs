@@ -161,6 +161,10 @@ pub struct PlanArgs {
     /// Plan destroying every stack (applied in reverse dependency order)
     #[arg(long)]
     pub destroy: bool,
+    /// Plan bundles of ENV to keep, the newest first; the one last applied is always kept too
+    /// [default: `bundles { keep }` in environment.hcl, else 10]
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub keep_bundles: Option<usize>,
 }
 
 #[derive(Debug, Args)]

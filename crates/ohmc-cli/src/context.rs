@@ -10,7 +10,45 @@ use ohmc_infra::private_fs;
 use ohmc_terraform::{Interrupt, Terraform, TerraformConfig};
 use tokio::sync::mpsc;
 
-use crate::cli::GlobalArgs;
+use crate::cli::{Cli, Command, GlobalArgs};
+
+/// Makes every path the user gave absolute against the working directory at
+/// start-up. Terraform runs inside each stack's folder, so a relative
+/// `--state-dir`, `--plan` or `--tf-cli-config` handed to it would otherwise
+/// point into the stack (a data dir, backend config and plan files written
+/// under `terraform/`), or nowhere. An empty path stays empty for the
+/// argument checks to refuse.
+pub fn resolve_paths(cli: &mut Cli) -> Result<()> {
+    let cwd = std::env::current_dir().context("reading the working directory")?;
+    let abs = |p: &mut Option<PathBuf>| {
+        if let Some(path) = p {
+            if !path.as_os_str().is_empty() && path.is_relative() {
+                *path = cwd.join(&*path);
+            }
+        }
+    };
+    let g = &mut cli.global;
+    abs(&mut g.root);
+    abs(&mut g.state_dir);
+    abs(&mut g.terraform);
+    abs(&mut g.tf_cli_config);
+    match &mut cli.command {
+        Command::Apply(a) => abs(&mut a.plan),
+        Command::Verify(v) => abs(&mut v.outputs),
+        Command::Audit(a) => {
+            abs(&mut a.waivers);
+            abs(&mut a.baseline);
+            abs(&mut a.output_dir);
+        }
+        Command::Envs
+        | Command::Bootstrap(_)
+        | Command::Plan(_)
+        | Command::Drift(_)
+        | Command::Output(_)
+        | Command::DrDrill(_) => {}
+    }
+    Ok(())
+}
 
 /// The repository root: `--root`, or the nearest parent of the working
 /// directory that has an `environments/` folder.
@@ -65,6 +103,7 @@ pub fn state_dir(global: &GlobalArgs, root: &Path) -> Result<PathBuf> {
         .state_dir
         .clone()
         .unwrap_or_else(|| root.join(".ohmc"));
+    ohmc_infra::ops::check_state_dir(root, &dir, &[])?;
     private_fs::create_private_dir(&dir)
         .with_context(|| format!("creating the state directory {}", dir.display()))?;
     Ok(dir)

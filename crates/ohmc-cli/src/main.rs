@@ -33,6 +33,11 @@ fn main() -> ExitCode {
         eprintln!("error: {}", escape_controls(&err.to_string()));
         return ExitCode::from(ExitStatus::Error.code() as u8);
     }
+    let mut cli = cli;
+    if let Err(err) = context::resolve_paths(&mut cli) {
+        eprintln!("error: {err:#}");
+        return ExitCode::from(ExitStatus::Error.code() as u8);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -130,6 +130,18 @@ pub struct Environment {
     pub verify: Option<VerifyBlock>,
     pub drill: Option<DrillBlock>,
     pub monitoring: Option<MonitoringBlock>,
+    /// Plan bundles kept after each plan (`bundles { keep = N }`); the one last
+    /// applied is kept on top of these.
+    pub keep_bundles: usize,
+}
+
+/// Whether `name` may name a stack: it becomes a file and folder name (plan
+/// file, Terraform data dir), so only `[a-z0-9][a-z0-9_-]*`. Nothing that
+/// climbs out (`..`), starts at `/`, hides (`.x`) or is empty.
+pub fn valid_stack_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z' | b'0'..=b'9'))
+        && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'))
 }
 
 impl Environment {
@@ -198,6 +210,7 @@ pub fn parse(
             "verify",
             "drill",
             "monitoring",
+            "bundles",
         ],
     )?;
     let description = r.opt_string(&body, "", "description")?.unwrap_or_default();
@@ -268,6 +281,17 @@ pub fn parse(
             ));
         };
         let ctx = format!("stack.{label}");
+        if !valid_stack_name(&label) {
+            return Err(EnvironmentError::Invalid {
+                file: file.to_path_buf(),
+                line: lines.line(&ctx),
+                field: "stack".into(),
+                message: format!(
+                    "\"{}\" is not a valid stack name: use lowercase letters, digits, '_' and '-', starting with a letter or digit ([a-z0-9][a-z0-9_-]*); the name becomes a file name",
+                    label.escape_debug()
+                ),
+            });
+        }
         r.only_known(
             &block.body,
             &ctx,
@@ -432,6 +456,23 @@ pub fn parse(
         }
     };
 
+    let keep_bundles = match r.single_block(&body, "bundles")? {
+        None => crate::bundle::DEFAULT_KEEP_BUNDLES,
+        Some(b) => {
+            r.only_known(&b.body, "bundles", &["keep"], &[])?;
+            match r.opt_u64(&b.body, "bundles", "keep")? {
+                None => crate::bundle::DEFAULT_KEEP_BUNDLES,
+                Some(0) => {
+                    return Err(r.invalid(
+                        "bundles.keep",
+                        "must be at least 1 (the newest plan is always kept)",
+                    ))
+                }
+                Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            }
+        }
+    };
+
     Ok(Environment {
         name: name.to_string(),
         dir: dir.to_path_buf(),
@@ -443,6 +484,7 @@ pub fn parse(
         verify,
         drill,
         monitoring,
+        keep_bundles,
     })
 }
 
@@ -892,6 +934,62 @@ drill {
         assert!(
             error_of(&text).starts_with("environments/t/environment.hcl:5: syntax:")
                 || error_of(&text).starts_with("environments/t/environment.hcl:6: syntax:"),
+            "{}",
+            error_of(&text)
+        );
+    }
+
+    #[test]
+    fn stack_names_must_be_safe_path_components() {
+        for bad in [
+            "../../../../etc",
+            "/abs/path",
+            "",
+            "App",
+            ".hidden",
+            "-x",
+            "a/b",
+            "a.b",
+            "a b",
+        ] {
+            let text = GOOD.replace("stack \"b\" {", &format!("stack \"{bad}\" {{"));
+            assert_eq!(
+                error_of(&text),
+                format!(
+                    "environments/t/environment.hcl:15: stack: \"{bad}\" is not a valid stack name: use lowercase letters, digits, '_' and '-', starting with a letter or digit ([a-z0-9][a-z0-9_-]*); the name becomes a file name"
+                ),
+                "{bad}"
+            );
+        }
+        let text = GOOD.replace("stack \"b\" {", "stack \"bad\\u0007\" {");
+        assert!(
+            error_of(&text).contains("\"bad\\u{7}\" is not a valid stack name"),
+            "{}",
+            error_of(&text)
+        );
+        for good in ["b", "0", "app-2", "data_store", "9lives"] {
+            let text = GOOD.replace("stack \"b\" {", &format!("stack \"{good}\" {{"));
+            let dir = env_dir();
+            let env = parse("t", dir.path(), &dir.path().join(ENVIRONMENT_FILE), &text).unwrap();
+            assert_eq!(env.stacks[1].name, good);
+        }
+    }
+
+    #[test]
+    fn bundles_keep() {
+        let dir = env_dir();
+        let file = dir.path().join(ENVIRONMENT_FILE);
+        let env = parse("t", dir.path(), &file, GOOD).unwrap();
+        assert_eq!(env.keep_bundles, crate::bundle::DEFAULT_KEEP_BUNDLES);
+        let text = format!("{GOOD}\nbundles {{\n  keep = 3\n}}\n");
+        assert_eq!(
+            parse("t", dir.path(), &file, &text).unwrap().keep_bundles,
+            3
+        );
+        let text = format!("{GOOD}\nbundles {{\n  keep = 0\n}}\n");
+        assert!(
+            error_of(&text)
+                .ends_with("bundles.keep: must be at least 1 (the newest plan is always kept)"),
             "{}",
             error_of(&text)
         );

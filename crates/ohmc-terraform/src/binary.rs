@@ -222,6 +222,11 @@ impl Terraform {
     pub fn grace_period(&self) -> Duration {
         self.grace_period
     }
+
+    /// The CLI config file every run gets as `TF_CLI_CONFIG_FILE`.
+    pub fn cli_config_file(&self) -> &Path {
+        &self.cli_config_file
+    }
 }
 
 /// `TF_CLI_ARGS` and `TF_CLI_ARGS_<command>` silently add flags (say

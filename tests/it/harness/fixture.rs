@@ -166,6 +166,22 @@ impl Fixture {
         cmd
     }
 
+    /// Like [`Fixture::cmd`] but run in `cwd`, with neither `--root` nor a
+    /// state dir: the test passes both (relative ones, say) in `args`.
+    pub fn cmd_in(&self, cwd: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(ohmc_bin());
+        cmd.current_dir(cwd)
+            .args(args)
+            .env("OHMC_TERRAFORM", tool("terraform"))
+            .env("OHMC_TF_CLI_CONFIG", provider_cli_config())
+            .env("OHMCTEST_STORE_DIR", &self.store)
+            .env_remove("OHMC_STATE_DIR")
+            .env_remove("OHMC_ROOT")
+            .env_remove("TF_CLI_ARGS")
+            .stdin(Stdio::null());
+        cmd
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         let out = self.cmd(args).output().expect("running ohmc-infra");
         self.finish(args, out)

@@ -38,6 +38,7 @@ pub async fn run(
     // The context itself stays, to read the outputs for verification.
     ctx.progress = None;
     printer.finish().await;
+    let report = report?;
     match global.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&to_json(&report))?),
         _ => print_human(&report),

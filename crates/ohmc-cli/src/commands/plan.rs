@@ -23,6 +23,7 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs, interrupt: Interrupt) -> 
         &env,
         &PlanOptions {
             destroy: args.destroy,
+            keep_bundles: args.keep_bundles,
         },
     )
     .await;
@@ -30,6 +31,9 @@ pub async fn run(global: &GlobalArgs, args: &PlanArgs, interrupt: Interrupt) -> 
     drop(ctx);
     printer.finish().await;
     let report = report?;
+    if let Some(err) = &report.prune_error {
+        eprintln!("warning: the plan was saved, but older bundles could not be pruned: {err}");
+    }
     match global.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&to_json(&report))?),
         _ => print_human(&report),
@@ -70,6 +74,7 @@ fn to_json(report: &PlanReport) -> serde_json::Value {
             "terraform_version": b.meta.terraform_version, "destroy": b.meta.destroy,
         })),
         "changes_present": report.changes_present(),
+        "pruned_bundles": report.pruned,
         "stacks": stacks,
     })
 }

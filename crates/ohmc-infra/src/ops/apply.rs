@@ -59,6 +59,13 @@ pub async fn prepare(
         env: env.name.clone(),
         reason,
     };
+    // First, so every other fact below (environment, destroy flag, state,
+    // var files, configuration, git) is the one that was planned and approved.
+    if bundle::bundle_sha256(meta) != meta.bundle_sha256 {
+        return Err(stale(
+            "bundle.json's hashes do not add up (edited by hand?)".into(),
+        ));
+    }
     if meta.environment != env.name {
         return Err(OpsError::WrongEnvironment {
             bundle: bundle.dir.clone(),
@@ -88,13 +95,6 @@ pub async fn prepare(
             )));
         }
     }
-    if bundle::bundle_sha256(&meta.stacks) != meta.bundle_sha256 {
-        // Covers each plan file's hash and its summary, destructive list included.
-        return Err(stale(
-            "bundle.json's hashes do not add up (edited by hand?)".into(),
-        ));
-    }
-
     let mut destructive = Vec::new();
     for planned in &meta.stacks {
         let stack = env.stack(&planned.name).expect("stack set compared above");
@@ -256,8 +256,16 @@ impl ApplyReport {
 
 /// Applies a prepared bundle: stacks in dependency order (reverse for a
 /// destroy plan), independent ones in parallel.
-pub async fn execute(ctx: &OpsContext, env: &Environment, prepared: &PreparedApply) -> ApplyReport {
+pub async fn execute(
+    ctx: &OpsContext,
+    env: &Environment,
+    prepared: &PreparedApply,
+) -> Result<ApplyReport, OpsError> {
     let meta = &prepared.bundle.meta;
+    // Recorded before anything runs: a partly applied bundle is as much the
+    // record of what is in the account as a fully applied one, and a plan
+    // made meanwhile must not prune it.
+    bundle::record_applied(&prepared.bundle)?;
     let outcomes = run_in_order_until(
         &env.stacks,
         ctx.parallelism,
@@ -343,11 +351,11 @@ pub async fn execute(ctx: &OpsContext, env: &Environment, prepared: &PreparedApp
             (name, status)
         })
         .collect();
-    ApplyReport {
+    Ok(ApplyReport {
         environment: env.name.clone(),
         bundle_sha256: meta.bundle_sha256.clone(),
         stacks,
-    }
+    })
 }
 
 fn short(commit: &str) -> &str {

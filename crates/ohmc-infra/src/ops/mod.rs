@@ -7,6 +7,7 @@ pub mod apply;
 pub mod bootstrap;
 pub mod drift;
 pub mod drill;
+pub mod init;
 pub mod output;
 pub mod plan;
 pub mod remote_lock;
@@ -23,7 +24,6 @@ use tokio::sync::mpsc;
 
 use crate::bundle::BundleError;
 use crate::environment::{Environment, EnvironmentError, StackSpec};
-use crate::private_fs;
 
 /// Shared by every operation of one invocation.
 #[derive(Debug, Clone)]
@@ -87,6 +87,17 @@ pub enum OpsError {
     ApprovalRequired { env: String, prefix: String },
     #[error("--approve {given} does not match this plan bundle (sha256 {actual}); review the plan that is about to be applied")]
     ApprovalMismatch { given: String, actual: String },
+    #[error("stack {stack}: its backend changed since {} was initialised: it was {old}, it is now {new}. Continuing would start from the new location's state (empty if it is new), so nothing was run.\nTo move the state there: {migrate}\nTo start over on the new backend on purpose, delete {}", .data_dir.display(), .data_dir.display())]
+    BackendChanged {
+        env: String,
+        stack: String,
+        old: String,
+        new: String,
+        migrate: String,
+        data_dir: PathBuf,
+    },
+    #[error("the state dir {} is inside {}: Terraform's data dir, plan files and backend settings would be written into the configuration; pass a --state-dir outside it", .state_dir.display(), .inside.display())]
+    StateDirInsideConfig { state_dir: PathBuf, inside: PathBuf },
     #[error("{}: {source}", .path.display())]
     Io {
         path: PathBuf,
@@ -205,59 +216,37 @@ impl OpsContext {
         ctx
     }
 
+    /// [`check_state_dir`] for this context and environment.
+    pub fn check_state_dir(&self, env: &Environment) -> Result<(), OpsError> {
+        check_state_dir(&self.root, &self.state_dir, &env.stacks)
+    }
+
     pub fn report(&self, p: Progress) {
         if let Some(tx) = &self.progress {
             let _ = tx.send(p);
         }
     }
+}
 
-    /// Runs `init` unless this data dir was already initialised with exactly
-    /// these arguments and this configuration's lock file.
-    pub async fn ensure_init(&self, env: &Environment, stack: &StackSpec) -> Result<(), OpsError> {
-        // A backend config holding static keys would be copied into the data
-        // dir; credentials come from the AWS chain.
-        crate::backend::refuse_static_credentials(stack)?;
-        let data_dir = self.data_dir(&env.name, &stack.name);
-        private_fs::create_private_dir(&data_dir).map_err(|source| OpsError::Io {
-            path: data_dir.clone(),
-            source,
-        })?;
-        let opts = ohmc_terraform::commands::init::InitOptions {
-            backend_config_files: stack.backend_config.iter().cloned().collect(),
-            backend_values: stack.backend_values.clone(),
-            reconfigure: true,
-            // Terraform 1.0.3's init rejects -lock-timeout (usage error); init
-            // takes no state lock with a fresh data dir anyway.
-            lock_timeout: None,
-        };
-        let mut fingerprint = opts.args().join("\n");
-        if let Some(f) = &stack.backend_config {
-            fingerprint.push_str(&std::fs::read_to_string(f).unwrap_or_default());
+/// `path` with symlinks resolved as far as it exists, so a state dir that
+/// does not exist yet still compares with canonical stack dirs.
+fn canonical_prefix(path: &Path) -> PathBuf {
+    let mut rest = Vec::new();
+    let mut existing = path;
+    loop {
+        if let Ok(c) = existing.canonicalize() {
+            return rest
+                .iter()
+                .rev()
+                .fold(c, |acc: PathBuf, part| acc.join(part));
         }
-        fingerprint.push_str(
-            &std::fs::read_to_string(stack.dir.join(".terraform.lock.hcl")).unwrap_or_default(),
-        );
-        fingerprint.push_str(&crate::bundle::config_sha256(&stack.dir).unwrap_or_default());
-        let marker = data_dir.join("ohmc-init.sha256");
-        let wanted = crate::bundle::sha256_bytes(fingerprint.as_bytes());
-        if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
-            return Ok(());
-        }
-        let ctx = self.run_context(&env.name, &stack);
-        self.terraform
-            .init(&stack.dir, &opts, &ctx)
-            .await
-            .map_err(|source| OpsError::Terraform {
-                stack: stack.name.clone(),
-                source,
-            })?;
-        private_fs::write_private_file(&marker, wanted.as_bytes()).map_err(|source| {
-            OpsError::Io {
-                path: marker,
-                source,
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
             }
-        })?;
-        Ok(())
+            _ => return path.to_path_buf(),
+        }
     }
 }
 
@@ -266,6 +255,53 @@ impl OpsContext {
 pub fn refuse_static_credentials(env: &Environment) -> Result<(), OpsError> {
     for stack in &env.stacks {
         crate::backend::refuse_static_credentials(stack)?;
+    }
+    Ok(())
+}
+
+fn holds_terraform_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            (name.ends_with(".tf") || name.ends_with(".tf.json"))
+                && e.file_type().is_ok_and(|t| t.is_file())
+        })
+    })
+}
+
+/// Refuses a state dir inside the configuration: under `ROOT/terraform`,
+/// inside one of `stacks`, or inside any folder of the repository that holds
+/// Terraform files. Nothing of this tool's may be written there (a data dir
+/// holds the backend settings, plan files hold values). Called before the
+/// state dir is created, so a refused one is not even made.
+pub fn check_state_dir(
+    root: &Path,
+    state_dir: &Path,
+    stacks: &[StackSpec],
+) -> Result<(), OpsError> {
+    let state = canonical_prefix(state_dir);
+    let root = canonical_prefix(root);
+    let refuse = |inside: PathBuf| {
+        Err(OpsError::StateDirInsideConfig {
+            state_dir: state_dir.to_path_buf(),
+            inside,
+        })
+    };
+    let fixed = std::iter::once(root.join("terraform"))
+        .chain(stacks.iter().map(|s| canonical_prefix(&s.dir)));
+    for dir in fixed {
+        if state.starts_with(&dir) {
+            return refuse(dir);
+        }
+    }
+    for dir in state
+        .ancestors()
+        .filter(|a| a.starts_with(&root) && *a != root)
+    {
+        if holds_terraform_files(dir) {
+            return refuse(dir.to_path_buf());
+        }
     }
     Ok(())
 }

@@ -16,6 +16,9 @@ use crate::summary::PlanSummary;
 pub struct PlanOptions {
     /// Plan the destruction of every stack (applied in reverse order).
     pub destroy: bool,
+    /// Bundles kept for this environment after the plan; `None` takes the
+    /// environment's `bundles { keep }`, else [`bundle::DEFAULT_KEEP_BUNDLES`].
+    pub keep_bundles: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -36,6 +39,10 @@ pub struct PlanReport {
     /// Saved only when every stack planned.
     pub bundle: Option<Bundle>,
     pub stacks: Vec<(String, StackPlanStatus)>,
+    /// Older bundles removed after this one was saved.
+    pub pruned: Vec<PathBuf>,
+    /// Pruning that failed: the plan itself stands, the old bundle stays.
+    pub prune_error: Option<OpsError>,
 }
 
 impl PlanReport {
@@ -64,6 +71,7 @@ pub async fn plan(
     opts: &PlanOptions,
 ) -> Result<PlanReport, OpsError> {
     super::refuse_static_credentials(env)?;
+    ctx.check_state_dir(env)?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let bundle_dir = bundle::create_bundle_dir(&ctx.state_dir, &env.name, &stamp)?;
     let interrupted = || ctx.interrupt.requested() > 0;
@@ -104,6 +112,8 @@ pub async fn plan(
         environment: env.name.clone(),
         bundle: None,
         stacks,
+        pruned: Vec::new(),
+        prune_error: None,
     };
     if report.failed() {
         let _ = std::fs::remove_dir_all(&bundle_dir);
@@ -117,17 +127,23 @@ pub async fn plan(
             _ => None,
         })
         .collect();
-    let meta = BundleMeta {
+    let mut meta = BundleMeta {
         schema_version: bundle::BUNDLE_SCHEMA_VERSION,
         environment: env.name.clone(),
         created_at: chrono::Utc::now().to_rfc3339(),
         git: crate::git::git_state(&ctx.root),
         terraform_version: ctx.terraform.version().to_string(),
         destroy: opts.destroy,
-        bundle_sha256: bundle::bundle_sha256(&metas),
+        bundle_sha256: String::new(),
         stacks: metas,
     };
+    meta.bundle_sha256 = bundle::bundle_sha256(&meta);
     report.bundle = Some(Bundle::save(&bundle_dir, meta)?);
+    let keep = opts.keep_bundles.unwrap_or(env.keep_bundles);
+    match bundle::prune(&ctx.state_dir, &env.name, keep) {
+        Ok(pruned) => report.pruned = pruned,
+        Err(e) => report.prune_error = Some(e.into()),
+    }
     Ok(report)
 }
 
