@@ -82,6 +82,9 @@ fn runbook_commands_are_accepted_by_the_cli() {
                     match a.as_str() {
                         "DURATION" => "1h".to_string(),
                         "N" => "1".to_string(),
+                        // Region names are checked, so a placeholder for one
+                        // must look like one.
+                        "R" | "REGION" | "<region>" => "us-west-2".to_string(),
                         _ => "placeholder".to_string(),
                     }
                 } else {
