@@ -428,7 +428,7 @@ const NEGATIVES: &[Negative] = &[
     Negative { stack: "edge", assertion: "acm.certificate_in_use_by_listener", breaks: &[Edit { file: EDGE, from: "certificate_arn   = aws_acm_certificate_validation.this.certificate_arn", to: "certificate_arn   = \"arn:aws:acm:us-east-1:123456789012:certificate/another\"" }] },
     Negative { stack: "edge", assertion: "alb.http_redirects_only", breaks: &[Edit { file: EDGE, from: "protocol    = \"HTTPS\"\n      status_code", to: "protocol    = \"HTTP\"\n      status_code" }] },
     Negative { stack: "edge", assertion: "acm.certificate_issued_covers_names", breaks: &[Edit { file: EDGE, from: "validation_method         = \"DNS\"", to: "validation_method         = \"EMAIL\"" }] },
-    Negative { stack: "edge", assertion: "acm.dns_validated_in_zone", breaks: &[Edit { file: EDGE, from: "zone_id         = data.aws_route53_zone.this.zone_id", to: "zone_id         = \"Z0ANOTHERZONE\"" }] },
+    Negative { stack: "edge", assertion: "acm.dns_validated_in_zone", breaks: &[Edit { file: EDGE, from: "zone_id         = var.zone_id", to: "zone_id         = \"Z0ANOTHERZONE\"" }] },
     Negative { stack: "edge", assertion: "dns.alias_targets_alb", breaks: &[Edit { file: EDGE, from: "type    = \"A\"", to: "type    = \"AAAA\"" }] },
     Negative { stack: "edge", assertion: "sg.alb_internet_only_443_80", breaks: &[Edit { file: EDGE, from: "from_port         = 443", to: "from_port         = 0" }] },
     Negative { stack: "edge", assertion: "sg.alb_egress_vpc_only", breaks: &[Edit { file: EDGE, from: "cidr_ipv4         = var.vpc_cidr_block", to: "cidr_ipv4         = \"0.0.0.0/0\"" }] },

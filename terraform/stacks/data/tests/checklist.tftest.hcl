@@ -78,6 +78,14 @@ override_data {
   }
 }
 
+variable "redis_auth_rotated_on" {}
+variable "redis_auth_keep_previous" {
+  default = false
+}
+variable "backup_vault_lock_mode" {
+  default = "governance"
+}
+
 run "stack" {
   command = apply
 
@@ -163,6 +171,8 @@ run "redis" {
   }
 
   variables {
+    auth_rotated_on            = var.redis_auth_rotated_on
+    auth_keep_previous         = var.redis_auth_keep_previous
     replication_group_id       = "ohmc-${var.environment}-redis"
     vpc_id                     = "vpc-0123456789abcdef0"
     subnet_ids                 = ["subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-0000000000000000c"]
@@ -209,6 +219,7 @@ run "backup" {
   }
 
   variables {
+    vault_lock_mode          = var.backup_vault_lock_mode
     name                     = "ohmc-${var.environment}"
     selection_tag_key        = "backup-plan"
     selection_tag_value      = "ohmc-${var.environment}"

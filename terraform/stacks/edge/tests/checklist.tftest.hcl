@@ -74,7 +74,7 @@ run "edge" {
     public_subnet_ids        = ["subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-0000000000000000c"]
     target_security_group_id = "sg-0123456789abcdef0"
     target_port              = var.backend_port
-    zone_name                = var.zone_name
+    zone_id                  = "Z0123456789ABCDEFGHIJ"
     domain_names             = var.domain_names
     waf_rate_limit           = var.waf_rate_limit
     deletion_protection      = var.alb_deletion_protection

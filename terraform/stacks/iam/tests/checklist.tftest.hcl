@@ -38,6 +38,10 @@ variable "audit_external_id" {
   default = null
 }
 
+variable "ecr_promotion_source_arns" {
+  default = []
+}
+
 run "iam" {
   command = apply
 
@@ -46,6 +50,7 @@ run "iam" {
   }
 
   variables {
+    ecr_promotion_source_arns    = var.ecr_promotion_source_arns
     name                         = "ohmc-${var.environment}"
     create_github_oidc_provider  = var.create_github_oidc_provider
     github_repositories          = var.github_repositories
@@ -58,7 +63,7 @@ run "iam" {
     oidc_provider_arn            = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/STANDIN"
     oidc_issuer                  = "https://oidc.eks.us-east-1.amazonaws.com/id/STANDIN"
     irsa_roles = {
-      backend = { namespace = "ohmc", service_account = "backend", secret_arns = [], kms_key_arns = [] }
+      backend = { namespace = "ohmc", service_account = "backend", secret_arns = [], kms_key_arns = [], policy_statements = [], audit = false }
     }
     lb_controller_target_group_arns  = ["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/ohmc-backend/0123456789abcdef"]
     lb_controller_security_group_ids = ["sg-0123456789abcdef0"]

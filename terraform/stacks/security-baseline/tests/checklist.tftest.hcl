@@ -33,6 +33,17 @@ variable "guardduty_finding_frequency" {}
 variable "enable_security_hub" {}
 variable "security_alert_emails" {}
 
+# Set by production's tfvars only; the stack's defaults otherwise.
+variable "security_alert_slack_channel" {
+  default = null
+}
+variable "audit_object_lock_days" {
+  default = 365
+}
+variable "audit_object_lock_mode" {
+  default = null
+}
+
 run "security_baseline" {
   command = apply
 
@@ -41,6 +52,9 @@ run "security_baseline" {
   }
 
   variables {
+    alert_slack_channel         = var.security_alert_slack_channel
+    audit_object_lock_days      = var.audit_object_lock_days
+    audit_object_lock_mode      = var.audit_object_lock_mode
     name                        = "ohmc-${var.environment}"
     s3_access_logs_bucket       = "ohmc-${var.environment}-s3-access-logs"
     trail_log_retention_days    = var.audit_log_retention_days

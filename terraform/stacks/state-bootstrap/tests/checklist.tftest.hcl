@@ -27,6 +27,10 @@ mock_provider "aws" {
   }
 }
 
+mock_provider "aws" {
+  alias = "dr"
+}
+
 variable "environment" {}
 variable "account_id" {}
 variable "state_bucket" {}
@@ -37,6 +41,11 @@ run "state" {
 
   module {
     source = "../../modules/state-bootstrap"
+  }
+
+  providers = {
+    aws    = aws
+    aws.dr = aws.dr
   }
 
   variables {
