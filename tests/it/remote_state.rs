@@ -107,16 +107,7 @@ fn s3_state_is_planned_applied_read_and_drift_checked(tf: Tf) {
     );
     f.run_ok(&["plan", "dev"], 0);
     f.run_ok(&["drift", "dev"], 0);
-    let file = std::fs::read_dir(&f.store)
-        .unwrap()
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy().starts_with("a-"))
-        .unwrap()
-        .path();
-    let mut thing: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    thing["value"] = "changed-by-hand".into();
-    std::fs::write(&file, serde_json::to_vec(&thing).unwrap()).unwrap();
+    f.change_thing_by_hand("a-");
     let run = f.run_ok(&["drift", "dev"], 2);
     assert_eq!(
         run.stdout,

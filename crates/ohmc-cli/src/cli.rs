@@ -294,6 +294,9 @@ pub struct AuditMergeArgs {
     /// Write every format here (as `audit --output-dir`)
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// Push the merged run's metrics here (as `audit --pushgateway`); shards never push
+    #[arg(long, value_name = "URL")]
+    pub pushgateway: Option<String>,
 }
 
 #[derive(Debug, Args)]

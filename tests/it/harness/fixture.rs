@@ -234,6 +234,21 @@ impl Fixture {
         text
     }
 
+    /// Changes the value of the stored thing whose record starts with
+    /// `record_prefix` behind Terraform's back: drift.
+    pub fn change_thing_by_hand(&self, record_prefix: &str) {
+        let file = std::fs::read_dir(&self.store)
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().starts_with(record_prefix))
+            .unwrap_or_else(|| panic!("no stored thing {record_prefix}*"))
+            .path();
+        let mut thing: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        thing["value"] = "changed-by-hand".into();
+        std::fs::write(&file, serde_json::to_vec(&thing).unwrap()).unwrap();
+    }
+
     /// Names of the things that really exist in the provider's backing store.
     pub fn store_names(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(&self.store)

@@ -236,7 +236,7 @@ async fn merge(global: &GlobalArgs, args: &AuditMergeArgs) -> Result<ExitStatus>
         report,
         args.baseline.as_deref(),
         args.output_dir.as_deref(),
-        None,
+        args.pushgateway.as_deref(),
     )
     .await
 }
