@@ -4,11 +4,14 @@
 //! the second line for text it passes through from Terraform (diagnostics,
 //! provider errors) that could echo a value back.
 
-use ohmc_terraform::plan::{sensitive_strings, PlanDocument, REDACTED};
+use ohmc_terraform::plan::{sensitive_strings, PlanDocument};
+use ohmc_terraform::scrub::Scrubber;
 
+/// The secrets a plan holds, applied through the one [`Scrubber`] that cleans
+/// everything Terraform prints.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
-    secrets: Vec<String>,
+    scrubber: Scrubber,
 }
 
 impl Redactor {
@@ -41,29 +44,13 @@ impl Redactor {
                 }
             }
         }
-        let mut r = Redactor { secrets };
-        r.normalise();
-        r
-    }
-
-    fn normalise(&mut self) {
-        // Very short values would shred ordinary text ("1", "ok"); they are
-        // masked by the structural redaction instead. Longest first so a secret
-        // containing another is replaced whole.
-        self.secrets.retain(|s| s.len() >= 4);
-        self.secrets
-            .sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-        self.secrets.dedup();
+        Redactor {
+            scrubber: Scrubber::new(secrets, []),
+        }
     }
 
     pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), REDACTED);
-            }
-        }
-        out
+        self.scrubber.scrub_text(text)
     }
 }
 
