@@ -16,6 +16,7 @@ on_every_terraform!(
     s3_interrupt_releases_the_lock_and_says_so,
     s3_state_serial_makes_an_old_bundle_stale,
     backend_config_with_static_keys_is_refused,
+    s3_plan_and_apply_start_no_terraform_beyond_their_own,
 );
 
 // The SIGKILL tests on 1.0.3 are an open defect, not a pass. They pass run
@@ -220,6 +221,24 @@ fn s3_state_serial_makes_an_old_bundle_stale(tf: Tf) {
         "{}",
         run.stderr
     );
+}
+
+/// The overhead budget (5 % or 50 ms) leaves no room for a second Terraform
+/// process per command: on S3 the state's lineage and serial are read from
+/// the state object, not through `terraform state pull`.
+fn s3_plan_and_apply_start_no_terraform_beyond_their_own(tf: Tf) {
+    let f = Fixture::on_s3("basic", tf);
+    let (run, calls) = f.run_counting_terraform(&["plan", "dev"]);
+    assert_eq!(run.code, 2, "{}", run.both());
+    assert_eq!(calls, ["version", "init", "plan"], "plan dev");
+    let (run, calls) = f.run_counting_terraform(&["apply", "dev"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert_eq!(calls, ["apply"], "apply dev");
+    // The identity read from S3 is the one Terraform holds: a second plan of
+    // the applied state, then an apply of the first, is refused as stale.
+    let (run, calls) = f.run_counting_terraform(&["plan", "dev"]);
+    assert_eq!(run.code, 0, "{}", run.both());
+    assert_eq!(calls, ["plan"], "plan dev again");
 }
 
 fn backend_config_with_static_keys_is_refused(tf: Tf) {

@@ -182,6 +182,42 @@ impl Fixture {
         cmd
     }
 
+    /// Runs `args` with a Terraform that first notes its subcommand (the
+    /// first argument that is not a `-flag`) in a log, then execs the real
+    /// one; returns the run and the subcommands in the order they started.
+    /// The processes a command costs are its overhead over raw Terraform.
+    pub fn run_counting_terraform(&self, args: &[&str]) -> (Run, Vec<String>) {
+        let log = self.root.join("../terraform-calls.log");
+        let _ = std::fs::remove_file(&log);
+        let wrapper = self.root.join("../terraform-counting");
+        let script = format!(
+            "#!/bin/sh\n\
+             for a in \"$@\"; do case \"$a\" in -*) ;; *) echo \"$a\" >> '{log}'; break;; esac; done\n\
+             exec '{real}' \"$@\"\n",
+            log = log.display(),
+            real = self.tf.binary().display()
+        );
+        // Written once: the tool caches `terraform version` by the binary's
+        // modification time, and a rewritten wrapper would look new.
+        if !wrapper.exists() {
+            std::fs::write(&wrapper, script).unwrap();
+        }
+        let mut perms = std::fs::metadata(&wrapper).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&wrapper, perms).unwrap();
+        let out = self
+            .cmd(args)
+            .env("OHMC_TERRAFORM", &wrapper)
+            .output()
+            .expect("running ohmc-infra");
+        let calls = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        (self.finish(args, out), calls)
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         let out = self.cmd(args).output().expect("running ohmc-infra");
         self.finish(args, out)

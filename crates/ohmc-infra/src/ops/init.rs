@@ -276,27 +276,32 @@ impl OpsContext {
             // takes no state lock with a fresh data dir anyway.
             lock_timeout: None,
         };
-        let cli_config =
-            std::fs::read_to_string(self.terraform.cli_config_file()).unwrap_or_default();
-        let mut fingerprint = opts.args().join("\n");
-        for part in [
-            stack
-                .backend_config
-                .as_ref()
-                .map(|f| std::fs::read_to_string(f).unwrap_or_default())
-                .unwrap_or_default(),
-            std::fs::read_to_string(stack.dir.join(".terraform.lock.hcl")).unwrap_or_default(),
-            crate::bundle::config_sha256(&stack.dir).unwrap_or_default(),
-            self.terraform.cli_config_file().display().to_string(),
-            cli_config.clone(),
-            provider_stamps(&provider_dirs(&cli_config)),
-        ] {
-            fingerprint.push('\0');
-            fingerprint.push_str(&part);
-        }
+        // Terraform's first init writes `.terraform.lock.hcl` into the stack,
+        // which the fingerprint covers: the marker records the fingerprint as
+        // init left things, or the next command would init again for nothing.
+        let fingerprint = || {
+            let cli_config =
+                std::fs::read_to_string(self.terraform.cli_config_file()).unwrap_or_default();
+            let mut fingerprint = opts.args().join("\n");
+            for part in [
+                stack
+                    .backend_config
+                    .as_ref()
+                    .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+                    .unwrap_or_default(),
+                std::fs::read_to_string(stack.dir.join(".terraform.lock.hcl")).unwrap_or_default(),
+                crate::bundle::config_sha256(&stack.dir).unwrap_or_default(),
+                self.terraform.cli_config_file().display().to_string(),
+                cli_config.clone(),
+                provider_stamps(&provider_dirs(&cli_config)),
+            ] {
+                fingerprint.push('\0');
+                fingerprint.push_str(&part);
+            }
+            crate::bundle::sha256_bytes(fingerprint.as_bytes())
+        };
         let marker = data_dir.join(INIT_MARKER);
-        let wanted = crate::bundle::sha256_bytes(fingerprint.as_bytes());
-        if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
+        if std::fs::read_to_string(&marker).ok() == Some(fingerprint()) {
             return Ok(());
         }
         let before = read_record(&data_dir)?;
@@ -330,7 +335,7 @@ impl OpsContext {
                 });
             }
         }
-        private_fs::write_private_file(&marker, wanted.as_bytes()).map_err(|source| {
+        private_fs::write_private_file(&marker, fingerprint().as_bytes()).map_err(|source| {
             OpsError::Io {
                 path: marker,
                 source,

@@ -10,7 +10,7 @@ pub mod drill;
 pub mod init;
 pub mod output;
 pub mod plan;
-pub mod remote_lock;
+pub mod remote_state;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
@@ -332,9 +332,10 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
-/// Lineage and serial of a stack's current state. A local state file is read
-/// directly (no Terraform process, which is most of the cost of a check);
-/// other backends go through `terraform state pull`.
+/// Lineage and serial of a stack's current state. A local state file, or the
+/// S3 backend's state object, is read directly (no Terraform process, which
+/// is most of the cost of a check); anything else goes through
+/// `terraform state pull`.
 pub async fn state_identity(
     ctx: &OpsContext,
     env: &Environment,
@@ -358,6 +359,9 @@ pub async fn state_identity(
             Err(source) => return Err(OpsError::Io { path, source }),
         }
     }
+    if let Some(identity) = remote_state::remote_state_identity(env, stack).await {
+        return Ok(identity);
+    }
     let run = ctx.run_context(&env.name, &stack);
     ctx.terraform
         .state_identity(&stack.dir, &run)
@@ -373,6 +377,6 @@ pub async fn state_identity(
 pub async fn lock_status(env: &Environment, stack: &StackSpec) -> LockStatus {
     match local_state_file(stack) {
         Some(state) => lock::local_lock_status(&state),
-        None => remote_lock::remote_lock_status(env, stack).await,
+        None => remote_state::remote_lock_status(env, stack).await,
     }
 }
