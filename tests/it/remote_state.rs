@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::harness::fixture::{Fixture, Tf};
 use crate::harness::on_every_terraform;
-use crate::harness::s3_backend::{bucket_keys, held_locks};
+use crate::harness::s3_backend::{aws_env, bucket_keys, held_locks, plant_lock};
 
 on_every_terraform!(
     s3_state_is_planned_applied_read_and_drift_checked,
@@ -17,6 +17,7 @@ on_every_terraform!(
     s3_state_serial_makes_an_old_bundle_stale,
     backend_config_with_static_keys_is_refused,
     s3_plan_and_apply_start_no_terraform_beyond_their_own,
+    a_lock_left_by_a_crashed_run_is_released_by_the_command_the_tool_names,
 );
 
 // The SIGKILL tests on 1.0.3 are an open defect, not a pass. They pass run
@@ -239,6 +240,52 @@ fn s3_plan_and_apply_start_no_terraform_beyond_their_own(tf: Tf) {
     let (run, calls) = f.run_counting_terraform(&["plan", "dev"]);
     assert_eq!(run.code, 0, "{}", run.both());
     assert_eq!(calls, ["plan"], "plan dev again");
+}
+
+/// A runner that died holding the lock leaves it in the backend. The error
+/// names the holder and a force-unlock command that works pasted as written,
+/// from anywhere: it carries the tool's data dir, where the backend is
+/// initialised (a plain `terraform force-unlock` in the stack finds none).
+fn a_lock_left_by_a_crashed_run_is_released_by_the_command_the_tool_names(tf: Tf) {
+    let f = Fixture::on_s3("basic", tf);
+    f.run_ok(&["plan", "dev"], 2);
+    f.run_ok(&["apply", "dev"], 0);
+    let id = "6f1c2d3e-0000-4000-8000-00000000dead";
+    plant_lock(f.moto(), tf, "dev/dev.tfstate", id);
+    let locked = f.run_ok(&["plan", "dev", "--lock-timeout", "1s"], 1);
+    let expected_head = format!(
+        "stack app: the state is locked by runner@crashed-ci-host (lock ID {id}, operation OperationTypeApply, created "
+    );
+    assert!(locked.both().contains(&expected_head), "{}", locked.both());
+    let command = locked
+        .both()
+        .lines()
+        .skip_while(|l| !l.contains("release it with:"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no command after \"release it with:\":\n{}", locked.both()))
+        .trim()
+        .to_string();
+    assert!(
+        command.contains("TF_DATA_DIR=") && command.ends_with(&format!("force-unlock -force {id}")),
+        "{command}"
+    );
+    let unlock = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .current_dir(std::env::temp_dir())
+        .envs(aws_env())
+        .env_remove("TF_DATA_DIR")
+        .env_remove("TF_CLI_CONFIG_FILE")
+        .output()
+        .unwrap();
+    assert!(
+        unlock.status.success(),
+        "{command}\n{}{}",
+        String::from_utf8_lossy(&unlock.stdout),
+        String::from_utf8_lossy(&unlock.stderr)
+    );
+    assert_eq!(held_locks(f.moto(), tf), Vec::<String>::new());
+    f.run_ok(&["plan", "dev"], 0);
 }
 
 fn backend_config_with_static_keys_is_refused(tf: Tf) {

@@ -29,6 +29,7 @@ on_every_terraform!(
     ambient_tf_cli_args_are_refused,
     drift_lists_resources_changed_outside_terraform,
     stack_chain_applies_in_order_and_failure_stops_only_dependents,
+    stacks_not_started_before_an_interrupt_are_skipped,
 );
 
 const DEV_CHANGED: &str = r#"region      = "us-east-1"
@@ -273,7 +274,8 @@ fn held_lock_names_its_holder(tf: Tf) {
         locked.stdout
     );
     assert!(
-        locked.stdout.contains("terraform force-unlock"),
+        locked.stdout.contains("release it with:")
+            && locked.stdout.contains(" force-unlock -force "),
         "{}",
         locked.stdout
     );
@@ -584,4 +586,61 @@ fn assert_in_order(text: &str, pairs: &[(&str, &str)]) {
             "{earlier} is not before {later} in:\n{text}"
         );
     }
+}
+
+/// Ctrl-C while the first stack of a chain applies: that stack is
+/// interrupted, and every stack that had not started is reported as skipped
+/// (never as a failure of a process that never ran), in text and JSON.
+fn stacks_not_started_before_an_interrupt_are_skipped(tf: Tf) {
+    let f = Fixture::on("chain", tf);
+    f.write(
+        "environments/dev/network.tfvars",
+        "name = \"network\"\ndelay_ms = 4000\n",
+    );
+    f.run_ok(&["plan", "dev"], 2);
+    let mut child = f
+        .cmd(&["apply", "dev", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let stdout = child.stdout.take().unwrap();
+    let stdout_reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap());
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().contains("this: create started") {
+            unsafe { libc::kill(-pid, libc::SIGINT) };
+            break;
+        }
+    }
+    for _ in lines {}
+    let status = child.wait().unwrap();
+    let stdout = stdout_reader.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{stdout}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let statuses: Vec<String> = doc["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} {}",
+                s["name"].as_str().unwrap(),
+                s["status"].as_str().unwrap(),
+                s["blocked_by"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "network interrupted -",
+            "data skipped (interrupted)",
+            "app skipped (interrupted)",
+            "edge skipped (interrupted)",
+        ],
+        "{stdout}"
+    );
 }

@@ -129,6 +129,19 @@ where
                 if started.contains(name) || outcomes.contains_key(name) {
                     continue;
                 }
+                // After an interrupt nothing else starts, and each stack
+                // says so: blaming the interrupted dependency would read as
+                // if that stack had failed on its own.
+                if stopped() {
+                    outcomes.insert(
+                        name.clone(),
+                        StackOutcome::Skipped {
+                            blocked_by: INTERRUPTED.to_string(),
+                        },
+                    );
+                    progressed = true;
+                    continue;
+                }
                 let prereqs = &prerequisites[name];
                 if let Some(blocker) = prereqs.iter().find(|p| {
                     matches!(
@@ -148,16 +161,6 @@ where
                 let ready = prereqs
                     .iter()
                     .all(|p| matches!(outcomes.get(p), Some(StackOutcome::Done(_))));
-                if ready && stopped() {
-                    outcomes.insert(
-                        name.clone(),
-                        StackOutcome::Skipped {
-                            blocked_by: INTERRUPTED.to_string(),
-                        },
-                    );
-                    progressed = true;
-                    continue;
-                }
                 if ready && running.len() < parallelism {
                     let spec = stacks
                         .iter()

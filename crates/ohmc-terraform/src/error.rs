@@ -38,7 +38,7 @@ pub enum TerraformError {
     #[error("{name} is set in the environment ({value:?}); it would change Terraform's arguments behind ohmc-infra's back, so unset it")]
     AmbientCliArgs { name: String, value: String },
 
-    #[error("the state is locked by {} (lock ID {}, operation {}, created {}); wait for it to finish, or if that process is gone, run `terraform force-unlock {}` in the stack", .lock.who, .lock.id, .lock.operation, .lock.created, .lock.id)]
+    #[error("the state is locked by {} (lock ID {}, operation {}, created {}); wait for it to finish, or if that process is gone, force-unlock that lock ID", .lock.who, .lock.id, .lock.operation, .lock.created)]
     StateLocked { lock: LockInfo },
 
     #[error("the working directory is not initialised: {detail}")]

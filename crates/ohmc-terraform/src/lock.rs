@@ -54,6 +54,10 @@ pub enum LockStatus {
     Released,
     Held {
         info: LockInfo,
+        /// The command that releases it, as the caller runs Terraform (its
+        /// data dir and CLI config); the caller fills it in.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        force_unlock: Option<String>,
     },
     /// Remote backends keep their lock elsewhere; we cannot see it from here.
     Unknown {
@@ -76,12 +80,16 @@ pub fn local_lock_status(state_file: &Path) -> LockStatus {
     let path = local_lock_info_path(state_file);
     match std::fs::read(&path) {
         Ok(bytes) => match serde_json::from_slice::<LockInfo>(&bytes) {
-            Ok(info) => LockStatus::Held { info },
+            Ok(info) => LockStatus::Held {
+                info,
+                force_unlock: None,
+            },
             Err(_) => LockStatus::Held {
                 info: LockInfo {
                     path: path.display().to_string(),
                     ..LockInfo::default()
                 },
+                force_unlock: None,
             },
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => LockStatus::Released,

@@ -68,6 +68,19 @@ pub fn read(path: &Path) -> Result<PlanDocument> {
     decode(&tfplan, path)
 }
 
+/// Lineage and serial of the state a saved plan was made against: the
+/// `tfstate` entry every plan file carries, in the state file format, which
+/// all releases write alike. Exactly what Terraform itself compares at apply,
+/// and no backend round trip.
+pub fn prior_state_identity(path: &Path) -> Result<crate::commands::state::StateIdentity> {
+    let zip = std::fs::read(path)?;
+    let tfstate = zip_entry(&zip, "tfstate")
+        .map_err(|detail| corrupt(path, &detail))?
+        .ok_or_else(|| corrupt(path, "it has no tfstate entry"))?;
+    serde_json::from_slice(&tfstate)
+        .map_err(|e| corrupt(path, &format!("its tfstate entry is not a state: {e}")))
+}
+
 fn corrupt(path: &Path, detail: &str) -> TerraformError {
     TerraformError::Parse(format!(
         "saved plan {} is not a plan file Terraform wrote: {detail}",

@@ -145,6 +145,41 @@ pub fn held_locks(moto: &MotoServer, tf: Tf) -> Vec<String> {
     }
 }
 
+/// Leaves a lock on `state_key` the way a crashed Terraform `tf` would: the
+/// lock item in DynamoDB (1.0.3) or the `.tflock` object (1.15.5), holding
+/// lock info with `id`.
+pub fn plant_lock(moto: &MotoServer, tf: Tf, state_key: &str, id: &str) {
+    let path = format!("{STATE_BUCKET}/{state_key}");
+    let info = serde_json::json!({
+        "ID": id,
+        "Operation": "OperationTypeApply",
+        "Info": "",
+        "Who": "runner@crashed-ci-host",
+        "Version": tf.version(),
+        "Created": "2026-12-03T09:00:00.000000000Z",
+        "Path": path,
+    })
+    .to_string();
+    let (status, body) = match tf {
+        Tf::Oldest => dynamodb(
+            moto,
+            "PutItem",
+            &serde_json::json!({
+                "TableName": LOCK_TABLE,
+                "Item": {"LockID": {"S": path}, "Info": {"S": info}},
+            })
+            .to_string(),
+        ),
+        Tf::Current => s3(
+            moto,
+            "PUT",
+            &format!("/{STATE_BUCKET}/{state_key}.tflock"),
+            &info,
+        ),
+    };
+    assert_eq!(status, 200, "planting a lock: {body}");
+}
+
 /// moto routes a request to a service by the credential scope of its
 /// (unverified) signature.
 fn auth(service: &str) -> String {

@@ -18,9 +18,15 @@ use ohmc_terraform::lock::LockStatus;
 pub fn describe_lock(lock: &LockStatus) -> String {
     match lock {
         LockStatus::Released => "state lock released".into(),
-        LockStatus::Held { info } => format!(
-            "state lock STILL HELD by {} (ID {}, operation {}, created {}); if that process is gone: terraform force-unlock {}",
-            info.who, info.id, info.operation, info.created, info.id
+        LockStatus::Held { info, force_unlock } => format!(
+            "state lock STILL HELD by {} (ID {}, operation {}, created {}); if that process is gone, release it with: {}",
+            info.who,
+            info.id,
+            info.operation,
+            info.created,
+            force_unlock
+                .clone()
+                .unwrap_or_else(|| format!("terraform force-unlock -force {}", info.id))
         ),
         LockStatus::Unknown { reason } => format!("state lock status unknown: {reason}"),
     }

@@ -306,7 +306,7 @@ pub async fn execute(
                     let interrupted =
                         matches!(source, ohmc_terraform::TerraformError::Interrupted { .. });
                     let lock = match interrupted {
-                        true => Some(lock_status(env, &stack).await),
+                        true => Some(lock_status(ctx, env, &stack).await),
                         false => None,
                     };
                     // Only a failure pays for reading the plan's secrets, to scrub
@@ -320,7 +320,7 @@ pub async fn execute(
                         Err(_) => Redactor::default(),
                     };
                     Err((
-                        redactor.scrub(&format!("stack {}: {source}", stack.name)),
+                        redactor.scrub(&ctx.terraform_error(&env.name, &stack, source).to_string()),
                         interrupted,
                         lock,
                     ))

@@ -56,14 +56,11 @@ pub async fn drift(ctx: &OpsContext, env: &Environment) -> DriftReport {
                     lock_timeout: ctx.lock_timeout,
                     ..Default::default()
                 };
-                let planned =
-                    ctx.terraform
-                        .plan(&stack.dir, &opts, &run)
-                        .await
-                        .map_err(|source| OpsError::Terraform {
-                            stack: stack.name.clone(),
-                            source,
-                        })?;
+                let planned = ctx
+                    .terraform
+                    .plan(&stack.dir, &opts, &run)
+                    .await
+                    .map_err(|source| ctx.terraform_error(&env.name, &stack, source))?;
                 let mut drift: Vec<ChangeLine> = planned
                     .events
                     .iter()

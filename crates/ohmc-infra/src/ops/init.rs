@@ -111,6 +111,42 @@ fn read_record(data_dir: &Path) -> Result<Option<(Vec<u8>, BackendLocation)>, Op
     Ok(location.map(|l| (bytes, l)))
 }
 
+/// A Terraform command a person can paste as written: in the stack, with the
+/// tool's data dir and CLI config, since the working directory's own
+/// `.terraform` is not where ohmc-infra initialised the backend.
+pub(crate) fn terraform_command_line(
+    ctx: &OpsContext,
+    data_dir: &Path,
+    stack: &StackSpec,
+    args: &[String],
+) -> String {
+    format!(
+        "cd {} && TF_DATA_DIR={} TF_CLI_CONFIG_FILE={} {} {}",
+        shell_word(&stack.dir.display().to_string()),
+        shell_word(&data_dir.display().to_string()),
+        shell_word(&ctx.terraform.cli_config_file().display().to_string()),
+        shell_word(&ctx.terraform.path().display().to_string()),
+        args.iter()
+            .map(|a| shell_word(a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
+}
+
+/// `word` quoted for a POSIX shell when it holds anything but plain path
+/// characters.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-=:@+,%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// Backend settings whose values must not be echoed into a hint.
 fn is_secret_setting(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
@@ -153,14 +189,7 @@ fn migrate_command(
             format!("-backend-config={k}={v}")
         }
     }));
-    format!(
-        "cd {} && TF_DATA_DIR={} TF_CLI_CONFIG_FILE={} {} {}",
-        stack.dir.display(),
-        data_dir.display(),
-        ctx.terraform.cli_config_file().display(),
-        ctx.terraform.path().display(),
-        args.join(" ")
-    )
+    terraform_command_line(ctx, data_dir, stack, &args)
 }
 
 /// Directories a Terraform CLI config installs providers from:
@@ -309,10 +338,7 @@ impl OpsContext {
         self.terraform
             .init(&stack.dir, &opts, &ctx)
             .await
-            .map_err(|source| OpsError::Terraform {
-                stack: stack.name.clone(),
-                source,
-            })?;
+            .map_err(|source| self.terraform_error(&env.name, stack, source))?;
         if let Some((old_bytes, old)) = before {
             let now = read_record(&data_dir)?.map(|(_, l)| l);
             if now.as_ref() != Some(&old) {

@@ -73,6 +73,12 @@ pub enum OpsError {
         stack: String,
         source: TerraformError,
     },
+    #[error("stack {stack}: the state is locked by {} (lock ID {}, operation {}, created {}); wait for it to finish, or if that process is gone, release it with:\n  {force_unlock}", .lock.who, .lock.id, .lock.operation, .lock.created)]
+    StateLocked {
+        stack: String,
+        lock: ohmc_terraform::lock::LockInfo,
+        force_unlock: String,
+    },
     #[error("the plan bundle {} was made for environment \"{bundle_env}\", not \"{requested}\"; plan {requested} instead", .bundle.display())]
     WrongEnvironment {
         bundle: PathBuf,
@@ -131,6 +137,38 @@ impl OpsContext {
     /// stack directory must not share `.terraform` (backend config, providers).
     pub fn data_dir(&self, env: &str, stack: &str) -> PathBuf {
         self.state_dir.join("tfdata").join(env).join(stack)
+    }
+
+    /// The command that releases a stack's lock `lock_id`, as written to be
+    /// pasted: Terraform in the stack, with this tool's data dir.
+    pub fn force_unlock_command(&self, env: &str, stack: &StackSpec, lock_id: &str) -> String {
+        init::terraform_command_line(
+            self,
+            &self.data_dir(env, &stack.name),
+            stack,
+            &["force-unlock".into(), "-force".into(), lock_id.into()],
+        )
+    }
+
+    /// A Terraform failure of one stack, with what only this layer knows
+    /// added: for a held lock, the command that releases it.
+    pub fn terraform_error(
+        &self,
+        env: &str,
+        stack: &StackSpec,
+        source: TerraformError,
+    ) -> OpsError {
+        match source {
+            TerraformError::StateLocked { lock } => OpsError::StateLocked {
+                stack: stack.name.clone(),
+                force_unlock: self.force_unlock_command(env, stack, &lock.id),
+                lock,
+            },
+            source => OpsError::Terraform {
+                stack: stack.name.clone(),
+                source,
+            },
+        }
     }
 
     /// Where the supervised Terraform runs of one environment are recorded.
@@ -366,17 +404,21 @@ pub async fn state_identity(
     ctx.terraform
         .state_identity(&stack.dir, &run)
         .await
-        .map_err(|source| OpsError::Terraform {
-            stack: stack.name.clone(),
-            source,
-        })
+        .map_err(|source| ctx.terraform_error(&env.name, stack, source))
 }
 
 /// Who, if anyone, still holds a stack's state lock: the local lock-info
 /// file, or the S3 backend's lock item or lock file.
-pub async fn lock_status(env: &Environment, stack: &StackSpec) -> LockStatus {
-    match local_state_file(stack) {
+pub async fn lock_status(ctx: &OpsContext, env: &Environment, stack: &StackSpec) -> LockStatus {
+    let status = match local_state_file(stack) {
         Some(state) => lock::local_lock_status(&state),
         None => remote_state::remote_lock_status(env, stack).await,
+    };
+    match status {
+        LockStatus::Held { info, .. } => LockStatus::Held {
+            force_unlock: Some(ctx.force_unlock_command(&env.name, stack, &info.id)),
+            info,
+        },
+        other => other,
     }
 }

@@ -31,10 +31,7 @@ pub async fn read_outputs(
             .terraform
             .output(&stack.dir, &run)
             .await
-            .map_err(|source| OpsError::Terraform {
-                stack: stack.name.clone(),
-                source,
-            })?;
+            .map_err(|source| ctx.terraform_error(&env.name, stack, source))?;
         all.push(StackOutputs {
             stack: stack.name.clone(),
             outputs,

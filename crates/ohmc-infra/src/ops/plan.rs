@@ -99,7 +99,7 @@ pub async fn plan(
             StackOutcome::Done(meta) => StackPlanStatus::Planned(Box::new(meta)),
             StackOutcome::Failed((error, stack)) => {
                 let lock = match error.is_interrupted() {
-                    true => Some(lock_status(env, &stack).await),
+                    true => Some(lock_status(ctx, env, &stack).await),
                     false => None,
                 };
                 StackPlanStatus::Failed { error, lock }
@@ -173,13 +173,9 @@ async fn plan_stack(
     bundle_dir: &std::path::Path,
     opts: &PlanOptions,
 ) -> Result<StackPlanMeta, OpsError> {
-    let tf_err = |source| OpsError::Terraform {
-        stack: stack.name.clone(),
-        source,
-    };
+    let tf_err = |source| ctx.terraform_error(&env.name, stack, source);
     ctx.ensure_init(env, stack).await?;
     let run = ctx.run_context(&env.name, &stack);
-    let state = super::state_identity(ctx, env, stack).await?;
     let var_files = var_file_hashes(stack)?;
     let config_sha256 = bundle::config_sha256(&stack.dir).map_err(|source| OpsError::Io {
         path: stack.dir.clone(),
@@ -214,6 +210,14 @@ async fn plan_stack(
         .await
         .map_err(tf_err)?;
     let summary = PlanSummary::from_plan(&doc, &planned.events);
+    // The state the plan was made against, from the plan file itself; a plan
+    // file whose state cannot be read (an encrypted OpenTofu plan, say) falls
+    // back to asking the backend (a write in between then goes unnoticed
+    // here, and Terraform's own stale-plan check at apply refuses it).
+    let state = match ohmc_terraform::plan_file::prior_state_identity(&plan_path) {
+        Ok(state) => state,
+        Err(_) => super::state_identity(ctx, env, stack).await?,
+    };
     Ok(StackPlanMeta {
         name: stack.name.clone(),
         plan_file: plan_file_name,

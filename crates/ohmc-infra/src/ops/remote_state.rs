@@ -155,12 +155,16 @@ impl S3Backend {
             .unwrap_or(false);
         let held = |json: &str| -> LockStatus {
             match serde_json::from_str::<LockInfo>(json) {
-                Ok(info) => LockStatus::Held { info },
+                Ok(info) => LockStatus::Held {
+                    info,
+                    force_unlock: None,
+                },
                 Err(_) => LockStatus::Held {
                     info: LockInfo {
                         path: format!("{bucket}/{key}"),
                         ..LockInfo::default()
                     },
+                    force_unlock: None,
                 },
             }
         };
