@@ -11,6 +11,23 @@ pub struct GitState {
     pub dirty: bool,
 }
 
+/// [`git_state`] off the async threads, started now and awaited when needed:
+/// `git status` in a large checkout costs tens of milliseconds, which then
+/// overlap Terraform instead of adding to it.
+pub fn git_state_in_background(root: &Path) -> tokio::task::JoinHandle<GitState> {
+    let root = root.to_path_buf();
+    tokio::task::spawn_blocking(move || git_state(&root))
+}
+
+/// The result of [`git_state_in_background`]; a task that could not finish
+/// reads as an unknown, dirty checkout rather than a clean one.
+pub async fn join(task: tokio::task::JoinHandle<GitState>) -> GitState {
+    task.await.unwrap_or(GitState {
+        commit: None,
+        dirty: true,
+    })
+}
+
 /// Reads HEAD and whether tracked or untracked files differ from it.
 pub fn git_state(root: &Path) -> GitState {
     let run = |args: &[&str]| {

@@ -50,6 +50,7 @@ pub async fn prepare(
     opts: &ApplyRequest,
 ) -> Result<PreparedApply, OpsError> {
     super::refuse_static_credentials(env)?;
+    let git = crate::git::git_state_in_background(&ctx.root);
     let bundle = match &opts.bundle {
         Some(dir) => Bundle::load(dir)?,
         None => Bundle::latest(&ctx.state_dir, &env.name)?,
@@ -85,7 +86,7 @@ pub async fn prepare(
             planned.join(", ")
         )));
     }
-    let git = crate::git::git_state(&ctx.root);
+    let git = crate::git::join(git).await;
     if let (Some(then), Some(now)) = (&meta.git.commit, &git.commit) {
         if then != now {
             return Err(stale(format!(

@@ -181,7 +181,12 @@ impl OpsContext {
     /// one is still running, and reports (once) each one that has ended.
     pub fn previous_runs(&self, env: &str) -> Result<Vec<String>, OpsError> {
         let mut notes = Vec::new();
-        for (path, mut record) in ohmc_terraform::watchdog::records_under(&self.runs_dir(env)) {
+        let records = ohmc_terraform::watchdog::records_under(&self.runs_dir(env));
+        let settled = prune_settled_runs(&records, RUNS_KEPT_PER_STACK);
+        for (path, mut record) in records
+            .into_iter()
+            .filter(|(path, _)| !settled.contains(path))
+        {
             // A run whose ohmc-infra (or watchdog) is gone is abandoned; one
             // with both alive belongs to another ohmc-infra at work, and
             // Terraform's lock handles that.
@@ -344,6 +349,39 @@ pub fn check_state_dir(
     Ok(())
 }
 
+/// How many ended runs (with their scrubbed logs) each stack keeps for a
+/// person to read back; older ones are deleted, so the state dir and the
+/// scan every command makes of it stay small.
+pub const RUNS_KEPT_PER_STACK: usize = 20;
+
+/// Deletes the directories of ended runs beyond the newest `keep` per stack,
+/// and returns the records deleted. A run is never deleted while Terraform
+/// or the ohmc-infra that started it lives, nor before an abandoned run has
+/// been reported. `records` come oldest first, as `records_under` sorts them.
+fn prune_settled_runs(
+    records: &[(PathBuf, ohmc_terraform::watchdog::RunRecord)],
+    keep: usize,
+) -> Vec<PathBuf> {
+    use ohmc_terraform::watchdog::pid_alive;
+    let mut seen_per_stack: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut pruned = Vec::new();
+    for (path, record) in records.iter().rev() {
+        let seen = seen_per_stack.entry(record.stack.as_str()).or_default();
+        *seen += 1;
+        let settled = !record.terraform_running()
+            && !record.parent_pid.is_some_and(pid_alive)
+            && (record.reported || (record.exit_code.is_some() && !record.parent_died));
+        if *seen > keep && settled {
+            if let Some(run_dir) = path.parent() {
+                if std::fs::remove_dir_all(run_dir).is_ok() {
+                    pruned.push(path.clone());
+                }
+            }
+        }
+    }
+    pruned
+}
+
 /// Where a stack keeps a local state file, when its backend is local; remote
 /// backends hold their locks out of reach of this check.
 pub fn local_state_file(stack: &StackSpec) -> Option<PathBuf> {
@@ -420,5 +458,89 @@ pub async fn lock_status(ctx: &OpsContext, env: &Environment, stack: &StackSpec)
             info,
         },
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ohmc_terraform::watchdog::RunRecord;
+
+    fn record(
+        dir: &Path,
+        stack: &str,
+        n: usize,
+        exit: Option<i32>,
+        reported: bool,
+    ) -> (PathBuf, RunRecord) {
+        let run_dir = dir
+            .join(stack)
+            .join(format!("20261203T1000{n:02}Z-plan-{n}"));
+        std::fs::create_dir_all(&run_dir).unwrap();
+        let record = RunRecord {
+            environment: "dev".into(),
+            stack: stack.into(),
+            operation: "plan".into(),
+            started_at: format!("2026-12-03T10:00:{n:02}Z"),
+            stdout_log: run_dir.join("stdout.log"),
+            stderr_log: run_dir.join("stderr.log"),
+            // A pid that cannot be alive.
+            parent_pid: Some(u32::MAX),
+            terraform_pid: Some(u32::MAX),
+            watchdog_pid: Some(u32::MAX),
+            finished_at: None,
+            exit_code: exit,
+            parent_died: !reported && exit.is_none(),
+            reported,
+        };
+        let path = run_dir.join("run.json");
+        record.write(&path).unwrap();
+        (path, record)
+    }
+
+    #[test]
+    fn ended_runs_beyond_the_newest_are_deleted_and_unreported_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut records = Vec::new();
+        // app: an abandoned run nobody was told of, then five that ended.
+        records.push(record(dir.path(), "app", 0, None, false));
+        for n in 1..=5 {
+            records.push(record(dir.path(), "app", n, Some(0), false));
+        }
+        records.push(record(dir.path(), "data", 9, Some(0), false));
+        let pruned = prune_settled_runs(&records, 2);
+        let names = |paths: &[PathBuf]| -> Vec<String> {
+            let mut names: Vec<String> = paths
+                .iter()
+                .map(|p| {
+                    p.parent()
+                        .unwrap()
+                        .file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(
+            names(&pruned),
+            [
+                "20261203T100001Z-plan-1",
+                "20261203T100002Z-plan-2",
+                "20261203T100003Z-plan-3"
+            ]
+        );
+        let left = ohmc_terraform::watchdog::records_under(dir.path());
+        assert_eq!(
+            names(&left.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>()),
+            [
+                "20261203T100000Z-plan-0",
+                "20261203T100004Z-plan-4",
+                "20261203T100005Z-plan-5",
+                "20261203T100009Z-plan-9",
+            ]
+        );
     }
 }

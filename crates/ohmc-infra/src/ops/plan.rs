@@ -72,6 +72,8 @@ pub async fn plan(
 ) -> Result<PlanReport, OpsError> {
     super::refuse_static_credentials(env)?;
     ctx.check_state_dir(env)?;
+    // The code the plan is made from, read while Terraform plans.
+    let git = crate::git::git_state_in_background(&ctx.root);
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let bundle_dir = bundle::create_bundle_dir(&ctx.state_dir, &env.name, &stamp)?;
     let interrupted = || ctx.interrupt.requested() > 0;
@@ -131,7 +133,7 @@ pub async fn plan(
         schema_version: bundle::BUNDLE_SCHEMA_VERSION,
         environment: env.name.clone(),
         created_at: chrono::Utc::now().to_rfc3339(),
-        git: crate::git::git_state(&ctx.root),
+        git: crate::git::join(git).await,
         terraform_version: ctx.terraform.version().to_string(),
         destroy: opts.destroy,
         bundle_sha256: String::new(),
