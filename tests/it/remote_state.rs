@@ -344,7 +344,12 @@ fn sigkill_mid_apply(f: &Fixture, lock_released: impl Fn() -> bool) {
     // stopped before calling the provider; link3 never started. State and
     // the real store agree on exactly what was done.
     let in_state = links(state.clone());
-    assert_eq!(in_state, links(f.store_names()), "{state:?}");
+    assert_eq!(
+        in_state,
+        links(f.store_names()),
+        "{state:?}\n{}",
+        run_logs(f)
+    );
     assert_eq!(
         in_state.first().map(String::as_str),
         Some("link1"),
@@ -364,6 +369,19 @@ fn sigkill_mid_apply(f: &Fixture, lock_released: impl Fn() -> bool) {
         "reported once: {}",
         after.stderr
     );
+}
+
+/// Every supervised run's record and scrubbed output, for a failure message.
+fn run_logs(f: &Fixture) -> String {
+    let mut text = String::new();
+    for file in crate::harness::files_under(&f.state_dir.join("runs"), &[".json", ".log"]) {
+        text.push_str(&format!(
+            "==> {}\n{}\n",
+            file.display(),
+            std::fs::read_to_string(&file).unwrap_or_default()
+        ));
+    }
+    text
 }
 
 fn sigkill_mid_apply_on_the_local_backend(tf: Tf) {

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use ohmc_terraform::commands::apply::ApplyOptions;
+use ohmc_terraform::commands::state::StateIdentity;
 use ohmc_terraform::lock::LockStatus;
 
 use super::{lock_status, OpsContext, OpsError, Progress};
@@ -96,8 +97,16 @@ pub async fn prepare(
             )));
         }
     }
+    // Every stack's current state identity, read at once (S3 objects with
+    // the SDK); a stack whose backend cannot be read so asks Terraform below.
+    let remote: Vec<Option<StateIdentity>> =
+        futures::future::join_all(meta.stacks.iter().map(|planned| async move {
+            let stack = env.stack(&planned.name)?;
+            super::remote_state::remote_state_identity(env, stack).await
+        }))
+        .await;
     let mut destructive = Vec::new();
-    for planned in &meta.stacks {
+    for (planned, remote) in meta.stacks.iter().zip(remote) {
         let stack = env.stack(&planned.name).expect("stack set compared above");
         let plan_path = bundle.plan_path(planned);
         let sha = bundle::sha256_file(&plan_path).map_err(|source| OpsError::Io {
@@ -140,7 +149,10 @@ pub async fn prepare(
             )));
         }
         ctx.ensure_init(env, stack).await?;
-        let state = super::state_identity(ctx, env, stack).await?;
+        let state = match remote {
+            Some(state) => state,
+            None => super::state_identity(ctx, env, stack).await?,
+        };
         if state != planned.state {
             return Err(stale(format!(
                 "stack {}: the state moved from serial {} to {} since the plan{}",

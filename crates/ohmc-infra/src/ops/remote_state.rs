@@ -19,7 +19,7 @@ use crate::environment::{Environment, StackSpec};
 pub async fn remote_lock_status(env: &Environment, stack: &StackSpec) -> LockStatus {
     match backend_type(&stack.dir).as_deref() {
         Some("s3") => {
-            let status = match S3Backend::connect(env, stack, "ohmc-infra-lock-status").await {
+            let status = match S3Backend::connect(env, stack).await {
                 Ok(backend) => backend.lock_status().await,
                 Err(reason) => Err(reason),
             };
@@ -45,13 +45,40 @@ pub async fn remote_state_identity(env: &Environment, stack: &StackSpec) -> Opti
     if std::env::var("TF_WORKSPACE").is_ok_and(|w| !w.is_empty() && w != "default") {
         return None;
     }
-    let backend = S3Backend::connect(env, stack, "ohmc-infra-state-identity")
-        .await
-        .ok()?;
+    let backend = S3Backend::connect(env, stack).await.ok()?;
     if backend.config.contains("sse_customer_key") {
         return None;
     }
     backend.state_identity().await.ok()
+}
+
+/// One SDK context per distinct backend account set-up, for the whole
+/// process: building one loads the TLS trust roots and the credential chain,
+/// which every stack of an environment (usually one bucket) would otherwise
+/// pay again.
+async fn shared_context(
+    options: ohmc_checks::ContextOptions,
+) -> Result<ohmc_checks::AwsContext, String> {
+    static CONTEXTS: tokio::sync::Mutex<Vec<(String, ohmc_checks::AwsContext)>> =
+        tokio::sync::Mutex::const_new(Vec::new());
+    let key = [
+        options.profile.as_deref(),
+        options.region.as_deref(),
+        options.endpoint_url.as_deref(),
+        options.role_arn.as_deref(),
+    ]
+    .map(|part| part.unwrap_or("-"))
+    .join("\0");
+    // Held across the load, so stacks read at once share the first load.
+    let mut contexts = CONTEXTS.lock().await;
+    if let Some((_, aws)) = contexts.iter().find(|(k, _)| *k == key) {
+        return Ok(aws.clone());
+    }
+    let aws = ohmc_checks::AwsContext::load(options)
+        .await
+        .map_err(|e| e.to_string())?;
+    contexts.push((key, aws.clone()));
+    Ok(aws)
 }
 
 /// A connection to one stack's S3 backend, configured from the same backend
@@ -65,11 +92,7 @@ struct S3Backend {
 }
 
 impl S3Backend {
-    async fn connect(
-        env: &Environment,
-        stack: &StackSpec,
-        session_name: &str,
-    ) -> Result<Self, String> {
+    async fn connect(env: &Environment, stack: &StackSpec) -> Result<Self, String> {
         let config = BackendConfig::for_stack(stack).map_err(|e| e.to_string())?;
         let text = |key: &str| config.string(key).ok().flatten();
         let flag = |key: &str| config.bool(key).ok().flatten().unwrap_or(false);
@@ -87,10 +110,8 @@ impl S3Backend {
         options.profile = text("profile").or_else(|| env.aws.profile.clone());
         options.role_arn =
             text("role_arn").or_else(|| config.block_string("assume_role", "role_arn"));
-        options.session_name = session_name.into();
-        let aws = ohmc_checks::AwsContext::load(options)
-            .await
-            .map_err(|e| e.to_string())?;
+        options.session_name = "ohmc-infra-backend".into();
+        let aws = shared_context(options).await?;
         let path_style = flag("use_path_style") || flag("force_path_style");
         Ok(Self {
             aws,
