@@ -444,10 +444,14 @@ fn a_rebuilt_provider_mirror_re_initialises() {
     // stale cached copy: "the cached package ... does not match").
     let refused = run(&["plan", "dev"], 1);
     assert!(
-        refused.stdout.contains("Failed to install provider")
+        refused.stdout.contains(
+            "a provider package differs from the checksums in the stack's .terraform.lock.hcl"
+        ) && refused
+            .stdout
+            .contains("doesn't match any of the checksums")
             && refused
                 .stdout
-                .contains("doesn't match any of the checksums")
+                .contains("If the change is intended, update the lock file")
             && !refused.stdout.contains("cached package"),
         "{}",
         refused.stdout

@@ -199,6 +199,17 @@ pub fn classify(command: &str, code: i32, diags: Vec<Diagnostic>, stderr: &str) 
                 message: d.detail.lines().last().unwrap_or("").trim().to_string(),
             };
         }
+        // Terraform wraps the detail at 80 columns.
+        let words = all_text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if words.contains("checksums previously recorded in the dependency lock file")
+            || words.contains(
+                "does not match any of the checksums recorded in the dependency lock file",
+            )
+        {
+            return TerraformError::ProviderChecksumMismatch {
+                detail: all_text.trim().to_string(),
+            };
+        }
         if summary.contains("Failed to query available provider packages")
             || summary.contains("Failed to install provider")
             || summary.contains("Incompatible provider version")

@@ -63,6 +63,9 @@ pub enum TerraformError {
     #[error("a provider is unavailable: {detail}")]
     ProviderUnavailable { detail: String },
 
+    #[error("a provider package differs from the checksums in the stack's .terraform.lock.hcl (same version, other binary: rebuilt, re-downloaded or tampered with): {detail}\nIf the change is intended, update the lock file (`terraform providers lock`, or delete .terraform.lock.hcl and plan again so init records the new checksums), review the diff and commit it; otherwise find out why the package changed")]
+    ProviderChecksumMismatch { detail: String },
+
     #[error("unsupported plan format version {found}: this tool reads format 0.x and 1.x")]
     PlanFormatUnsupported { found: String },
 
