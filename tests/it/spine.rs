@@ -291,38 +291,10 @@ fn sigint_during_slow_apply_stops_gracefully(tf: Tf) {
         &format!("{}chain_delay_ms = 2500\n", DEV_CHANGED),
     );
     f.run_ok(&["plan", "dev"], 2);
-    let mut child = f
-        .cmd(&["apply", "dev"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let pid = child.id() as i32;
-    let stdout = child.stdout.take().unwrap();
-    let stdout_reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap());
-    let mut stderr_text = String::new();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        stderr_text.push_str(&line);
-        stderr_text.push('\n');
-        if line.contains("link2[0]: create started") {
-            // What a terminal does on Ctrl-C: SIGINT to the foreground group,
-            // which holds ohmc-infra but not Terraform's own group.
-            unsafe { libc::kill(-pid, libc::SIGINT) };
-            break;
-        }
-    }
-    for line in lines {
-        stderr_text.push_str(&line.unwrap());
-        stderr_text.push('\n');
-    }
-    let started = Instant::now();
-    let status = child.wait().unwrap();
-    let stdout = stdout_reader.join().unwrap();
+    let (status, stdout, stderr_text, exit_took) =
+        ctrl_c_when(&f, &["apply", "dev"], "link2[0]: create started");
     assert_no_canary("interrupted apply", &format!("{stdout}{stderr_text}"));
-    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(exit_took < Duration::from_secs(60));
     assert_eq!(
         status.code(),
         Some(130),
@@ -598,26 +570,11 @@ fn stacks_not_started_before_an_interrupt_are_skipped(tf: Tf) {
         "name = \"network\"\ndelay_ms = 4000\n",
     );
     f.run_ok(&["plan", "dev"], 2);
-    let mut child = f
-        .cmd(&["apply", "dev", "--format", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let pid = child.id() as i32;
-    let stdout = child.stdout.take().unwrap();
-    let stdout_reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap());
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        if line.unwrap().contains("this: create started") {
-            unsafe { libc::kill(-pid, libc::SIGINT) };
-            break;
-        }
-    }
-    for _ in lines {}
-    let status = child.wait().unwrap();
-    let stdout = stdout_reader.join().unwrap();
+    let (status, stdout, _, _) = ctrl_c_when(
+        &f,
+        &["apply", "dev", "--format", "json"],
+        "this: create started",
+    );
     assert_eq!(status.code(), Some(130), "{stdout}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let statuses: Vec<String> = doc["stacks"]
@@ -643,4 +600,41 @@ fn stacks_not_started_before_an_interrupt_are_skipped(tf: Tf) {
         ],
         "{stdout}"
     );
+}
+
+/// Runs ohmc-infra with `args` and presses Ctrl-C when `marker` appears on
+/// its stderr: SIGINT to the foreground process group, as a terminal does,
+/// which holds ohmc-infra but not Terraform's own group. Returns the exit
+/// status, stdout, stderr, and how long the exit took after the interrupt.
+fn ctrl_c_when(
+    f: &Fixture,
+    args: &[&str],
+    marker: &str,
+) -> (std::process::ExitStatus, String, String, Duration) {
+    let mut child = f
+        .cmd(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let stdout = child.stdout.take().unwrap();
+    let stdout_reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap());
+    let mut stderr = String::new();
+    let mut interrupted_at = None;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        stderr.push_str(&line);
+        stderr.push('\n');
+        if interrupted_at.is_none() && line.contains(marker) {
+            unsafe { libc::kill(-pid, libc::SIGINT) };
+            interrupted_at = Some(Instant::now());
+        }
+    }
+    let status = child.wait().unwrap();
+    let took = interrupted_at
+        .unwrap_or_else(|| panic!("`{marker}` never appeared:\n{stderr}"))
+        .elapsed();
+    (status, stdout_reader.join().unwrap(), stderr, took)
 }

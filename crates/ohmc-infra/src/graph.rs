@@ -132,29 +132,22 @@ where
                 // After an interrupt nothing else starts, and each stack
                 // says so: blaming the interrupted dependency would read as
                 // if that stack had failed on its own.
-                if stopped() {
-                    outcomes.insert(
-                        name.clone(),
-                        StackOutcome::Skipped {
-                            blocked_by: INTERRUPTED.to_string(),
-                        },
-                    );
-                    progressed = true;
-                    continue;
-                }
                 let prereqs = &prerequisites[name];
-                if let Some(blocker) = prereqs.iter().find(|p| {
-                    matches!(
-                        outcomes.get(*p),
-                        Some(StackOutcome::Failed(_)) | Some(StackOutcome::Skipped { .. })
-                    )
-                }) {
-                    outcomes.insert(
-                        name.clone(),
-                        StackOutcome::Skipped {
-                            blocked_by: blocker.clone(),
-                        },
-                    );
+                let blocked_by = if stopped() {
+                    Some(INTERRUPTED.to_string())
+                } else {
+                    prereqs
+                        .iter()
+                        .find(|p| {
+                            matches!(
+                                outcomes.get(*p),
+                                Some(StackOutcome::Failed(_)) | Some(StackOutcome::Skipped { .. })
+                            )
+                        })
+                        .cloned()
+                };
+                if let Some(blocked_by) = blocked_by {
+                    outcomes.insert(name.clone(), StackOutcome::Skipped { blocked_by });
                     progressed = true;
                     continue;
                 }
