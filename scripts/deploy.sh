@@ -129,11 +129,12 @@ AUDIT_IMAGE_TAG="${AUDIT_IMAGE_TAG:-$(git -C "$ROOT" rev-parse --short=12 HEAD 2
 export ENVIRONMENT AWS_ACCOUNT_ID AWS_REGION ECR_REGISTRY DOMAIN IMAGE_TAG AUDIT_IMAGE_TAG
 
 # A stack output by name, from `ohmc-infra output ENV --format json`, wherever
-# it sits in the document and whether or not it is wrapped in {"value": ...}.
+# it sits in the document and whether or not it is wrapped in {"value": ...};
+# with an index, that element of a list output.
 stack_output() {
   command -v jq >/dev/null || die "jq is required to read stack outputs"
   ohmc-infra output "$ENVIRONMENT" --format json \
-    | jq -er --arg k "$1" '[.. | objects | select(has($k)) | .[$k] | if type == "object" then .value else . end] | first'
+    | jq -er --arg k "$1" --arg i "${2:-}" '[.. | objects | select(has($k)) | .[$k] | if type == "object" and has("value") then .value else . end] | first | if $i == "" then . else .[$i | tonumber] end'
 }
 
 # Renders manifests with only the listed variables substituted, so a literal
@@ -142,7 +143,7 @@ render() {
   command -v envsubst >/dev/null || die "envsubst (gettext-base) is required"
   # envsubst's list of variables to substitute, not a shell expansion.
   # shellcheck disable=SC2016
-  local vars='${ENVIRONMENT} ${AWS_ACCOUNT_ID} ${AWS_REGION} ${ECR_REGISTRY} ${IMAGE_TAG} ${AUDIT_IMAGE_TAG} ${DOMAIN} ${VPC_CIDR} ${BACKEND_TARGET_GROUP_ARN} ${ALB_SECURITY_GROUP_ID}'
+  local vars='${ENVIRONMENT} ${AWS_ACCOUNT_ID} ${AWS_REGION} ${ECR_REGISTRY} ${IMAGE_TAG} ${AUDIT_IMAGE_TAG} ${DOMAIN} ${VPC_CIDR} ${BACKEND_TARGET_GROUP_ARN} ${ALB_SECURITY_GROUP_ID} ${ALB_SUBNET_CIDR_A} ${ALB_SUBNET_CIDR_B} ${ALB_SUBNET_CIDR_C} ${GRAFANA_TARGET_GROUP_ARN} ${GRAFANA_ALB_SECURITY_GROUP_ID}'
   local file
   while IFS= read -r file; do
     printf -- '---\n'
@@ -206,7 +207,15 @@ load_outputs() {
   VPC_CIDR="${VPC_CIDR:-$(stack_output vpc_cidr_block)}"
   BACKEND_TARGET_GROUP_ARN="${BACKEND_TARGET_GROUP_ARN:-$(stack_output backend_target_group_arn)}"
   ALB_SECURITY_GROUP_ID="${ALB_SECURITY_GROUP_ID:-$(stack_output alb_security_group_id)}"
-  export VPC_ID VPC_CIDR BACKEND_TARGET_GROUP_ARN ALB_SECURITY_GROUP_ID
+  # The public ALB's nodes live in the three public subnets: the only sources
+  # the backend NetworkPolicy admits on its port.
+  ALB_SUBNET_CIDR_A="${ALB_SUBNET_CIDR_A:-$(stack_output public_subnet_cidr_blocks 0)}"
+  ALB_SUBNET_CIDR_B="${ALB_SUBNET_CIDR_B:-$(stack_output public_subnet_cidr_blocks 1)}"
+  ALB_SUBNET_CIDR_C="${ALB_SUBNET_CIDR_C:-$(stack_output public_subnet_cidr_blocks 2)}"
+  GRAFANA_TARGET_GROUP_ARN="${GRAFANA_TARGET_GROUP_ARN:-$(stack_output grafana_target_group_arn)}"
+  GRAFANA_ALB_SECURITY_GROUP_ID="${GRAFANA_ALB_SECURITY_GROUP_ID:-$(stack_output grafana_alb_security_group_id)}"
+  export VPC_ID VPC_CIDR BACKEND_TARGET_GROUP_ARN ALB_SECURITY_GROUP_ID ALB_SUBNET_CIDR_A ALB_SUBNET_CIDR_B ALB_SUBNET_CIDR_C \
+    GRAFANA_TARGET_GROUP_ARN GRAFANA_ALB_SECURITY_GROUP_ID
 }
 
 deployments=()

@@ -18,7 +18,9 @@
 //! | images and CI    | pushed/pulled ECR repositories, OIDC role trust of each job's `sub` |
 //! | charts           | helmfile pins -> `deploy/charts.lock.yaml` (from the published indexes) |
 //! | ordering         | CRDs before their users (`needs:`, deploy.sh's bootstrap order) |
+//! | entry points     | Grafana's internal ALB, sign-in and certificate; the backend port admitting only the ALB's subnets |
 
+mod access;
 mod checks;
 mod ci;
 mod deploy;
@@ -30,6 +32,7 @@ mod tf;
 use std::path::Path;
 
 use crate::harness::repo_root;
+use access::{check_backend_ingress, check_grafana_access};
 use checks::*;
 use model::{trusts_sub, Platform};
 
@@ -413,4 +416,110 @@ fn rollout_check_fails_without_the_readiness_gate_or_with_a_short_grace() {
         &problems,
         &["terminationGracePeriodSeconds 30 is not longer than the deregistration delay of 30s"],
     );
+}
+
+#[test]
+fn grafana_is_reachable_through_an_internal_alb_behind_sign_in() {
+    assert_clean("grafana access", check_grafana_access(&platform()));
+}
+
+#[test]
+fn grafana_access_check_fails_without_the_binding_or_sign_in_or_on_a_public_alb() {
+    let (_d, p) = broken(&[(
+        "deploy/monitoring/manifests/grafana-targetgroupbinding.yaml",
+        "name: kube-prometheus-stack-grafana",
+        "name: grafana",
+    )]);
+    assert_names(
+        &check_grafana_access(&p),
+        &[
+            "Grafana (Service monitoring/kube-prometheus-stack-grafana)",
+            "no TargetGroupBinding",
+        ],
+    );
+    let (_d, p) = broken(&[
+        (
+            "terraform/stacks/edge/grafana.tf",
+            "internal                   = true",
+            "internal                   = false",
+        ),
+        (
+            "terraform/stacks/edge/grafana.tf",
+            "    type  = \"authenticate-cognito\"\n    order = 1",
+            "    type  = \"authenticate-cognito\"\n    order = 3",
+        ),
+        (
+            "deploy/monitoring/env/production.yaml",
+            "grafanaUrl: https://grafana.ohmycoins.io",
+            "grafanaUrl: https://monitoring.ohmycoins.io",
+        ),
+    ]);
+    let problems = check_grafana_access(&p);
+    assert_names(&problems, &["staging: Grafana", "is internet-facing"]);
+    assert_names(
+        &problems,
+        &[
+            "staging: Grafana",
+            "forwards without signing the user in first",
+        ],
+    );
+    assert_names(
+        &problems,
+        &[
+            "production: Grafana",
+            "serves no certificate for monitoring.ohmycoins.io",
+        ],
+    );
+}
+
+#[test]
+fn the_load_balancer_controller_may_register_grafana() {
+    let (_d, p) = broken(&[(
+        "terraform/stacks/iam/main.tf",
+        "    data.terraform_remote_state.edge.outputs.grafana_target_group_arn,\n",
+        "",
+    )]);
+    assert_names(
+        &check_service_accounts(&p),
+        &[
+            "release kube-system/aws-load-balancer-controller",
+            "does not allow elasticloadbalancing:RegisterTargets",
+            "grafana",
+        ],
+    );
+}
+
+#[test]
+fn the_backend_port_admits_only_the_albs_subnets() {
+    assert_clean("backend ingress", check_backend_ingress(&platform()));
+}
+
+#[test]
+fn backend_ingress_check_fails_on_the_whole_vpc() {
+    let (_d, p) = broken(&[(
+        "deploy/k8s/network-policies/ohmc.yaml",
+        "cidr: ${ALB_SUBNET_CIDR_A}",
+        "cidr: ${VPC_CIDR}",
+    )]);
+    assert_names(
+        &check_backend_ingress(&p),
+        &[
+            "NetworkPolicy ohmc/backend admits port [8000] of TargetGroupBinding ohmc/backend from ${VPC_CIDR}",
+            "stack output vpc_cidr_block, not the public subnets",
+        ],
+    );
+    let (_d, p) = broken(&[(
+        "scripts/deploy.sh",
+        "  ALB_SUBNET_CIDR_C=\"${ALB_SUBNET_CIDR_C:-$(stack_output public_subnet_cidr_blocks 2)}\"\n",
+        "",
+    )]);
+    let problems = check_backend_ingress(&p);
+    assert_names(
+        &problems,
+        &[
+            "from ${ALB_SUBNET_CIDR_C}",
+            "not a public subnet deploy.sh fills in",
+        ],
+    );
+    assert_names(&problems, &["deploy.sh fills 2 of the 3 public subnets"]);
 }

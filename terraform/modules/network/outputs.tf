@@ -32,3 +32,8 @@ output "flow_log_group_name" {
   description = "CloudWatch Logs group receiving the VPC flow logs."
   value       = aws_cloudwatch_log_group.flow_logs.name
 }
+
+output "public_subnet_cidr_blocks" {
+  description = "CIDR blocks of the public subnets, one per AZ (the ALB's addresses)."
+  value       = aws_subnet.public[*].cidr_block
+}

@@ -37,3 +37,18 @@ output "alb_security_group_id" {
   description = "Security group of the ALB (TargetGroupBinding networking in deploy/k8s)."
   value       = module.edge.alb_security_group_id
 }
+
+output "grafana_target_group_arn" {
+  description = "Target group of Grafana's internal ALB, for its TargetGroupBinding (deploy/monitoring/manifests)."
+  value       = aws_lb_target_group.grafana.arn
+}
+
+output "grafana_alb_security_group_id" {
+  description = "Security group of Grafana's internal ALB (TargetGroupBinding networking)."
+  value       = aws_security_group.grafana_alb.id
+}
+
+output "grafana_url" {
+  description = "Grafana, behind the internal ALB and its Cognito sign-in (root_url in deploy/monitoring/env)."
+  value       = "https://${local.grafana_hostname}"
+}

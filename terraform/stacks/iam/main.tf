@@ -188,7 +188,11 @@ module "iam" {
   }
   ecr_promotion_source_arns = var.ecr_promotion_source_arns
 
-  lb_controller_target_group_arns  = [data.terraform_remote_state.edge.outputs.backend_target_group_arn]
+  # The backend on the public ALB, Grafana on the internal one.
+  lb_controller_target_group_arns = [
+    data.terraform_remote_state.edge.outputs.backend_target_group_arn,
+    data.terraform_remote_state.edge.outputs.grafana_target_group_arn,
+  ]
   lb_controller_security_group_ids = [local.platform.eks_cluster_security_group_id]
   tags                             = local.tags
 }

@@ -22,3 +22,8 @@ output "database_subnet_ids" {
   description = "Database subnets (RDS, ElastiCache)."
   value       = module.network.database_subnet_ids
 }
+
+output "public_subnet_cidr_blocks" {
+  description = "Public subnets' CIDR blocks: the only sources the backend NetworkPolicy admits on its port (the ALB's nodes live there)."
+  value       = module.network.public_subnet_cidr_blocks
+}

@@ -116,6 +116,11 @@ fn crd_manifests_are_well_formed_and_their_references_resolve() {
         .collect();
     // Services made by Helm charts, which ServiceMonitors may select.
     let chart_services = ["prometheus-pushgateway"];
+    // Services made by the monitoring helmfile's charts that a
+    // TargetGroupBinding may name: (namespace, release-derived name, port).
+    // Grafana's is kube-prometheus-stack's subchart Service, port 80 unless
+    // grafana.service.port says otherwise (it does not).
+    let chart_service_ports = [("monitoring", "kube-prometheus-stack-grafana", 80u64)];
     for (path, doc) in &docs {
         let at = format!("{} {}/{}", rel(path), kind(doc), name(doc));
         let spec = &doc["spec"];
@@ -246,6 +251,8 @@ fn crd_manifests_are_well_formed_and_their_references_resolve() {
                         name(s) == svc
                             && namespace(s) == namespace(doc)
                             && seq(&s["spec"]["ports"]).iter().any(|p| &p["port"] == port)
+                    }) || chart_service_ports.iter().any(|(ns, n, p)| {
+                        *ns == namespace(doc) && *n == svc && port.as_u64() == Some(*p)
                     }),
                     "serviceRef matches no Service port",
                 );

@@ -219,6 +219,29 @@ pub(crate) fn workload_uses(p: &Platform, env: &EnvModel, sa: &BoundSa) -> Vec<(
             }
         }
     }
+    // The AWS Load Balancer Controller registers the pods of every
+    // TargetGroupBinding in its Terraform target group.
+    if sa
+        .release
+        .is_some_and(|i| env.releases[i].chart_name() == "aws-load-balancer-controller")
+    {
+        for tgb in env
+            .manifests
+            .iter()
+            .filter(|m| m.kind() == "TargetGroupBinding")
+        {
+            if let Ok(tg) = super::access::binding_target_group(p, env, tgb) {
+                if let Some(arn) = tg.attrs.get("arn").str() {
+                    for a in [
+                        "elasticloadbalancing:RegisterTargets",
+                        "elasticloadbalancing:DeregisterTargets",
+                    ] {
+                        uses.push((a.into(), arn.into()));
+                    }
+                }
+            }
+        }
+    }
     // The in-cluster compliance audit: `ohmc-infra audit` assumes the
     // environment's audit role and needs every read the checks make.
     for m in env.manifests.iter() {
@@ -381,12 +404,14 @@ pub(crate) fn check_storage(p: &Platform) -> Vec<String> {
     problems
 }
 
-/// `NAME="${NAME:-$(stack_output OUTPUT)}"` lines of deploy.sh: which
-/// placeholder is filled from which stack output.
+/// `NAME="${NAME:-$(stack_output OUTPUT [INDEX])}"` lines of deploy.sh: which
+/// placeholder is filled from which stack output (`OUTPUT INDEX` for an
+/// element of a list output).
 pub(crate) fn deploy_sh_outputs(p: &Platform) -> BTreeMap<String, String> {
-    let re =
-        regex::Regex::new(r#"(?m)^\s*([A-Z_]+)="\$\{[A-Z_]+:-\$\(stack_output ([a-z0-9_]+)\)\}""#)
-            .unwrap();
+    let re = regex::Regex::new(
+        r#"(?m)^\s*([A-Z_]+)="\$\{[A-Z_]+:-\$\(stack_output ([a-z0-9_]+(?: [0-9]+)?)\)\}""#,
+    )
+    .unwrap();
     re.captures_iter(&p.deploy_sh)
         .map(|c| (c[1].to_owned(), c[2].to_owned()))
         .collect()
@@ -449,7 +474,7 @@ pub(crate) fn check_values(p: &Platform) -> Vec<String> {
                 for c in ph.captures_iter(&value) {
                     match placeholders.get(&c[1]) {
                         None => problems.push(format!("{at}: ${{{}}} is not filled by scripts/deploy.sh from a stack output", &c[1])),
-                        Some(o) if !outputs.contains(o) => problems.push(format!(
+                        Some(o) if !outputs.contains(o.split(' ').next().unwrap_or(o)) => problems.push(format!(
                             "{at}: ${{{}}} comes from stack output {o}, which no stack of {} declares",
                             &c[1], env.name
                         )),

@@ -32,7 +32,7 @@ exit "${ROLLBACK_STATUS:-0}"
 "#;
 
 const OHMC_INFRA: &str = r#"#!/usr/bin/env bash
-echo '{"network":{"vpc_id":"vpc-1","vpc_cidr_block":"10.0.0.0/16"},"edge":{"backend_target_group_arn":"arn:tg","alb_security_group_id":"sg-1"}}'
+echo '{"network":{"vpc_id":"vpc-1","vpc_cidr_block":"10.0.0.0/16","public_subnet_cidr_blocks":["10.0.0.0/20","10.0.16.0/20","10.0.32.0/20"]},"edge":{"backend_target_group_arn":"arn:tg","alb_security_group_id":"sg-1","grafana_target_group_arn":"arn:tg-grafana","grafana_alb_security_group_id":"sg-2"}}'
 "#;
 
 const HELMFILE: &str =
