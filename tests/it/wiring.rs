@@ -52,6 +52,7 @@ fn broken(edits: &[(&str, &str, &str)]) -> (tempfile::TempDir, Platform) {
         "environments",
         "deploy",
         ".github",
+        "runbooks",
         "scripts/deploy.sh",
     ] {
         copy(&root.join(top), &dir.path().join(top));
@@ -522,4 +523,156 @@ fn backend_ingress_check_fails_on_the_whole_vpc() {
         ],
     );
     assert_names(&problems, &["deploy.sh fills 2 of the 3 public subnets"]);
+}
+
+/// Step 5 of "A real recovery" in runbooks/DISASTER_RECOVERY.md: the text
+/// from its `# 5.` line to the end of its code block.
+fn recovery_secrets_step(root: &Path) -> String {
+    let text = std::fs::read_to_string(root.join("runbooks/DISASTER_RECOVERY.md")).unwrap();
+    let section = text
+        .split("## A real recovery")
+        .nth(1)
+        .expect("DISASTER_RECOVERY.md has a real-recovery section");
+    let from = section
+        .find("# 5.")
+        .expect("the real recovery has a step 5");
+    let rest = &section[from..];
+    rest[..rest.find("```").unwrap_or(rest.len())].to_owned()
+}
+
+/// Whether `step` has a `kubectl -n NS annotate externalsecret` line naming
+/// `name` (or `--all`).
+fn refreshes(step: &str, ns: &str, name: &str) -> bool {
+    step.lines().any(|l| {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        l.contains("annotate externalsecret")
+            && l.contains("force-sync")
+            && words.windows(2).any(|w| w == ["-n", ns])
+            && (words.contains(&name) || words.contains(&"--all"))
+    })
+}
+
+/// The secrets a real recovery must update are those of every workload, not
+/// only the backend's: every ExternalSecret in deploy/ is refreshed in step
+/// 5, every Secrets Manager secret they read is named there with the data
+/// store addresses it holds, and every Deployment reading one is restarted.
+fn check_recovery_step(p: &Platform) -> Vec<String> {
+    let step = recovery_secrets_step(&p.root);
+    let mut problems = Vec::new();
+    let env = &p.envs[0];
+    let endpoint = regex::Regex::new(r"^(postgres|redis|rds).*(host|url|address|dsn)$").unwrap();
+    let mut targets = Vec::new();
+    for es in env
+        .manifests
+        .iter()
+        .filter(|m| m.kind() == "ExternalSecret")
+    {
+        let at = format!("ExternalSecret {}/{}", es.namespace(), es.name());
+        if !refreshes(&step, es.namespace(), es.name()) {
+            problems.push(format!(
+                "{at}: the real recovery's step 5 does not refresh it"
+            ));
+        }
+        let spec = &es.doc["spec"];
+        let refs = spec["data"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .map(|d| &d["remoteRef"])
+            .chain(
+                spec["dataFrom"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                    .map(|d| &d["extract"]),
+            );
+        for r in refs {
+            let Some(key) = r["key"].as_str() else {
+                continue;
+            };
+            let key = key.replace(&format!("/{}/", env.name), "/$ENV/");
+            if !step.contains(&key) {
+                problems.push(format!("{at}: step 5 does not update {key}"));
+            }
+            if let Some(prop) = r["property"].as_str() {
+                if endpoint.is_match(prop) && !step.contains(prop) {
+                    problems.push(format!(
+                        "{at}: step 5 does not update {key} property {prop} (a data store address)"
+                    ));
+                }
+            }
+        }
+        targets.push((
+            es.namespace().to_owned(),
+            spec["target"]["name"].as_str().unwrap_or("").to_owned(),
+        ));
+    }
+    for d in env.manifests.iter().filter(|m| m.kind() == "Deployment") {
+        let spec = &d.doc["spec"]["template"]["spec"];
+        let reads = |secret: &str| {
+            spec["containers"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .any(|c| {
+                    c["envFrom"]
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                        .any(|e| e["secretRef"]["name"].as_str() == Some(secret))
+                        || c["env"].as_sequence().into_iter().flatten().any(|e| {
+                            e["valueFrom"]["secretKeyRef"]["name"].as_str() == Some(secret)
+                        })
+                })
+        };
+        let uses = targets
+            .iter()
+            .any(|(ns, t)| ns == d.namespace() && reads(t));
+        let restarted = step.lines().any(|l| {
+            l.contains("rollout restart")
+                && l.contains(&format!("-n {}", d.namespace()))
+                && l.contains(&format!("deployment/{}", d.name()))
+        });
+        if uses && !restarted {
+            problems.push(format!(
+                "Deployment {}/{}: reads a refreshed secret but step 5 does not restart it",
+                d.namespace(),
+                d.name()
+            ));
+        }
+    }
+    // One line per missing key, however many entries read it.
+    problems.sort();
+    problems.dedup();
+    problems
+}
+
+#[test]
+fn the_real_recovery_refreshes_every_external_secret() {
+    assert_clean("real recovery step 5", check_recovery_step(&platform()));
+}
+
+#[test]
+fn recovery_check_fails_on_an_external_secret_the_step_does_not_cover() {
+    let (_d, p) = broken(&[(
+        "deploy/k8s/collectors/externalsecret.yaml",
+        "key: ohmc/${ENVIRONMENT}/collectors",
+        "key: ohmc/${ENVIRONMENT}/collector-feeds",
+    )]);
+    assert_names(
+        &check_recovery_step(&p),
+        &[
+            "ExternalSecret ohmc-collectors/collectors-secrets",
+            "does not update ohmc/$ENV/collector-feeds",
+        ],
+    );
+    let (_d, p) = broken(&[(
+        "deploy/monitoring/manifests/externalsecrets.yaml",
+        "  name: redis-exporter\n  namespace: monitoring",
+        "  name: redis-exporter\n  namespace: ohmc",
+    )]);
+    assert_names(
+        &check_recovery_step(&p),
+        &["ExternalSecret ohmc/redis-exporter", "does not refresh it"],
+    );
 }

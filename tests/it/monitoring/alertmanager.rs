@@ -155,12 +155,37 @@ fn alertmanager_config_passes_amtool_and_routes_by_severity() {
     );
 }
 
+/// The placeholder in alertmanager.yaml for the SES SMTP username, and the
+/// property of the monitoring secret it is rendered from.
+const SMTP_USERNAME: &str = "${SMTP_USERNAME}";
+const SMTP_USERNAME_KEY: &str = "smtp_username";
+
+/// alertmanager.yaml as an External Secrets template: Alertmanager's own
+/// `{{` escaped for the template engine (a lone `}}` is plain text to it),
+/// and the username placeholder made a template reference.
+fn as_eso_template(config: &str) -> String {
+    config
+        .replace("{{", "{{ \"{{\" }}")
+        .replace(SMTP_USERNAME, &format!("{{{{ .{SMTP_USERNAME_KEY} }}}}"))
+}
+
+/// What External Secrets renders from the template, given the username.
+fn render_eso_template(template: &str, username: &str) -> String {
+    template
+        .replace(&format!("{{{{ .{SMTP_USERNAME_KEY} }}}}"), username)
+        .replace("{{ \"{{\" }}", "{{")
+}
+
 fn render_alertmanager_secret(source: &Path) -> String {
     format!(
-        "{}apiVersion: v1\nkind: Secret\nmetadata:\n  name: alertmanager-ohmc-config\n  namespace: monitoring\n  \
-         labels:\n    app.kubernetes.io/part-of: ohmc\ntype: Opaque\nstringData:\n  alertmanager.yaml: |\n{}",
+        "{}apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata:\n  name: alertmanager-ohmc-config\n  \
+         namespace: monitoring\n  labels:\n    app.kubernetes.io/part-of: ohmc\nspec:\n  refreshInterval: 1h\n  \
+         secretStoreRef:\n    kind: ClusterSecretStore\n    name: aws-secrets-manager\n  target:\n    \
+         name: alertmanager-ohmc-config\n    creationPolicy: Owner\n    template:\n      engineVersion: v2\n      \
+         data:\n        alertmanager.yaml: |\n{}  data:\n    - secretKey: {SMTP_USERNAME_KEY}\n      \
+         remoteRef: {{key: \"ohmc/${{ENVIRONMENT}}/monitoring\", property: {SMTP_USERNAME_KEY}}}\n",
         generated_header(source),
-        indent(&read(source), 4)
+        indent(&as_eso_template(&read(source)), 10)
     )
 }
 
@@ -172,8 +197,65 @@ fn alertmanager_config_secret_matches_the_config_file() {
         panic!("{problem}\n(rerun with OHMC_BLESS=1)");
     }
     let secret = yaml(&target);
+    let template = secret["spec"]["target"]["template"]["data"]["alertmanager.yaml"]
+        .as_str()
+        .expect("template data alertmanager.yaml");
+    // Rendered back with the placeholder, the template is the source.
+    assert_eq!(render_eso_template(template, SMTP_USERNAME), read(&source));
+    // Rendered with a username, it is a config amtool accepts, with that
+    // username, and Alertmanager's own templates intact.
+    let dir = tempfile::tempdir().unwrap();
+    let rendered = dir.path().join("alertmanager.yaml");
+    std::fs::write(
+        &rendered,
+        render_eso_template(template, "AKIAEXAMPLE0123456789"),
+    )
+    .unwrap();
+    let out = run_ok(
+        Command::new(tool("amtool"))
+            .arg("check-config")
+            .arg(&rendered),
+    );
+    assert!(out.contains("SUCCESS"), "{out}");
+    let doc = yaml(&rendered);
     assert_eq!(
-        secret["stringData"]["alertmanager.yaml"].as_str(),
-        Some(read(&source).as_str())
+        doc["global"]["smtp_auth_username"].as_str(),
+        Some("AKIAEXAMPLE0123456789")
+    );
+    assert!(read(&rendered).contains("{{ .CommonLabels.environment"));
+}
+
+/// SES generates the SMTP username with the credentials (the access key id):
+/// it comes from the monitoring secret Terraform creates, like the password,
+/// and no email configuration names one of its own.
+#[test]
+fn the_smtp_username_comes_from_the_monitoring_secret() {
+    let doc = yaml(&alertmanager_config());
+    assert_eq!(
+        doc["global"]["smtp_auth_username"].as_str(),
+        Some(SMTP_USERNAME),
+        "smtp_auth_username is hard-coded; SES generates it"
+    );
+    for r in seq(&doc["receivers"]) {
+        for e in seq(&r["email_configs"]) {
+            assert!(
+                e["auth_username"].is_null(),
+                "receiver {} hard-codes auth_username",
+                s(&r["name"], "name")
+            );
+        }
+    }
+    let es = yaml(&monitoring().join("manifests/alertmanager-config.yaml"));
+    let from = seq(&es["spec"]["data"])
+        .into_iter()
+        .find(|d| d["secretKey"].as_str() == Some(SMTP_USERNAME_KEY))
+        .expect("the config ExternalSecret maps smtp_username");
+    assert_eq!(
+        from["remoteRef"]["key"].as_str(),
+        Some("ohmc/${ENVIRONMENT}/monitoring")
+    );
+    assert_eq!(
+        from["remoteRef"]["property"].as_str(),
+        Some(SMTP_USERNAME_KEY)
     );
 }
