@@ -44,7 +44,7 @@ pub(super) fn rule_files() -> Vec<PathBuf> {
     files
 }
 
-fn rule_test_files() -> Vec<PathBuf> {
+pub(super) fn rule_test_files() -> Vec<PathBuf> {
     let files = files_under(&monitoring().join("rules/tests"), &[".yml"]);
     assert!(
         !files.is_empty(),

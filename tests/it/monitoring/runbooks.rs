@@ -6,8 +6,8 @@ use std::process::Command;
 
 use crate::harness::{files_under, ohmc_bin, rel, repo_root};
 
-use super::rules::rule_files;
-use super::support::{read, run, seq, text, yaml};
+use super::rules::{rule_files, rule_test_files};
+use super::support::{monitoring, read, run, seq, text, yaml};
 
 /// Every `ohmc-infra ...` command in the code of the runbooks and README
 /// (fenced blocks and inline code spans), as argument lists.
@@ -202,4 +202,118 @@ fn security_compliance_runbook_lists_every_check_with_its_controls() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The `amtool ... silence add MATCHERS` examples of a runbook, each as its
+/// matchers (name, operator, value), with `\`-continued lines joined.
+fn silence_examples(markdown: &str) -> Vec<Vec<(String, String, String)>> {
+    let joined = markdown.replace("\\\n", " ");
+    let matcher = regex::Regex::new(r#"^([A-Za-z_][A-Za-z0-9_]*)(=~|!~|!=|=)"?(.*?)"?$"#).unwrap();
+    joined
+        .lines()
+        .filter_map(|l| l.split_once(" silence add "))
+        .map(|(_, args)| {
+            args.split_whitespace()
+                .map(|w| w.trim_matches('\''))
+                .take_while(|w| !w.starts_with("--"))
+                .filter_map(|w| matcher.captures(w))
+                .map(|c| (c[1].to_owned(), c[2].to_owned(), c[3].to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+/// Alertmanager's matching: regular expressions are anchored at both ends;
+/// a missing label is the empty string.
+fn matches(labels: &BTreeMap<String, String>, m: &(String, String, String)) -> bool {
+    let value = labels.get(&m.0).map(String::as_str).unwrap_or("");
+    let re = || regex::Regex::new(&format!("^(?:{})$", m.2)).expect("matcher regex");
+    match m.1.as_str() {
+        "=" => value == m.2,
+        "!=" => value != m.2,
+        "=~" => re().is_match(value),
+        _ => !re().is_match(value),
+    }
+}
+
+/// The label sets the alerts really carry when they reach Alertmanager: each
+/// firing case of the promtool unit tests (whose `promtool test rules` run
+/// proves the rule produces exactly those labels from those series), plus
+/// `alertname` and the external labels Prometheus adds in each environment
+/// (deploy/monitoring/helmfile.yaml.gotmpl: environment, cluster).
+fn alert_label_sets() -> Vec<BTreeMap<String, String>> {
+    let envs: Vec<String> = files_under(&monitoring().join("env"), &[".yaml"])
+        .iter()
+        .filter_map(|f| yaml(f)["environment"].as_str().map(String::from))
+        .collect();
+    assert!(envs.len() >= 2, "environments: {envs:?}");
+    let mut out = Vec::new();
+    for file in rule_test_files() {
+        for t in seq(&yaml(&file)["tests"]) {
+            for case in seq(&t["alert_rule_test"]) {
+                let alert = case["alertname"].as_str().unwrap_or("");
+                for exp in seq(&case["exp_alerts"]) {
+                    for env in &envs {
+                        let mut labels: BTreeMap<String, String> = exp["exp_labels"]
+                            .as_mapping()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|(k, v)| {
+                                Some((k.as_str()?.to_owned(), v.as_str()?.to_owned()))
+                            })
+                            .collect();
+                        labels.insert("alertname".into(), alert.into());
+                        labels.insert("environment".into(), env.clone());
+                        labels.insert("cluster".into(), format!("ohmc-{env}"));
+                        out.push(labels);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn silence_problems(markdown: &str) -> Vec<String> {
+    let sets = alert_label_sets();
+    let examples = silence_examples(markdown);
+    let mut problems = Vec::new();
+    if examples.is_empty() {
+        problems.push("no `amtool silence add` example".to_owned());
+    }
+    for ex in examples {
+        if !ex.iter().any(|m| m.0 == "alertname" && m.1 == "=") {
+            problems.push(format!("silence {ex:?} names no alertname"));
+        }
+        if !sets.iter().any(|l| ex.iter().all(|m| matches(l, m))) {
+            problems.push(format!(
+                "silence {ex:?} matches no alert the rules fire (their promtool cases' labels plus alertname, environment, cluster)"
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_runbook_silence_example_matches_a_real_alert() {
+    let problems = silence_problems(&read(&repo_root().join("runbooks/MONITORING.md")));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn a_silence_example_that_matches_nothing_fails() {
+    // The example the runbook used to give: node-exporter's instance label
+    // is an address:port, never a node name.
+    let old = "amtool --alertmanager.url=http://127.0.0.1:9093 silence add alertname=NodeHighCPU instance=ip-10-0-1-23 \\\n  --duration=2h --comment=\"x\"\n";
+    let problems = silence_problems(old);
+    assert!(
+        problems.iter().any(|p| p.contains("matches no alert")),
+        "{problems:?}"
+    );
+    // A typo in a label value is caught, and so is an unanchored regex.
+    let typo = "amtool silence add alertname=CollectorJobFailed environment=prod\n";
+    assert!(!silence_problems(typo).is_empty());
+    let unanchored =
+        "amtool silence add alertname=CollectorJobFailed 'job_name=~\"sec-collector\"'\n";
+    assert!(!silence_problems(unanchored).is_empty());
 }
