@@ -102,3 +102,12 @@ deploy_namespaces            = ["ohmc", "ohmc-collectors"]
 audit_trusted_principal_arns = ["arn:aws:iam::234567890123:root"]
 # The deploy role copies tested images from staging's registry (promotion).
 ecr_promotion_source_arns = ["arn:aws:ecr:us-east-1:123456789012:repository/ohmc-*"]
+
+# The organisation audit (deploy/audit/kubernetes/org-audit-job.yaml) runs in
+# both clusters and assumes ohmc-org-audit in every account, this one included.
+org_audit_role_name           = "ohmc-org-audit"
+org_audit_trusted_account_ids = ["123456789012", "234567890123"]
+org_audit_trusted_role_arns = [
+  "arn:aws:iam::123456789012:role/ohmc-staging-compliance-audit",
+  "arn:aws:iam::234567890123:role/ohmc-production-compliance-audit",
+]

@@ -98,3 +98,12 @@ github_repositories          = ["ohmycoins/ohmycoins"]
 create_github_oidc_provider  = true
 deploy_namespaces            = ["ohmc", "ohmc-collectors"]
 audit_trusted_principal_arns = ["arn:aws:iam::123456789012:root"]
+
+# The organisation audit (deploy/audit/kubernetes/org-audit-job.yaml) runs in
+# both clusters and assumes ohmc-org-audit in every account, this one included.
+org_audit_role_name           = "ohmc-org-audit"
+org_audit_trusted_account_ids = ["123456789012", "234567890123"]
+org_audit_trusted_role_arns = [
+  "arn:aws:iam::123456789012:role/ohmc-staging-compliance-audit",
+  "arn:aws:iam::234567890123:role/ohmc-production-compliance-audit",
+]

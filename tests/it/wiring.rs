@@ -18,9 +18,11 @@
 //! | images and CI    | pushed/pulled ECR repositories, OIDC role trust of each job's `sub` |
 //! | charts           | helmfile pins -> `deploy/charts.lock.yaml` (from the published indexes) |
 //! | ordering         | CRDs before their users (`needs:`, deploy.sh's bootstrap order) |
+//! | audit reach      | each in-cluster audit's target accounts: role there, its trust of the IRSA role, outputs |
 //! | entry points     | Grafana's internal ALB, sign-in and certificate; the backend port admitting only the ALB's subnets |
 
 mod access;
+mod audit_reach;
 mod checks;
 mod ci;
 mod deploy;
@@ -33,6 +35,7 @@ use std::path::Path;
 
 use crate::harness::repo_root;
 use access::{check_backend_ingress, check_grafana_access};
+use audit_reach::check_audit_reach;
 use checks::*;
 use model::{trusts_sub, Platform};
 
@@ -674,5 +677,60 @@ fn recovery_check_fails_on_an_external_secret_the_step_does_not_cover() {
     assert_names(
         &check_recovery_step(&p),
         &["ExternalSecret ohmc/redis-exporter", "does not refresh it"],
+    );
+}
+
+#[test]
+fn every_in_cluster_audit_can_reach_what_it_audits() {
+    assert_clean("audit reach", check_audit_reach(&platform()));
+}
+
+#[test]
+fn audit_reach_check_fails_on_another_environment_or_a_missing_org_role() {
+    // The CronJob as it was: every environment from each cluster.
+    let (_d, p) = broken(&[(
+        "deploy/audit/kubernetes/cronjob.yaml",
+        "                - audit\n                - ${ENVIRONMENT}\n",
+        "                - audit\n",
+    )]);
+    let problems = check_audit_reach(&p);
+    assert_names(
+        &problems,
+        &[
+            "production: CronJob ohmc-compliance/compliance-audit",
+            "may not assume arn:aws:iam::123456789012:role/ohmc-staging-audit",
+        ],
+    );
+    assert_names(
+        &problems,
+        &[
+            "production: CronJob ohmc-compliance/compliance-audit",
+            "arn:aws:iam::123456789012:role/ohmc-staging-audit in staging does not trust arn:aws:iam::234567890123:role/ohmc-production-compliance-audit",
+        ],
+    );
+    assert_names(
+        &problems,
+        &["audits staging but deploy.sh puts only [\"production\"] outputs"],
+    );
+    // The organisation audit without its role in the accounts.
+    let (_d, p) = broken(&[(
+        "environments/staging/terraform.tfvars",
+        "org_audit_role_name           = \"ohmc-org-audit\"\n",
+        "",
+    )]);
+    let problems = check_audit_reach(&p);
+    assert_names(
+        &problems,
+        &[
+            "Job ohmc-compliance/org-audit",
+            "arn:aws:iam::123456789012:role/ohmc-org-audit is not created by Terraform in staging",
+        ],
+    );
+    assert_names(
+        &problems,
+        &[
+            "staging: Job ohmc-compliance/org-audit",
+            "may not organizations:ListAccounts",
+        ],
     );
 }

@@ -223,6 +223,50 @@ resource "aws_iam_role" "irsa" {
   tags = var.tags
 }
 
+# --- Organisation audit role ----------------------------------------------------
+
+# The sharded organisation audit (deploy/audit/kubernetes/org-audit-job.yaml)
+# runs in a cluster of one environment and assumes this role, by name, in every
+# account it audits, this one included. Principals are the trusted accounts,
+# narrowed to the named auditing roles by aws:PrincipalArn: naming a role of
+# another account as principal would fail until that account's first apply.
+data "aws_iam_policy_document" "org_audit_assume" {
+  count = var.org_audit_role_name == null ? 0 : 1
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [for id in var.org_audit_trusted_account_ids : format("arn:%s:iam::%s:root", local.partition, id)]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:PrincipalArn"
+      values   = var.org_audit_trusted_role_arns
+    }
+  }
+}
+
+resource "aws_iam_role" "org_audit" {
+  count = var.org_audit_role_name == null ? 0 : 1
+
+  name                 = var.org_audit_role_name
+  description          = "Read-only role the organisation audit assumes in every account"
+  assume_role_policy   = data.aws_iam_policy_document.org_audit_assume[0].json
+  max_session_duration = 3600
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "org_audit" {
+  count = var.org_audit_role_name == null ? 0 : 1
+
+  role       = aws_iam_role.org_audit[0].name
+  policy_arn = aws_iam_policy.audit.arn
+}
+
 # Roles without secrets, statements or audit rights get no policy: the
 # workload needs the identity (the service account annotation) but no AWS
 # permissions yet.

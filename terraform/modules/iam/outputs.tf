@@ -27,3 +27,8 @@ output "github_role_arns" {
   description = "GitHub Actions pipeline roles by key (.github/aws-roles.yaml names the variable each goes into)."
   value       = { for key, role in aws_iam_role.github : key => role.arn }
 }
+
+output "org_audit_role_arn" {
+  description = "The role the organisation audit assumes in this account, or null."
+  value       = length(aws_iam_role.org_audit) > 0 ? aws_iam_role.org_audit[0].arn : null
+}

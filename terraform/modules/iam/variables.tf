@@ -119,3 +119,21 @@ variable "github_roles" {
   }))
   default = {}
 }
+
+variable "org_audit_role_name" {
+  description = "Name of the read-only role the organisation audit assumes in this account (its --role-name); null for none."
+  type        = string
+  default     = null
+}
+
+variable "org_audit_trusted_account_ids" {
+  description = "Accounts whose auditing roles may assume the organisation audit role."
+  type        = list(string)
+  default     = []
+}
+
+variable "org_audit_trusted_role_arns" {
+  description = "The auditing roles (the in-cluster compliance-audit IRSA roles) that may assume the organisation audit role."
+  type        = list(string)
+  default     = []
+}

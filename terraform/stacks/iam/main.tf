@@ -48,8 +48,12 @@ module "iam" {
   deploy_namespaces            = var.deploy_namespaces
   audit_trusted_principal_arns = var.audit_trusted_principal_arns
   audit_external_id            = var.audit_external_id
-  oidc_provider_arn            = local.platform.eks_oidc_provider_arn
-  oidc_issuer                  = local.platform.eks_oidc_issuer
+
+  org_audit_role_name           = var.org_audit_role_name
+  org_audit_trusted_account_ids = var.org_audit_trusted_account_ids
+  org_audit_trusted_role_arns   = var.org_audit_trusted_role_arns
+  oidc_provider_arn             = local.platform.eks_oidc_provider_arn
+  oidc_issuer                   = local.platform.eks_oidc_issuer
 
   # Names and namespaces match the service accounts in deploy/k8s.
   irsa_roles = {
@@ -131,13 +135,26 @@ module "iam" {
     }
     # The scheduled in-cluster audit (deploy/audit): the read-only audit
     # policy, and the audit role it assumes as every `ohmc-infra` run does.
+    # The organisation audit (org-audit-job.yaml) also lists the
+    # organisation's accounts and assumes the organisation audit role in each.
     compliance-audit = {
-      namespace         = "ohmc-compliance"
-      service_account   = "compliance-audit"
-      secret_arns       = []
-      kms_key_arns      = []
-      policy_statements = []
-      audit             = true
+      namespace       = "ohmc-compliance"
+      service_account = "compliance-audit"
+      secret_arns     = []
+      kms_key_arns    = []
+      policy_statements = var.org_audit_role_name == null ? [] : [
+        {
+          sid       = "DiscoverAccounts"
+          actions   = ["organizations:ListAccounts"]
+          resources = ["*"]
+        },
+        {
+          sid       = "AssumeOrgAuditRole"
+          actions   = ["sts:AssumeRole"]
+          resources = ["arn:aws:iam::*:role/${var.org_audit_role_name}"]
+        },
+      ]
+      audit = true
     }
   }
 

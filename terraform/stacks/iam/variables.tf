@@ -63,3 +63,21 @@ variable "ecr_promotion_source_arns" {
   type        = list(string)
   default     = []
 }
+
+variable "org_audit_role_name" {
+  description = "The role the organisation audit (deploy/audit/kubernetes/org-audit-job.yaml --role-name) assumes in every account; null for none."
+  type        = string
+  default     = null
+}
+
+variable "org_audit_trusted_account_ids" {
+  description = "Accounts whose compliance-audit IRSA roles run the organisation audit."
+  type        = list(string)
+  default     = []
+}
+
+variable "org_audit_trusted_role_arns" {
+  description = "The compliance-audit IRSA roles that run the organisation audit (one per cluster that deploys deploy/audit/kubernetes)."
+  type        = list(string)
+  default     = []
+}

@@ -42,6 +42,17 @@ variable "ecr_promotion_source_arns" {
   default = []
 }
 
+variable "org_audit_role_name" {
+  type    = string
+  default = null
+}
+variable "org_audit_trusted_account_ids" {
+  default = []
+}
+variable "org_audit_trusted_role_arns" {
+  default = []
+}
+
 run "iam" {
   command = apply
 
@@ -50,18 +61,21 @@ run "iam" {
   }
 
   variables {
-    ecr_promotion_source_arns    = var.ecr_promotion_source_arns
-    name                         = "ohmc-${var.environment}"
-    create_github_oidc_provider  = var.create_github_oidc_provider
-    github_repositories          = var.github_repositories
-    github_environment           = var.environment
-    ecr_repository_arns          = ["arn:aws:ecr:us-east-1:123456789012:repository/ohmc/backend"]
-    eks_cluster_name             = "ohmc-${var.environment}"
-    deploy_namespaces            = var.deploy_namespaces
-    audit_trusted_principal_arns = var.audit_trusted_principal_arns
-    audit_external_id            = var.audit_external_id
-    oidc_provider_arn            = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/STANDIN"
-    oidc_issuer                  = "https://oidc.eks.us-east-1.amazonaws.com/id/STANDIN"
+    ecr_promotion_source_arns     = var.ecr_promotion_source_arns
+    name                          = "ohmc-${var.environment}"
+    create_github_oidc_provider   = var.create_github_oidc_provider
+    github_repositories           = var.github_repositories
+    github_environment            = var.environment
+    ecr_repository_arns           = ["arn:aws:ecr:us-east-1:123456789012:repository/ohmc/backend"]
+    eks_cluster_name              = "ohmc-${var.environment}"
+    deploy_namespaces             = var.deploy_namespaces
+    audit_trusted_principal_arns  = var.audit_trusted_principal_arns
+    audit_external_id             = var.audit_external_id
+    org_audit_role_name           = var.org_audit_role_name
+    org_audit_trusted_account_ids = var.org_audit_trusted_account_ids
+    org_audit_trusted_role_arns   = var.org_audit_trusted_role_arns
+    oidc_provider_arn             = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/STANDIN"
+    oidc_issuer                   = "https://oidc.eks.us-east-1.amazonaws.com/id/STANDIN"
     irsa_roles = {
       backend = { namespace = "ohmc", service_account = "backend", secret_arns = [], kms_key_arns = [], policy_statements = [], audit = false }
     }
