@@ -42,6 +42,7 @@ use tools::*;
 const STAGING_RELAXATIONS: &[(&str, &str)] = &[
     ("CKV_AWS_39", "module.eks.aws_eks_cluster.this"),
     ("CKV_AWS_150", "module.edge.aws_lb.this"),
+    ("CKV_AWS_150", "aws_lb.grafana"),
     ("CKV_AWS_157", "module.rds.aws_db_instance.this"),
     ("CKV_AWS_293", "module.rds.aws_db_instance.this"),
 ];
