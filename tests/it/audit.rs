@@ -16,12 +16,16 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod concurrency;
 mod discovery;
 
 /// The read actions only audit discovery calls (the listings of each checked kind);
 /// `deploy/iam/audit-readonly-policy.json` grants them and the discovery test sees each.
-pub const DISCOVERY_ACTIONS: [&str; 6] = [
+pub const DISCOVERY_ACTIONS: [&str; 9] = [
     "guardduty:ListDetectors",
+    "rds:DescribeDBClusters",
+    "elasticache:DescribeReplicationGroups",
+    "elasticloadbalancing:DescribeLoadBalancers",
     "backup:ListBackupPlans",
     "backup:ListBackupVaults",
     "acm:ListCertificates",

@@ -1,6 +1,7 @@
 //! Running the audit: every target (an environment or account in one region) at once,
-//! up to a bound, each with its own SDK context whose clients keep at most
-//! `concurrency_per_service` calls in flight per service; then waivers, then sorting.
+//! up to a bound, each with its own SDK context; at most `concurrency_per_service` calls
+//! in flight per account, region and service across all of them (one
+//! [`ohmc_checks::CallBudget`] per run, as AWS throttles); then waivers, then sorting.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -105,7 +106,8 @@ impl CheckSelection {
 #[derive(Debug, Clone)]
 pub struct AuditOptions {
     pub checks: CheckSelection,
-    /// Calls in flight per service, per account and region.
+    /// Calls in flight per service, per account and region, across every target of the
+    /// run (an environment and an account audit of the same account share it).
     pub concurrency_per_service: usize,
     /// Targets audited at once.
     pub max_concurrent_targets: usize,
@@ -143,8 +145,9 @@ pub async fn run_audit(
 ) -> AuditReport {
     let started_at = Utc::now();
     let started = Instant::now();
+    let budget = ohmc_checks::CallBudget::new(opts.concurrency_per_service);
     let results: Vec<TargetResult> =
-        futures::stream::iter(targets.into_iter().map(|t| audit_target(t, opts)))
+        futures::stream::iter(targets.into_iter().map(|t| audit_target(t, opts, &budget)))
             .buffer_unordered(opts.max_concurrent_targets.max(1))
             .collect()
             .await;
@@ -210,7 +213,11 @@ pub async fn run_audit(
     report
 }
 
-async fn audit_target(t: AuditTarget, opts: &AuditOptions) -> TargetResult {
+async fn audit_target(
+    t: AuditTarget,
+    opts: &AuditOptions,
+    budget: &ohmc_checks::CallBudget,
+) -> TargetResult {
     let started = Instant::now();
     let label_account = t.expected_account.clone().unwrap_or_default();
     let mut summary = TargetSummary {
@@ -271,6 +278,10 @@ async fn audit_target(t: AuditTarget, opts: &AuditOptions) -> TargetResult {
     summary.account_id = account.clone();
     let run = RunOptions {
         concurrency_per_service: opts.concurrency_per_service,
+        // The stack run and discovery of this target, and every other target reaching
+        // this account and region, share one bound per service.
+        budget: Some(budget.clone()),
+        account: Some(account.clone()),
         areas: opts.checks.areas().cloned(),
         now: None,
     };

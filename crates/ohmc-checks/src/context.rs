@@ -592,6 +592,7 @@ service_clients! {
     cloudtrail / CloudTrail: aws_sdk_cloudtrail = "cloudtrail",
     s3 / S3: aws_sdk_s3 = "s3",
     rds / Rds: aws_sdk_rds = "rds",
+    elasticache / Elasticache: aws_sdk_elasticache = "elasticache",
     kms / Kms: aws_sdk_kms = "kms",
     dynamodb / DynamoDb: aws_sdk_dynamodb = "dynamodb",
 }

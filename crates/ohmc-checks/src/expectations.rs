@@ -21,6 +21,10 @@ pub mod outputs {
     pub const CLOUDTRAIL_NAME: &str = "cloudtrail_name";
     pub const CLOUDTRAIL_BUCKET_NAME: &str = "cloudtrail_bucket_name";
     pub const RDS_INSTANCE_IDS: &str = "rds_instance_ids";
+    /// Optional: Aurora/Multi-AZ DB cluster ids (the platform's stacks declare none).
+    pub const RDS_CLUSTER_IDS: &str = "rds_cluster_ids";
+    /// Optional: the data stack's Redis replication group.
+    pub const REDIS_REPLICATION_GROUP_ID: &str = "redis_replication_group_id";
 }
 
 /// The `verify {}` block of `environment.hcl`, typed.
@@ -187,6 +191,15 @@ impl Expectations {
                     seen: type_seen(other),
                 },
             )),
+        }
+    }
+
+    /// A list-of-strings output the check can do without: `None` when absent, an error
+    /// when present with another type (the stack meant to say something).
+    pub fn optional_output_list(&self, name: &str) -> Result<Option<Vec<String>>, OutputError> {
+        match self.raw(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => self.output_list(name).map(Some),
         }
     }
 

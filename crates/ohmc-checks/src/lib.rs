@@ -1,5 +1,5 @@
 //! Read-only checks of a live AWS account against what the platform's stack says should
-//! be there: DNS, ACM, WAF, Backup, Config, GuardDuty, CloudTrail and RDS.
+//! be there: DNS, ACM, WAF, Backup, Config, GuardDuty, CloudTrail, RDS and ElastiCache.
 //!
 //! The library never prints or exits; it returns data. How it fits together:
 //!
@@ -35,6 +35,7 @@
 //! # Ok(()) }
 //! ```
 
+mod budget;
 mod catalog;
 mod checks;
 pub mod context;
@@ -44,6 +45,7 @@ pub mod iam;
 pub mod model;
 pub mod monitoring;
 
+pub use budget::CallBudget;
 pub use catalog::{catalog, check};
 pub use checks::discovery::{DiscoverOptions, Discovered, Scope as DiscoveryScope};
 /// How a failed AWS call is described, and its error code: shared with the
@@ -65,8 +67,15 @@ use std::collections::BTreeSet;
 /// How to run the checks.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Calls in flight per service at once.
+    /// Calls in flight per service at once, when no shared `budget` is given.
     pub concurrency_per_service: usize,
+    /// The run's bound on calls in flight per account, region and service, shared with
+    /// other runs reaching the same account and region (`None`: one of this run's own,
+    /// of `concurrency_per_service`).
+    pub budget: Option<CallBudget>,
+    /// The account the context reaches, when the caller knows it: the budget's key.
+    /// `None` keys by region alone, right for a run that reaches one account.
+    pub account: Option<String>,
     /// Only these areas (`None`: all).
     pub areas: Option<BTreeSet<Area>>,
     /// The time to judge ages and expiry against (`None`: now). Tests pin it.
@@ -77,6 +86,8 @@ impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             concurrency_per_service: 4,
+            budget: None,
+            account: None,
             areas: None,
             now: None,
         }
@@ -91,7 +102,7 @@ pub async fn run_checks(ctx: &AwsContext, exp: &Expectations, opts: &RunOptions)
     let before = ctx.recorder().snapshot();
     let before_by_area = ctx.recorder().snapshot_by_area();
     let now = opts.now.unwrap_or_else(Utc::now);
-    let limits = checks::Limits::new(opts.concurrency_per_service);
+    let limits = limits(ctx, opts);
     let limits = &limits;
     type AreaFuture<'a> =
         std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Finding>> + Send + 'a>>;
@@ -113,6 +124,7 @@ pub async fn run_checks(ctx: &AwsContext, exp: &Expectations, opts: &RunOptions)
                 Area::GuardDuty => checks::guardduty::run(&run).await,
                 Area::CloudTrail => checks::cloudtrail::run(&run).await,
                 Area::Rds => checks::rds::run(&run).await,
+                Area::Elasticache => checks::elasticache::run(&run).await,
                 // Not AWS: `monitoring::run` needs the environment's `monitoring {}` block,
                 // not this context; `ohmc-infra verify` runs it beside this function.
                 Area::Monitoring => Vec::new(),
@@ -170,13 +182,22 @@ pub async fn discover_and_check(
     opts: &RunOptions,
     discover: &DiscoverOptions,
 ) -> Discovered {
-    let limits = checks::Limits::new(opts.concurrency_per_service);
+    let limits = limits(ctx, opts);
     let now = opts.now.unwrap_or_else(Utc::now);
     let mut d = checks::discovery::run(ctx, exp, now, &limits, opts.areas.as_ref(), discover).await;
     let key = |f: &Finding| (f.area, f.check_id.clone(), f.resource.clone());
     d.findings.sort_by_key(key);
     d.unmanaged.sort_by_key(key);
     d
+}
+
+/// This run's view of the call budget: its account and region.
+fn limits(ctx: &AwsContext, opts: &RunOptions) -> checks::Limits {
+    let budget = opts
+        .budget
+        .clone()
+        .unwrap_or_else(|| CallBudget::new(opts.concurrency_per_service));
+    checks::Limits::new(budget, opts.account.as_deref().unwrap_or(""), ctx.region())
 }
 
 #[cfg(test)]

@@ -17,13 +17,15 @@ pub enum Area {
     GuardDuty,
     CloudTrail,
     Rds,
+    /// ElastiCache (Redis OSS) replication groups.
+    Elasticache,
     /// Prometheus and Alertmanager, through their HTTP APIs (not AWS).
     Monitoring,
 }
 
 impl Area {
     /// Every area, in display order.
-    pub const ALL: [Area; 9] = [
+    pub const ALL: [Area; 10] = [
         Area::Dns,
         Area::Acm,
         Area::Waf,
@@ -32,6 +34,7 @@ impl Area {
         Area::GuardDuty,
         Area::CloudTrail,
         Area::Rds,
+        Area::Elasticache,
         Area::Monitoring,
     ];
 
@@ -46,6 +49,7 @@ impl Area {
             Area::GuardDuty => "GuardDuty",
             Area::CloudTrail => "CloudTrail",
             Area::Rds => "RDS",
+            Area::Elasticache => "ElastiCache",
             Area::Monitoring => "Monitoring",
         }
     }

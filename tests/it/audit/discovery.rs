@@ -18,7 +18,7 @@ const ROLE: &str = "ohmc-audit";
 
 /// The checks moto can answer in a discovered account (ListFindings, recovery points and
 /// backup selections are not implemented by moto: they would be Errors).
-const DISCOVERY_CHECKS: [&str; 13] = [
+const DISCOVERY_CHECKS: [&str; 15] = [
     "dns.no_dangling_records",
     "guardduty.detector_enabled",
     "guardduty.protection_features",
@@ -32,6 +32,8 @@ const DISCOVERY_CHECKS: [&str; 13] = [
     "acm.certificate_key_strength",
     "waf.web_acl_has_rules",
     "waf.managed_rule_groups",
+    "waf.web_acl_associated",
+    "elasticache.*",
 ];
 
 fn args(base: &[&str], checks: &[&str]) -> Vec<String> {
@@ -77,6 +79,11 @@ fn controls(f: &Value) -> BTreeSet<String> {
 /// Every call of the run is granted by the audit role's policy, and every listing
 /// discovery makes was made (so the policy's discovery grants are in use).
 fn policy_grants_every_call(doc: &Value) {
+    policy_grants_calls(doc, &super::DISCOVERY_ACTIONS);
+}
+
+/// Every call of the run is granted by the audit role's policy, and these were made.
+fn policy_grants_calls(doc: &Value, made: &[&str]) {
     let policy: Value = serde_json::from_str(
         &std::fs::read_to_string(
             crate::harness::repo_root().join("deploy/iam/audit-readonly-policy.json"),
@@ -108,7 +115,7 @@ fn policy_grants_every_call(doc: &Value) {
             "{a} is not granted by deploy/iam/audit-readonly-policy.json"
         );
     }
-    for a in super::DISCOVERY_ACTIONS {
+    for a in made {
         assert!(called.contains(a), "discovery never called {a}: {called:?}");
     }
 }
@@ -747,4 +754,241 @@ waiver {{
     ]);
     assert_eq!(twice.code, 1, "{twice}");
     assert!(twice.stderr.contains("the shards overlap"), "{twice}");
+}
+
+/// moto's default subnets of the default account (two, for a load balancer), by a raw
+/// EC2 DescribeSubnets: no EC2 crate needed.
+fn default_subnets(moto: &MotoServer) -> Vec<String> {
+    let auth = "AWS4-HMAC-SHA256 Credential=AKIDTEST/20240101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0";
+    let (status, body) = moto.raw(
+        "POST",
+        "/",
+        &[
+            ("Authorization", auth),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        "Action=DescribeSubnets&Version=2016-11-15",
+    );
+    assert_eq!(status, 200, "DescribeSubnets: {body}");
+    let re = regex::Regex::new(r"<subnetId>(subnet-[0-9a-f]+)</subnetId>").unwrap();
+    let subnets: Vec<String> = re
+        .captures_iter(&body)
+        .map(|c| c[1].to_string())
+        .take(2)
+        .collect();
+    assert_eq!(subnets.len(), 2, "moto default subnets: {body}");
+    subnets
+}
+
+async fn load_balancer(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    name: &str,
+    kind: aws_sdk_elasticloadbalancingv2::types::LoadBalancerTypeEnum,
+    subnets: &[String],
+) -> String {
+    elb.create_load_balancer()
+        .name(name)
+        .r#type(kind)
+        .set_subnets(Some(subnets.to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string()
+}
+
+async fn cache_group(ec: &aws_sdk_elasticache::Client, id: &str, hardened: bool) {
+    let mut b = ec
+        .create_replication_group()
+        .replication_group_id(id)
+        .replication_group_description("bench")
+        .engine("redis")
+        .cache_node_type("cache.t3.micro")
+        .num_cache_clusters(if hardened { 2 } else { 1 });
+    if hardened {
+        b = b
+            .at_rest_encryption_enabled(true)
+            .transit_encryption_enabled(true)
+            .automatic_failover_enabled(true)
+            .snapshot_retention_limit(7);
+    }
+    b.send().await.expect("create replication group");
+}
+
+async fn db_cluster(rds: &aws_sdk_rds::Client, id: &str, hardened: bool) {
+    rds.create_db_cluster()
+        .db_cluster_identifier(id)
+        .engine("aurora-postgresql")
+        .master_username("audit")
+        .master_user_password("not-a-password-1")
+        .storage_encrypted(hardened)
+        .deletion_protection(hardened)
+        .backup_retention_period(if hardened { 7 } else { 1 })
+        .send()
+        .await
+        .expect("create DB cluster");
+}
+
+/// Discovery of the kinds beyond the account-level controls: DB clusters (and the
+/// instances outside them), ElastiCache replication groups and application load
+/// balancers without a web ACL, each planted defect found in an account with no outputs,
+/// judged by the same checks and control ids as a stack's resources. The lines are
+/// `check resource status controls`, resource ids masked by name.
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_finds_a_defective_cluster_cache_group_and_unprotected_alb_without_outputs() {
+    use aws_sdk_elasticloadbalancingv2::types::LoadBalancerTypeEnum as Lb;
+    let moto = MotoServer::start();
+    let endpoint = moto.endpoint();
+    let repo = Repo::new(&[("staging", MOTO_ACCOUNT, None)]);
+    // Production: deletion protection is judged too.
+    repo.write(
+        "audit.hcl",
+        &format!("audit {{\n  production_accounts = [\"{MOTO_ACCOUNT}\"]\n}}\n"),
+    );
+    let t = SeedTarget::default_account(&endpoint, "us-east-1").await;
+    let rds = aws_sdk_rds::Client::new(&t.cfg);
+    db_cluster(&rds, "weak-aurora", false).await;
+    db_cluster(&rds, "good-aurora", true).await;
+    // A member instance is judged through its cluster, not again as an instance.
+    rds.create_db_instance()
+        .db_instance_identifier("weak-aurora-1")
+        .db_cluster_identifier("weak-aurora")
+        .engine("aurora-postgresql")
+        .db_instance_class("db.r5.large")
+        .send()
+        .await
+        .expect("create cluster member");
+    seed::db_instance(&rds, "lonely-db", false, 7, false).await;
+    let ec = aws_sdk_elasticache::Client::new(&t.cfg);
+    cache_group(&ec, "weak-cache", false).await;
+    cache_group(&ec, "good-cache", true).await;
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&t.cfg);
+    let subnets = default_subnets(&moto);
+    let bare = load_balancer(&elb, "bare-alb", Lb::Application, &subnets).await;
+    let guarded = load_balancer(&elb, "guarded-alb", Lb::Application, &subnets).await;
+    // A network load balancer cannot have a web ACL: not judged for one.
+    load_balancer(&elb, "net-lb", Lb::Network, &subnets).await;
+    let waf = aws_sdk_wafv2::Client::new(&t.cfg);
+    let acl = waf
+        .create_web_acl()
+        .name("edge")
+        .scope(aws_sdk_wafv2::types::Scope::Regional)
+        .default_action(
+            aws_sdk_wafv2::types::DefaultAction::builder()
+                .allow(aws_sdk_wafv2::types::AllowAction::builder().build())
+                .build(),
+        )
+        .visibility_config(seed::visibility("edge", true))
+        .send()
+        .await
+        .unwrap()
+        .summary()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    waf.associate_web_acl()
+        .web_acl_arn(&acl)
+        .resource_arn(&guarded)
+        .send()
+        .await
+        .unwrap();
+
+    let base = [
+        "--account",
+        MOTO_ACCOUNT,
+        "--role-name",
+        ROLE,
+        "--region",
+        "us-east-1",
+        "--format",
+        "json",
+    ];
+    let out = run(
+        &repo,
+        &endpoint,
+        &args(&base, &["rds.*", "elasticache.*", "waf.web_acl_associated"]),
+    );
+    assert_eq!(out.code, 3, "{out}");
+    let doc = json(&out.stdout);
+    assert!(doc["errors"].as_array().unwrap().is_empty(), "{out}");
+    policy_grants_calls(
+        &doc,
+        &[
+            "rds:DescribeDBClusters",
+            "elasticache:DescribeReplicationGroups",
+            "elasticloadbalancing:DescribeLoadBalancers",
+        ],
+    );
+    let a = MOTO_ACCOUNT;
+    let mut lines: Vec<String> = findings(&doc)
+        .iter()
+        .map(|f| {
+            let resource = f["resource"]
+                .as_str()
+                .unwrap()
+                .replace(&bare, "<bare-alb>")
+                .replace(&guarded, "<guarded-alb>")
+                .replace(&format!(":{a}:"), ":<account>:");
+            let controls: Vec<String> = controls(f).into_iter().collect();
+            format!(
+                "{} {} {} [{}]",
+                f["check_id"].as_str().unwrap(),
+                resource,
+                f["status"].as_str().unwrap(),
+                controls.join(" ")
+            )
+        })
+        .collect();
+    lines.sort();
+    let expected = "
+        elasticache.automatic_backups arn:aws:elasticache:us-east-1:<account>:replicationgroup:good-cache pass [ElastiCache.1]
+        elasticache.automatic_backups arn:aws:elasticache:us-east-1:<account>:replicationgroup:weak-cache fail [ElastiCache.1]
+        elasticache.automatic_failover arn:aws:elasticache:us-east-1:<account>:replicationgroup:good-cache pass [ElastiCache.3]
+        elasticache.automatic_failover arn:aws:elasticache:us-east-1:<account>:replicationgroup:weak-cache fail [ElastiCache.3]
+        elasticache.encrypted_at_rest arn:aws:elasticache:us-east-1:<account>:replicationgroup:good-cache pass [ElastiCache.4]
+        elasticache.encrypted_at_rest arn:aws:elasticache:us-east-1:<account>:replicationgroup:weak-cache fail [ElastiCache.4]
+        elasticache.encrypted_in_transit arn:aws:elasticache:us-east-1:<account>:replicationgroup:good-cache pass [ElastiCache.5]
+        elasticache.encrypted_in_transit arn:aws:elasticache:us-east-1:<account>:replicationgroup:weak-cache fail [ElastiCache.5]
+        rds.backup_retention arn:aws:rds:us-east-1:<account>:db:lonely-db pass [RDS.11]
+        rds.cluster_backup_retention arn:aws:rds:us-east-1:<account>:cluster:good-aurora pass []
+        rds.cluster_backup_retention arn:aws:rds:us-east-1:<account>:cluster:weak-aurora fail []
+        rds.cluster_deletion_protection arn:aws:rds:us-east-1:<account>:cluster:good-aurora pass [RDS.7]
+        rds.cluster_deletion_protection arn:aws:rds:us-east-1:<account>:cluster:weak-aurora fail [RDS.7]
+        rds.cluster_storage_encrypted arn:aws:rds:us-east-1:<account>:cluster:good-aurora pass [RDS.27]
+        rds.cluster_storage_encrypted arn:aws:rds:us-east-1:<account>:cluster:weak-aurora fail [RDS.27]
+        rds.deletion_protection arn:aws:rds:us-east-1:<account>:db:lonely-db fail [RDS.8]
+        rds.storage_encrypted arn:aws:rds:us-east-1:<account>:db:lonely-db fail [2.3.1 RDS.3]
+        waf.web_acl_associated <bare-alb> fail [ELB.16]
+        waf.web_acl_associated <guarded-alb> pass [ELB.16]
+    ";
+    let expected: Vec<&str> = expected
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(
+        lines.join("\n"),
+        expected.join("\n"),
+        "snapshot differs\n{out}"
+    );
+    // The evidence is the stack path's: the same expected/observed wording.
+    let bare_f = findings(&doc)
+        .iter()
+        .find(|f| f["resource"] == bare.as_str())
+        .unwrap();
+    assert_eq!(bare_f["evidence"]["observed"], "no web ACL associated");
+    let weak = findings(&doc)
+        .iter()
+        .find(|f| {
+            f["check_id"] == "rds.cluster_storage_encrypted"
+                && f["resource"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(":cluster:weak-aurora")
+        })
+        .unwrap();
+    assert_eq!(weak["evidence"]["observed"], "StorageEncrypted: false");
 }

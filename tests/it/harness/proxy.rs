@@ -16,6 +16,12 @@
 //!
 //! It also keeps every request whole ([`FaultProxy::requests`]), so a benchmark can send
 //! exactly the same calls again without the SDK ([`super::replay`]).
+//!
+//! With [`FaultProxy::set_delay`] every answer waits, so calls a client sends together
+//! overlap here; [`FaultProxy::max_in_flight`] is then the most calls that were in flight
+//! at once per (account, region, service). The account of an assumed role's keys is
+//! learnt from the AssumeRole answers that pass through; other keys are moto's default
+//! account.
 
 use super::replay::RawRequest;
 use http_body_util::{BodyExt, Full};
@@ -123,11 +129,21 @@ pub struct ProxyCall {
     pub injected: Option<Fault>,
 }
 
+/// (account, region, service).
+pub type CallKey = (String, String, String);
+
 #[derive(Default)]
 struct State {
     rules: Vec<FaultRule>,
     calls: Vec<ProxyCall>,
     requests: Vec<RawRequest>,
+    delay: std::time::Duration,
+    /// Access key id -> account, from AssumeRole answers.
+    accounts: std::collections::HashMap<String, String>,
+    in_flight: std::collections::BTreeMap<CallKey, usize>,
+    max_in_flight: std::collections::BTreeMap<CallKey, usize>,
+    /// (region, service) -> the most accounts that had such a call in flight at once.
+    max_accounts: std::collections::BTreeMap<(String, String), usize>,
 }
 
 /// The proxy; stops accepting when dropped.
@@ -198,6 +214,28 @@ impl FaultProxy {
         st.requests.clear();
     }
 
+    /// Every answer waits this long before it is forwarded (0 by default).
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.state.lock().unwrap().delay = delay;
+    }
+
+    /// The most calls in flight at once per (account, region, service).
+    pub fn max_in_flight(&self) -> std::collections::BTreeMap<CallKey, usize> {
+        self.state.lock().unwrap().max_in_flight.clone()
+    }
+
+    /// Forgets the peaks measured so far (calls in flight are still counted).
+    pub fn clear_peaks(&self) {
+        let mut st = self.state.lock().unwrap();
+        st.max_in_flight.clear();
+        st.max_accounts.clear();
+    }
+
+    /// Per (region, service): the most accounts that had a call in flight at once.
+    pub fn max_accounts_in_flight(&self) -> std::collections::BTreeMap<(String, String), usize> {
+        self.state.lock().unwrap().max_accounts.clone()
+    }
+
     /// How many requests had a fault injected.
     pub fn injected(&self) -> usize {
         self.state
@@ -232,12 +270,74 @@ async fn handle(
         parts.uri.query().unwrap_or(""),
         String::from_utf8_lossy(&body)
     );
+    let (key_id, region) = credential_of(&parts.headers);
+    let (key, delay) = {
+        let mut st = state.lock().unwrap();
+        let account = st
+            .accounts
+            .get(&key_id)
+            .cloned()
+            .unwrap_or_else(|| super::moto::MOTO_ACCOUNT.to_string());
+        let key: CallKey = (account, region, service.clone());
+        let now = {
+            let n = st.in_flight.entry(key.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let peak = st.max_in_flight.entry(key.clone()).or_insert(0);
+        *peak = (*peak).max(now);
+        let accounts = st
+            .in_flight
+            .iter()
+            .filter(|((_, r, s), n)| *r == key.1 && *s == key.2 && **n > 0)
+            .count();
+        let peak = st
+            .max_accounts
+            .entry((key.1.clone(), key.2.clone()))
+            .or_insert(0);
+        *peak = (*peak).max(accounts);
+        (key, st.delay)
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let answer = answer(parts, body, &service, &action, &request, &state, &upstream).await;
+    if let Some(n) = state.lock().unwrap().in_flight.get_mut(&key) {
+        *n -= 1;
+    }
+    answer
+}
+
+/// The access key id and region of the SigV4 credential scope.
+fn credential_of(headers: &hyper::HeaderMap) -> (String, String) {
+    let scope: Vec<&str> = headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .map(|c| c.split(['/', ',']).collect())
+        .unwrap_or_default();
+    (
+        scope.first().unwrap_or(&"").to_string(),
+        scope.get(2).unwrap_or(&"").to_string(),
+    )
+}
+
+async fn answer(
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+    service: &str,
+    action: &str,
+    request: &str,
+    state: &Arc<Mutex<State>>,
+    upstream: &str,
+) -> Result<Resp, hyper::Error> {
+    let (service, action) = (service.to_string(), action.to_string());
     let injected = {
         let mut st = state.lock().unwrap();
         let fault = st
             .rules
             .iter_mut()
-            .find_map(|r| r.hits(&service, &action, &request).then_some(r.fault));
+            .find_map(|r| r.hits(&service, &action, request).then_some(r.fault));
         st.requests.push(RawRequest {
             service: service.clone(),
             action: action.clone(),
@@ -261,8 +361,26 @@ async fn handle(
             protocol_of(&service, &parts.headers, &parts.uri, &body),
         ));
     }
-    match forward(&upstream, parts, body).await {
-        Ok(r) => Ok(r),
+    let assumed = (action == "AssumeRole")
+        .then(|| {
+            let re = regex::Regex::new(r"RoleArn=arn%3Aaws%3Aiam%3A%3A(\d{12})%3A").unwrap();
+            re.captures(request).map(|c| c[1].to_string())
+        })
+        .flatten();
+    match forward(upstream, parts, body).await {
+        Ok((parts, body)) => {
+            if let Some(account) = assumed {
+                let re = regex::Regex::new(r"<AccessKeyId>([^<]+)</AccessKeyId>").unwrap();
+                if let Some(c) = re.captures(&String::from_utf8_lossy(&body)) {
+                    state
+                        .lock()
+                        .unwrap()
+                        .accounts
+                        .insert(c[1].to_string(), account);
+                }
+            }
+            Ok(Response::from_parts(parts, Full::new(body)))
+        }
         Err(e) => Ok(Response::builder()
             .status(502)
             .body(Full::new(Bytes::from(format!("proxy: {e}"))))
@@ -274,7 +392,7 @@ async fn forward(
     upstream: &str,
     parts: hyper::http::request::Parts,
     body: Bytes,
-) -> Result<Resp, String> {
+) -> Result<(hyper::http::response::Parts, Bytes), String> {
     let stream = TcpStream::connect(upstream)
         .await
         .map_err(|e| e.to_string())?;
@@ -292,7 +410,7 @@ async fn forward(
     parts
         .headers
         .insert(hyper::header::CONTENT_LENGTH, body.len().into());
-    Ok(Response::from_parts(parts, Full::new(body)))
+    Ok((parts, body))
 }
 
 /// The SigV4 service: `Credential=AKID/DATE/REGION/SERVICE/aws4_request`.

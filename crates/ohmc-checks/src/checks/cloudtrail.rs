@@ -170,11 +170,17 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
             ),
         }
     };
+    // One permit per call: two calls under one permit would exceed the bound.
     let status_and_selectors = async {
-        let _p = r.permit("cloudtrail").await;
         tokio::join!(
-            client.get_trail_status().name(&arn).send(),
-            client.get_event_selectors().trail_name(&arn).send()
+            async {
+                let _p = r.permit("cloudtrail").await;
+                client.get_trail_status().name(&arn).send().await
+            },
+            async {
+                let _p = r.permit("cloudtrail").await;
+                client.get_event_selectors().trail_name(&arn).send().await
+            }
         )
     };
     let ((status, selectors), bucket) = tokio::join!(status_and_selectors, trail_bucket);

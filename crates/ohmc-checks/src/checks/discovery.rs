@@ -5,8 +5,13 @@
 //! resource: the same check ids, controls and evidence as a stack-owned resource.
 //!
 //! Kinds: GuardDuty detectors, Config recorders (and the account's channel and rules),
-//! CloudTrail trails, Backup plans and vaults, RDS DB instances, ACM certificates,
-//! regional WAFv2 web ACLs and, in the account's global region, Route 53 hosted zones.
+//! CloudTrail trails, Backup plans and vaults, RDS DB instances (outside clusters) and DB
+//! clusters, ElastiCache replication groups, ACM certificates, regional WAFv2 web ACLs,
+//! application load balancers (each must have a web ACL: `waf.web_acl_associated`,
+//! ELB.16) and, in the account's global region, Route 53 hosted zones. Clusters and
+//! replication groups are judged from the listing itself, by the same judging functions
+//! as a stack's (`rds::judge_storage`, `elasticache::judge_group`): one call per page,
+//! not one per resource.
 //!
 //! Account-level controls, judged once per account and region as Security Hub words them:
 //! - `guardduty.detector_enabled` (GuardDuty.1): a region with no detector fails, on the
@@ -91,6 +96,10 @@ pub(crate) struct Inventory {
     pub plans: Listed<String>,
     pub vaults: Listed<String>,
     pub databases: Listed<String>,
+    pub clusters: Listed<(String, super::rds::ClusterFacts)>,
+    pub cache_groups: Listed<(String, super::elasticache::GroupFacts)>,
+    /// Application load balancers (the kind a regional web ACL protects), by ARN.
+    pub load_balancers: Listed<String>,
     pub certificates: Listed<String>,
     pub web_acls: Listed<String>,
     /// `None` when this target does not own the global resources.
@@ -117,6 +126,10 @@ pub(crate) async fn run(
 
     // Every judging future of the account; each runs its area's logic on one resource.
     let mut jobs: Vec<Job<'_>> = Vec::new();
+    // Resources judged from their listing (no further call), and load balancers whose
+    // association is one call each.
+    let mut direct: Vec<Finding> = Vec::new();
+    let mut albs: Vec<&str> = Vec::new();
     let everything = opts.scope == Scope::Everything;
 
     if wanted(Area::GuardDuty) {
@@ -272,12 +285,80 @@ pub(crate) async fn run(
                     .map(|id| Value::String(id.clone()))
                     .collect();
                 if !unowned.is_empty() {
-                    let mut job = Job::new(Area::Rds, &[], &[], arn("rds", "db"));
+                    let mut job = Job::new(
+                        Area::Rds,
+                        &[],
+                        &super::rds::INSTANCE_CHECKS,
+                        arn("rds", "db"),
+                    );
                     job.outputs
                         .insert(outputs::RDS_INSTANCE_IDS.into(), Value::Array(unowned));
                     jobs.push(job);
                 }
             }
+        }
+    }
+    if wanted(Area::Rds) {
+        use super::rds::{CLUSTER_CHECKS, CLUSTER_ENCRYPTED, CLUSTER_RETENTION};
+        match &inv.clusters {
+            Err(m) => out.findings.extend(kind_error(
+                &[CLUSTER_ENCRYPTED, CLUSTER_RETENTION],
+                &arn("rds", "cluster"),
+                m,
+            )),
+            Ok(clusters) => {
+                for (id, c) in clusters
+                    .iter()
+                    .filter(|(id, _)| !owned.has(outputs::RDS_CLUSTER_IDS, id))
+                {
+                    let resource = match c.arn.is_empty() {
+                        true => arn("rds", &format!("cluster:{id}")),
+                        false => c.arn.clone(),
+                    };
+                    direct.extend(super::rds::judge_storage(
+                        &resource,
+                        CLUSTER_CHECKS,
+                        (c.encrypted, c.deletion_protection, c.backup_retention_days),
+                        &probe,
+                    ));
+                }
+            }
+        }
+    }
+    if wanted(Area::Elasticache) {
+        use super::elasticache::{AT_REST, BACKUPS, IN_TRANSIT};
+        match &inv.cache_groups {
+            Err(m) => out.findings.extend(kind_error(
+                &[AT_REST, IN_TRANSIT, BACKUPS],
+                &arn("elasticache", "replicationgroup"),
+                m,
+            )),
+            Ok(groups) => {
+                for (id, g) in groups
+                    .iter()
+                    .filter(|(id, _)| !owned.has(outputs::REDIS_REPLICATION_GROUP_ID, id))
+                {
+                    let resource = match g.arn.is_empty() {
+                        true => arn("elasticache", &format!("replicationgroup:{id}")),
+                        false => g.arn.clone(),
+                    };
+                    direct.extend(super::elasticache::judge_group(&resource, g));
+                }
+            }
+        }
+    }
+    if wanted(Area::Waf) {
+        match &inv.load_balancers {
+            Err(m) => out.findings.extend(kind_error(
+                &[super::waf::ASSOCIATED],
+                &arn("elasticloadbalancing", "loadbalancer/app"),
+                m,
+            )),
+            Ok(arns) => albs.extend(
+                arns.iter()
+                    .filter(|a| !owned.has(outputs::ALB_ARN, a))
+                    .map(String::as_str),
+            ),
         }
     }
     if wanted(Area::Acm) {
@@ -310,11 +391,14 @@ pub(crate) async fn run(
                 m,
             )),
             Ok(arns) => {
+                // The association is judged from each load balancer's side: an ACL
+                // protecting nothing is no defect, an unprotected ALB is.
+                use super::waf::{HAS_RULES, LOGGING, MANAGED, METRICS, RATE};
                 for a in arns.iter().filter(|a| !owned.has(outputs::WEB_ACL_ARN, a)) {
                     jobs.push(Job::new(
                         Area::Waf,
                         &[(outputs::WEB_ACL_ARN, a.as_str())],
-                        &[],
+                        &[HAS_RULES, MANAGED, RATE, METRICS, LOGGING],
                         a.clone(),
                     ));
                 }
@@ -345,12 +429,22 @@ pub(crate) async fn run(
         }
     }
 
-    let judged = futures::future::join_all(
-        jobs.iter()
-            .map(|j| j.judge(ctx, base, now, &account, limits)),
-    )
-    .await;
-    for found in judged {
+    let protected = CURRENT_AREA.scope(
+        Area::Waf,
+        futures::future::join_all(
+            albs.iter()
+                .map(|a| super::waf::association(&probe, a, None, a)),
+        ),
+    );
+    let (judged, protected) = tokio::join!(
+        futures::future::join_all(
+            jobs.iter()
+                .map(|j| j.judge(ctx, base, now, &account, limits)),
+        ),
+        protected
+    );
+    direct.extend(protected);
+    for found in judged.into_iter().chain([direct]) {
         match opts.scope {
             Scope::Everything => out.findings.extend(found),
             Scope::Unowned => out.unmanaged.extend(found),
@@ -427,6 +521,7 @@ impl<'a> Job<'a> {
                 Area::GuardDuty => super::guardduty::run(&run).await,
                 Area::CloudTrail => super::cloudtrail::run(&run).await,
                 Area::Rds => super::rds::run(&run).await,
+                Area::Elasticache => super::elasticache::run(&run).await,
                 Area::Monitoring => Vec::new(),
             }
         };
@@ -527,13 +622,17 @@ async fn account_trail(r: &Run<'_>, trails: &[ListedTrail], resource: &str) -> F
         // The trail's status lives in its home region.
         let client = r.ctx.cloudtrail(Some(t.home_region.as_str()));
         let target = if f.arn.is_empty() { &t.name } else { &f.arn };
-        let (status, selectors) = {
-            let _p = r.permit("cloudtrail").await;
-            tokio::join!(
-                client.get_trail_status().name(target).send(),
-                client.get_event_selectors().trail_name(target).send()
-            )
-        };
+        let home = t.home_region.as_str();
+        let (status, selectors) = tokio::join!(
+            async {
+                let _p = r.permit_in("cloudtrail", home).await;
+                client.get_trail_status().name(target).send().await
+            },
+            async {
+                let _p = r.permit_in("cloudtrail", home).await;
+                client.get_event_selectors().trail_name(target).send().await
+            }
+        );
         match (status, selectors) {
             (Err(e), _) => errors.push(call_error("cloudtrail:GetTrailStatus", &e)),
             (_, Err(e)) => errors.push(call_error("cloudtrail:GetEventSelectors", &e)),
@@ -568,20 +667,34 @@ async fn account_trail(r: &Run<'_>, trails: &[ListedTrail], resource: &str) -> F
 }
 
 async fn inventory(r: &Run<'_>, include_global: bool, wanted: &dyn Fn(Area) -> bool) -> Inventory {
-    let (detectors, recorders, trails, plans, vaults, databases, certificates, web_acls, zones) = tokio::join!(
-        scoped(Area::GuardDuty, wanted, detectors(r)),
-        scoped(Area::Config, wanted, recorders(r)),
-        scoped(Area::CloudTrail, wanted, trails(r)),
-        scoped(Area::Backup, wanted, plans(r)),
-        scoped(Area::Backup, wanted, vaults(r)),
-        scoped(Area::Rds, wanted, databases(r)),
-        scoped(Area::Acm, wanted, certificates(r)),
-        scoped(Area::Waf, wanted, web_acls(r)),
+    let (
+        (detectors, recorders, trails, plans, vaults, databases, clusters),
+        (cache_groups, load_balancers, certificates, web_acls, zones),
+    ) = tokio::join!(
         async {
-            match include_global && wanted(Area::Dns) {
-                true => Some(CURRENT_AREA.scope(Area::Dns, zones(r)).await),
-                false => None,
-            }
+            tokio::join!(
+                scoped(Area::GuardDuty, wanted, detectors(r)),
+                scoped(Area::Config, wanted, recorders(r)),
+                scoped(Area::CloudTrail, wanted, trails(r)),
+                scoped(Area::Backup, wanted, plans(r)),
+                scoped(Area::Backup, wanted, vaults(r)),
+                scoped(Area::Rds, wanted, databases(r)),
+                scoped(Area::Rds, wanted, clusters(r)),
+            )
+        },
+        async {
+            tokio::join!(
+                scoped(Area::Elasticache, wanted, cache_groups(r)),
+                scoped(Area::Waf, wanted, load_balancers(r)),
+                scoped(Area::Acm, wanted, certificates(r)),
+                scoped(Area::Waf, wanted, web_acls(r)),
+                async {
+                    match include_global && wanted(Area::Dns) {
+                        true => Some(CURRENT_AREA.scope(Area::Dns, zones(r)).await),
+                        false => None,
+                    }
+                },
+            )
         },
     );
     Inventory {
@@ -591,6 +704,9 @@ async fn inventory(r: &Run<'_>, include_global: bool, wanted: &dyn Fn(Area) -> b
         plans,
         vaults,
         databases,
+        clusters,
+        cache_groups,
+        load_balancers,
         certificates,
         web_acls,
         zones,
@@ -734,13 +850,94 @@ async fn databases(r: &Run<'_>) -> Listed<String> {
         };
         match page {
             None => return Ok(out),
+            // A cluster's member instances are judged through their cluster.
             Some(Ok(p)) => out.extend(
                 p.db_instances()
                     .iter()
+                    .filter(|d| d.db_cluster_identifier().is_none())
                     .filter_map(|d| d.db_instance_identifier())
                     .map(str::to_string),
             ),
             Some(Err(e)) => return Err(call_error("rds:DescribeDBInstances", &e)),
+        }
+    }
+}
+
+async fn clusters(r: &Run<'_>) -> Listed<(String, super::rds::ClusterFacts)> {
+    let mut out = Vec::new();
+    let mut pages = r
+        .ctx
+        .rds(None)
+        .describe_db_clusters()
+        .into_paginator()
+        .send();
+    loop {
+        let page = {
+            let _p = r.permit("rds").await;
+            pages.next().await
+        };
+        match page {
+            None => return Ok(out),
+            Some(Ok(p)) => out.extend(p.db_clusters().iter().filter_map(|c| {
+                c.db_cluster_identifier()
+                    .map(|id| (id.to_string(), super::rds::ClusterFacts::from(c)))
+            })),
+            Some(Err(e)) => return Err(call_error("rds:DescribeDBClusters", &e)),
+        }
+    }
+}
+
+async fn cache_groups(r: &Run<'_>) -> Listed<(String, super::elasticache::GroupFacts)> {
+    let mut out = Vec::new();
+    let mut pages = r
+        .ctx
+        .elasticache(None)
+        .describe_replication_groups()
+        .into_paginator()
+        .send();
+    loop {
+        let page = {
+            let _p = r.permit("elasticache").await;
+            pages.next().await
+        };
+        match page {
+            None => return Ok(out),
+            Some(Ok(p)) => out.extend(p.replication_groups().iter().filter_map(|g| {
+                g.replication_group_id()
+                    .map(|id| (id.to_string(), super::elasticache::GroupFacts::from(g)))
+            })),
+            Some(Err(e)) => return Err(call_error("elasticache:DescribeReplicationGroups", &e)),
+        }
+    }
+}
+
+/// Application load balancers: network and gateway load balancers cannot have a web ACL.
+async fn load_balancers(r: &Run<'_>) -> Listed<String> {
+    use aws_sdk_elasticloadbalancingv2::types::LoadBalancerTypeEnum;
+    let mut out = Vec::new();
+    let mut pages = r
+        .ctx
+        .elbv2(None)
+        .describe_load_balancers()
+        .into_paginator()
+        .send();
+    loop {
+        let page = {
+            let _p = r.permit("elasticloadbalancing").await;
+            pages.next().await
+        };
+        match page {
+            None => return Ok(out),
+            Some(Ok(p)) => out.extend(
+                p.load_balancers()
+                    .iter()
+                    .filter(|lb| lb.r#type() == Some(&LoadBalancerTypeEnum::Application))
+                    .filter_map(|lb| lb.load_balancer_arn())
+                    .map(str::to_string),
+            ),
+            Some(Err(e)) => {
+                return Err(call_error("elasticloadbalancing:DescribeLoadBalancers", &e))
+            }
         }
     }
 }

@@ -9,10 +9,12 @@ pub(crate) mod cloudtrail;
 pub(crate) mod config;
 pub(crate) mod discovery;
 pub(crate) mod dns;
+pub(crate) mod elasticache;
 pub(crate) mod guardduty;
 pub(crate) mod rds;
 pub(crate) mod waf;
 
+use crate::budget::CallBudget;
 use crate::catalog;
 use crate::context::AwsContext;
 use crate::expectations::{Expectations, OutputError, OutputProblem};
@@ -21,32 +23,24 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::OwnedSemaphorePermit;
 
-/// The per-service call limits of one run, shared by every area.
-pub(crate) struct Limits(HashMap<&'static str, Semaphore>);
+/// The call limits of one account and region: a view of the run's [`CallBudget`].
+pub(crate) struct Limits {
+    budget: CallBudget,
+    account: String,
+    region: String,
+}
 
 impl Limits {
-    pub fn new(per_service: usize) -> Self {
-        let services = [
-            "route53",
-            "acm",
-            "wafv2",
-            "elasticloadbalancing",
-            "backup",
-            "config",
-            "guardduty",
-            "cloudtrail",
-            "s3",
-            "rds",
-        ];
-        Limits(
-            services
-                .iter()
-                .map(|s| (*s, Semaphore::new(per_service.max(1))))
-                .collect(),
-        )
+    /// The limits of `account` (the key; empty when the caller does not know it, as for
+    /// one `verify` run, where there is one account) in the context's region.
+    pub fn new(budget: CallBudget, account: &str, region: &str) -> Self {
+        Limits {
+            budget,
+            account: account.to_string(),
+            region: region.to_string(),
+        }
     }
 }
 
@@ -109,12 +103,21 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Waits for a call slot of the service.
-    pub async fn permit(&self, service: &'static str) -> Option<SemaphorePermit<'_>> {
-        match self.limits.0.get(service) {
-            Some(s) => s.acquire().await.ok(),
-            None => None,
-        }
+    /// Waits for a call slot of the service in this account and region.
+    pub async fn permit(&self, service: &'static str) -> Option<OwnedSemaphorePermit> {
+        let l = self.limits;
+        l.budget.acquire(&l.account, &l.region, service).await
+    }
+
+    /// Waits for a call slot of the service in another region of this account (a
+    /// trail's status lives in its home region).
+    pub async fn permit_in(
+        &self,
+        service: &'static str,
+        region: &str,
+    ) -> Option<OwnedSemaphorePermit> {
+        let l = self.limits;
+        l.budget.acquire(&l.account, region, service).await
     }
 }
 

@@ -1,5 +1,9 @@
 //! RDS: each of the stack's DB instances is encrypted (RDS.3), has deletion protection in
-//! production (RDS.8) and keeps automated backups at least the minimum retention (RDS.11).
+//! production (RDS.8) and keeps automated backups at least the minimum retention (RDS.11);
+//! each DB cluster (the optional `rds_cluster_ids` output, or every cluster discovery
+//! finds) likewise: encrypted (RDS.27), deletion protection in production (RDS.7) and
+//! backup retention. An Aurora cluster's member instances carry the cluster's storage and
+//! backup settings, so discovery judges them through their cluster.
 
 use super::{call_error, error_code, finding, judge, unreadable_output, Run};
 use crate::expectations::outputs;
@@ -8,6 +12,13 @@ use crate::model::{Finding, Outcome};
 pub(crate) const ENCRYPTED: &str = "rds.storage_encrypted";
 pub(crate) const DELETION: &str = "rds.deletion_protection";
 pub(crate) const RETENTION: &str = "rds.backup_retention";
+pub(crate) const CLUSTER_ENCRYPTED: &str = "rds.cluster_storage_encrypted";
+pub(crate) const CLUSTER_DELETION: &str = "rds.cluster_deletion_protection";
+pub(crate) const CLUSTER_RETENTION: &str = "rds.cluster_backup_retention";
+/// The instance checks, and the cluster checks: a discovery job judges one kind.
+pub(crate) const INSTANCE_CHECKS: [&str; 3] = [ENCRYPTED, DELETION, RETENTION];
+pub(crate) const CLUSTER_CHECKS: [&str; 3] =
+    [CLUSTER_ENCRYPTED, CLUSTER_DELETION, CLUSTER_RETENTION];
 
 /// A DB instance, reduced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,17 +40,157 @@ impl From<&aws_sdk_rds::types::DbInstance> for DbFacts {
     }
 }
 
+/// A DB cluster, reduced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClusterFacts {
+    pub arn: String,
+    pub encrypted: bool,
+    pub deletion_protection: bool,
+    pub backup_retention_days: i32,
+}
+
+impl From<&aws_sdk_rds::types::DbCluster> for ClusterFacts {
+    fn from(c: &aws_sdk_rds::types::DbCluster) -> Self {
+        ClusterFacts {
+            arn: c.db_cluster_arn().unwrap_or("").to_string(),
+            encrypted: c.storage_encrypted().unwrap_or(false),
+            deletion_protection: c.deletion_protection().unwrap_or(false),
+            backup_retention_days: c.backup_retention_period().unwrap_or(0),
+        }
+    }
+}
+
 pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
-    let ids = match r.exp.output_list(outputs::RDS_INSTANCE_IDS) {
-        Ok(ids) => ids,
-        Err(e) => return unreadable_output(&[ENCRYPTED, DELETION, RETENTION], &e),
+    let instances = async {
+        let ids = match r.exp.output_list(outputs::RDS_INSTANCE_IDS) {
+            Ok(ids) => ids,
+            Err(e) => return unreadable_output(&INSTANCE_CHECKS, &e),
+        };
+        let per_db = ids.iter().map(|id| instance(r, id));
+        futures::future::join_all(per_db)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
     };
-    let per_db = ids.iter().map(|id| instance(r, id));
-    futures::future::join_all(per_db)
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
+    let clusters = async {
+        let ids = match r.exp.optional_output_list(outputs::RDS_CLUSTER_IDS) {
+            Ok(Some(ids)) => ids,
+            // The platform's stacks declare no cluster: nothing to judge.
+            Ok(None) => return Vec::new(),
+            Err(e) => return unreadable_output(&CLUSTER_CHECKS, &e),
+        };
+        let per_cluster = ids.iter().map(|id| cluster(r, id));
+        futures::future::join_all(per_cluster)
+            .await
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+    };
+    let (mut out, more) = tokio::join!(instances, clusters);
+    out.extend(more);
+    out
+}
+
+async fn cluster(r: &Run<'_>, id: &str) -> Vec<Finding> {
+    let fallback = format!("arn:aws:rds:{}:{}:cluster:{id}", r.region, r.account());
+    let client = r.ctx.rds(None);
+    let mut found = None;
+    let mut pages = client
+        .describe_db_clusters()
+        .db_cluster_identifier(id)
+        .into_paginator()
+        .send();
+    loop {
+        let page = {
+            let _p = r.permit("rds").await;
+            pages.next().await
+        };
+        match page {
+            None => break,
+            Some(Ok(p)) => {
+                if let Some(c) = p
+                    .db_clusters()
+                    .iter()
+                    .find(|c| c.db_cluster_identifier() == Some(id))
+                {
+                    found = Some(ClusterFacts::from(c));
+                }
+            }
+            Some(Err(e)) if error_code(&e) == Some("DBClusterNotFoundFault") => break,
+            Some(Err(e)) => {
+                let m = call_error("rds:DescribeDBClusters", &e);
+                let failed = |id| super::error(id, &fallback, "", &m);
+                return vec![
+                    failed(CLUSTER_ENCRYPTED),
+                    failed(CLUSTER_RETENTION),
+                    r.production_only(CLUSTER_DELETION, &fallback, || failed(CLUSTER_DELETION)),
+                ];
+            }
+        }
+    }
+    let Some(c) = found else {
+        let missing = |check| {
+            finding(
+                check,
+                &fallback,
+                Outcome::Fail,
+                "the cluster exists",
+                format!("no DB cluster {id}"),
+            )
+        };
+        return vec![
+            missing(CLUSTER_ENCRYPTED),
+            missing(CLUSTER_RETENTION),
+            r.production_only(CLUSTER_DELETION, &fallback, || missing(CLUSTER_DELETION)),
+        ];
+    };
+    let arn = if c.arn.is_empty() {
+        fallback
+    } else {
+        c.arn.clone()
+    };
+    judge_storage(
+        &arn,
+        [CLUSTER_ENCRYPTED, CLUSTER_DELETION, CLUSTER_RETENTION],
+        (c.encrypted, c.deletion_protection, c.backup_retention_days),
+        r,
+    )
+}
+
+/// The three judgements instances and clusters share, with the same evidence.
+pub(crate) fn judge_storage(
+    arn: &str,
+    [encrypted_id, deletion_id, retention_id]: [&str; 3],
+    (encrypted, deletion_protection, retention_days): (bool, bool, i32),
+    r: &Run<'_>,
+) -> Vec<Finding> {
+    let min = r.exp.settings.min_backup_retention_days as i32;
+    vec![
+        finding(
+            encrypted_id,
+            arn,
+            judge(encrypted),
+            "StorageEncrypted",
+            format!("StorageEncrypted: {encrypted}"),
+        ),
+        r.production_only(deletion_id, arn, || {
+            finding(
+                deletion_id,
+                arn,
+                judge(deletion_protection),
+                "DeletionProtection",
+                format!("DeletionProtection: {deletion_protection}"),
+            )
+        }),
+        finding(
+            retention_id,
+            arn,
+            judge(retention_days >= min),
+            format!("BackupRetentionPeriod >= {min} days"),
+            format!("BackupRetentionPeriod: {retention_days} days"),
+        ),
+    ]
 }
 
 async fn instance(r: &Run<'_>, id: &str) -> Vec<Finding> {
@@ -100,30 +251,10 @@ async fn instance(r: &Run<'_>, id: &str) -> Vec<Finding> {
     } else {
         d.arn.clone()
     };
-    let min = r.exp.settings.min_backup_retention_days as i32;
-    vec![
-        finding(
-            ENCRYPTED,
-            &arn,
-            judge(d.encrypted),
-            "StorageEncrypted",
-            format!("StorageEncrypted: {}", d.encrypted),
-        ),
-        r.production_only(DELETION, &arn, || {
-            finding(
-                DELETION,
-                &arn,
-                judge(d.deletion_protection),
-                "DeletionProtection",
-                format!("DeletionProtection: {}", d.deletion_protection),
-            )
-        }),
-        finding(
-            RETENTION,
-            &arn,
-            judge(d.backup_retention_days >= min),
-            format!("BackupRetentionPeriod >= {min} days"),
-            format!("BackupRetentionPeriod: {} days", d.backup_retention_days),
-        ),
-    ]
+    judge_storage(
+        &arn,
+        INSTANCE_CHECKS,
+        (d.encrypted, d.deletion_protection, d.backup_retention_days),
+        r,
+    )
 }

@@ -1,5 +1,7 @@
-//! WAF: the stack's web ACL is associated with the ALB, has rules (WAF.10), the required
-//! AWS managed rule groups and a rate-based rule, CloudWatch metrics (WAF.12) and logging.
+//! WAF: the stack's web ACL is associated with the ALB (ELB.16), has rules (WAF.10), the
+//! required AWS managed rule groups and a rate-based rule, CloudWatch metrics (WAF.12) and
+//! logging. Discovery judges the association from the other side: every application load
+//! balancer it finds must be protected by some web ACL.
 
 use super::{
     call_error, error_code, finding, judge, list_or_none, skipped, unreadable_output, Run,
@@ -226,7 +228,22 @@ async fn associated(r: &Run<'_>, arn: &str) -> Finding {
         Ok(alb) => alb,
         Err(e) => return super::unreadable_output_one(ASSOCIATED, arn, &e),
     };
-    let expected = format!("{alb} is protected by {arn}");
+    association(r, alb, Some(arn), arn).await
+}
+
+/// Whether a load balancer is protected by a web ACL: by `expected` (the stack's ACL),
+/// or with `None` (a load balancer discovery found, whose ACL no stack names) by any.
+/// The finding names `resource`: the stack's ACL, or the discovered load balancer.
+pub(crate) async fn association(
+    r: &Run<'_>,
+    alb: &str,
+    expected_acl: Option<&str>,
+    resource: &str,
+) -> Finding {
+    let expected = match expected_acl {
+        Some(acl) => format!("{alb} is protected by {acl}"),
+        None => format!("{alb} is protected by a web ACL"),
+    };
     let got = {
         let _p = r.permit("wafv2").await;
         r.ctx
@@ -239,10 +256,14 @@ async fn associated(r: &Run<'_>, arn: &str) -> Finding {
     match got {
         Ok(o) => {
             let actual = o.web_acl().map(|a| a.arn().to_string());
+            let ok = match expected_acl {
+                Some(acl) => actual.as_deref() == Some(acl),
+                None => actual.is_some(),
+            };
             finding(
                 ASSOCIATED,
-                arn,
-                judge(actual.as_deref() == Some(arn)),
+                resource,
+                judge(ok),
                 expected,
                 match actual {
                     Some(a) => format!("associated web ACL: {a}"),
@@ -252,14 +273,14 @@ async fn associated(r: &Run<'_>, arn: &str) -> Finding {
         }
         Err(e) if error_code(&e) == Some("WAFNonexistentItemException") => finding(
             ASSOCIATED,
-            arn,
+            resource,
             Outcome::Fail,
             expected,
             "no web ACL associated (or no such load balancer)",
         ),
         Err(e) => super::error(
             ASSOCIATED,
-            arn,
+            resource,
             expected,
             &call_error("wafv2:GetWebACLForResource", &e),
         ),
