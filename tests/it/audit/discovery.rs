@@ -991,4 +991,50 @@ async fn discovery_finds_a_defective_cluster_cache_group_and_unprotected_alb_wit
         })
         .unwrap();
     assert_eq!(weak["evidence"]["observed"], "StorageEncrypted: false");
+
+    // The stack path, given the same resources as outputs, judges them alike: same
+    // check ids, resources, outcomes and evidence.
+    let judged = |doc: &Value, kinds: &[&str]| -> BTreeSet<String> {
+        findings(doc)
+            .iter()
+            .filter(|f| {
+                kinds
+                    .iter()
+                    .any(|k| f["check_id"].as_str().unwrap().starts_with(k))
+            })
+            .filter(|f| f["resource"].as_str().unwrap().contains("weak-"))
+            .map(|f| {
+                format!(
+                    "{} {} {} {} / {}",
+                    f["check_id"],
+                    f["resource"],
+                    f["status"],
+                    f["evidence"]["expected"],
+                    f["evidence"]["observed"]
+                )
+            })
+            .collect()
+    };
+    let kinds = ["rds.cluster_", "elasticache."];
+    let file = write_outputs(
+        &repo.root,
+        "outputs.json",
+        &serde_json::from_value(serde_json::json!({
+            "rds_cluster_ids": {"value": ["weak-aurora"]},
+            "redis_replication_group_id": {"value": "weak-cache"},
+        }))
+        .unwrap(),
+    );
+    let stack = run(
+        &repo,
+        &endpoint,
+        &args(
+            &[&base[..], &["--outputs", file.to_str().unwrap()]].concat(),
+            &["rds.cluster_*", "elasticache.*"],
+        ),
+    );
+    assert_eq!(stack.code, 3, "{stack}");
+    let from_stack = judged(&json(&stack.stdout), &kinds);
+    assert_eq!(from_stack.len(), 7, "{stack}");
+    assert_eq!(from_stack, judged(&doc, &kinds), "{stack}");
 }
