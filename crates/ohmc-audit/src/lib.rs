@@ -4,8 +4,9 @@
 //!
 //! - [`run`]: [`run_audit`] audits [`AuditTarget`]s (an environment or account in one
 //!   region) concurrently, at most `max_concurrent_targets` at once, each with its own
-//!   SDK context (clients per service and region, `concurrency_per_service` calls in
-//!   flight per service). A target that cannot be reached, or reaches the wrong account,
+//!   SDK context (clients per service and region), all under one
+//!   `ohmc_checks::CallBudget`: `concurrency_per_service` calls in flight per account,
+//!   region and service, whichever targets send them. A target that cannot be reached, or reaches the wrong account,
 //!   is a [`TargetError`], never silently absent. [`discover_accounts`] lists an
 //!   organisation's accounts.
 //!   With no stack outputs for a target, or `discover`, the target is judged by
