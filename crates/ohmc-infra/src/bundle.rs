@@ -65,6 +65,20 @@ pub struct BundleMeta {
     /// this metadata (see [`bundle_sha256`]).
     pub bundle_sha256: String,
     pub stacks: Vec<StackPlanMeta>,
+    /// Stacks not in this bundle because they read the state of a stack that
+    /// has none yet (a new environment): they are planned once this bundle is
+    /// applied. Absent from older bundles, and left out when empty so their
+    /// sha256 stays what it was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<WaitingStack>,
+}
+
+/// A stack left out of a bundle until the stacks it reads are applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingStack {
+    pub name: String,
+    /// The upstream stacks (by `depends_on`) with no state yet.
+    pub on: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -317,6 +331,7 @@ mod tests {
 
     fn meta() -> BundleMeta {
         BundleMeta {
+            waiting: Vec::new(),
             schema_version: BUNDLE_SCHEMA_VERSION,
             environment: "dev".into(),
             created_at: "2026-12-03T08:00:00Z".into(),

@@ -99,7 +99,7 @@ resource "aws_eks_cluster" "this" {
   # Access entries only (no aws-auth ConfigMap). The principal that creates
   # the cluster (the Terraform role) keeps cluster-admin so that the
   # controllers in deploy/k8s can be installed; people get it through
-  # cluster_admin_role_arns.
+  # cluster_admin_roles.
   access_config {
     authentication_mode                         = "API"
     bootstrap_cluster_creator_admin_permissions = true
@@ -114,7 +114,7 @@ resource "aws_eks_cluster" "this" {
 }
 
 resource "aws_eks_access_entry" "admin" {
-  for_each = toset(var.cluster_admin_role_arns)
+  for_each = var.cluster_admin_roles
 
   cluster_name  = aws_eks_cluster.this.name
   principal_arn = each.value
@@ -124,7 +124,7 @@ resource "aws_eks_access_entry" "admin" {
 }
 
 resource "aws_eks_access_policy_association" "admin" {
-  for_each = toset(var.cluster_admin_role_arns)
+  for_each = var.cluster_admin_roles
 
   cluster_name  = aws_eks_cluster.this.name
   principal_arn = each.value

@@ -49,10 +49,10 @@ variable "log_retention_days" {
   default     = 365
 }
 
-variable "cluster_admin_role_arns" {
-  description = "IAM roles granted cluster-admin through EKS access entries."
-  type        = list(string)
-  default     = []
+variable "cluster_admin_roles" {
+  description = "IAM roles granted cluster-admin through EKS access entries: a name known when planning (an ARN given in tfvars, or a fixed label for a role created in the same apply) => the role's ARN. for_each needs the keys at plan time; a created role's ARN is not known until apply."
+  type        = map(string)
+  default     = {}
 }
 
 variable "tags" {

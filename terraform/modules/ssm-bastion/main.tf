@@ -46,7 +46,7 @@ resource "aws_vpc_security_group_egress_rule" "https" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "api_from_bastion" {
-  for_each = toset(var.api_security_group_ids)
+  for_each = var.api_security_groups
 
   security_group_id            = each.value
   description                  = "Kubernetes API from the SSM bastion ${var.name}"

@@ -13,9 +13,9 @@ variable "subnet_id" {
   type        = string
 }
 
-variable "api_security_group_ids" {
-  description = "Security groups of the endpoints the bastion forwards to (the EKS cluster security group); each admits 443 from the bastion."
-  type        = list(string)
+variable "api_security_groups" {
+  description = "Security groups of the endpoints the bastion forwards to (the EKS cluster security group), each admitting 443 from the bastion: a label known when planning => the group's id (created in the same apply, so unknown until then; for_each needs its keys at plan time)."
+  type        = map(string)
 }
 
 variable "instance_type" {

@@ -8,11 +8,11 @@ data "aws_partition" "current" {}
 module "bastion" {
   source = "../../modules/ssm-bastion"
 
-  name                   = local.name
-  vpc_id                 = data.terraform_remote_state.network.outputs.vpc_id
-  subnet_id              = data.terraform_remote_state.network.outputs.private_subnet_ids[0]
-  api_security_group_ids = [module.eks.cluster_security_group_id]
-  tags                   = local.tags
+  name                = local.name
+  vpc_id              = data.terraform_remote_state.network.outputs.vpc_id
+  subnet_id           = data.terraform_remote_state.network.outputs.private_subnet_ids[0]
+  api_security_groups = { eks-cluster = module.eks.cluster_security_group_id }
+  tags                = local.tags
 }
 
 data "aws_iam_policy_document" "eks_admin_assume" {

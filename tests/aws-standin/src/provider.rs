@@ -168,6 +168,42 @@ fn validate_blocks(diags: &mut Diagnostics, block: &Block, config: &Value) {
     }
 }
 
+/// The real provider plans `domain_validation_options` of a new certificate
+/// with one element per name it covers (its CustomizeDiff), `domain_name`
+/// known and the record unknown, so that configurations can `for_each` over
+/// them on a fresh account (HashiCorp's own ACM example does).
+fn plan_domain_validation_options(state: &mut rmpv::Value) {
+    if value::get(state, "domain_name").is_some_and(value::is_unknown) {
+        return;
+    }
+    let mut names = value::strings(value::get(state, "domain_name"));
+    match value::get(state, "subject_alternative_names") {
+        Some(sans) if value::is_unknown(sans) => return,
+        sans => names.extend(value::strings(sans)),
+    }
+    if names.is_empty() {
+        return;
+    }
+    names.sort();
+    names.dedup();
+    let options = names
+        .into_iter()
+        .map(|name| {
+            rmpv::Value::Map(vec![
+                ("domain_name".into(), name.into()),
+                ("resource_record_name".into(), value::unknown()),
+                ("resource_record_type".into(), value::unknown()),
+                ("resource_record_value".into(), value::unknown()),
+            ])
+        })
+        .collect();
+    value::set(
+        state,
+        "domain_validation_options",
+        rmpv::Value::Array(options),
+    );
+}
+
 struct StandinResource {
     type_name: String,
     block: Block,
@@ -229,6 +265,9 @@ impl Resource for StandinResource {
         _provider_meta_state: ValueEmpty,
     ) -> Option<(Value, ValueEmpty)> {
         value::mark_unknown(&mut proposed_state, &self.block);
+        if self.type_name == "aws_acm_certificate" {
+            plan_domain_validation_options(&mut proposed_state);
+        }
         Some((proposed_state, ValueEmpty::default()))
     }
 

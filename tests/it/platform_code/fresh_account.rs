@@ -422,7 +422,7 @@ fn private_eks_api_is_reachable_through_the_ssm_bastion() {
     let bastion = module_calls_to(&stack_dir("platform"), "ssm-bastion");
     let admits = bastion
         .first()
-        .and_then(|b| attribute(&b.body, "api_security_group_ids"))
+        .and_then(|b| attribute(&b.body, "api_security_groups"))
         .map(references)
         .unwrap_or_default();
     if !admits.contains("module.eks.cluster_security_group_id") {
@@ -432,7 +432,7 @@ fn private_eks_api_is_reachable_through_the_ssm_bastion() {
         );
     }
     let admins = find_block(&platform, "module", &["eks"])
-        .and_then(|m| attribute(&m.body, "cluster_admin_role_arns"))
+        .and_then(|m| attribute(&m.body, "cluster_admin_roles"))
         .map(references)
         .unwrap_or_default();
     if !admins.contains("aws_iam_role.eks_admin") {

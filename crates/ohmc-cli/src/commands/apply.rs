@@ -118,6 +118,9 @@ fn to_json(report: &ApplyReport) -> serde_json::Value {
                 "create": create, "update": update, "replace": replace, "delete": delete,
             }),
             StackApplyStatus::NoChanges => json!({"name": name, "status": "no_changes"}),
+            StackApplyStatus::Waiting { on } => {
+                json!({"name": name, "status": "waiting", "on": on})
+            }
             StackApplyStatus::Failed {
                 error,
                 interrupted,
@@ -147,6 +150,10 @@ fn print_human(report: &ApplyReport) {
                 "Stack {name}: applied in {seconds:.1}s ({create} created, {update} updated, {replace} replaced, {delete} deleted)"
             ),
             StackApplyStatus::NoChanges => println!("Stack {name}: no changes"),
+            StackApplyStatus::Waiting { on } => println!(
+                "Stack {name}: not in this bundle, it waited for {}: run `ohmc-infra plan` again",
+                on.join(", ")
+            ),
             StackApplyStatus::Failed { error, interrupted, lock } => {
                 println!("Stack {name}: {}", if *interrupted { "INTERRUPTED" } else { "FAILED" });
                 println!("  {}", error.replace('\n', "\n  "));

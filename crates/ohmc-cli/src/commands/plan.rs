@@ -63,6 +63,7 @@ fn to_json(report: &PlanReport) -> serde_json::Value {
                 "error": error.to_string(), "lock": lock.as_ref().map(super::lock_json),
             }),
             StackPlanStatus::Skipped { blocked_by } => json!({"name": name, "status": "skipped", "blocked_by": blocked_by}),
+            StackPlanStatus::Waiting { on } => json!({"name": name, "status": "waiting", "on": on}),
         })
         .collect();
     json!({
@@ -161,6 +162,10 @@ fn print_human(report: &PlanReport) {
             StackPlanStatus::Skipped { blocked_by } => {
                 println!("Stack {name}: skipped, because {blocked_by} did not plan")
             }
+            StackPlanStatus::Waiting { on } => println!(
+                "Stack {name}: not planned yet, it reads the state of {} (no state yet): plan again after this bundle is applied",
+                on.join(", ")
+            ),
         }
     }
     if !destructive.is_empty() {

@@ -75,7 +75,13 @@ pub async fn prepare(
             requested: env.name.clone(),
         });
     }
-    let planned: Vec<&str> = meta.stacks.iter().map(|s| s.name.as_str()).collect();
+    // A waiting stack is covered too: the plan says it waits.
+    let planned: Vec<&str> = meta
+        .stacks
+        .iter()
+        .map(|s| s.name.as_str())
+        .chain(meta.waiting.iter().map(|w| w.name.as_str()))
+        .collect();
     let mut current: Vec<&str> = env.stacks.iter().map(|s| s.name.as_str()).collect();
     let mut planned_sorted = planned.clone();
     planned_sorted.sort();
@@ -227,6 +233,11 @@ pub enum StackApplyStatus {
         delete: usize,
     },
     NoChanges,
+    /// Not in the bundle: it reads the state of stacks this apply creates;
+    /// the next `plan` plans it.
+    Waiting {
+        on: Vec<String>,
+    },
     Failed {
         error: String,
         interrupted: bool,
@@ -267,6 +278,13 @@ impl ApplyReport {
     }
 }
 
+/// What applying one stack of a bundle did.
+enum Applied {
+    Nothing,
+    Waiting(Vec<String>),
+    Changes(f64, crate::summary::PlanSummary),
+}
+
 /// Applies a prepared bundle: stacks in dependency order (reverse for a
 /// destroy plan), independent ones in parallel.
 pub async fn execute(
@@ -285,13 +303,16 @@ pub async fn execute(
         meta.destroy,
         || ctx.interrupt.requested() > 0,
         |stack| async move {
+            if let Some(waiting) = meta.waiting.iter().find(|w| w.name == stack.name) {
+                return Ok(Applied::Waiting(waiting.on.clone()));
+            }
             let planned = meta
                 .stacks
                 .iter()
                 .find(|s| s.name == stack.name)
                 .expect("bundle covers every stack");
             if !planned.changes_present {
-                return Ok(None);
+                return Ok(Applied::Nothing);
             }
             ctx.report(Progress::StackStarted {
                 stack: stack.name.clone(),
@@ -311,10 +332,10 @@ pub async fn execute(
                 ok: result.is_ok(),
             });
             match result {
-                Ok(_) => Ok(Some((
+                Ok(_) => Ok(Applied::Changes(
                     started.elapsed().as_secs_f64(),
                     planned.summary.clone(),
-                ))),
+                )),
                 Err(source) => {
                     let interrupted =
                         matches!(source, ohmc_terraform::TerraformError::Interrupted { .. });
@@ -346,8 +367,9 @@ pub async fn execute(
         .into_iter()
         .map(|(name, outcome)| {
             let status = match outcome {
-                StackOutcome::Done(None) => StackApplyStatus::NoChanges,
-                StackOutcome::Done(Some((seconds, s))) => StackApplyStatus::Applied {
+                StackOutcome::Done(Applied::Nothing) => StackApplyStatus::NoChanges,
+                StackOutcome::Done(Applied::Waiting(on)) => StackApplyStatus::Waiting { on },
+                StackOutcome::Done(Applied::Changes(seconds, s)) => StackApplyStatus::Applied {
                     seconds,
                     create: s.create,
                     update: s.update,

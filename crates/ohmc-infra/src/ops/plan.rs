@@ -1,12 +1,14 @@
 //! `ohmc-infra plan ENV`: plan every stack into one private bundle.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use ohmc_terraform::commands::plan::PlanOptions as TfPlanOptions;
 use ohmc_terraform::lock::LockStatus;
+use ohmc_terraform::TerraformError;
 
 use super::{lock_status, OpsContext, OpsError, Progress};
-use crate::bundle::{self, Bundle, BundleMeta, FileHash, StackPlanMeta};
+use crate::bundle::{self, Bundle, BundleMeta, FileHash, StackPlanMeta, WaitingStack};
 use crate::environment::{Environment, StackSpec};
 use crate::graph::{run_in_order_until, StackOutcome};
 use crate::private_fs;
@@ -31,6 +33,12 @@ pub enum StackPlanStatus {
     Skipped {
         blocked_by: String,
     },
+    /// Not planned: the stack reads the state of upstream stacks that have
+    /// none yet and have changes in this plan (a new environment). It is
+    /// planned by the next `plan`, once this bundle is applied.
+    Waiting {
+        on: Vec<String>,
+    },
 }
 
 #[derive(Debug)]
@@ -47,15 +55,20 @@ pub struct PlanReport {
 
 impl PlanReport {
     pub fn changes_present(&self) -> bool {
-        self.stacks
-            .iter()
-            .any(|(_, s)| matches!(s, StackPlanStatus::Planned(m) if m.changes_present))
+        self.stacks.iter().any(|(_, s)| match s {
+            StackPlanStatus::Planned(m) => m.changes_present,
+            StackPlanStatus::Waiting { .. } => true,
+            _ => false,
+        })
     }
 
     pub fn failed(&self) -> bool {
-        self.stacks
-            .iter()
-            .any(|(_, s)| !matches!(s, StackPlanStatus::Planned(_)))
+        self.stacks.iter().any(|(_, s)| {
+            !matches!(
+                s,
+                StackPlanStatus::Planned(_) | StackPlanStatus::Waiting { .. }
+            )
+        })
     }
 
     pub fn interrupted(&self) -> bool {
@@ -77,6 +90,10 @@ pub async fn plan(
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let bundle_dir = bundle::create_bundle_dir(&ctx.state_dir, &env.name, &stamp)?;
     let interrupted = || ctx.interrupt.requested() > 0;
+    // Stacks with no state yet whose plan has changes, or that wait: a stack
+    // reading their state cannot be planned before they are applied.
+    let unapplied: std::sync::Mutex<BTreeSet<String>> = Default::default();
+    let unapplied = &unapplied;
     let outcomes = run_in_order_until(&env.stacks, ctx.parallelism, false, interrupted, |stack| {
         let bundle_dir = bundle_dir.clone();
         async move {
@@ -84,7 +101,32 @@ pub async fn plan(
                 stack: stack.name.clone(),
                 phase: "plan",
             });
-            let result = plan_stack(ctx, env, &stack, &bundle_dir, opts).await;
+            let result = match plan_stack(ctx, env, &stack, &bundle_dir, opts).await {
+                Ok(meta) => {
+                    if meta.changes_present && meta.state.lineage.is_empty() {
+                        unapplied.lock().unwrap().insert(stack.name.clone());
+                    }
+                    Ok(Planned::Plan(meta))
+                }
+                Err(error) if reads_missing_remote_state(&error) => {
+                    let on: Vec<String> = {
+                        let unapplied = unapplied.lock().unwrap();
+                        stack
+                            .depends_on
+                            .iter()
+                            .filter(|d| unapplied.contains(*d))
+                            .cloned()
+                            .collect()
+                    };
+                    if on.is_empty() || opts.destroy {
+                        Err(error)
+                    } else {
+                        unapplied.lock().unwrap().insert(stack.name.clone());
+                        Ok(Planned::Waiting(on))
+                    }
+                }
+                Err(error) => Err(error),
+            };
             ctx.report(Progress::StackFinished {
                 stack: stack.name.clone(),
                 phase: "plan",
@@ -98,7 +140,11 @@ pub async fn plan(
     let mut stacks = Vec::new();
     for (name, outcome) in outcomes {
         let status = match outcome {
-            StackOutcome::Done(meta) => StackPlanStatus::Planned(Box::new(meta)),
+            StackOutcome::Done(Planned::Plan(meta)) => StackPlanStatus::Planned(Box::new(meta)),
+            StackOutcome::Done(Planned::Waiting(on)) => {
+                // The plan file Terraform never wrote; nothing to remove otherwise.
+                StackPlanStatus::Waiting { on }
+            }
             StackOutcome::Failed((error, stack)) => {
                 let lock = match error.is_interrupted() {
                     true => Some(lock_status(ctx, env, &stack).await),
@@ -129,7 +175,19 @@ pub async fn plan(
             _ => None,
         })
         .collect();
+    let waiting: Vec<WaitingStack> = report
+        .stacks
+        .iter()
+        .filter_map(|(name, s)| match s {
+            StackPlanStatus::Waiting { on } => Some(WaitingStack {
+                name: name.clone(),
+                on: on.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
     let mut meta = BundleMeta {
+        waiting,
         schema_version: bundle::BUNDLE_SCHEMA_VERSION,
         environment: env.name.clone(),
         created_at: chrono::Utc::now().to_rfc3339(),
@@ -147,6 +205,33 @@ pub async fn plan(
         Err(e) => report.prune_error = Some(e.into()),
     }
     Ok(report)
+}
+
+/// What one stack's plan gave.
+enum Planned {
+    Plan(StackPlanMeta),
+    Waiting(Vec<String>),
+}
+
+/// Terraform refused the plan only because a `terraform_remote_state` found
+/// no stored state (every error says so).
+fn reads_missing_remote_state(error: &OpsError) -> bool {
+    match error {
+        OpsError::Terraform {
+            source: TerraformError::Diagnostics(diagnostics),
+            ..
+        } => {
+            let errors: Vec<_> = diagnostics
+                .iter()
+                .filter(|d| d.severity == "error")
+                .collect();
+            !errors.is_empty()
+                && errors
+                    .iter()
+                    .all(|d| d.summary == "Unable to find remote state")
+        }
+        _ => false,
+    }
 }
 
 /// Hashes of the var files a stack is planned with, in the order given.

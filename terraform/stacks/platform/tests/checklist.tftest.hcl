@@ -59,14 +59,14 @@ run "eks" {
   }
 
   variables {
-    cluster_name            = "ohmc-${var.environment}"
-    kubernetes_version      = var.kubernetes_version
-    subnet_ids              = ["subnet-0000000000000000d", "subnet-0000000000000000e", "subnet-0000000000000000f"]
-    endpoint_public_access  = var.eks_endpoint_public_access
-    public_access_cidrs     = var.eks_public_access_cidrs
-    node_groups             = var.eks_node_groups
-    cluster_admin_role_arns = var.eks_admin_role_arns
-    tags                    = {}
+    cluster_name           = "ohmc-${var.environment}"
+    kubernetes_version     = var.kubernetes_version
+    subnet_ids             = ["subnet-0000000000000000d", "subnet-0000000000000000e", "subnet-0000000000000000f"]
+    endpoint_public_access = var.eks_endpoint_public_access
+    public_access_cidrs    = var.eks_public_access_cidrs
+    node_groups            = var.eks_node_groups
+    cluster_admin_roles    = { for arn in var.eks_admin_role_arns : arn => arn }
+    tags                   = {}
   }
 
   assert {
