@@ -13,6 +13,7 @@ mod integrity;
 mod monitoring;
 mod monitoring_checks;
 mod platform_code;
+mod platform_e2e;
 mod remote_state;
 mod saved_plan;
 mod spine;

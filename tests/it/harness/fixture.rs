@@ -118,6 +118,40 @@ impl Fixture {
         }
     }
 
+    /// A copy of parts of the repository itself (`terraform`, `environments`,
+    /// ...) as the fixture root: the real platform code, not a test config.
+    pub fn of_repo(parts: &[&str], tf: Tf) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        for part in parts {
+            copy_dir(&repo_root().join(part), &root.join(part));
+        }
+        // A developer's own runs leave state, lock files (pinning another
+        // provider build) and .terraform behind.
+        for leftover in super::files_under(&root.join("terraform"), &[".tfstate"]) {
+            std::fs::remove_file(leftover).unwrap();
+        }
+        for stack in std::fs::read_dir(root.join("terraform/stacks"))
+            .into_iter()
+            .flatten()
+        {
+            let stack = stack.unwrap().path();
+            let _ = std::fs::remove_file(stack.join(".terraform.lock.hcl"));
+            let _ = std::fs::remove_dir_all(stack.join(".terraform"));
+        }
+        let store = dir.path().join("store");
+        std::fs::create_dir_all(&store).unwrap();
+        let state_dir = dir.path().join("state");
+        Fixture {
+            _dir: dir,
+            root,
+            store,
+            state_dir,
+            tf,
+            moto: None,
+        }
+    }
+
     /// A fixture whose stacks keep their state in S3 on a moto of their own,
     /// locked the way release `tf` locks on AWS (see `s3_backend`).
     pub fn on_s3(name: &str, tf: Tf) -> Fixture {

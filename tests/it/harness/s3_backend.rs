@@ -180,6 +180,18 @@ pub fn plant_lock(moto: &MotoServer, tf: Tf, state_key: &str, id: &str) {
     assert_eq!(status, 200, "planting a lock: {body}");
 }
 
+/// One object of any bucket.
+pub fn object_in(moto: &MotoServer, bucket: &str, key: &str) -> Option<String> {
+    let (status, body) = s3(moto, "GET", &format!("/{bucket}/{key}"), "");
+    (status == 200).then_some(body)
+}
+
+/// Removes a bucket's policy.
+pub fn delete_bucket_policy(moto: &MotoServer, bucket: &str) {
+    let (status, body) = s3(moto, "DELETE", &format!("/{bucket}?policy"), "");
+    assert_eq!(status, 204, "deleting the policy of {bucket}: {body}");
+}
+
 /// moto routes a request to a service by the credential scope of its
 /// (unverified) signature.
 fn auth(service: &str) -> String {
