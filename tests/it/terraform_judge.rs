@@ -29,12 +29,13 @@ use std::time::{Duration, Instant};
 
 const TERRAFORM: &str = "terraform-1.15.5";
 const ENVIRONMENTS: [&str; 2] = ["staging", "production"];
-const STACKS: [&str; 7] = [
+const STACKS: [&str; 8] = [
     "state-bootstrap",
     "security-baseline",
     "network",
     "platform",
     "data",
+    "dns",
     "edge",
     "iam",
 ];
@@ -355,6 +356,7 @@ const NETWORK: &str = "terraform/modules/network/main.tf";
 const BASELINE: &str = "terraform/modules/security-baseline/main.tf";
 const STATE: &str = "terraform/modules/state-bootstrap/main.tf";
 const IAM: &str = "terraform/modules/iam/main.tf";
+const DNS: &str = "terraform/modules/dns/main.tf";
 
 #[rustfmt::skip]
 const NEGATIVES: &[Negative] = &[
@@ -370,6 +372,7 @@ const NEGATIVES: &[Negative] = &[
     Negative { stack: "network", assertion: "network.flow_logs", breaks: &[Edit { file: NETWORK, from: "traffic_type             = \"ALL\"", to: "traffic_type             = \"REJECT\"" }] },
     Negative { stack: "network", assertion: "network.private_subnets", breaks: &[Edit { file: NETWORK, from: "cidr_block        = local.private_cidrs[count.index]\n", to: "cidr_block        = local.private_cidrs[count.index]\n  map_public_ip_on_launch = true\n" }] },
     // security-baseline
+    Negative { stack: "security-baseline", assertion: "cloudtrail.data_events", breaks: &[Edit { file: BASELINE, from: "equals = [\"AWS::Lambda::Function\"]", to: "equals = [\"AWS::DynamoDB::Table\"]" }] },
     Negative { stack: "security-baseline", assertion: "cloudtrail.multi_region_logging", breaks: &[Edit { file: BASELINE, from: "is_multi_region_trail         = true", to: "is_multi_region_trail         = false" }] },
     Negative { stack: "security-baseline", assertion: "cloudtrail.log_file_validation", breaks: &[Edit { file: BASELINE, from: "enable_log_file_validation    = true", to: "enable_log_file_validation    = false" }] },
     Negative { stack: "security-baseline", assertion: "cloudtrail.kms_encrypted", breaks: &[Edit { file: BASELINE, from: "kms_key_id                    = module.security_key.arn", to: "kms_key_id                    = null" }] },
@@ -383,6 +386,7 @@ const NEGATIVES: &[Negative] = &[
     Negative { stack: "security-baseline", assertion: "guardduty.findings_to_sns", breaks: &[Edit { file: BASELINE, from: "rule      = aws_cloudwatch_event_rule.guardduty_findings.name\n  target_id = \"security-findings-topic\"\n  arn       = aws_sns_topic.security_findings.arn", to: "rule      = aws_cloudwatch_event_rule.guardduty_findings.name\n  target_id = \"security-findings-topic\"\n  arn       = aws_sns_topic.cloudtrail.arn" }] },
     Negative { stack: "security-baseline", assertion: "securityhub.enabled", breaks: &[set("enable_security_hub", "false")] },
     // platform
+    Negative { stack: "platform", assertion: "eks.standard_support", breaks: &[set("kubernetes_version", "\"1.31\"")] },
     Negative { stack: "platform", assertion: "eks.private_endpoint", breaks: &[Edit { file: EKS, from: "endpoint_private_access = true", to: "endpoint_private_access = false" }] },
     Negative { stack: "platform", assertion: "eks.public_endpoint_per_env", breaks: &[Var { name: "eks_endpoint_public_access", staging: "false", production: "true" }] },
     Negative { stack: "platform", assertion: "eks.public_cidrs_restricted", breaks: &[Edit { file: EKS, from: "public_access_cidrs     = var.endpoint_public_access ? var.public_access_cidrs : []", to: "public_access_cidrs     = [\"10.0.0.0/8\"]" }] },
@@ -413,9 +417,15 @@ const NEGATIVES: &[Negative] = &[
     Negative { stack: "data", assertion: "backup.plan_rules", breaks: &[set("backup_weekly_retention_days", "60")] },
     Negative { stack: "data", assertion: "backup.vault_encrypted", breaks: &[Edit { file: BACKUP, from: "kms_key_arn = module.vault_key.arn", to: "kms_key_arn = null" }] },
     Negative { stack: "data", assertion: "backup.cross_region_copy", breaks: &[flip("backup_cross_region_copy")] },
-    Negative { stack: "data", assertion: "backup.vault_lock", breaks: &[flip("backup_vault_lock")] },
+    // Locked in both environments, twice: the count is wrong in each, and
+    // a lock exists for backup.vault_lock_governance to judge in each.
+    Negative { stack: "data", assertion: "backup.vault_lock", breaks: &[set("backup_vault_lock", "true"), Edit { file: BACKUP, from: "count = var.enable_vault_lock ? 1 : 0", to: "count = var.enable_vault_lock ? 2 : 0" }] },
+    Negative { stack: "data", assertion: "backup.vault_lock_governance", breaks: &[set("backup_vault_lock_mode", "\"compliance\"")] },
     Negative { stack: "data", assertion: "backup.dr_vault", breaks: &[flip("backup_cross_region_copy")] },
     Negative { stack: "data", assertion: "backup.selection_by_tag", breaks: &[Edit { file: BACKUP, from: "type  = \"STRINGEQUALS\"", to: "type  = \"STRINGLIKE\"" }] },
+    // dns
+    Negative { stack: "dns", assertion: "dns.hosted_zone", breaks: &[Edit { file: DNS, from: "name    = var.zone_name", to: "name    = \"example.org\"" }] },
+    Negative { stack: "dns", assertion: "dns.ns_delegation", breaks: &[Edit { file: DNS, from: "type    = \"NS\"", to: "type    = \"CNAME\"" }, set("dns_delegated_subdomains", "{}")] },
     // edge
     Negative { stack: "edge", assertion: "waf.web_acl_associated", breaks: &[Edit { file: EDGE, from: "resource_arn = aws_lb.this.arn", to: "resource_arn = aws_lb_target_group.backend.arn" }] },
     Negative { stack: "edge", assertion: "waf.managed_rule_groups", breaks: &[Edit { file: EDGE, from: "name        = \"AWSManagedRulesAnonymousIpList\"", to: "name        = \"AWSManagedRulesBotControlRuleSet\"" }] },
@@ -484,6 +494,29 @@ fn the_suites_assert_at_least_forty_facts_each_with_a_negative_case() {
     assert!(
         missing.is_empty(),
         "assertions without a negative case: {missing:?}"
+    );
+}
+
+/// terraform/README.md's checklist names every assertion of the suites.
+#[test]
+fn the_readme_checklist_names_every_assertion() {
+    let readme = std::fs::read_to_string(repo_root().join("terraform/README.md")).unwrap();
+    let table: String = readme
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut missing = Vec::new();
+    for stack in STACKS {
+        for id in assertion_ids(&repo_root().join("terraform/stacks").join(stack)) {
+            if !table.contains(&format!("`{id}`")) {
+                missing.push(format!("{stack}: {id}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "terraform/README.md's checklist does not name: {missing:?}"
     );
 }
 

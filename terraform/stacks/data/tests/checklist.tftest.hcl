@@ -252,6 +252,13 @@ run "backup" {
     condition     = length(aws_backup_vault_lock_configuration.this) == (var.environment == "production" ? 1 : 0)
     error_message = "backup.vault_lock: the vault is locked in production only"
   }
+
+  # Governance mode (no changeable_for_days) until a dr-drill has proven a
+  # restore: a compliance lock can never be undone once its grace time ends.
+  assert {
+    condition     = alltrue([for lock in concat(aws_backup_vault_lock_configuration.this, aws_backup_vault_lock_configuration.dr) : lock.changeable_for_days == null])
+    error_message = "backup.vault_lock_governance: every vault lock is in governance mode until the first proven restore"
+  }
   assert {
     condition     = length(aws_backup_vault.dr) == (var.environment == "production" ? 1 : 0)
     error_message = "backup.dr_vault: a vault in the DR region in production only"

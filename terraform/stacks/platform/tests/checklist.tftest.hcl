@@ -69,6 +69,17 @@ run "eks" {
     tags                   = {}
   }
 
+  # The calendar the module records (support-calendar.json), judged on the
+  # day the plan runs: a version past standard support costs the extended
+  # support fee and ends in a forced upgrade.
+  assert {
+    condition = timecmp(
+      plantimestamp(),
+      "${jsondecode(file("${path.module}/support-calendar.json")).versions[aws_eks_cluster.this.version].end_of_standard_support}T00:00:00Z"
+    ) < 0
+    error_message = "eks.standard_support: the cluster's Kubernetes version is in EKS standard support today"
+  }
+
   assert {
     condition     = one(aws_eks_cluster.this.vpc_config).endpoint_private_access
     error_message = "eks.private_endpoint: the API endpoint is reachable inside the VPC"

@@ -68,6 +68,15 @@ run "security_baseline" {
     condition     = aws_cloudtrail.this.is_multi_region_trail && aws_cloudtrail.this.include_global_service_events
     error_message = "cloudtrail.multi_region_logging: a multi-region trail with global service events"
   }
+
+  assert {
+    condition = alltrue([for kind in ["AWS::S3::Object", "AWS::Lambda::Function"] : anytrue([
+      for selector in aws_cloudtrail.this.advanced_event_selector :
+      anytrue([for f in selector.field_selector : f.field == "eventCategory" && try(contains(f.equals, "Data"), false)])
+      && anytrue([for f in selector.field_selector : f.field == "resources.type" && try(contains(f.equals, kind), false)])
+    ])])
+    error_message = "cloudtrail.data_events: S3 object and Lambda data events recorded through advanced event selectors"
+  }
   assert {
     condition     = aws_cloudtrail.this.enable_log_file_validation
     error_message = "cloudtrail.log_file_validation: log file validation is on"
