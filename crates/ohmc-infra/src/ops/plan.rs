@@ -316,3 +316,50 @@ async fn plan_stack(
         summary,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ohmc_terraform::diagnostics::Diagnostic;
+
+    fn diagnostic(severity: &str, summary: &str) -> Diagnostic {
+        Diagnostic {
+            severity: severity.into(),
+            summary: summary.into(),
+            detail: String::new(),
+            address: None,
+            range: None,
+            snippet: None,
+        }
+    }
+
+    fn failed(diagnostics: Vec<Diagnostic>) -> OpsError {
+        OpsError::Terraform {
+            stack: "platform".into(),
+            source: TerraformError::Diagnostics(diagnostics),
+        }
+    }
+
+    #[test]
+    fn only_a_plan_refused_for_missing_remote_state_alone_may_wait() {
+        let missing = || diagnostic("error", "Unable to find remote state");
+        assert!(reads_missing_remote_state(&failed(vec![missing()])));
+        assert!(reads_missing_remote_state(&failed(vec![
+            missing(),
+            diagnostic("warning", "Deprecated Parameter"),
+        ])));
+        // Any other error is the stack's own: the plan fails.
+        assert!(!reads_missing_remote_state(&failed(vec![
+            missing(),
+            diagnostic("error", "Invalid for_each argument"),
+        ])));
+        assert!(!reads_missing_remote_state(&failed(vec![diagnostic(
+            "warning",
+            "Unable to find remote state"
+        )])));
+        assert!(!reads_missing_remote_state(&OpsError::Terraform {
+            stack: "platform".into(),
+            source: TerraformError::StalePlan,
+        }));
+    }
+}
