@@ -13,7 +13,8 @@
 //! committed config expressions; Terraform's S3 client addresses
 //! `BUCKET.127.0.0.1` otherwise, which does not resolve), and the endpoints
 //! in `AWS_ENDPOINT_URL_S3`/`_DYNAMODB`/`_STS`/`_KMS`, which Terraform's
-//! backend, `terraform_remote_state` and ohmc-infra all honour.
+//! backend and `terraform_remote_state` honour (checked: they reach moto;
+//! path style they do not take from the environment).
 
 use std::path::Path;
 use std::time::Instant;
