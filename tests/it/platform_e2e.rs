@@ -333,13 +333,8 @@ fn production_rolls_out_on_a_new_account_then_plans_no_changes() {
     );
 }
 
-/// Round 4's update of data is the stand-in's, not the code's: the backup
-/// plan's rules are a set of blocks whose copy action names the DR vault
-/// created in the same apply, so Terraform cannot match the planned rules to
-/// the applied ones and proposes `opt_in_to_archive_for_supported_resources`
-/// (optional and computed) null where the apply filled `false`; the real
-/// provider (SDKv2) keeps an unset optional-and-computed value from the
-/// state, the stand-in takes Terraform's proposal.
+/// Every round's apply leaves nothing for the next plan of the stacks it
+/// applied: a plan after an apply shows only the stacks that waited.
 const PRODUCTION_ROUNDS: &str = "\
 Stack state-bootstrap: 21 to create, 9 to update, 0 to replace, 0 to delete
 Stack security-baseline: not planned yet, it reads the state of state-bootstrap (no state yet): plan again after this bundle is applied
@@ -375,11 +370,11 @@ Stack state-bootstrap: no changes
 Stack security-baseline: no changes
 Stack network: no changes
 Stack platform: no changes
-Stack data: 0 to create, 1 to update, 0 to replace, 0 to delete
+Stack data: no changes
 Stack dns: no changes
 Stack edge: no changes
 Stack iam: 34 to create, 0 to update, 0 to replace, 0 to delete
-Plan: 34 to create, 1 to update, 0 to replace, 0 to delete.
+Plan: 34 to create, 0 to update, 0 to replace, 0 to delete.
 
 Stack state-bootstrap: no changes
 Stack security-baseline: no changes

@@ -271,17 +271,18 @@ impl Resource for StandinResource {
         Some((proposed_state, ValueEmpty::default()))
     }
 
-    /// Terraform's proposal already keeps prior computed values where the
-    /// configuration is silent; the stand-in has no opinion beyond it.
+    /// Terraform's proposal, with unset optional-and-computed values kept
+    /// from the state where Terraform could not match set elements.
     async fn plan_update<'a>(
         &self,
         _diags: &mut Diagnostics,
-        _prior_state: Value,
-        proposed_state: Value,
+        prior_state: Value,
+        mut proposed_state: Value,
         _config_state: Value,
         prior_private_state: ValueEmpty,
         _provider_meta_state: ValueEmpty,
     ) -> Option<(Value, ValueEmpty, Vec<AttributePath>)> {
+        value::keep_prior_optional_computed(&mut proposed_state, &prior_state, &self.block);
         Some((proposed_state, prior_private_state, Vec::new()))
     }
 

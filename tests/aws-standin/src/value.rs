@@ -543,6 +543,50 @@ mod tests {
         )
     }
 
+    /// The backup plan's rules after their first apply: the copy action's
+    /// lifecycle got `opt_in_to_archive_for_supported_resources = false`;
+    /// Terraform proposes null for it (it cannot match the set elements).
+    #[test]
+    fn an_update_keeps_unset_optional_computed_values_inside_set_blocks() {
+        let aws = ProviderSchema::load(SCHEMA_JSON, "aws").unwrap();
+        let block = &aws.resources["aws_backup_plan"];
+        let rule = |opt_in: Value, delete_after: i64| {
+            let lifecycle = || {
+                Value::Array(vec![obj(&[
+                    ("delete_after", Value::from(delete_after)),
+                    ("opt_in_to_archive_for_supported_resources", opt_in.clone()),
+                ])])
+            };
+            obj(&[
+                ("rule_name", Value::from("daily")),
+                ("lifecycle", lifecycle()),
+                (
+                    "copy_action",
+                    Value::Array(vec![obj(&[
+                        ("destination_vault_arn", Value::from("arn:dr")),
+                        ("lifecycle", lifecycle()),
+                    ])]),
+                ),
+            ])
+        };
+        let plan = |rule| {
+            obj(&[
+                ("name", Value::from("p")),
+                ("rule", Value::Array(vec![rule])),
+            ])
+        };
+        let prior = plan(rule(Value::from(false), 35));
+
+        let mut proposed = plan(rule(Value::Nil, 35));
+        keep_prior_optional_computed(&mut proposed, &prior, block);
+        assert_eq!(proposed, prior, "no change planned");
+
+        // A rule changed in the configuration is a new element: nothing kept.
+        let mut changed = plan(rule(Value::Nil, 60));
+        keep_prior_optional_computed(&mut changed, &prior, block);
+        assert_eq!(changed, plan(rule(Value::Nil, 60)));
+    }
+
     #[test]
     fn a_plan_leaves_unset_computed_attributes_unknown_and_keeps_the_configuration() {
         let aws = ProviderSchema::load(SCHEMA_JSON, "aws").unwrap();
@@ -650,4 +694,72 @@ mod tests {
         );
         assert_eq!(out, vec![("vpc_config".to_owned(), 1)]);
     }
+}
+
+/// Plan of an update: an optional and computed attribute the configuration
+/// leaves unset keeps its value from the state, as the real (SDKv2) provider
+/// plans it. Terraform's own proposal already does this, except inside a set
+/// of blocks whose elements it cannot match to the prior ones (an element
+/// that changed anywhere is a new element to it): there it proposes null. The
+/// elements are matched here on everything but those attributes.
+pub fn keep_prior_optional_computed(proposed: &mut Value, prior: &Value, block: &Block) {
+    for (name, attr) in &block.attributes {
+        let Some(before) = get(prior, name) else {
+            continue;
+        };
+        if let Some(slot) = get_mut(proposed, name) {
+            if slot.is_nil() && attr.optional && attr.computed && !before.is_nil() {
+                *slot = before.clone();
+            }
+        }
+    }
+    for (name, nb) in &block.blocks {
+        let (Some(slot), Some(before)) = (get_mut(proposed, name), get(prior, name)) else {
+            continue;
+        };
+        match (nb.nesting, slot, before) {
+            (Nesting::List | Nesting::Set, Value::Array(items), Value::Array(prior_items)) => {
+                for item in items.iter_mut() {
+                    let key = unset_optional_computed(item, &nb.block);
+                    if let Some(matching) = prior_items
+                        .iter()
+                        .find(|p| unset_optional_computed(p, &nb.block) == key)
+                    {
+                        keep_prior_optional_computed(item, matching, &nb.block);
+                    }
+                }
+            }
+            (Nesting::Single | Nesting::Group, item @ Value::Map(_), p @ Value::Map(_)) => {
+                keep_prior_optional_computed(item, p, &nb.block);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The value with every optional and computed attribute null, at any depth:
+/// what identifies a block element whatever the provider filled in.
+fn unset_optional_computed(value: &Value, block: &Block) -> Value {
+    let mut value = value.clone();
+    for (name, attr) in &block.attributes {
+        if attr.optional && attr.computed {
+            if let Some(slot) = get_mut(&mut value, name) {
+                *slot = Value::Nil;
+            }
+        }
+    }
+    for (name, nb) in &block.blocks {
+        if let Some(slot) = get_mut(&mut value, name) {
+            match slot {
+                Value::Array(items) => {
+                    for item in items.iter_mut() {
+                        *item = unset_optional_computed(item, &nb.block);
+                    }
+                }
+                item @ Value::Map(_) => *item = unset_optional_computed(item, &nb.block),
+                _ => {}
+            }
+        }
+    }
+    value
 }
