@@ -260,9 +260,9 @@ Stack network: no changes
 Stack platform: no changes
 Stack data: 50 to create, 0 to update, 0 to replace, 0 to delete
 Stack dns: no changes
-Stack edge: 29 to create, 0 to update, 0 to replace, 0 to delete
+Stack edge: 44 to create, 0 to update, 0 to replace, 0 to delete
 Stack iam: not planned yet, it reads the state of data, edge (no state yet): plan again after this bundle is applied
-Plan: 79 to create, 0 to update, 0 to replace, 0 to delete.
+Plan: 94 to create, 0 to update, 0 to replace, 0 to delete.
 
 Stack state-bootstrap: no changes
 Stack security-baseline: no changes
@@ -271,8 +271,8 @@ Stack platform: no changes
 Stack data: no changes
 Stack dns: no changes
 Stack edge: no changes
-Stack iam: 34 to create, 0 to update, 0 to replace, 0 to delete
-Plan: 34 to create, 0 to update, 0 to replace, 0 to delete.
+Stack iam: 36 to create, 0 to update, 0 to replace, 0 to delete
+Plan: 36 to create, 0 to update, 0 to replace, 0 to delete.
 
 Stack state-bootstrap: no changes
 Stack security-baseline: no changes
@@ -362,9 +362,9 @@ Stack network: no changes
 Stack platform: no changes
 Stack data: 56 to create, 0 to update, 0 to replace, 0 to delete
 Stack dns: no changes
-Stack edge: 29 to create, 0 to update, 0 to replace, 0 to delete
+Stack edge: 44 to create, 0 to update, 0 to replace, 0 to delete
 Stack iam: not planned yet, it reads the state of data, edge (no state yet): plan again after this bundle is applied
-Plan: 85 to create, 0 to update, 0 to replace, 0 to delete.
+Plan: 100 to create, 0 to update, 0 to replace, 0 to delete.
 
 Stack state-bootstrap: no changes
 Stack security-baseline: no changes
@@ -373,8 +373,8 @@ Stack platform: no changes
 Stack data: no changes
 Stack dns: no changes
 Stack edge: no changes
-Stack iam: 34 to create, 0 to update, 0 to replace, 0 to delete
-Plan: 34 to create, 0 to update, 0 to replace, 0 to delete.
+Stack iam: 36 to create, 0 to update, 0 to replace, 0 to delete
+Plan: 36 to create, 0 to update, 0 to replace, 0 to delete.
 
 Stack state-bootstrap: no changes
 Stack security-baseline: no changes

@@ -172,12 +172,14 @@ fn validate_blocks(diags: &mut Diagnostics, block: &Block, config: &Value) {
 /// with one element per name it covers (its CustomizeDiff), `domain_name`
 /// known and the record unknown, so that configurations can `for_each` over
 /// them on a fresh account (HashiCorp's own ACM example does).
-fn plan_domain_validation_options(state: &mut rmpv::Value) {
-    if value::get(state, "domain_name").is_some_and(value::is_unknown) {
+/// The names come from the configuration: subject_alternative_names left
+/// unset there is none (the plan marks it unknown, being computed).
+fn plan_domain_validation_options(state: &mut rmpv::Value, config: &rmpv::Value) {
+    if value::get(config, "domain_name").is_some_and(value::is_unknown) {
         return;
     }
-    let mut names = value::strings(value::get(state, "domain_name"));
-    match value::get(state, "subject_alternative_names") {
+    let mut names = value::strings(value::get(config, "domain_name"));
+    match value::get(config, "subject_alternative_names") {
         Some(sans) if value::is_unknown(sans) => return,
         sans => names.extend(value::strings(sans)),
     }
@@ -261,12 +263,12 @@ impl Resource for StandinResource {
         &self,
         _diags: &mut Diagnostics,
         mut proposed_state: Value,
-        _config_state: Value,
+        config_state: Value,
         _provider_meta_state: ValueEmpty,
     ) -> Option<(Value, ValueEmpty)> {
         value::mark_unknown(&mut proposed_state, &self.block);
         if self.type_name == "aws_acm_certificate" {
-            plan_domain_validation_options(&mut proposed_state);
+            plan_domain_validation_options(&mut proposed_state, &config_state);
         }
         Some((proposed_state, ValueEmpty::default()))
     }
