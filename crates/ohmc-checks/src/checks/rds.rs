@@ -120,30 +120,16 @@ async fn cluster(r: &Run<'_>, id: &str) -> Vec<Finding> {
             Some(Err(e)) if error_code(&e) == Some("DBClusterNotFoundFault") => break,
             Some(Err(e)) => {
                 let m = call_error("rds:DescribeDBClusters", &e);
-                let failed = |id| super::error(id, &fallback, "", &m);
-                return vec![
-                    failed(CLUSTER_ENCRYPTED),
-                    failed(CLUSTER_RETENTION),
-                    r.production_only(CLUSTER_DELETION, &fallback, || failed(CLUSTER_DELETION)),
-                ];
+                return each_storage_check(r, &fallback, CLUSTER_CHECKS, |id| {
+                    super::error(id, &fallback, "", &m)
+                });
             }
         }
     }
     let Some(c) = found else {
-        let missing = |check| {
-            finding(
-                check,
-                &fallback,
-                Outcome::Fail,
-                "the cluster exists",
-                format!("no DB cluster {id}"),
-            )
-        };
-        return vec![
-            missing(CLUSTER_ENCRYPTED),
-            missing(CLUSTER_RETENTION),
-            r.production_only(CLUSTER_DELETION, &fallback, || missing(CLUSTER_DELETION)),
-        ];
+        return each_storage_check(r, &fallback, CLUSTER_CHECKS, |check| {
+            missing(check, &fallback, "cluster", id)
+        });
     };
     let arn = if c.arn.is_empty() {
         fallback
@@ -155,6 +141,33 @@ async fn cluster(r: &Run<'_>, id: &str) -> Vec<Finding> {
         [CLUSTER_ENCRYPTED, CLUSTER_DELETION, CLUSTER_RETENTION],
         (c.encrypted, c.deletion_protection, c.backup_retention_days),
         r,
+    )
+}
+
+/// One finding per storage check of a database, made alike (the describe call
+/// failed, or the database does not exist); deletion protection only where
+/// the environment requires it.
+fn each_storage_check(
+    r: &Run<'_>,
+    arn: &str,
+    [encrypted_id, deletion_id, retention_id]: [&str; 3],
+    make: impl Fn(&str) -> Finding,
+) -> Vec<Finding> {
+    vec![
+        make(encrypted_id),
+        make(retention_id),
+        r.production_only(deletion_id, arn, || make(deletion_id)),
+    ]
+}
+
+/// A database the expectations name that the account does not have.
+fn missing(check: &str, arn: &str, kind: &str, id: &str) -> Finding {
+    finding(
+        check,
+        arn,
+        Outcome::Fail,
+        format!("the {kind} exists"),
+        format!("no DB {kind} {id}"),
     )
 }
 
@@ -221,30 +234,16 @@ async fn instance(r: &Run<'_>, id: &str) -> Vec<Finding> {
             Some(Err(e)) if error_code(&e) == Some("DBInstanceNotFound") => break,
             Some(Err(e)) => {
                 let m = call_error("rds:DescribeDBInstances", &e);
-                let failed = |id| super::error(id, &fallback, "", &m);
-                return vec![
-                    failed(ENCRYPTED),
-                    failed(RETENTION),
-                    r.production_only(DELETION, &fallback, || failed(DELETION)),
-                ];
+                return each_storage_check(r, &fallback, INSTANCE_CHECKS, |id| {
+                    super::error(id, &fallback, "", &m)
+                });
             }
         }
     }
     let Some(d) = found else {
-        let missing = |check| {
-            finding(
-                check,
-                &fallback,
-                Outcome::Fail,
-                "the instance exists",
-                format!("no DB instance {id}"),
-            )
-        };
-        return vec![
-            missing(ENCRYPTED),
-            missing(RETENTION),
-            r.production_only(DELETION, &fallback, || missing(DELETION)),
-        ];
+        return each_storage_check(r, &fallback, INSTANCE_CHECKS, |check| {
+            missing(check, &fallback, "instance", id)
+        });
     };
     let arn = if d.arn.is_empty() {
         fallback
