@@ -264,38 +264,55 @@ pub fn run(args: &WatchdogArgs) -> i32 {
     let _ = writeln!(stdout, "pid {pid}");
     let _ = stdout.flush();
 
-    let (parent_gone_tx, parent_gone) = mpsc::channel();
+    // One channel for everything the loop below waits on, so Terraform's end
+    // is seen the moment it happens (a polling loop added up to its interval
+    // to every run).
+    enum Event {
+        TerraformEnded(Option<std::process::ExitStatus>),
+        ParentGone,
+    }
+    let (events_tx, events) = mpsc::channel();
+    let parent_gone_tx = events_tx.clone();
     std::thread::spawn(move || {
         let mut stdin = std::io::stdin().lock();
         let mut buf = [0u8; 64];
         // Nothing is ever written; read returns 0 (or fails) when the last
         // write end closes, which happens when the parent dies or finishes.
         while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
-        let _ = parent_gone_tx.send(());
+        let _ = parent_gone_tx.send(Event::ParentGone);
+    });
+    std::thread::spawn(move || {
+        let status = child.wait().ok();
+        let _ = events_tx.send(Event::TerraformEnded(status));
     });
 
     let group = pid as i32;
     let mut escalation: Option<(Instant, i32)> = None;
     let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) => {}
-            Err(_) => break None,
-        }
-        if escalation.is_none() && parent_gone.try_recv().is_ok() {
-            record.parent_died = true;
-            let _ = record.write(&record_path);
-            signal_group(group, libc::SIGINT);
-            escalation = Some((Instant::now() + args.grace_period, libc::SIGTERM));
-        }
-        if let Some((at, signal)) = escalation {
-            if Instant::now() >= at {
-                signal_group(group, signal);
-                escalation = (signal == libc::SIGTERM)
-                    .then(|| (Instant::now() + TERM_TO_KILL, libc::SIGKILL));
+        let wait = escalation
+            .map(|(at, _)| at.saturating_duration_since(Instant::now()))
+            .unwrap_or(Duration::from_secs(3600));
+        match events.recv_timeout(wait) {
+            Ok(Event::TerraformEnded(status)) => break status,
+            Ok(Event::ParentGone) if escalation.is_none() => {
+                record.parent_died = true;
+                let _ = record.write(&record_path);
+                signal_group(group, libc::SIGINT);
+                escalation = Some((Instant::now() + args.grace_period, libc::SIGTERM));
             }
+            Ok(Event::ParentGone) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Some((at, signal)) = escalation {
+                    if Instant::now() >= at {
+                        signal_group(group, signal);
+                        escalation = (signal == libc::SIGTERM)
+                            .then(|| (Instant::now() + TERM_TO_KILL, libc::SIGKILL));
+                    }
+                }
+            }
+            // Both senders gone: the waiter thread ended without a word.
+            Err(mpsc::RecvTimeoutError::Disconnected) => break None,
         }
-        std::thread::sleep(Duration::from_millis(50));
     };
     // Everything Terraform wrote is in the logs before the record says it ended.
     for copier in copiers {
