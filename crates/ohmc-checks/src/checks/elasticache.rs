@@ -108,7 +108,10 @@ pub(crate) fn judge_group(arn: &str, g: &GroupFacts) -> Vec<Finding> {
         Some("enabled") => Outcome::Pass,
         Some("disabled" | "disabling" | "enabling") | None => Outcome::Fail,
         Some(other) => Outcome::Error {
-            message: format!("unknown AutomaticFailover value {other:?}"),
+            message: format!(
+                "unknown AutomaticFailover value \"{}\"",
+                other.escape_default()
+            ),
         },
     };
     vec![
