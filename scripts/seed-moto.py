@@ -332,6 +332,7 @@ def seed(endpoint, env):
     ec.create_replication_group(
         ReplicationGroupId=env["redis"], ReplicationGroupDescription=f"{name} redis", Engine="redis",
         EngineVersion="7.1", CacheNodeType="cache.t3.micro", NumCacheClusters=2,
+        AutomaticFailoverEnabled=True, MultiAZEnabled=True,
         AtRestEncryptionEnabled=True, TransitEncryptionEnabled=True, KmsKeyId=key_arn,
         CacheParameterGroupName="default.redis7", SnapshotRetentionLimit=max(keep, 1))
     ec.create_snapshot(ReplicationGroupId=env["redis"], SnapshotName=f"{env['redis']}-manual-1")
