@@ -157,7 +157,7 @@ pub async fn prepare(
         ctx.ensure_init(env, stack).await?;
         let state = match remote {
             Some(state) => state,
-            None => super::state_identity(ctx, env, stack).await?,
+            None => super::state_identity_without_s3(ctx, env, stack).await?,
         };
         if state != planned.state {
             return Err(stale(format!(

@@ -417,28 +417,52 @@ pub async fn state_identity(
     env: &Environment,
     stack: &StackSpec,
 ) -> Result<StateIdentity, OpsError> {
-    if let Some(path) = local_state_file(stack) {
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                // A file Terraform is rewriting (under its lock) can be caught
-                // empty or half-written: then Terraform itself is asked below.
-                if let Ok(identity) = serde_json::from_slice(&bytes) {
-                    return Ok(identity);
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(StateIdentity {
-                    lineage: String::new(),
-                    serial: 0,
-                })
-            }
-            Err(source) => return Err(OpsError::Io { path, source }),
-        }
+    if let Some(identity) = local_state_identity(stack)? {
+        return Ok(identity);
     }
     if let Some(identity) = remote_state::remote_state_identity(env, stack).await {
         return Ok(identity);
     }
-    let run = ctx.run_context(&env.name, &stack);
+    terraform_state_identity(ctx, env, stack).await
+}
+
+/// [`state_identity`] once the S3 object has been tried (and was not
+/// readable): the local state file, else Terraform.
+pub async fn state_identity_without_s3(
+    ctx: &OpsContext,
+    env: &Environment,
+    stack: &StackSpec,
+) -> Result<StateIdentity, OpsError> {
+    match local_state_identity(stack)? {
+        Some(identity) => Ok(identity),
+        None => terraform_state_identity(ctx, env, stack).await,
+    }
+}
+
+/// A local backend's identity read from its state file; `None` for other
+/// backends, or when the file is caught mid-rewrite (Terraform is asked).
+fn local_state_identity(stack: &StackSpec) -> Result<Option<StateIdentity>, OpsError> {
+    let Some(path) = local_state_file(stack) else {
+        return Ok(None);
+    };
+    match std::fs::read(&path) {
+        // A file Terraform is rewriting (under its lock) can be caught empty
+        // or half-written: then Terraform itself is asked.
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Some(StateIdentity {
+            lineage: String::new(),
+            serial: 0,
+        })),
+        Err(source) => Err(OpsError::Io { path, source }),
+    }
+}
+
+async fn terraform_state_identity(
+    ctx: &OpsContext,
+    env: &Environment,
+    stack: &StackSpec,
+) -> Result<StateIdentity, OpsError> {
+    let run = ctx.run_context(&env.name, stack);
     ctx.terraform
         .state_identity(&stack.dir, &run)
         .await
