@@ -100,6 +100,18 @@ impl CheckSelection {
     pub fn areas(&self) -> Option<&BTreeSet<Area>> {
         self.areas.as_ref()
     }
+
+    /// The selected check ids (`None`: all), so the checks skip the calls that serve
+    /// only unselected ones.
+    pub fn ids(&self) -> Option<BTreeSet<String>> {
+        self.set.as_ref().map(|set| {
+            ohmc_checks::catalog()
+                .iter()
+                .filter(|c| set.is_match(c.id))
+                .map(|c| c.id.to_string())
+                .collect()
+        })
+    }
 }
 
 /// How to run.
@@ -283,6 +295,7 @@ async fn audit_target(
         budget: Some(budget.clone()),
         account: Some(account.clone()),
         areas: opts.checks.areas().cloned(),
+        checks: opts.checks.ids(),
         now: None,
     };
     let monitoring = async {
@@ -331,7 +344,7 @@ async fn audit_target(
         None => (Vec::new(), BTreeMap::new()),
     };
     for (area, calls) in stack_by_area {
-        by_area.insert(format!("{area:?}").to_ascii_lowercase(), calls);
+        by_area.insert(area.name().to_ascii_lowercase(), calls);
     }
     let findings = stack_findings
         .into_iter()
@@ -351,7 +364,7 @@ async fn audit_target(
             .recorder()
             .snapshot_by_area()
             .into_iter()
-            .map(|(area, calls)| (format!("{area:?}").to_ascii_lowercase(), calls))
+            .map(|(area, calls)| (area.name().to_ascii_lowercase(), calls))
             .collect();
     }
     TargetResult {
@@ -399,7 +412,7 @@ fn convert(
             .as_ref()
             .map(|c| c.title.to_string())
             .unwrap_or_default(),
-        area: format!("{:?}", f.area).to_ascii_lowercase(),
+        area: f.area.name().to_ascii_lowercase(),
         controls: check
             .map(|c| c.controls.iter().map(ControlRef::from_control).collect())
             .unwrap_or_default(),

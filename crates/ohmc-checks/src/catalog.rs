@@ -199,3 +199,12 @@ pub(crate) fn entry(id: &str) -> Option<&'static Entry> {
 pub fn check(id: &str) -> Option<Check> {
     entry(id).map(|e| e.check.clone())
 }
+
+/// The check ids of an area, in catalog order.
+pub(crate) fn area_ids(area: crate::model::Area) -> Vec<&'static str> {
+    table()
+        .iter()
+        .filter(|e| e.check.area == area)
+        .map(|e| e.check.id)
+        .collect()
+}

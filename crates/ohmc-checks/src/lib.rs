@@ -78,6 +78,9 @@ pub struct RunOptions {
     pub account: Option<String>,
     /// Only these areas (`None`: all).
     pub areas: Option<BTreeSet<Area>>,
+    /// Only these check ids (`None`: every check of the selected areas). Calls that
+    /// serve only unselected checks are not made, and their findings not produced.
+    pub checks: Option<BTreeSet<String>>,
     /// The time to judge ages and expiry against (`None`: now). Tests pin it.
     pub now: Option<DateTime<Utc>>,
 }
@@ -89,6 +92,7 @@ impl Default for RunOptions {
             budget: None,
             account: None,
             areas: None,
+            checks: None,
             now: None,
         }
     }
@@ -114,7 +118,7 @@ pub async fn run_checks(ctx: &AwsContext, exp: &Expectations, opts: &RunOptions)
                 true => Some(ctx.account_id().await.unwrap_or_default()),
                 false => None,
             };
-            let run = checks::Run::new(ctx, exp, now, account, limits);
+            let run = checks::Run::new(ctx, exp, now, account, limits, opts.checks.as_ref());
             match area {
                 Area::Dns => checks::dns::run(&run).await,
                 Area::Acm => checks::acm::run(&run).await,
@@ -184,7 +188,16 @@ pub async fn discover_and_check(
 ) -> Discovered {
     let limits = limits(ctx, opts);
     let now = opts.now.unwrap_or_else(Utc::now);
-    let mut d = checks::discovery::run(ctx, exp, now, &limits, opts.areas.as_ref(), discover).await;
+    let mut d = checks::discovery::run(
+        ctx,
+        exp,
+        now,
+        &limits,
+        opts.areas.as_ref(),
+        opts.checks.as_ref(),
+        discover,
+    )
+    .await;
     let key = |f: &Finding| (f.area, f.check_id.clone(), f.resource.clone());
     d.findings.sort_by_key(key);
     d.unmanaged.sort_by_key(key);

@@ -18,13 +18,14 @@ const ROLE: &str = "ohmc-audit";
 
 /// The checks moto can answer in a discovered account (ListFindings, recovery points and
 /// backup selections are not implemented by moto: they would be Errors).
-const DISCOVERY_CHECKS: [&str; 15] = [
+const DISCOVERY_CHECKS: [&str; 16] = [
     "dns.no_dangling_records",
     "guardduty.detector_enabled",
     "guardduty.protection_features",
     "config.recorder_all_resources",
     "config.delivery_channel",
     "cloudtrail.*",
+    "backup.plan_rules",
     "backup.vault_encrypted",
     "backup.vault_lock",
     "rds.*",
@@ -1002,7 +1003,10 @@ async fn discovery_finds_a_defective_cluster_cache_group_and_unprotected_alb_wit
                     .iter()
                     .any(|k| f["check_id"].as_str().unwrap().starts_with(k))
             })
-            .filter(|f| f["resource"].as_str().unwrap().contains("weak-"))
+            .filter(|f| {
+                let r = f["resource"].as_str().unwrap();
+                r.contains("weak-") || r.ends_with(":db:lonely-db")
+            })
             .map(|f| {
                 format!(
                     "{} {} {} {} / {}",
@@ -1015,11 +1019,12 @@ async fn discovery_finds_a_defective_cluster_cache_group_and_unprotected_alb_wit
             })
             .collect()
     };
-    let kinds = ["rds.cluster_", "elasticache."];
+    let kinds = ["rds.", "elasticache."];
     let file = write_outputs(
         &repo.root,
         "outputs.json",
         &serde_json::from_value(serde_json::json!({
+            "rds_instance_ids": {"value": ["lonely-db"]},
             "rds_cluster_ids": {"value": ["weak-aurora"]},
             "redis_replication_group_id": {"value": "weak-cache"},
         }))
@@ -1030,11 +1035,101 @@ async fn discovery_finds_a_defective_cluster_cache_group_and_unprotected_alb_wit
         &endpoint,
         &args(
             &[&base[..], &["--outputs", file.to_str().unwrap()]].concat(),
-            &["rds.cluster_*", "elasticache.*"],
+            &["rds.*", "elasticache.*"],
         ),
     );
     assert_eq!(stack.code, 3, "{stack}");
     let from_stack = judged(&json(&stack.stdout), &kinds);
-    assert_eq!(from_stack.len(), 7, "{stack}");
+    // The cluster's 3 checks, the cache group's 4 and the instance's 3 (the instance
+    // judged from discovery's listing, the stack path describing it).
+    assert_eq!(from_stack.len(), 10, "{stack}");
     assert_eq!(from_stack, judged(&doc, &kinds), "{stack}");
+}
+
+/// A selection of checks reaches the calls: discovery makes only the listings and
+/// describes the selected checks need (none for GuardDuty findings, Config's channel,
+/// DB clusters, trail status or the trail's bucket), and judges those checks exactly as
+/// the run of every check does.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_selection_of_checks_makes_only_the_calls_those_checks_need() {
+    let moto = MotoServer::start();
+    let endpoint = moto.endpoint();
+    let repo = Repo::new(&[("staging", MOTO_ACCOUNT, None)]);
+    let t = SeedTarget::default_account(&endpoint, "us-east-1").await;
+    seed::detector(&aws_sdk_guardduty::Client::new(&t.cfg)).await;
+    let bucket = format!("config-{MOTO_ACCOUNT}");
+    seed::private_bucket(&s3(&t), &bucket, "us-east-1").await;
+    seed::config_recorder(&aws_sdk_config::Client::new(&t.cfg), MOTO_ACCOUNT, &bucket).await;
+    weak_trail(&t, "weak").await;
+    let rds = aws_sdk_rds::Client::new(&t.cfg);
+    seed::db_instance(&rds, "plain-db", false, 7, false).await;
+    db_cluster(&rds, "aurora", true).await;
+
+    let base = [
+        "--account",
+        MOTO_ACCOUNT,
+        "--role-name",
+        ROLE,
+        "--region",
+        "us-east-1",
+        "--format",
+        "json",
+    ];
+    let selected = [
+        "guardduty.detector_enabled",
+        "config.recorder_all_resources",
+        "cloudtrail.log_file_validation",
+        "rds.storage_encrypted",
+    ];
+    let some = run(&repo, &endpoint, &args(&base, &selected));
+    assert_eq!(some.code, 3, "{some}");
+    let doc = json(&some.stdout);
+    let called: Vec<&str> = doc["api_calls"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let expected = "
+        cloudtrail:DescribeTrails
+        config:DescribeConfigurationRecorderStatus
+        config:DescribeConfigurationRecorders
+        guardduty:GetDetector
+        guardduty:ListDetectors
+        rds:DescribeDBInstances
+        sts:GetCallerIdentity
+    ";
+    let expected: Vec<&str> = expected
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(called.join("\n"), expected.join("\n"), "{some}");
+    // Each listing once: nothing is described again after it was listed.
+    for listing in ["rds:DescribeDBInstances", "cloudtrail:DescribeTrails"] {
+        assert_eq!(doc["api_calls"][listing], 1, "{listing}\n{some}");
+    }
+
+    // The same judgement as the run of every check, for the selected ones.
+    let every = run(&repo, &endpoint, &args(&base, &DISCOVERY_CHECKS));
+    assert_eq!(every.code, 3, "{every}");
+    let of_selected = |doc: &Value| -> BTreeSet<String> {
+        findings(doc)
+            .iter()
+            .filter(|f| selected.contains(&f["check_id"].as_str().unwrap()))
+            .map(|f| {
+                format!(
+                    "{} {} {} {} / {}",
+                    f["check_id"],
+                    f["resource"],
+                    f["status"],
+                    f["evidence"]["expected"],
+                    f["evidence"]["observed"]
+                )
+            })
+            .collect()
+    };
+    let judged = of_selected(&doc);
+    assert_eq!(judged.len(), 4, "{some}");
+    assert_eq!(judged, of_selected(&json(&every.stdout)), "{every}");
 }

@@ -106,12 +106,12 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
             .send()
             .await
     };
-    let attached = async {
+    let attached = super::when(r.wants(&[IN_USE]), async {
         match &listener {
             Ok(l) => Ok(listener_certificates(r, l).await),
             Err(e) => Err(e.clone()),
         }
-    };
+    });
     let (described, attached) = tokio::join!(describe, attached);
     let cert = match described {
         Ok(out) => match out.certificate() {
@@ -213,8 +213,11 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
 
     // Served by the HTTPS listener.
     match (listener, attached) {
-        (Ok(listener), Ok(attached)) => out.push(in_use(r, arn, listener, &cert, attached)),
-        (Err(e), _) | (Ok(_), Err(e)) => out.push(super::unreadable_output_one(IN_USE, arn, &e)),
+        (_, None) => {}
+        (Ok(listener), Some(Ok(attached))) => out.push(in_use(r, arn, listener, &cert, attached)),
+        (Err(e), _) | (Ok(_), Some(Err(e))) => {
+            out.push(super::unreadable_output_one(IN_USE, arn, &e))
+        }
     }
     out
 }

@@ -182,11 +182,14 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
         Err(e) => out.extend(unreadable_output(&[PLAN, SELECTION, COPY], &e)),
         Ok(plan_id) => {
             let (plan, sel) = tokio::join!(
-                plan_findings(r, plan_id),
-                selections(r, plan_id, db_arns.as_deref())
+                super::when(r.wants(&[PLAN, COPY]), plan_findings(r, plan_id)),
+                super::when(
+                    r.wants(&[SELECTION]),
+                    selections(r, plan_id, db_arns.as_deref())
+                )
             );
-            out.extend(plan);
-            out.extend(sel);
+            out.extend(plan.into_iter().flatten());
+            out.extend(sel.into_iter().flatten());
         }
     }
     // Vault: encryption, lock, recovery points.
@@ -194,11 +197,14 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
         Err(e) => out.extend(unreadable_output(&[ENCRYPTED, LOCK, RPO], &e)),
         Ok(vault) => {
             let (v, p) = tokio::join!(
-                vault_findings(r, vault),
-                recovery_points(r, vault, db_arns.as_deref())
+                super::when(r.wants(&[ENCRYPTED, LOCK]), vault_findings(r, vault)),
+                super::when(
+                    r.wants(&[RPO]),
+                    recovery_points(r, vault, db_arns.as_deref())
+                )
             );
-            out.extend(v);
-            out.extend(p);
+            out.extend(v.into_iter().flatten());
+            out.extend(p.into_iter().flatten());
         }
     }
     out

@@ -11,6 +11,8 @@ pub(crate) const KMS: &str = "cloudtrail.kms_encrypted";
 pub(crate) const VALIDATION: &str = "cloudtrail.log_file_validation";
 pub(crate) const CW: &str = "cloudtrail.cloudwatch_logs";
 pub(crate) const BUCKET: &str = "cloudtrail.bucket_public_access_blocked";
+/// The checks of one trail (the account-level CloudTrail.1 check is discovery's).
+pub(crate) const TRAIL_CHECKS: [&str; 5] = [LOGGING, KMS, VALIDATION, CW, BUCKET];
 
 /// A trail, reduced.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -89,6 +91,7 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     };
     let named_bucket = async {
         match &output_bucket {
+            _ if !r.wants(&[BUCKET]) => None,
             Ok(Some(b)) => Some(bucket_pab(r, b).await),
             Ok(None) => None,
             Err(e) => Some(super::unreadable_output_one(
@@ -149,52 +152,70 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     } else {
         t.arn.clone()
     };
+    judge_trail(r, &t, &arn, named_bucket).await
+}
+
+/// Judges a described trail: its facts, its status and event selectors (only when
+/// `cloudtrail.multi_region_logging` is selected) and its bucket (the stack's, when
+/// `named_bucket` holds its finding, else the trail's). Discovery judges each listed
+/// trail here without describing it again.
+pub(crate) async fn judge_trail(
+    r: &Run<'_>,
+    t: &TrailFacts,
+    arn: &str,
+    named_bucket: Option<Finding>,
+) -> Vec<Finding> {
+    let client = r.ctx.cloudtrail(None);
     let mut out = Vec::new();
 
     // Multi-region and logging management events (CloudTrail.1).
     // The bucket: from the stack output (checked above), else from the trail, beside the
     // status calls.
     let trail_bucket = async {
-        match (named_bucket, &t.bucket) {
+        Some(match (named_bucket, &t.bucket) {
+            _ if !r.wants(&[BUCKET]) => return None,
             (Some(f), _) => f,
             (None, Some(b)) => bucket_pab(r, b).await,
             // Neither the stack nor the trail names the bucket: nothing to judge.
             (None, None) => super::error(
                 BUCKET,
-                &arn,
+                arn,
                 "",
                 &format!(
                     "the trail names no bucket and stack output `{}` is missing",
                     outputs::CLOUDTRAIL_BUCKET_NAME
                 ),
             ),
-        }
+        })
     };
     // One permit per call: two calls under one permit would exceed the bound.
     let status_and_selectors = async {
-        tokio::join!(
+        if !r.wants(&[LOGGING]) {
+            return None;
+        }
+        Some(tokio::join!(
             async {
                 let _p = r.permit("cloudtrail").await;
-                client.get_trail_status().name(&arn).send().await
+                client.get_trail_status().name(arn).send().await
             },
             async {
                 let _p = r.permit("cloudtrail").await;
-                client.get_event_selectors().trail_name(&arn).send().await
+                client.get_event_selectors().trail_name(arn).send().await
             }
-        )
+        ))
     };
-    let ((status, selectors), bucket) = tokio::join!(status_and_selectors, trail_bucket);
+    let (status_and_selectors, bucket) = tokio::join!(status_and_selectors, trail_bucket);
     let expected = "multi-region, logging, read/write management events";
-    out.push(match (status, selectors) {
+    out.extend(status_and_selectors.map(|got| match got {
         (Err(e), _) => super::error(
             LOGGING,
-            &arn,
+            arn,
             expected,
             &call_error("cloudtrail:GetTrailStatus", &e),
         ),
         (_, Err(e)) => super::error(
             LOGGING,
-            &arn,
+            arn,
             expected,
             &call_error("cloudtrail:GetEventSelectors", &e),
         ),
@@ -203,7 +224,7 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
             let mgmt = management_events(&sel);
             finding(
                 LOGGING,
-                &arn,
+                arn,
                 judge(t.multi_region && logging && mgmt),
                 expected,
                 format!(
@@ -212,25 +233,25 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
                 ),
             )
         }
-    });
+    }));
 
     out.push(finding(
         KMS,
-        &arn,
+        arn,
         judge(t.kms_key.is_some()),
         "KmsKeyId set",
         format!("KmsKeyId: {}", t.kms_key.as_deref().unwrap_or("(none)")),
     ));
     out.push(finding(
         VALIDATION,
-        &arn,
+        arn,
         judge(t.validation),
         "LogFileValidationEnabled",
         format!("LogFileValidationEnabled: {}", t.validation),
     ));
     out.push(finding(
         CW,
-        &arn,
+        arn,
         judge(t.log_group.is_some()),
         "CloudWatchLogsLogGroupArn set",
         format!(
@@ -239,7 +260,7 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
         ),
     ));
 
-    out.push(bucket);
+    out.extend(bucket);
     out
 }
 

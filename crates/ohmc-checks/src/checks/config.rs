@@ -36,10 +36,15 @@ impl From<&aws_sdk_config::types::ConfigurationRecorder> for RecorderFacts {
 }
 
 pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
-    let (mut a, b, c) = tokio::join!(recorder(r), channel(r), rules(r));
-    a.push(b);
-    a.extend(c);
-    a
+    let (a, b, c) = tokio::join!(
+        super::when(r.wants(&[RECORDER]), recorder(r)),
+        super::when(r.wants(&[CHANNEL]), channel(r)),
+        super::when(r.wants(&[RULES, COMPLIANCE]), rules(r))
+    );
+    let mut out = a.unwrap_or_default();
+    out.extend(b);
+    out.extend(c.into_iter().flatten());
+    out
 }
 
 fn recorder_arn(r: &Run<'_>, name: &str) -> String {

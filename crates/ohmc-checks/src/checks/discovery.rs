@@ -31,6 +31,10 @@ use super::{call_error, finding, judge, list_or_none, Limits, Run};
 use crate::context::{AwsContext, CURRENT_AREA};
 use crate::expectations::{outputs, Expectations};
 use crate::model::{Area, Finding, Outcome};
+use aws_smithy_async::future::pagination_stream::PaginationStream;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -95,7 +99,7 @@ pub(crate) struct Inventory {
     pub trails: Listed<ListedTrail>,
     pub plans: Listed<String>,
     pub vaults: Listed<String>,
-    pub databases: Listed<String>,
+    pub databases: Listed<(String, super::rds::DbFacts)>,
     pub clusters: Listed<(String, super::rds::ClusterFacts)>,
     pub cache_groups: Listed<(String, super::elasticache::GroupFacts)>,
     /// Application load balancers (the kind a regional web ACL protects), by ARN.
@@ -113,12 +117,22 @@ pub(crate) async fn run(
     now: DateTime<Utc>,
     limits: &Limits,
     areas: Option<&BTreeSet<Area>>,
+    checks: Option<&BTreeSet<String>>,
     opts: &DiscoverOptions,
 ) -> Discovered {
     let account = ctx.account_id().await.unwrap_or_default();
-    let wanted = |a: Area| areas.is_none_or(|s| s.contains(&a));
-    let probe = Run::new(ctx, base, now, Some(account.clone()), limits);
-    let inv = inventory(&probe, opts.include_global, &wanted).await;
+    let probe = Run::new(ctx, base, now, Some(account.clone()), limits, checks);
+    // A kind is enumerated, and a resource judged, only for the selected checks it feeds:
+    // a listing or describe call that serves none of them is never made.
+    let wants = |area: Area, ids: &[&str]| {
+        areas.is_none_or(|s| s.contains(&area))
+            && match ids.is_empty() {
+                true => probe.wants(&crate::catalog::area_ids(area)),
+                false => probe.wants(ids),
+            }
+    };
+    let wanted = |area: Area| wants(area, &[]);
+    let inv = inventory(&probe, opts.include_global, &wants).await;
     let owned = Owned::from(base);
     let mut out = Discovered::default();
     let region = ctx.region().to_string();
@@ -130,6 +144,9 @@ pub(crate) async fn run(
     // association is one call each.
     let mut direct: Vec<Finding> = Vec::new();
     let mut albs: Vec<&str> = Vec::new();
+    // CloudTrail.1's trails, judged beside the resource jobs rather than before them.
+    let mut account_trails: Vec<(&[ListedTrail], String)> = Vec::new();
+    let mut listed_trails: Vec<&ListedTrail> = Vec::new();
     let everything = opts.scope == Scope::Everything;
 
     if wanted(Area::GuardDuty) {
@@ -151,12 +168,16 @@ pub(crate) async fn run(
                     .iter()
                     .filter(|id| !owned.has(outputs::GUARDDUTY_DETECTOR_ID, id))
                 {
-                    jobs.push(Job::new(
-                        Area::GuardDuty,
-                        &[(outputs::GUARDDUTY_DETECTOR_ID, id.as_str())],
-                        &[],
-                        arn("guardduty", &format!("detector/{id}")),
-                    ));
+                    push_if_wanted(
+                        &mut jobs,
+                        &wants,
+                        Job::new(
+                            Area::GuardDuty,
+                            &[(outputs::GUARDDUTY_DETECTOR_ID, id.as_str())],
+                            &[],
+                            arn("guardduty", &format!("detector/{id}")),
+                        ),
+                    );
                 }
             }
         }
@@ -183,26 +204,34 @@ pub(crate) async fn run(
                     .filter(|n| !owned.has(outputs::CONFIG_RECORDER_NAME, n))
                     .collect();
                 for n in &unowned {
-                    jobs.push(Job::new(
-                        Area::Config,
-                        &[(outputs::CONFIG_RECORDER_NAME, n.as_str())],
-                        &[super::config::RECORDER],
-                        arn("config", &format!("configuration-recorder/{n}")),
-                    ));
+                    push_if_wanted(
+                        &mut jobs,
+                        &wants,
+                        Job::new(
+                            Area::Config,
+                            &[(outputs::CONFIG_RECORDER_NAME, n.as_str())],
+                            &[super::config::RECORDER],
+                            arn("config", &format!("configuration-recorder/{n}")),
+                        ),
+                    );
                 }
                 // The delivery channel and required rules belong to the account, not to
                 // a recorder: judged once, and only when no stack run judged them.
                 if everything {
-                    jobs.push(Job::new(
-                        Area::Config,
-                        &[],
-                        &[
-                            super::config::CHANNEL,
-                            super::config::RULES,
-                            super::config::COMPLIANCE,
-                        ],
-                        arn("config", "config-rule"),
-                    ));
+                    push_if_wanted(
+                        &mut jobs,
+                        &wants,
+                        Job::new(
+                            Area::Config,
+                            &[],
+                            &[
+                                super::config::CHANNEL,
+                                super::config::RULES,
+                                super::config::COMPLIANCE,
+                            ],
+                            arn("config", "config-rule"),
+                        ),
+                    );
                 }
             }
         }
@@ -214,18 +243,15 @@ pub(crate) async fn run(
                     .extend(kind_error(&[ACCOUNT_TRAIL], &arn("cloudtrail", "trail"), m))
             }
             Ok(trails) => {
-                out.findings
-                    .push(account_trail(&probe, trails, &arn("cloudtrail", "trail")).await);
-                // Each trail is judged in its home region only; elsewhere it is a shadow.
-                for t in trails.iter().filter(|t| {
-                    t.home_region == region && !owned.has(outputs::CLOUDTRAIL_NAME, &t.name)
-                }) {
-                    jobs.push(Job::new(
-                        Area::CloudTrail,
-                        &[(outputs::CLOUDTRAIL_NAME, t.name.as_str())],
-                        &[],
-                        t.facts.arn.clone(),
-                    ));
+                if wants(Area::CloudTrail, &[ACCOUNT_TRAIL]) {
+                    account_trails.push((trails, arn("cloudtrail", "trail")));
+                }
+                // Each trail is judged in its home region only (elsewhere it is a
+                // shadow), from its listing: no second describe.
+                if wants(Area::CloudTrail, &super::cloudtrail::TRAIL_CHECKS) {
+                    listed_trails.extend(trails.iter().filter(|t| {
+                        t.home_region == region && !owned.has(outputs::CLOUDTRAIL_NAME, &t.name)
+                    }));
                 }
             }
         }
@@ -241,12 +267,16 @@ pub(crate) async fn run(
                     .iter()
                     .filter(|id| !owned.has(outputs::BACKUP_PLAN_ID, id))
                 {
-                    jobs.push(Job::new(
-                        Area::Backup,
-                        &[(outputs::BACKUP_PLAN_ID, id.as_str())],
-                        &[PLAN, SELECTION, COPY],
-                        arn("backup", &format!("backup-plan:{id}")),
-                    ));
+                    push_if_wanted(
+                        &mut jobs,
+                        &wants,
+                        Job::new(
+                            Area::Backup,
+                            &[(outputs::BACKUP_PLAN_ID, id.as_str())],
+                            &[PLAN, SELECTION, COPY],
+                            arn("backup", &format!("backup-plan:{id}")),
+                        ),
+                    );
                 }
             }
         }
@@ -261,12 +291,16 @@ pub(crate) async fn run(
                     .iter()
                     .filter(|n| !owned.has(outputs::BACKUP_VAULT_NAME, n))
                 {
-                    jobs.push(Job::new(
-                        Area::Backup,
-                        &[(outputs::BACKUP_VAULT_NAME, n.as_str())],
-                        &[ENCRYPTED, LOCK, RPO],
-                        arn("backup", &format!("backup-vault:{n}")),
-                    ));
+                    push_if_wanted(
+                        &mut jobs,
+                        &wants,
+                        Job::new(
+                            Area::Backup,
+                            &[(outputs::BACKUP_VAULT_NAME, n.as_str())],
+                            &[ENCRYPTED, LOCK, RPO],
+                            arn("backup", &format!("backup-vault:{n}")),
+                        ),
+                    );
                 }
             }
         }
@@ -278,22 +312,21 @@ pub(crate) async fn run(
                 &arn("rds", "db"),
                 m,
             )),
-            Ok(ids) => {
-                let unowned: Vec<Value> = ids
+            Ok(databases) => {
+                for (id, d) in databases
                     .iter()
-                    .filter(|id| !owned.has(outputs::RDS_INSTANCE_IDS, id))
-                    .map(|id| Value::String(id.clone()))
-                    .collect();
-                if !unowned.is_empty() {
-                    let mut job = Job::new(
-                        Area::Rds,
-                        &[],
-                        &super::rds::INSTANCE_CHECKS,
-                        arn("rds", "db"),
-                    );
-                    job.outputs
-                        .insert(outputs::RDS_INSTANCE_IDS.into(), Value::Array(unowned));
-                    jobs.push(job);
+                    .filter(|(id, _)| !owned.has(outputs::RDS_INSTANCE_IDS, id))
+                {
+                    let resource = match d.arn.is_empty() {
+                        true => arn("rds", &format!("db:{id}")),
+                        false => d.arn.clone(),
+                    };
+                    direct.extend(super::rds::judge_storage(
+                        &resource,
+                        super::rds::INSTANCE_CHECKS,
+                        (d.encrypted, d.deletion_protection, d.backup_retention_days),
+                        &probe,
+                    ));
                 }
             }
         }
@@ -373,12 +406,16 @@ pub(crate) async fn run(
                     .iter()
                     .filter(|a| !owned.has(outputs::CERTIFICATE_ARN, a))
                 {
-                    jobs.push(Job::new(
-                        Area::Acm,
-                        &[(outputs::CERTIFICATE_ARN, a.as_str())],
-                        &[],
-                        a.clone(),
-                    ));
+                    push_if_wanted(
+                        &mut jobs,
+                        &wants,
+                        Job::new(
+                            Area::Acm,
+                            &[(outputs::CERTIFICATE_ARN, a.as_str())],
+                            &[],
+                            a.clone(),
+                        ),
+                    );
                 }
             }
         }
@@ -395,12 +432,16 @@ pub(crate) async fn run(
                 // protecting nothing is no defect, an unprotected ALB is.
                 use super::waf::{HAS_RULES, LOGGING, MANAGED, METRICS, RATE};
                 for a in arns.iter().filter(|a| !owned.has(outputs::WEB_ACL_ARN, a)) {
-                    jobs.push(Job::new(
-                        Area::Waf,
-                        &[(outputs::WEB_ACL_ARN, a.as_str())],
-                        &[HAS_RULES, MANAGED, RATE, METRICS, LOGGING],
-                        a.clone(),
-                    ));
+                    push_if_wanted(
+                        &mut jobs,
+                        &wants,
+                        Job::new(
+                            Area::Waf,
+                            &[(outputs::WEB_ACL_ARN, a.as_str())],
+                            &[HAS_RULES, MANAGED, RATE, METRICS, LOGGING],
+                            a.clone(),
+                        ),
+                    );
                 }
             }
         }
@@ -418,12 +459,16 @@ pub(crate) async fn run(
                     .iter()
                     .filter(|id| !owned.has(outputs::HOSTED_ZONE_ID, id))
                 {
-                    jobs.push(Job::new(
-                        Area::Dns,
-                        &[(outputs::HOSTED_ZONE_ID, id.as_str())],
-                        &[],
-                        format!("arn:aws:route53:::hostedzone/{id}"),
-                    ));
+                    push_if_wanted(
+                        &mut jobs,
+                        &wants,
+                        Job::new(
+                            Area::Dns,
+                            &[(outputs::HOSTED_ZONE_ID, id.as_str())],
+                            &[],
+                            format!("arn:aws:route53:::hostedzone/{id}"),
+                        ),
+                    );
                 }
             }
         }
@@ -436,14 +481,37 @@ pub(crate) async fn run(
                 .map(|a| super::waf::association(&probe, a, None, a)),
         ),
     );
-    let (judged, protected) = tokio::join!(
+    let account_trails = CURRENT_AREA.scope(
+        Area::CloudTrail,
+        futures::future::join_all(
+            account_trails
+                .iter()
+                .map(|(trails, resource)| account_trail(&probe, trails, resource)),
+        ),
+    );
+    let trails_judged = CURRENT_AREA.scope(
+        Area::CloudTrail,
+        futures::future::join_all(listed_trails.iter().map(|t| {
+            let probe = &probe;
+            let arn = match t.facts.arn.is_empty() {
+                true => arn("cloudtrail", &format!("trail/{}", t.name)),
+                false => t.facts.arn.clone(),
+            };
+            async move { super::cloudtrail::judge_trail(probe, &t.facts, &arn, None).await }
+        })),
+    );
+    let (judged, protected, account_trails, trails_judged) = tokio::join!(
         futures::future::join_all(
             jobs.iter()
-                .map(|j| j.judge(ctx, base, now, &account, limits)),
+                .map(|j| j.judge(ctx, base, now, &account, limits, checks)),
         ),
-        protected
+        protected,
+        account_trails,
+        trails_judged
     );
+    out.findings.extend(account_trails);
     direct.extend(protected);
+    direct.extend(trails_judged.into_iter().flatten());
     for found in judged.into_iter().chain([direct]) {
         match opts.scope {
             Scope::Everything => out.findings.extend(found),
@@ -508,9 +576,10 @@ impl<'a> Job<'a> {
         now: DateTime<Utc>,
         account: &str,
         limits: &Limits,
+        checks: Option<&BTreeSet<String>>,
     ) -> Vec<Finding> {
         let exp = Expectations::new(self.outputs.clone(), base.settings.clone(), base.production);
-        let run = Run::new(ctx, &exp, now, Some(account.to_string()), limits);
+        let run = Run::new(ctx, &exp, now, Some(account.to_string()), limits, checks);
         let fut = async {
             match self.area {
                 Area::Dns => super::dns::run(&run).await,
@@ -533,6 +602,17 @@ impl<'a> Job<'a> {
             .map(|f| names_unjudged(f, &exp))
             .map(|f| not_judged(f, &self.resource))
             .collect()
+    }
+}
+
+/// Queues a job when one of the checks it judges is selected.
+fn push_if_wanted<'a>(
+    jobs: &mut Vec<Job<'a>>,
+    wants: &dyn Fn(Area, &[&str]) -> bool,
+    job: Job<'a>,
+) {
+    if wants(job.area, job.checks) {
+        jobs.push(job);
     }
 }
 
@@ -666,30 +746,56 @@ async fn account_trail(r: &Run<'_>, trails: &[ListedTrail], resource: &str) -> F
     )
 }
 
-async fn inventory(r: &Run<'_>, include_global: bool, wanted: &dyn Fn(Area) -> bool) -> Inventory {
+async fn inventory(
+    r: &Run<'_>,
+    include_global: bool,
+    wants: &dyn Fn(Area, &[&str]) -> bool,
+) -> Inventory {
+    use super::{backup as bk, rds, waf};
     let (
         (detectors, recorders, trails, plans, vaults, databases, clusters),
         (cache_groups, load_balancers, certificates, web_acls, zones),
     ) = tokio::join!(
         async {
             tokio::join!(
-                scoped(Area::GuardDuty, wanted, detectors(r)),
-                scoped(Area::Config, wanted, recorders(r)),
-                scoped(Area::CloudTrail, wanted, trails(r)),
-                scoped(Area::Backup, wanted, plans(r)),
-                scoped(Area::Backup, wanted, vaults(r)),
-                scoped(Area::Rds, wanted, databases(r)),
-                scoped(Area::Rds, wanted, clusters(r)),
+                scoped(Area::GuardDuty, &[], wants, detectors(r)),
+                scoped(Area::Config, &[], wants, recorders(r)),
+                scoped(Area::CloudTrail, &[], wants, trails(r)),
+                scoped(
+                    Area::Backup,
+                    &[bk::PLAN, bk::SELECTION, bk::COPY],
+                    wants,
+                    plans(r)
+                ),
+                scoped(
+                    Area::Backup,
+                    &[bk::ENCRYPTED, bk::LOCK, bk::RPO],
+                    wants,
+                    vaults(r)
+                ),
+                scoped(Area::Rds, &rds::INSTANCE_CHECKS, wants, databases(r)),
+                scoped(Area::Rds, &rds::CLUSTER_CHECKS, wants, clusters(r)),
             )
         },
         async {
             tokio::join!(
-                scoped(Area::Elasticache, wanted, cache_groups(r)),
-                scoped(Area::Waf, wanted, load_balancers(r)),
-                scoped(Area::Acm, wanted, certificates(r)),
-                scoped(Area::Waf, wanted, web_acls(r)),
+                scoped(Area::Elasticache, &[], wants, cache_groups(r)),
+                scoped(Area::Waf, &[waf::ASSOCIATED], wants, load_balancers(r)),
+                scoped(Area::Acm, &[], wants, certificates(r)),
+                scoped(
+                    Area::Waf,
+                    &[
+                        waf::HAS_RULES,
+                        waf::MANAGED,
+                        waf::RATE,
+                        waf::METRICS,
+                        waf::LOGGING
+                    ],
+                    wants,
+                    web_acls(r)
+                ),
                 async {
-                    match include_global && wanted(Area::Dns) {
+                    match include_global && wants(Area::Dns, &[]) {
                         true => Some(CURRENT_AREA.scope(Area::Dns, zones(r)).await),
                         false => None,
                     }
@@ -713,38 +819,57 @@ async fn inventory(r: &Run<'_>, include_global: bool, wanted: &dyn Fn(Area) -> b
     }
 }
 
-/// Runs an enumeration under its area (for per-area call counts), or not at all when the
-/// area is not selected.
+/// Runs an enumeration under its area (for per-area call counts), or not at all when no
+/// check it feeds is selected (`ids` empty: every check of the area).
 async fn scoped<T>(
     area: Area,
-    wanted: &dyn Fn(Area) -> bool,
+    ids: &[&str],
+    wants: &dyn Fn(Area, &[&str]) -> bool,
     fut: impl std::future::Future<Output = Listed<T>>,
 ) -> Listed<T> {
-    if !wanted(area) {
+    if !wants(area, ids) {
         return Ok(Vec::new());
     }
     CURRENT_AREA.scope(area, fut).await
 }
 
-async fn detectors(r: &Run<'_>) -> Listed<String> {
+/// Every page of a paginated listing, each fetched under the service's call limit,
+/// reduced by `items`; the first failed page fails the listing.
+async fn every_page<O, E, T>(
+    r: &Run<'_>,
+    service: &'static str,
+    action: &str,
+    mut pages: PaginationStream<Result<O, SdkError<E, HttpResponse>>>,
+    items: impl Fn(&O) -> Vec<T>,
+) -> Listed<T>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
     let mut out = Vec::new();
-    let mut pages = r
+    loop {
+        let page = {
+            let _p = r.permit(service).await;
+            pages.next().await
+        };
+        match page {
+            None => return Ok(out),
+            Some(Ok(p)) => out.extend(items(&p)),
+            Some(Err(e)) => return Err(call_error(action, &e)),
+        }
+    }
+}
+
+async fn detectors(r: &Run<'_>) -> Listed<String> {
+    let pages = r
         .ctx
         .guardduty(None)
         .list_detectors()
         .into_paginator()
         .send();
-    loop {
-        let page = {
-            let _p = r.permit("guardduty").await;
-            pages.next().await
-        };
-        match page {
-            None => return Ok(out),
-            Some(Ok(p)) => out.extend(p.detector_ids().iter().cloned()),
-            Some(Err(e)) => return Err(call_error("guardduty:ListDetectors", &e)),
-        }
-    }
+    every_page(r, "guardduty", "guardduty:ListDetectors", pages, |p| {
+        p.detector_ids().to_vec()
+    })
+    .await
 }
 
 async fn recorders(r: &Run<'_>) -> Listed<String> {
@@ -784,162 +909,129 @@ async fn trails(r: &Run<'_>) -> Listed<ListedTrail> {
 }
 
 async fn plans(r: &Run<'_>) -> Listed<String> {
-    let mut out = Vec::new();
-    let mut pages = r
+    let pages = r
         .ctx
         .backup(None)
         .list_backup_plans()
         .into_paginator()
         .send();
-    loop {
-        let page = {
-            let _p = r.permit("backup").await;
-            pages.next().await
-        };
-        match page {
-            None => return Ok(out),
-            Some(Ok(p)) => out.extend(
-                p.backup_plans_list()
-                    .iter()
-                    .filter_map(|p| p.backup_plan_id())
-                    .map(str::to_string),
-            ),
-            Some(Err(e)) => return Err(call_error("backup:ListBackupPlans", &e)),
-        }
-    }
+    every_page(r, "backup", "backup:ListBackupPlans", pages, |p| {
+        p.backup_plans_list()
+            .iter()
+            .filter_map(|p| p.backup_plan_id())
+            .map(str::to_string)
+            .collect()
+    })
+    .await
 }
 
 async fn vaults(r: &Run<'_>) -> Listed<String> {
-    let mut out = Vec::new();
-    let mut pages = r
+    let pages = r
         .ctx
         .backup(None)
         .list_backup_vaults()
         .into_paginator()
         .send();
-    loop {
-        let page = {
-            let _p = r.permit("backup").await;
-            pages.next().await
-        };
-        match page {
-            None => return Ok(out),
-            Some(Ok(p)) => out.extend(
-                p.backup_vault_list()
-                    .iter()
-                    .filter_map(|v| v.backup_vault_name())
-                    .map(str::to_string),
-            ),
-            Some(Err(e)) => return Err(call_error("backup:ListBackupVaults", &e)),
-        }
-    }
+    every_page(r, "backup", "backup:ListBackupVaults", pages, |p| {
+        p.backup_vault_list()
+            .iter()
+            .filter_map(|v| v.backup_vault_name())
+            .map(str::to_string)
+            .collect()
+    })
+    .await
 }
 
-async fn databases(r: &Run<'_>) -> Listed<String> {
-    let mut out = Vec::new();
-    let mut pages = r
+/// DB instances outside clusters (a cluster's members are judged through their
+/// cluster), with the facts their checks judge: no describe call per instance.
+async fn databases(r: &Run<'_>) -> Listed<(String, super::rds::DbFacts)> {
+    let pages = r
         .ctx
         .rds(None)
         .describe_db_instances()
         .into_paginator()
         .send();
-    loop {
-        let page = {
-            let _p = r.permit("rds").await;
-            pages.next().await
-        };
-        match page {
-            None => return Ok(out),
-            // A cluster's member instances are judged through their cluster.
-            Some(Ok(p)) => out.extend(
-                p.db_instances()
-                    .iter()
-                    .filter(|d| d.db_cluster_identifier().is_none())
-                    .filter_map(|d| d.db_instance_identifier())
-                    .map(str::to_string),
-            ),
-            Some(Err(e)) => return Err(call_error("rds:DescribeDBInstances", &e)),
-        }
-    }
+    every_page(r, "rds", "rds:DescribeDBInstances", pages, |p| {
+        p.db_instances()
+            .iter()
+            .filter(|d| d.db_cluster_identifier().is_none())
+            .filter_map(|d| {
+                d.db_instance_identifier()
+                    .map(|id| (id.to_string(), super::rds::DbFacts::from(d)))
+            })
+            .collect()
+    })
+    .await
 }
 
 async fn clusters(r: &Run<'_>) -> Listed<(String, super::rds::ClusterFacts)> {
-    let mut out = Vec::new();
-    let mut pages = r
+    let pages = r
         .ctx
         .rds(None)
         .describe_db_clusters()
         .into_paginator()
         .send();
-    loop {
-        let page = {
-            let _p = r.permit("rds").await;
-            pages.next().await
-        };
-        match page {
-            None => return Ok(out),
-            Some(Ok(p)) => out.extend(p.db_clusters().iter().filter_map(|c| {
+    every_page(r, "rds", "rds:DescribeDBClusters", pages, |p| {
+        p.db_clusters()
+            .iter()
+            .filter_map(|c| {
                 c.db_cluster_identifier()
                     .map(|id| (id.to_string(), super::rds::ClusterFacts::from(c)))
-            })),
-            Some(Err(e)) => return Err(call_error("rds:DescribeDBClusters", &e)),
-        }
-    }
+            })
+            .collect()
+    })
+    .await
 }
 
 async fn cache_groups(r: &Run<'_>) -> Listed<(String, super::elasticache::GroupFacts)> {
-    let mut out = Vec::new();
-    let mut pages = r
+    let pages = r
         .ctx
         .elasticache(None)
         .describe_replication_groups()
         .into_paginator()
         .send();
-    loop {
-        let page = {
-            let _p = r.permit("elasticache").await;
-            pages.next().await
-        };
-        match page {
-            None => return Ok(out),
-            Some(Ok(p)) => out.extend(p.replication_groups().iter().filter_map(|g| {
-                g.replication_group_id()
-                    .map(|id| (id.to_string(), super::elasticache::GroupFacts::from(g)))
-            })),
-            Some(Err(e)) => return Err(call_error("elasticache:DescribeReplicationGroups", &e)),
-        }
-    }
+    every_page(
+        r,
+        "elasticache",
+        "elasticache:DescribeReplicationGroups",
+        pages,
+        |p| {
+            p.replication_groups()
+                .iter()
+                .filter_map(|g| {
+                    g.replication_group_id()
+                        .map(|id| (id.to_string(), super::elasticache::GroupFacts::from(g)))
+                })
+                .collect()
+        },
+    )
+    .await
 }
 
 /// Application load balancers: network and gateway load balancers cannot have a web ACL.
 async fn load_balancers(r: &Run<'_>) -> Listed<String> {
     use aws_sdk_elasticloadbalancingv2::types::LoadBalancerTypeEnum;
-    let mut out = Vec::new();
-    let mut pages = r
+    let pages = r
         .ctx
         .elbv2(None)
         .describe_load_balancers()
         .into_paginator()
         .send();
-    loop {
-        let page = {
-            let _p = r.permit("elasticloadbalancing").await;
-            pages.next().await
-        };
-        match page {
-            None => return Ok(out),
-            Some(Ok(p)) => out.extend(
-                p.load_balancers()
-                    .iter()
-                    .filter(|lb| lb.r#type() == Some(&LoadBalancerTypeEnum::Application))
-                    .filter_map(|lb| lb.load_balancer_arn())
-                    .map(str::to_string),
-            ),
-            Some(Err(e)) => {
-                return Err(call_error("elasticloadbalancing:DescribeLoadBalancers", &e))
-            }
-        }
-    }
+    every_page(
+        r,
+        "elasticloadbalancing",
+        "elasticloadbalancing:DescribeLoadBalancers",
+        pages,
+        |p| {
+            p.load_balancers()
+                .iter()
+                .filter(|lb| lb.r#type() == Some(&LoadBalancerTypeEnum::Application))
+                .filter_map(|lb| lb.load_balancer_arn())
+                .map(str::to_string)
+                .collect()
+        },
+    )
+    .await
 }
 
 async fn certificates(r: &Run<'_>) -> Listed<String> {
@@ -954,30 +1046,21 @@ async fn certificates(r: &Run<'_>) -> Listed<String> {
                 .collect(),
         ))
         .build();
-    let mut out = Vec::new();
-    let mut pages = r
+    let pages = r
         .ctx
         .acm(None)
         .list_certificates()
         .includes(every_key)
         .into_paginator()
         .send();
-    loop {
-        let page = {
-            let _p = r.permit("acm").await;
-            pages.next().await
-        };
-        match page {
-            None => return Ok(out),
-            Some(Ok(p)) => out.extend(
-                p.certificate_summary_list()
-                    .iter()
-                    .filter_map(|c| c.certificate_arn())
-                    .map(str::to_string),
-            ),
-            Some(Err(e)) => return Err(call_error("acm:ListCertificates", &e)),
-        }
-    }
+    every_page(r, "acm", "acm:ListCertificates", pages, |p| {
+        p.certificate_summary_list()
+            .iter()
+            .filter_map(|c| c.certificate_arn())
+            .map(str::to_string)
+            .collect()
+    })
+    .await
 }
 
 async fn web_acls(r: &Run<'_>) -> Listed<String> {
@@ -1003,7 +1086,7 @@ async fn web_acls(r: &Run<'_>) -> Listed<String> {
                         .map(str::to_string),
                 );
                 match o.next_marker() {
-                    Some(m) if !m.is_empty() && o.web_acls().len() > 0 => {
+                    Some(m) if !m.is_empty() && !o.web_acls().is_empty() => {
                         marker = Some(m.to_string())
                     }
                     _ => return Ok(out),
@@ -1015,28 +1098,19 @@ async fn web_acls(r: &Run<'_>) -> Listed<String> {
 }
 
 async fn zones(r: &Run<'_>) -> Listed<String> {
-    let mut out = Vec::new();
-    let mut pages = r
+    let pages = r
         .ctx
         .route53(None)
         .list_hosted_zones()
         .into_paginator()
         .send();
-    loop {
-        let page = {
-            let _p = r.permit("route53").await;
-            pages.next().await
-        };
-        match page {
-            None => return Ok(out),
-            Some(Ok(p)) => out.extend(
-                p.hosted_zones()
-                    .iter()
-                    .map(|z| z.id().rsplit('/').next().unwrap_or("").to_string()),
-            ),
-            Some(Err(e)) => return Err(call_error("route53:ListHostedZones", &e)),
-        }
-    }
+    every_page(r, "route53", "route53:ListHostedZones", pages, |p| {
+        p.hosted_zones()
+            .iter()
+            .map(|z| z.id().rsplit('/').next().unwrap_or("").to_string())
+            .collect()
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -55,9 +55,12 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
         r.region,
         r.account()
     );
-    let (d, h) = tokio::join!(detector(r, id, &resource), high_findings(r, id, &resource));
-    let mut out = d;
-    out.push(h);
+    let (d, h) = tokio::join!(
+        super::when(r.wants(&[ENABLED, FEATURES]), detector(r, id, &resource)),
+        super::when(r.wants(&[HIGH]), high_findings(r, id, &resource))
+    );
+    let mut out = d.unwrap_or_default();
+    out.extend(h);
     out
 }
 

@@ -23,6 +23,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
 use tokio::sync::OwnedSemaphorePermit;
 
 /// The call limits of one account and region: a view of the run's [`CallBudget`].
@@ -59,6 +60,9 @@ pub(crate) struct Run<'a> {
     account: Option<String>,
     pub region: String,
     limits: &'a Limits,
+    /// The check ids asked for (`None`: every check). A call whose answer serves no
+    /// selected check is not made.
+    checks: Option<&'a BTreeSet<String>>,
 }
 
 impl<'a> Run<'a> {
@@ -68,6 +72,7 @@ impl<'a> Run<'a> {
         now: DateTime<Utc>,
         account: Option<String>,
         limits: &'a Limits,
+        checks: Option<&'a BTreeSet<String>>,
     ) -> Self {
         Run {
             ctx,
@@ -76,7 +81,15 @@ impl<'a> Run<'a> {
             account,
             region: ctx.region().to_string(),
             limits,
+            checks,
         }
+    }
+
+    /// Whether any of these checks is selected: the calls that serve only them are
+    /// made only then.
+    pub fn wants(&self, ids: &[&str]) -> bool {
+        self.checks
+            .is_none_or(|s| ids.iter().any(|id| s.contains(*id)))
     }
 
     /// The account id (empty if STS could not tell). Only areas that [`needs_account`]
@@ -118,6 +131,14 @@ impl<'a> Run<'a> {
     ) -> Option<OwnedSemaphorePermit> {
         let l = self.limits;
         l.budget.acquire(&l.account, region, service).await
+    }
+}
+
+/// Runs `fut` only when `wanted` (a call serving only unselected checks is not made).
+pub(crate) async fn when<T>(wanted: bool, fut: impl std::future::Future<Output = T>) -> Option<T> {
+    match wanted {
+        true => Some(fut.await),
+        false => None,
     }
 }
 

@@ -62,6 +62,9 @@ impl From<&aws_sdk_rds::types::DbCluster> for ClusterFacts {
 
 pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
     let instances = async {
+        if !r.wants(&INSTANCE_CHECKS) {
+            return Vec::new();
+        }
         let ids = match r.exp.output_list(outputs::RDS_INSTANCE_IDS) {
             Ok(ids) => ids,
             Err(e) => return unreadable_output(&INSTANCE_CHECKS, &e),
@@ -74,6 +77,9 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
             .collect()
     };
     let clusters = async {
+        if !r.wants(&CLUSTER_CHECKS) {
+            return Vec::new();
+        }
         let ids = match r.exp.optional_output_list(outputs::RDS_CLUSTER_IDS) {
             Ok(Some(ids)) => ids,
             // The platform's stacks declare no cluster: nothing to judge.

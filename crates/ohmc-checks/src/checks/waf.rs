@@ -114,8 +114,16 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
             .send()
             .await
     };
-    let (assoc, got, log) = tokio::join!(associated(r, arn), get_acl, logging(r, arn));
-    let mut out = vec![assoc];
+    let (assoc, got, log) = tokio::join!(
+        super::when(r.wants(&[ASSOCIATED]), associated(r, arn)),
+        super::when(r.wants(&[HAS_RULES, MANAGED, RATE, METRICS]), get_acl),
+        super::when(r.wants(&[LOGGING]), logging(r, arn))
+    );
+    let mut out: Vec<Finding> = assoc.into_iter().collect();
+    let Some(got) = got else {
+        out.extend(log);
+        return out;
+    };
     let acl =
         match got {
             Ok(o) => match o.web_acl() {
@@ -124,7 +132,7 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
                     out.extend(all[1..5].iter().map(|id| {
                         super::error(id, arn, "", "wafv2:GetWebACL returned no web ACL")
                     }));
-                    out.push(log);
+                    out.extend(log);
                     return out;
                 }
             },
@@ -144,7 +152,7 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
                 }
                 let m = call_error("wafv2:GetWebACL", &e);
                 out.extend(all[1..5].iter().map(|id| super::error(id, arn, "", &m)));
-                out.push(log);
+                out.extend(log);
                 return out;
             }
         };
@@ -219,7 +227,7 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
         ),
     ));
 
-    out.push(log);
+    out.extend(log);
     out
 }
 
