@@ -1106,7 +1106,11 @@ async fn a_selection_of_checks_makes_only_the_calls_those_checks_need() {
         .collect();
     assert_eq!(called.join("\n"), expected.join("\n"), "{some}");
     // Each listing once: nothing is described again after it was listed.
-    for listing in ["rds:DescribeDBInstances", "cloudtrail:DescribeTrails"] {
+    for listing in [
+        "rds:DescribeDBInstances",
+        "cloudtrail:DescribeTrails",
+        "config:DescribeConfigurationRecorders",
+    ] {
         assert_eq!(doc["api_calls"][listing], 1, "{listing}\n{some}");
     }
 

@@ -71,7 +71,7 @@ async fn recorder(r: &Run<'_>) -> Vec<Finding> {
             .send()
             .await
     };
-    let mut facts = match got {
+    let facts = match got {
         Ok(o) => match o.configuration_recorders().first() {
             Some(rec) => RecorderFacts::from(rec),
             None => {
@@ -102,9 +102,22 @@ async fn recorder(r: &Run<'_>) -> Vec<Finding> {
             )]
         }
     };
+    judge_recorder(r, &resource, facts).await
+}
+
+/// Judges a described recorder, after asking whether it is recording. Discovery judges
+/// each listed recorder here without describing it again.
+pub(crate) async fn judge_recorder(
+    r: &Run<'_>,
+    resource: &str,
+    mut facts: RecorderFacts,
+) -> Vec<Finding> {
+    let expected = "recording all supported resources including global types";
+    let name = facts.name.clone();
     let got = {
         let _p = r.permit("config").await;
-        client
+        r.ctx
+            .config(None)
             .describe_configuration_recorder_status()
             .configuration_recorder_names(name)
             .send()
@@ -121,7 +134,7 @@ async fn recorder(r: &Run<'_>) -> Vec<Finding> {
         Err(e) => {
             return vec![super::error(
                 RECORDER,
-                &resource,
+                resource,
                 expected,
                 &call_error("config:DescribeConfigurationRecorderStatus", &e),
             )]
@@ -129,7 +142,7 @@ async fn recorder(r: &Run<'_>) -> Vec<Finding> {
     }
     vec![finding(
         RECORDER,
-        &resource,
+        resource,
         judge(facts.all_supported && facts.include_global && facts.recording),
         expected,
         format!(

@@ -95,7 +95,7 @@ type Listed<T> = Result<Vec<T>, String>;
 #[derive(Debug, Clone)]
 pub(crate) struct Inventory {
     pub detectors: Listed<String>,
-    pub recorders: Listed<String>,
+    pub recorders: Listed<super::config::RecorderFacts>,
     pub trails: Listed<ListedTrail>,
     pub plans: Listed<String>,
     pub vaults: Listed<String>,
@@ -147,6 +147,7 @@ pub(crate) async fn run(
     // CloudTrail.1's trails, judged beside the resource jobs rather than before them.
     let mut account_trails: Vec<(&[ListedTrail], String)> = Vec::new();
     let mut listed_trails: Vec<&ListedTrail> = Vec::new();
+    let mut listed_recorders: Vec<&super::config::RecorderFacts> = Vec::new();
     let everything = opts.scope == Scope::Everything;
 
     if wanted(Area::GuardDuty) {
@@ -189,8 +190,8 @@ pub(crate) async fn run(
                 &arn("config", "configuration-recorder"),
                 m,
             )),
-            Ok(names) => {
-                if names.is_empty() {
+            Ok(recorders) => {
+                if recorders.is_empty() {
                     out.findings.push(finding(
                         super::config::RECORDER,
                         arn("config", "configuration-recorder"),
@@ -199,20 +200,12 @@ pub(crate) async fn run(
                         "no configuration recorder in this region",
                     ));
                 }
-                let unowned: Vec<&String> = names
-                    .iter()
-                    .filter(|n| !owned.has(outputs::CONFIG_RECORDER_NAME, n))
-                    .collect();
-                for n in &unowned {
-                    push_if_wanted(
-                        &mut jobs,
-                        &wants,
-                        Job::new(
-                            Area::Config,
-                            &[(outputs::CONFIG_RECORDER_NAME, n.as_str())],
-                            &[super::config::RECORDER],
-                            arn("config", &format!("configuration-recorder/{n}")),
-                        ),
+                // Judged from the listing: only the recording status is asked.
+                if wants(Area::Config, &[super::config::RECORDER]) {
+                    listed_recorders.extend(
+                        recorders
+                            .iter()
+                            .filter(|c| !owned.has(outputs::CONFIG_RECORDER_NAME, &c.name)),
                     );
                 }
                 // The delivery channel and required rules belong to the account, not to
@@ -500,15 +493,25 @@ pub(crate) async fn run(
             async move { super::cloudtrail::judge_trail(probe, &t.facts, &arn, None).await }
         })),
     );
-    let (judged, protected, account_trails, trails_judged) = tokio::join!(
+    let recorders_judged = CURRENT_AREA.scope(
+        Area::Config,
+        futures::future::join_all(listed_recorders.iter().map(|c| {
+            let probe = &probe;
+            let resource = arn("config", &format!("configuration-recorder/{}", c.name));
+            async move { super::config::judge_recorder(probe, &resource, (*c).clone()).await }
+        })),
+    );
+    let (judged, protected, account_trails, trails_judged, recorders_judged) = tokio::join!(
         futures::future::join_all(
             jobs.iter()
                 .map(|j| j.judge(ctx, base, now, &account, limits, checks)),
         ),
         protected,
         account_trails,
-        trails_judged
+        trails_judged,
+        recorders_judged
     );
+    direct.extend(recorders_judged.into_iter().flatten());
     out.findings.extend(account_trails);
     direct.extend(protected);
     direct.extend(trails_judged.into_iter().flatten());
@@ -872,7 +875,7 @@ async fn detectors(r: &Run<'_>) -> Listed<String> {
     .await
 }
 
-async fn recorders(r: &Run<'_>) -> Listed<String> {
+async fn recorders(r: &Run<'_>) -> Listed<super::config::RecorderFacts> {
     let got = {
         let _p = r.permit("config").await;
         r.ctx
@@ -885,8 +888,7 @@ async fn recorders(r: &Run<'_>) -> Listed<String> {
         Ok(o) => Ok(o
             .configuration_recorders()
             .iter()
-            .filter_map(|c| c.name())
-            .map(str::to_string)
+            .map(super::config::RecorderFacts::from)
             .collect()),
         Err(e) => Err(call_error("config:DescribeConfigurationRecorders", &e)),
     }
