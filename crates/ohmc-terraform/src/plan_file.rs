@@ -555,7 +555,7 @@ fn zip_entry(zip: &[u8], name: &str) -> std::result::Result<Option<Vec<u8>>, Str
         let bytes = match method {
             0 => data.to_vec(),
             8 => miniz_oxide::inflate::decompress_to_vec_with_limit(data, size)
-                .map_err(|e| format!("inflating {name}: {e:?}"))?,
+                .map_err(|e| format!("inflating {name}: {e}"))?,
             other => return Err(format!("zip compression method {other}")),
         };
         if bytes.len() != size || crc32fast::hash(&bytes) != crc {
