@@ -235,23 +235,23 @@ fn assert_wiring(f: &Fixture, env: &str) {
 
 const STAGING_ROUNDS: &str = "\
 Stack state-bootstrap: 9 to create, 9 to update, 0 to replace, 0 to delete
-Stack security-baseline: not planned yet, it reads the state of state-bootstrap (no state yet): plan again after this bundle is applied
+Stack security-baseline: not planned yet, it reads outputs of state-bootstrap that this bundle creates: plan again after this bundle is applied
 Stack network: 37 to create, 0 to update, 0 to replace, 0 to delete
-Stack platform: not planned yet, it reads the state of network (no state yet): plan again after this bundle is applied
-Stack data: not planned yet, it reads the state of network, platform (no state yet): plan again after this bundle is applied
+Stack platform: not planned yet, it reads outputs of network that this bundle creates: plan again after this bundle is applied
+Stack data: not planned yet, it reads outputs of network, platform that this bundle creates: plan again after this bundle is applied
 Stack dns: 6 to create, 0 to update, 0 to replace, 0 to delete
-Stack edge: not planned yet, it reads the state of state-bootstrap, network, platform, dns (no state yet): plan again after this bundle is applied
-Stack iam: not planned yet, it reads the state of platform, data, edge (no state yet): plan again after this bundle is applied
+Stack edge: not planned yet, it reads outputs of state-bootstrap, network, platform, dns that this bundle creates: plan again after this bundle is applied
+Stack iam: not planned yet, it reads outputs of platform, data, edge that this bundle creates: plan again after this bundle is applied
 Plan: 52 to create, 9 to update, 0 to replace, 0 to delete.
 
 Stack state-bootstrap: no changes
 Stack security-baseline: 90 to create, 0 to update, 0 to replace, 0 to delete
 Stack network: no changes
 Stack platform: 59 to create, 0 to update, 0 to replace, 0 to delete
-Stack data: not planned yet, it reads the state of platform (no state yet): plan again after this bundle is applied
+Stack data: not planned yet, it reads outputs of platform that this bundle creates: plan again after this bundle is applied
 Stack dns: no changes
-Stack edge: not planned yet, it reads the state of platform (no state yet): plan again after this bundle is applied
-Stack iam: not planned yet, it reads the state of platform, data, edge (no state yet): plan again after this bundle is applied
+Stack edge: not planned yet, it reads outputs of platform that this bundle creates: plan again after this bundle is applied
+Stack iam: not planned yet, it reads outputs of platform, data, edge that this bundle creates: plan again after this bundle is applied
 Plan: 149 to create, 0 to update, 0 to replace, 0 to delete.
 
 Stack state-bootstrap: no changes
@@ -261,7 +261,7 @@ Stack platform: no changes
 Stack data: 50 to create, 0 to update, 0 to replace, 0 to delete
 Stack dns: no changes
 Stack edge: 44 to create, 0 to update, 0 to replace, 0 to delete
-Stack iam: not planned yet, it reads the state of data, edge (no state yet): plan again after this bundle is applied
+Stack iam: not planned yet, it reads outputs of data, edge that this bundle creates: plan again after this bundle is applied
 Plan: 94 to create, 0 to update, 0 to replace, 0 to delete.
 
 Stack state-bootstrap: no changes
@@ -337,23 +337,23 @@ fn production_rolls_out_on_a_new_account_then_plans_no_changes() {
 /// applied: a plan after an apply shows only the stacks that waited.
 const PRODUCTION_ROUNDS: &str = "\
 Stack state-bootstrap: 21 to create, 9 to update, 0 to replace, 0 to delete
-Stack security-baseline: not planned yet, it reads the state of state-bootstrap (no state yet): plan again after this bundle is applied
+Stack security-baseline: not planned yet, it reads outputs of state-bootstrap that this bundle creates: plan again after this bundle is applied
 Stack network: 41 to create, 0 to update, 0 to replace, 0 to delete
-Stack platform: not planned yet, it reads the state of network (no state yet): plan again after this bundle is applied
-Stack data: not planned yet, it reads the state of network, platform (no state yet): plan again after this bundle is applied
+Stack platform: not planned yet, it reads outputs of network that this bundle creates: plan again after this bundle is applied
+Stack data: not planned yet, it reads outputs of network, platform that this bundle creates: plan again after this bundle is applied
 Stack dns: 7 to create, 0 to update, 0 to replace, 0 to delete
-Stack edge: not planned yet, it reads the state of state-bootstrap, network, platform, dns (no state yet): plan again after this bundle is applied
-Stack iam: not planned yet, it reads the state of platform, data, edge (no state yet): plan again after this bundle is applied
+Stack edge: not planned yet, it reads outputs of state-bootstrap, network, platform, dns that this bundle creates: plan again after this bundle is applied
+Stack iam: not planned yet, it reads outputs of platform, data, edge that this bundle creates: plan again after this bundle is applied
 Plan: 69 to create, 9 to update, 0 to replace, 0 to delete.
 
 Stack state-bootstrap: no changes
 Stack security-baseline: 91 to create, 0 to update, 0 to replace, 0 to delete
 Stack network: no changes
 Stack platform: 55 to create, 0 to update, 0 to replace, 0 to delete
-Stack data: not planned yet, it reads the state of platform (no state yet): plan again after this bundle is applied
+Stack data: not planned yet, it reads outputs of platform that this bundle creates: plan again after this bundle is applied
 Stack dns: no changes
-Stack edge: not planned yet, it reads the state of platform (no state yet): plan again after this bundle is applied
-Stack iam: not planned yet, it reads the state of platform, data, edge (no state yet): plan again after this bundle is applied
+Stack edge: not planned yet, it reads outputs of platform that this bundle creates: plan again after this bundle is applied
+Stack iam: not planned yet, it reads outputs of platform, data, edge that this bundle creates: plan again after this bundle is applied
 Plan: 146 to create, 0 to update, 0 to replace, 0 to delete.
 
 Stack state-bootstrap: no changes
@@ -363,7 +363,7 @@ Stack platform: no changes
 Stack data: 56 to create, 0 to update, 0 to replace, 0 to delete
 Stack dns: no changes
 Stack edge: 44 to create, 0 to update, 0 to replace, 0 to delete
-Stack iam: not planned yet, it reads the state of data, edge (no state yet): plan again after this bundle is applied
+Stack iam: not planned yet, it reads outputs of data, edge that this bundle creates: plan again after this bundle is applied
 Plan: 100 to create, 0 to update, 0 to replace, 0 to delete.
 
 Stack state-bootstrap: no changes

@@ -30,6 +30,7 @@ on_every_terraform!(
     drift_lists_resources_changed_outside_terraform,
     stack_chain_applies_in_order_and_failure_stops_only_dependents,
     stacks_not_started_before_an_interrupt_are_skipped,
+    a_stack_waiting_on_an_upstream_that_fails_is_not_applied_and_waits_again,
 );
 
 const DEV_CHANGED: &str = r#"region      = "us-east-1"
@@ -637,4 +638,81 @@ fn ctrl_c_when(
         .unwrap_or_else(|| panic!("`{marker}` never appeared:\n{stderr}"))
         .elapsed();
     (status, stdout_reader.join().unwrap(), stderr, took)
+}
+
+/// A stack that reads its upstream's outputs waits while the upstream has never been
+/// applied. When that first apply fails, the waiting stack is reported as not applied
+/// because of the upstream (never as applied, never as a failure of its own), the run
+/// exits 1, and the next plan has it waiting again: the upstream still has its changes.
+fn a_stack_waiting_on_an_upstream_that_fails_is_not_applied_and_waits_again(tf: Tf) {
+    let f = Fixture::on("chain", tf);
+    let upstream_state = f.path("state/network.tfstate");
+    std::fs::create_dir_all(f.path("state")).unwrap();
+    std::fs::create_dir_all(f.path("stacks/reader")).unwrap();
+    f.write(
+        "environments/dev/environment.hcl",
+        &format!(
+            r#"aws {{
+  account_id = "123456789012"
+  region     = "us-east-1"
+}}
+
+stack "network" {{
+  dir            = "../../stacks/thing"
+  backend_values = {{ path = "{network}" }}
+  var_files      = ["network.tfvars"]
+}}
+
+stack "reader" {{
+  dir            = "../../stacks/reader"
+  backend_values = {{ path = "reader.tfstate" }}
+  depends_on     = ["network"]
+}}
+"#,
+            network = upstream_state.display()
+        ),
+    );
+    f.write(
+        "stacks/reader/main.tf",
+        &format!(
+            r#"terraform {{
+  required_providers {{
+    ohmctest = {{
+      source  = "ohmc/ohmctest"
+      version = "0.1.0"
+    }}
+  }}
+  backend "local" {{}}
+}}
+
+data "terraform_remote_state" "network" {{
+  backend = "local"
+  config = {{
+    path = "{network}"
+  }}
+}}
+
+resource "ohmctest_thing" "this" {{
+  name = "reads-${{data.terraform_remote_state.network.outputs.id}}"
+}}
+"#,
+            network = upstream_state.display()
+        ),
+    );
+    f.write(
+        "environments/dev/network.tfvars",
+        "name = \"network\"\nfail = true\n",
+    );
+
+    let waiting = "Stack network: 1 to create, 0 to update, 0 to replace, 0 to delete\n  create   ohmctest_thing.this\n  output   id = \"(known after apply)\" (create)\nStack reader: not planned yet, it reads outputs of network that this bundle creates: plan again after this bundle is applied\n\nPlan: 1 to create, 0 to update, 0 to replace, 0 to delete.\nBundle: [STATE]/plans/dev/[STAMP] (sha256 [SHA256])\nApply it with: ohmc-infra apply dev --plan [STATE]/plans/dev/[STAMP]\n";
+    let plan = f.run_ok(&["plan", "dev"], 2);
+    assert_eq!(f.normalise(&plan.stdout), waiting);
+    let run = f.run_ok(&["apply", "dev"], 1);
+    assert_eq!(
+        f.normalise(&run.stdout),
+        "Stack network: FAILED\n  stack network: main.tf:21: ohmctest: injected failure for network\n        21 | resource \"ohmctest_thing\" \"this\" {\nStack reader: not applied, because network did not succeed\n"
+    );
+    assert!(f.store_names().is_empty(), "{:?}", f.store_names());
+    let again = f.run_ok(&["plan", "dev"], 2);
+    assert_eq!(f.normalise(&again.stdout), waiting);
 }

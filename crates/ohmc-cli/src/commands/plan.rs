@@ -163,7 +163,7 @@ fn print_human(report: &PlanReport) {
                 println!("Stack {name}: skipped, because {blocked_by} did not plan")
             }
             StackPlanStatus::Waiting { on } => println!(
-                "Stack {name}: not planned yet, it reads the state of {} (no state yet): plan again after this bundle is applied",
+                "Stack {name}: not planned yet, it reads outputs of {} that this bundle creates: plan again after this bundle is applied",
                 on.join(", ")
             ),
         }

@@ -1,6 +1,6 @@
 //! `ohmc-infra plan ENV`: plan every stack into one private bundle.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use ohmc_terraform::commands::plan::PlanOptions as TfPlanOptions;
@@ -90,10 +90,10 @@ pub async fn plan(
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let bundle_dir = bundle::create_bundle_dir(&ctx.state_dir, &env.name, &stamp)?;
     let interrupted = || ctx.interrupt.requested() > 0;
-    // Stacks with no state yet whose plan has changes, or that wait: a stack
-    // reading their state cannot be planned before they are applied.
-    let unapplied: std::sync::Mutex<BTreeSet<String>> = Default::default();
-    let unapplied = &unapplied;
+    // The stacks this plan changes, as a stack reading their state sees them: a stack
+    // reading what they do not have yet cannot be planned before they are applied.
+    let pending: std::sync::Mutex<BTreeMap<String, Upstream>> = Default::default();
+    let pending = &pending;
     let outcomes = run_in_order_until(&env.stacks, ctx.parallelism, false, interrupted, |stack| {
         let bundle_dir = bundle_dir.clone();
         async move {
@@ -103,29 +103,30 @@ pub async fn plan(
             });
             let result = match plan_stack(ctx, env, &stack, &bundle_dir, opts).await {
                 Ok(meta) => {
-                    if meta.changes_present && meta.state.lineage.is_empty() {
-                        unapplied.lock().unwrap().insert(stack.name.clone());
+                    if meta.changes_present {
+                        pending
+                            .lock()
+                            .unwrap()
+                            .insert(stack.name.clone(), Upstream::planned(&meta));
                     }
                     Ok(Planned::Plan(meta))
                 }
-                Err(error) if reads_missing_remote_state(&error) => {
-                    let on: Vec<String> = {
-                        let unapplied = unapplied.lock().unwrap();
-                        stack
-                            .depends_on
-                            .iter()
-                            .filter(|d| unapplied.contains(*d))
-                            .cloned()
-                            .collect()
-                    };
-                    if on.is_empty() || opts.destroy {
-                        Err(error)
-                    } else {
-                        unapplied.lock().unwrap().insert(stack.name.clone());
-                        Ok(Planned::Waiting(on))
+                Err(error) => match failed_remote_reads(&error) {
+                    Some(reads) if !opts.destroy => {
+                        let on = waits_on(&reads, &stack.depends_on, &pending.lock().unwrap());
+                        match on.is_empty() {
+                            true => Err(error),
+                            false => {
+                                pending
+                                    .lock()
+                                    .unwrap()
+                                    .insert(stack.name.clone(), Upstream::waiting());
+                                Ok(Planned::Waiting(on))
+                            }
+                        }
                     }
-                }
-                Err(error) => Err(error),
+                    _ => Err(error),
+                },
             };
             ctx.report(Progress::StackFinished {
                 stack: stack.name.clone(),
@@ -215,23 +216,113 @@ enum Planned {
 
 /// Terraform refused the plan only because a `terraform_remote_state` found
 /// no stored state (every error says so).
-fn reads_missing_remote_state(error: &OpsError) -> bool {
-    match error {
-        OpsError::Terraform {
-            source: TerraformError::Diagnostics(diagnostics),
-            ..
-        } => {
-            let errors: Vec<_> = diagnostics
+/// A stack this plan changes, as a stack reading its state sees it.
+#[derive(Debug, Clone, Default)]
+struct Upstream {
+    /// It has a state: its outputs so far can be read.
+    has_state: bool,
+    /// Outputs its planned changes create.
+    new_outputs: BTreeSet<String>,
+}
+
+impl Upstream {
+    fn planned(meta: &StackPlanMeta) -> Upstream {
+        Upstream {
+            has_state: !meta.state.lineage.is_empty(),
+            new_outputs: meta
+                .summary
+                .outputs
                 .iter()
-                .filter(|d| d.severity == "error")
-                .collect();
-            !errors.is_empty()
-                && errors
-                    .iter()
-                    .all(|d| d.summary == "Unable to find remote state")
+                .filter(|o| o.action == "create")
+                .map(|o| o.name.clone())
+                .collect(),
         }
-        _ => false,
     }
+
+    /// A stack that itself waits: nothing of it can be read yet.
+    fn waiting() -> Upstream {
+        Upstream::default()
+    }
+
+    fn will_provide(&self, read: &RemoteRead) -> bool {
+        match read {
+            RemoteRead::State => !self.has_state,
+            RemoteRead::Output(name) => !self.has_state || self.new_outputs.contains(name),
+        }
+    }
+}
+
+/// What a stack's plan failed to read from another stack's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RemoteRead {
+    /// The state does not exist.
+    State,
+    /// The state has no such output.
+    Output(String),
+}
+
+/// The remote-state reads that failed a plan, when they alone failed it (`None`: the
+/// plan failed for another reason, which is the stack's own).
+fn failed_remote_reads(error: &OpsError) -> Option<Vec<RemoteRead>> {
+    let OpsError::Terraform {
+        source: TerraformError::Diagnostics(diagnostics),
+        ..
+    } = error
+    else {
+        return None;
+    };
+    let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
+    if errors.is_empty() {
+        return None;
+    }
+    errors
+        .iter()
+        .map(|d| {
+            if d.summary == "Unable to find remote state" {
+                return Some(RemoteRead::State);
+            }
+            let reads_remote_state = d
+                .snippet
+                .as_ref()
+                .is_some_and(|s| s.code.contains("terraform_remote_state"));
+            if d.summary == "Unsupported attribute" && reads_remote_state {
+                // `This object does not have an attribute named "NAME".`
+                let name = d.detail.split('"').nth(1)?;
+                return Some(RemoteRead::Output(name.to_string()));
+            }
+            None
+        })
+        .collect()
+}
+
+/// The upstream stacks (of `depends_on`) this plan changes in a way that provides what
+/// the failed reads lack; empty unless every read is provided by one of them (a read
+/// nothing will provide is the stack's own error, such as a misspelt output).
+fn waits_on(
+    reads: &[RemoteRead],
+    depends_on: &[String],
+    pending: &BTreeMap<String, Upstream>,
+) -> Vec<String> {
+    let providers = |read: &RemoteRead| -> Vec<&String> {
+        depends_on
+            .iter()
+            .filter(|d| pending.get(*d).is_some_and(|u| u.will_provide(read)))
+            .collect()
+    };
+    let mut on = BTreeSet::new();
+    for read in reads {
+        let p = providers(read);
+        if p.is_empty() {
+            return Vec::new();
+        }
+        on.extend(p);
+    }
+    // In the order the stack names them.
+    depends_on
+        .iter()
+        .filter(|d| on.contains(d))
+        .cloned()
+        .collect()
 }
 
 /// Hashes of the var files a stack is planned with, in the order given.
@@ -340,26 +431,87 @@ mod tests {
         }
     }
 
+    fn unsupported(name: &str, code: &str) -> Diagnostic {
+        Diagnostic {
+            detail: format!("This object does not have an attribute named \"{name}\"."),
+            snippet: Some(ohmc_terraform::diagnostics::Snippet {
+                code: code.into(),
+                start_line: 19,
+            }),
+            ..diagnostic("error", "Unsupported attribute")
+        }
+    }
+
     #[test]
-    fn only_a_plan_refused_for_missing_remote_state_alone_may_wait() {
+    fn only_a_plan_refused_for_remote_state_reads_alone_may_wait() {
         let missing = || diagnostic("error", "Unable to find remote state");
-        assert!(reads_missing_remote_state(&failed(vec![missing()])));
-        assert!(reads_missing_remote_state(&failed(vec![
-            missing(),
-            diagnostic("warning", "Deprecated Parameter"),
-        ])));
+        let remote = "  name = data.terraform_remote_state.network.outputs.id";
+        assert_eq!(
+            failed_remote_reads(&failed(vec![missing()])),
+            Some(vec![RemoteRead::State])
+        );
+        assert_eq!(
+            failed_remote_reads(&failed(vec![
+                missing(),
+                diagnostic("warning", "Deprecated Parameter"),
+                unsupported("id", remote),
+            ])),
+            Some(vec![RemoteRead::State, RemoteRead::Output("id".into())])
+        );
         // Any other error is the stack's own: the plan fails.
-        assert!(!reads_missing_remote_state(&failed(vec![
-            missing(),
-            diagnostic("error", "Invalid for_each argument"),
-        ])));
-        assert!(!reads_missing_remote_state(&failed(vec![diagnostic(
-            "warning",
-            "Unable to find remote state"
-        )])));
-        assert!(!reads_missing_remote_state(&OpsError::Terraform {
-            stack: "platform".into(),
-            source: TerraformError::StalePlan,
-        }));
+        assert_eq!(
+            failed_remote_reads(&failed(vec![
+                missing(),
+                diagnostic("error", "Invalid for_each argument"),
+            ])),
+            None
+        );
+        // An unsupported attribute of anything but a remote state is the stack's own.
+        assert_eq!(
+            failed_remote_reads(&failed(vec![unsupported("id", "  name = var.thing.id")])),
+            None
+        );
+        assert_eq!(
+            failed_remote_reads(&failed(vec![diagnostic(
+                "warning",
+                "Unable to find remote state"
+            )])),
+            None
+        );
+        assert_eq!(
+            failed_remote_reads(&OpsError::Terraform {
+                stack: "platform".into(),
+                source: TerraformError::StalePlan,
+            }),
+            None
+        );
+    }
+
+    #[test]
+    fn a_read_waits_only_on_an_upstream_that_will_provide_it() {
+        let deps = vec!["network".to_string(), "dns".to_string()];
+        let mut pending = BTreeMap::new();
+        // network is applied and its changes add the output `zone_id`.
+        pending.insert(
+            "network".to_string(),
+            Upstream {
+                has_state: true,
+                new_outputs: ["zone_id".to_string()].into(),
+            },
+        );
+        let output = |n: &str| RemoteRead::Output(n.to_string());
+        assert_eq!(waits_on(&[output("zone_id")], &deps, &pending), ["network"]);
+        // A misspelt output no upstream creates is the stack's own error.
+        assert!(waits_on(&[output("zoneid")], &deps, &pending).is_empty());
+        // A missing state: only an upstream without one provides it.
+        assert!(waits_on(&[RemoteRead::State], &deps, &pending).is_empty());
+        pending.insert("dns".to_string(), Upstream::waiting());
+        assert_eq!(waits_on(&[RemoteRead::State], &deps, &pending), ["dns"]);
+        assert_eq!(
+            waits_on(&[RemoteRead::State, output("zone_id")], &deps, &pending),
+            ["network", "dns"]
+        );
+        // Only the stacks it depends on count.
+        assert!(waits_on(&[RemoteRead::State], &["edge".to_string()], &pending).is_empty());
     }
 }
