@@ -178,7 +178,9 @@ pub fn classify(command: &str, code: i32, diags: Vec<Diagnostic>, stderr: &str) 
             let lock = LockInfo::from_error_text(&d.detail)
                 .or_else(|| LockInfo::from_error_text(stderr))
                 .unwrap_or_default();
-            return TerraformError::StateLocked { lock };
+            return TerraformError::StateLocked {
+                lock: Box::new(lock),
+            };
         }
         if summary.contains("Saved plan is stale") {
             return TerraformError::StalePlan;

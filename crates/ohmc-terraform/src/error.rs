@@ -39,7 +39,7 @@ pub enum TerraformError {
     AmbientCliArgs { name: String, value: String },
 
     #[error("the state is locked by {} (lock ID {}, operation {}, created {}); wait for it to finish, or if that process is gone, force-unlock that lock ID", .lock.who, .lock.id, .lock.operation, .lock.created)]
-    StateLocked { lock: LockInfo },
+    StateLocked { lock: Box<LockInfo> },
 
     #[error("the working directory is not initialised: {detail}")]
     NotInitialized { detail: String },

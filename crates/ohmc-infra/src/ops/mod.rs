@@ -76,7 +76,7 @@ pub enum OpsError {
     #[error("stack {stack}: the state is locked by {} (lock ID {}, operation {}, created {}); wait for it to finish, or if that process is gone, release it with:\n  {force_unlock}", .lock.who, .lock.id, .lock.operation, .lock.created)]
     StateLocked {
         stack: String,
-        lock: ohmc_terraform::lock::LockInfo,
+        lock: Box<ohmc_terraform::lock::LockInfo>,
         force_unlock: String,
     },
     #[error("the plan bundle {} was made for environment \"{bundle_env}\", not \"{requested}\"; plan {requested} instead", .bundle.display())]
