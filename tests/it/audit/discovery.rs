@@ -16,6 +16,18 @@ use crate::harness::seed::{self, Flaws, SeedTarget};
 
 const ROLE: &str = "ohmc-audit";
 
+/// The default moto account in us-east-1, reported as JSON.
+const MOTO_ACCOUNT_IN_US_EAST_1: [&str; 8] = [
+    "--account",
+    MOTO_ACCOUNT,
+    "--role-name",
+    ROLE,
+    "--region",
+    "us-east-1",
+    "--format",
+    "json",
+];
+
 /// The checks moto can answer in a discovered account (ListFindings, recovery points and
 /// backup selections are not implemented by moto: they would be Errors).
 const DISCOVERY_CHECKS: [&str; 16] = [
@@ -66,6 +78,18 @@ fn rows(doc: &Value) -> BTreeSet<(String, String, String, String)> {
             )
         })
         .collect()
+}
+
+/// A finding's judgement, as a line: check, resource, status and evidence.
+fn judgement(f: &Value) -> String {
+    format!(
+        "{} {} {} {} / {}",
+        f["check_id"],
+        f["resource"],
+        f["status"],
+        f["evidence"]["expected"],
+        f["evidence"]["observed"]
+    )
 }
 
 fn controls(f: &Value) -> BTreeSet<String> {
@@ -897,16 +921,7 @@ async fn discovery_finds_a_defective_cluster_cache_group_and_unprotected_alb_wit
         .await
         .unwrap();
 
-    let base = [
-        "--account",
-        MOTO_ACCOUNT,
-        "--role-name",
-        ROLE,
-        "--region",
-        "us-east-1",
-        "--format",
-        "json",
-    ];
+    let base = MOTO_ACCOUNT_IN_US_EAST_1;
     let out = run(
         &repo,
         &endpoint,
@@ -1007,16 +1022,7 @@ async fn discovery_finds_a_defective_cluster_cache_group_and_unprotected_alb_wit
                 let r = f["resource"].as_str().unwrap();
                 r.contains("weak-") || r.ends_with(":db:lonely-db")
             })
-            .map(|f| {
-                format!(
-                    "{} {} {} {} / {}",
-                    f["check_id"],
-                    f["resource"],
-                    f["status"],
-                    f["evidence"]["expected"],
-                    f["evidence"]["observed"]
-                )
-            })
+            .map(judgement)
             .collect()
     };
     let kinds = ["rds.", "elasticache."];
@@ -1065,16 +1071,7 @@ async fn a_selection_of_checks_makes_only_the_calls_those_checks_need() {
     seed::db_instance(&rds, "plain-db", false, 7, false).await;
     db_cluster(&rds, "aurora", true).await;
 
-    let base = [
-        "--account",
-        MOTO_ACCOUNT,
-        "--role-name",
-        ROLE,
-        "--region",
-        "us-east-1",
-        "--format",
-        "json",
-    ];
+    let base = MOTO_ACCOUNT_IN_US_EAST_1;
     let selected = [
         "guardduty.detector_enabled",
         "config.recorder_all_resources",
@@ -1121,16 +1118,7 @@ async fn a_selection_of_checks_makes_only_the_calls_those_checks_need() {
         findings(doc)
             .iter()
             .filter(|f| selected.contains(&f["check_id"].as_str().unwrap()))
-            .map(|f| {
-                format!(
-                    "{} {} {} {} / {}",
-                    f["check_id"],
-                    f["resource"],
-                    f["status"],
-                    f["evidence"]["expected"],
-                    f["evidence"]["observed"]
-                )
-            })
+            .map(judgement)
             .collect()
     };
     let judged = of_selected(&doc);
