@@ -781,30 +781,6 @@ waiver {{
     assert!(twice.stderr.contains("the shards overlap"), "{twice}");
 }
 
-/// moto's default subnets of the default account (two, for a load balancer), by a raw
-/// EC2 DescribeSubnets: no EC2 crate needed.
-fn default_subnets(moto: &MotoServer) -> Vec<String> {
-    let auth = "AWS4-HMAC-SHA256 Credential=AKIDTEST/20240101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0";
-    let (status, body) = moto.raw(
-        "POST",
-        "/",
-        &[
-            ("Authorization", auth),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        "Action=DescribeSubnets&Version=2016-11-15",
-    );
-    assert_eq!(status, 200, "DescribeSubnets: {body}");
-    let re = regex::Regex::new(r"<subnetId>(subnet-[0-9a-f]+)</subnetId>").unwrap();
-    let subnets: Vec<String> = re
-        .captures_iter(&body)
-        .map(|c| c[1].to_string())
-        .take(2)
-        .collect();
-    assert_eq!(subnets.len(), 2, "moto default subnets: {body}");
-    subnets
-}
-
 async fn load_balancer(
     elb: &aws_sdk_elasticloadbalancingv2::Client,
     name: &str,
@@ -890,7 +866,7 @@ async fn discovery_finds_a_defective_cluster_cache_group_and_unprotected_alb_wit
     cache_group(&ec, "weak-cache", false).await;
     cache_group(&ec, "good-cache", true).await;
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&t.cfg);
-    let subnets = default_subnets(&moto);
+    let subnets = moto.default_subnets();
     let bare = load_balancer(&elb, "bare-alb", Lb::Application, &subnets).await;
     let guarded = load_balancer(&elb, "guarded-alb", Lb::Application, &subnets).await;
     // A network load balancer cannot have a web ACL: not judged for one.

@@ -95,6 +95,30 @@ impl MotoServer {
         assert_eq!(status, 200, "moto seed: {body}");
     }
 
+    /// The default account's first two default subnets (a load balancer needs two), by a
+    /// raw EC2 DescribeSubnets: no EC2 crate needed.
+    pub fn default_subnets(&self) -> Vec<String> {
+        let auth = "AWS4-HMAC-SHA256 Credential=AKIDTEST/20240101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0";
+        let (status, body) = self.raw(
+            "POST",
+            "/",
+            &[
+                ("Authorization", auth),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            "Action=DescribeSubnets&Version=2016-11-15",
+        );
+        assert_eq!(status, 200, "DescribeSubnets: {body}");
+        let re = regex::Regex::new(r"<subnetId>(subnet-[0-9a-f]+)</subnetId>").unwrap();
+        let subnets: Vec<String> = re
+            .captures_iter(&body)
+            .map(|c| c[1].to_string())
+            .take(2)
+            .collect();
+        assert_eq!(subnets.len(), 2, "moto default subnets: {body}");
+        subnets
+    }
+
     /// A raw request to the server (for APIs the tests have no SDK crate for, such as
     /// EC2 DescribeSubnets): `(status, body)`.
     pub fn raw(

@@ -58,29 +58,6 @@ impl Seeder {
         }
     }
 
-    /// moto's default subnets (EC2 DescribeSubnets by hand: no EC2 crate needed).
-    pub(super) fn default_subnets(moto: &MotoServer) -> Vec<String> {
-        let auth = "AWS4-HMAC-SHA256 Credential=AKIDTEST/20240101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0";
-        let (status, body) = moto.raw(
-            "POST",
-            "/",
-            &[
-                ("Authorization", auth),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-            ],
-            "Action=DescribeSubnets&Version=2016-11-15",
-        );
-        assert_eq!(status, 200, "DescribeSubnets: {body}");
-        let re = regex::Regex::new(r"<subnetId>(subnet-[0-9a-f]+)</subnetId>").unwrap();
-        let subnets: Vec<String> = re
-            .captures_iter(&body)
-            .map(|c| c[1].to_string())
-            .take(2)
-            .collect();
-        assert_eq!(subnets.len(), 2, "moto default subnets: {body}");
-        subnets
-    }
-
     pub(super) async fn load_balancer(
         &self,
         name: &str,
@@ -324,7 +301,7 @@ impl Seeder {
 
     /// A compliant staging-like account.
     pub(super) async fn staging(&self, moto: &MotoServer) -> Staging {
-        let subnets = Self::default_subnets(moto);
+        let subnets = moto.default_subnets();
         let (alb_arn, alb_dns, alb_zone) = self.load_balancer("ohmc-staging", &subnets).await;
 
         let cert_arn = self

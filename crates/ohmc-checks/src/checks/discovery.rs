@@ -99,8 +99,8 @@ pub(crate) struct Inventory {
     pub trails: Listed<ListedTrail>,
     pub plans: Listed<String>,
     pub vaults: Listed<String>,
-    pub databases: Listed<(String, super::rds::DbFacts)>,
-    pub clusters: Listed<(String, super::rds::ClusterFacts)>,
+    pub databases: Listed<(String, super::rds::StorageFacts)>,
+    pub clusters: Listed<(String, super::rds::StorageFacts)>,
     pub cache_groups: Listed<(String, super::elasticache::GroupFacts)>,
     /// Application load balancers (the kind a regional web ACL protects), by ARN.
     pub load_balancers: Listed<String>,
@@ -525,17 +525,17 @@ pub(crate) async fn run(
 }
 
 /// The ids a stack's outputs name, so discovery leaves them to the stack run.
-struct Owned(Map<String, Value>);
+struct Owned<'a>(&'a Expectations);
 
-impl From<&Expectations> for Owned {
-    fn from(e: &Expectations) -> Self {
-        Owned(e.outputs.clone())
+impl<'a> From<&'a Expectations> for Owned<'a> {
+    fn from(e: &'a Expectations) -> Self {
+        Owned(e)
     }
 }
 
-impl Owned {
+impl Owned<'_> {
     fn has(&self, output: &str, id: &str) -> bool {
-        let e = Expectations::new(self.0.clone(), Default::default(), false);
+        let e = self.0;
         if let Ok(list) = e.output_list(output) {
             return list.iter().any(|v| v == id);
         }
@@ -946,7 +946,7 @@ async fn vaults(r: &Run<'_>) -> Listed<String> {
 
 /// DB instances outside clusters (a cluster's members are judged through their
 /// cluster), with the facts their checks judge: no describe call per instance.
-async fn databases(r: &Run<'_>) -> Listed<(String, super::rds::DbFacts)> {
+async fn databases(r: &Run<'_>) -> Listed<(String, super::rds::StorageFacts)> {
     let pages = r
         .ctx
         .rds(None)
@@ -959,14 +959,14 @@ async fn databases(r: &Run<'_>) -> Listed<(String, super::rds::DbFacts)> {
             .filter(|d| d.db_cluster_identifier().is_none())
             .filter_map(|d| {
                 d.db_instance_identifier()
-                    .map(|id| (id.to_string(), super::rds::DbFacts::from(d)))
+                    .map(|id| (id.to_string(), super::rds::StorageFacts::from(d)))
             })
             .collect()
     })
     .await
 }
 
-async fn clusters(r: &Run<'_>) -> Listed<(String, super::rds::ClusterFacts)> {
+async fn clusters(r: &Run<'_>) -> Listed<(String, super::rds::StorageFacts)> {
     let pages = r
         .ctx
         .rds(None)
@@ -978,7 +978,7 @@ async fn clusters(r: &Run<'_>) -> Listed<(String, super::rds::ClusterFacts)> {
             .iter()
             .filter_map(|c| {
                 c.db_cluster_identifier()
-                    .map(|id| (id.to_string(), super::rds::ClusterFacts::from(c)))
+                    .map(|id| (id.to_string(), super::rds::StorageFacts::from(c)))
             })
             .collect()
     })
@@ -1169,7 +1169,8 @@ mod tests {
             outputs::CLOUDTRAIL_NAME.into(),
             serde_json::json!({"value": "arn:aws:cloudtrail:us-east-1:1:trail/main"}),
         );
-        let o = Owned(m);
+        let e = Expectations::new(m, Default::default(), false);
+        let o = Owned::from(&e);
         assert!(o.has(outputs::HOSTED_ZONE_ID, "Z1"));
         assert!(o.has(outputs::RDS_INSTANCE_IDS, "b"));
         assert!(!o.has(outputs::RDS_INSTANCE_IDS, "c"));

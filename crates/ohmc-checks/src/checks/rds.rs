@@ -8,6 +8,10 @@
 use super::{call_error, error_code, finding, judge, unreadable_output, Run};
 use crate::expectations::outputs;
 use crate::model::{Finding, Outcome};
+use aws_smithy_async::future::pagination_stream::PaginationStream;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub(crate) const ENCRYPTED: &str = "rds.storage_encrypted";
 pub(crate) const DELETION: &str = "rds.deletion_protection";
@@ -20,18 +24,18 @@ pub(crate) const INSTANCE_CHECKS: [&str; 3] = [ENCRYPTED, DELETION, RETENTION];
 pub(crate) const CLUSTER_CHECKS: [&str; 3] =
     [CLUSTER_ENCRYPTED, CLUSTER_DELETION, CLUSTER_RETENTION];
 
-/// A DB instance, reduced.
+/// A DB instance or cluster, reduced to what its storage checks judge.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DbFacts {
+pub(crate) struct StorageFacts {
     pub arn: String,
     pub encrypted: bool,
     pub deletion_protection: bool,
     pub backup_retention_days: i32,
 }
 
-impl From<&aws_sdk_rds::types::DbInstance> for DbFacts {
+impl From<&aws_sdk_rds::types::DbInstance> for StorageFacts {
     fn from(d: &aws_sdk_rds::types::DbInstance) -> Self {
-        DbFacts {
+        StorageFacts {
             arn: d.db_instance_arn().unwrap_or("").to_string(),
             encrypted: d.storage_encrypted().unwrap_or(false),
             deletion_protection: d.deletion_protection().unwrap_or(false),
@@ -40,18 +44,9 @@ impl From<&aws_sdk_rds::types::DbInstance> for DbFacts {
     }
 }
 
-/// A DB cluster, reduced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ClusterFacts {
-    pub arn: String,
-    pub encrypted: bool,
-    pub deletion_protection: bool,
-    pub backup_retention_days: i32,
-}
-
-impl From<&aws_sdk_rds::types::DbCluster> for ClusterFacts {
+impl From<&aws_sdk_rds::types::DbCluster> for StorageFacts {
     fn from(c: &aws_sdk_rds::types::DbCluster) -> Self {
-        ClusterFacts {
+        StorageFacts {
             arn: c.db_cluster_arn().unwrap_or("").to_string(),
             encrypted: c.storage_encrypted().unwrap_or(false),
             deletion_protection: c.deletion_protection().unwrap_or(false),
@@ -99,55 +94,87 @@ pub(crate) async fn run(r: &Run<'_>) -> Vec<Finding> {
 }
 
 async fn cluster(r: &Run<'_>, id: &str) -> Vec<Finding> {
-    let fallback = format!("arn:aws:rds:{}:{}:cluster:{id}", r.region, r.account());
-    let client = r.ctx.rds(None);
-    let mut found = None;
-    let mut pages = client
+    let pages = r
+        .ctx
+        .rds(None)
         .describe_db_clusters()
         .db_cluster_identifier(id)
         .into_paginator()
         .send();
+    let found = describe_one(
+        r,
+        "rds:DescribeDBClusters",
+        "DBClusterNotFoundFault",
+        pages,
+        |p| {
+            p.db_clusters()
+                .iter()
+                .find(|c| c.db_cluster_identifier() == Some(id))
+                .map(StorageFacts::from)
+        },
+    )
+    .await;
+    let fallback = format!("arn:aws:rds:{}:{}:cluster:{id}", r.region, r.account());
+    judge_described(r, id, "cluster", CLUSTER_CHECKS, &fallback, found)
+}
+
+/// One database by its id: its facts, `Ok(None)` when it does not exist, or the message
+/// of the call that failed.
+async fn describe_one<O, E>(
+    r: &Run<'_>,
+    action: &str,
+    not_found: &str,
+    mut pages: PaginationStream<Result<O, SdkError<E, HttpResponse>>>,
+    find: impl Fn(&O) -> Option<StorageFacts>,
+) -> Result<Option<StorageFacts>, String>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let mut found = None;
     loop {
         let page = {
             let _p = r.permit("rds").await;
             pages.next().await
         };
         match page {
-            None => break,
-            Some(Ok(p)) => {
-                if let Some(c) = p
-                    .db_clusters()
-                    .iter()
-                    .find(|c| c.db_cluster_identifier() == Some(id))
-                {
-                    found = Some(ClusterFacts::from(c));
-                }
-            }
-            Some(Err(e)) if error_code(&e) == Some("DBClusterNotFoundFault") => break,
-            Some(Err(e)) => {
-                let m = call_error("rds:DescribeDBClusters", &e);
-                return each_storage_check(r, &fallback, CLUSTER_CHECKS, |id| {
-                    super::error(id, &fallback, "", &m)
-                });
-            }
+            None => return Ok(found),
+            Some(Ok(p)) => found = find(&p).or(found),
+            Some(Err(e)) if error_code(&e) == Some(not_found) => return Ok(found),
+            Some(Err(e)) => return Err(call_error(action, &e)),
         }
     }
-    let Some(c) = found else {
-        return each_storage_check(r, &fallback, CLUSTER_CHECKS, |check| {
-            missing(check, &fallback, "cluster", id)
-        });
-    };
-    let arn = if c.arn.is_empty() {
-        fallback
-    } else {
-        c.arn.clone()
-    };
-    judge_storage(
-        &arn,
-        [CLUSTER_ENCRYPTED, CLUSTER_DELETION, CLUSTER_RETENTION],
-        (c.encrypted, c.deletion_protection, c.backup_retention_days),
-        r,
-    )
+}
+
+/// The storage checks of one database the expectations name: an error when it could not
+/// be described, a failure when it does not exist.
+fn judge_described(
+    r: &Run<'_>,
+    id: &str,
+    kind: &str,
+    checks: [&str; 3],
+    fallback: &str,
+    described: Result<Option<StorageFacts>, String>,
+) -> Vec<Finding> {
+    match described {
+        Err(m) => each_storage_check(r, fallback, checks, |check| {
+            super::error(check, fallback, "", &m)
+        }),
+        Ok(None) => each_storage_check(r, fallback, checks, |check| {
+            missing(check, fallback, kind, id)
+        }),
+        Ok(Some(d)) => {
+            let arn = match d.arn.is_empty() {
+                true => fallback,
+                false => d.arn.as_str(),
+            };
+            judge_storage(
+                arn,
+                checks,
+                (d.encrypted, d.deletion_protection, d.backup_retention_days),
+                r,
+            )
+        }
+    }
 }
 
 /// One finding per storage check of a database, made alike (the describe call
@@ -213,53 +240,26 @@ pub(crate) fn judge_storage(
 }
 
 async fn instance(r: &Run<'_>, id: &str) -> Vec<Finding> {
-    let fallback = format!("arn:aws:rds:{}:{}:db:{id}", r.region, r.account());
-    let client = r.ctx.rds(None);
-    let mut found = None;
-    let mut pages = client
+    let pages = r
+        .ctx
+        .rds(None)
         .describe_db_instances()
         .db_instance_identifier(id)
         .into_paginator()
         .send();
-    loop {
-        let page = {
-            let _p = r.permit("rds").await;
-            pages.next().await
-        };
-        match page {
-            None => break,
-            Some(Ok(p)) => {
-                if let Some(d) = p
-                    .db_instances()
-                    .iter()
-                    .find(|d| d.db_instance_identifier() == Some(id))
-                {
-                    found = Some(DbFacts::from(d));
-                }
-            }
-            Some(Err(e)) if error_code(&e) == Some("DBInstanceNotFound") => break,
-            Some(Err(e)) => {
-                let m = call_error("rds:DescribeDBInstances", &e);
-                return each_storage_check(r, &fallback, INSTANCE_CHECKS, |id| {
-                    super::error(id, &fallback, "", &m)
-                });
-            }
-        }
-    }
-    let Some(d) = found else {
-        return each_storage_check(r, &fallback, INSTANCE_CHECKS, |check| {
-            missing(check, &fallback, "instance", id)
-        });
-    };
-    let arn = if d.arn.is_empty() {
-        fallback
-    } else {
-        d.arn.clone()
-    };
-    judge_storage(
-        &arn,
-        INSTANCE_CHECKS,
-        (d.encrypted, d.deletion_protection, d.backup_retention_days),
+    let found = describe_one(
         r,
+        "rds:DescribeDBInstances",
+        "DBInstanceNotFound",
+        pages,
+        |p| {
+            p.db_instances()
+                .iter()
+                .find(|d| d.db_instance_identifier() == Some(id))
+                .map(StorageFacts::from)
+        },
     )
+    .await;
+    let fallback = format!("arn:aws:rds:{}:{}:db:{id}", r.region, r.account());
+    judge_described(r, id, "instance", INSTANCE_CHECKS, &fallback, found)
 }
