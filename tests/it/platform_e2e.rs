@@ -107,16 +107,57 @@ fn point_remote_state_at_path_style(stacks: &Path) {
 }
 
 fn run(f: &Fixture, args: &[&str]) -> Run {
+    let mut cmd = f.cmd(args);
+    on_moto(f, &mut cmd);
+    let out = cmd.output().expect("running ohmc-infra");
+    f.finish(args, out)
+}
+
+/// The emulated account's endpoints and AWS files, for a command of this fixture.
+fn on_moto(f: &Fixture, cmd: &mut std::process::Command) {
     let endpoint = f.moto().endpoint();
     let dir = f.root.parent().unwrap();
-    let mut cmd = f.cmd(args);
     for service in ["S3", "DYNAMODB", "STS", "KMS"] {
         cmd.env(format!("AWS_ENDPOINT_URL_{service}"), &endpoint);
     }
     cmd.env("AWS_CONFIG_FILE", dir.join("aws-config"))
         .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("aws-credentials"));
-    let out = cmd.output().expect("running ohmc-infra");
-    f.finish(args, out)
+}
+
+/// A plan, planned again once when it failed on a lock that this same plan command
+/// took: Terraform 1.15's S3 lock file is a conditional PutObject, and when the loaded
+/// emulator answers its first attempt too late, the SDK's retry finds the object the
+/// first attempt wrote and Terraform reports its own lock as held. Only a plan-operation
+/// lock created after the command started qualifies; a lock left by an earlier command
+/// still fails the test. The lock is released with the command ohmc-infra names.
+fn plan_once_more_if_self_locked(f: &Fixture, env: &str) -> Run {
+    let started = chrono::Utc::now().naive_utc() - chrono::Duration::seconds(1);
+    let plan = run(f, &["plan", env]);
+    let own = regex::Regex::new(
+        r"operation OperationTypePlan, created (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)[^)]*\); wait for it to finish, or if that process is gone, release it with:\n\s+(.+)\n",
+    )
+    .unwrap();
+    let Some(c) = own.captures(&plan.stdout) else {
+        return plan;
+    };
+    let created = chrono::NaiveDateTime::parse_from_str(&c[1], "%Y-%m-%d %H:%M:%S").unwrap();
+    if plan.code != 1 || created < started {
+        return plan;
+    }
+    eprintln!(
+        "plan {env} found the lock it had just taken; releasing it and planning again:\n{}",
+        plan.stdout
+    );
+    let mut unlock = std::process::Command::new("sh");
+    unlock.args(["-c", &c[2]]);
+    on_moto(f, &mut unlock);
+    let out = unlock.output().expect("force-unlock");
+    assert!(
+        out.status.success(),
+        "force-unlock: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    run(f, &["plan", env])
 }
 
 fn run_ok(f: &Fixture, args: &[&str], code: i32) -> Run {
@@ -160,7 +201,7 @@ fn stack_lines(run: &Run) -> String {
 fn roll_out(f: &Fixture, env: &str, approve: bool) -> Vec<String> {
     let mut rounds = Vec::new();
     loop {
-        let plan = run(f, &["plan", env]);
+        let plan = plan_once_more_if_self_locked(f, env);
         if plan.code == 0 {
             rounds.push(stack_lines(&plan));
             return rounds;
